@@ -1,0 +1,76 @@
+//! JSON parsing with limits checked before any allocation proportional to nesting.
+//!
+//! `serde_json` already stops at 128 levels; Llavero's documents never need more than
+//! [`MAX_DEPTH`], and a deeply nested disclosure value is a denial-of-service attempt, so the
+//! depth is measured with a byte scan first.
+
+use serde::de::DeserializeOwned;
+
+/// The deepest nesting of arrays and objects accepted in any credential document.
+/// Real credentials (RFC 9901's most complex example, eIDAS PID) stay under 10.
+pub const MAX_DEPTH: usize = 32;
+
+/// Why a JSON document was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JsonError {
+    /// The document nests arrays or objects more than [`MAX_DEPTH`] levels.
+    #[error("JSON nests deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    /// The document is not valid JSON for the expected shape.
+    #[error("invalid JSON: {0}")]
+    Invalid(String),
+}
+
+/// The maximum nesting depth of a JSON text, ignoring brackets inside strings.
+#[must_use]
+pub fn depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// Parses `bytes` as `T` after checking the nesting depth.
+pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonError> {
+    if depth(bytes) > MAX_DEPTH {
+        return Err(JsonError::TooDeep);
+    }
+    serde_json::from_slice(bytes).map_err(|e| JsonError::Invalid(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_ignores_strings_and_refuses_deep_nesting() {
+        assert_eq!(depth(br#"{"a":"[[[[{{{","b":[1,{"c":[]}]}"#), 4);
+        assert_eq!(depth(br#""\"[""#), 0);
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert_eq!(
+            from_slice::<serde_json::Value>(deep.as_bytes()),
+            Err(JsonError::TooDeep)
+        );
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(from_slice::<serde_json::Value>(ok.as_bytes()).is_ok());
+    }
+}

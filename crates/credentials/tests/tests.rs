@@ -1,0 +1,1 @@
+//! Integration tests of the credential formats, one module per area.

@@ -1,0 +1,2 @@
+//! The llavero binary.
+fn main() {}

@@ -1,0 +1,2 @@
+//! Offline verification of Llavero credentials.
+#![forbid(unsafe_code)]
