@@ -29,4 +29,7 @@ pub mod json;
 pub mod jwk;
 pub mod jws;
 pub mod jwt;
+pub mod sd_jwt;
+pub mod sd_jwt_vc;
+pub mod status;
 pub mod time;

@@ -1,1 +1,8 @@
 //! Integration tests of the verifier.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers fail loudly on broken fixtures; inputs here are ours"
+)]

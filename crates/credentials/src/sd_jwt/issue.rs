@@ -1,0 +1,191 @@
+//! Issuance (RFC 9901 §4.1–4.2): replace the chosen claims by digests, innermost first, so a
+//! disclosable object may itself contain disclosable claims (recursive disclosure, §4.2.6).
+
+use serde_json::{Map, Value};
+
+use super::path::{ClaimPath, PathElement};
+use super::{Disclosure, SdJwtError};
+use crate::b64;
+use crate::crypto::{CryptoBackend, SecureRandom, Signer};
+use crate::jws::{self, Header};
+
+/// Choices of the issuer beyond the claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IssueOptions {
+    /// The JWS `typ` (`dc+sd-jwt` for SD-JWT VC, `example+sd-jwt` in RFC 9901's examples).
+    pub typ: String,
+    /// The JWS `kid`.
+    pub kid: Option<String>,
+    /// Decoy digests added to every `_sd` array, so the number of claims does not show (§4.2.5).
+    pub decoys_per_object: usize,
+}
+
+impl Default for IssueOptions {
+    fn default() -> Self {
+        Self {
+            typ: "dc+sd-jwt".into(),
+            kid: None,
+            decoys_per_object: 0,
+        }
+    }
+}
+
+/// What issuance needs besides the claims.
+struct Issuer<'a> {
+    disclosable: &'a [ClaimPath],
+    options: &'a IssueOptions,
+    rng: &'a dyn SecureRandom,
+    crypto: &'a dyn CryptoBackend,
+    disclosures: Vec<Disclosure>,
+    found: Vec<bool>,
+}
+
+/// Issues an SD-JWT: `claims` with every path in `disclosable` replaced by a digest, signed by
+/// `signer`. Returns `<jwt>~<d1>~…~<dn>~`. Digests are sorted, which hides the original claim
+/// order as well as a shuffle does (§4.2.4.1).
+pub fn issue(
+    claims: &Map<String, Value>,
+    disclosable: &[ClaimPath],
+    options: &IssueOptions,
+    signer: &dyn Signer,
+    rng: &dyn SecureRandom,
+    crypto: &dyn CryptoBackend,
+) -> Result<String, SdJwtError> {
+    if claims.contains_key("_sd") || claims.contains_key("_sd_alg") {
+        return Err(SdJwtError::ForbiddenClaimName("_sd".into()));
+    }
+    let mut issuer = Issuer {
+        disclosable,
+        options,
+        rng,
+        crypto,
+        disclosures: Vec::with_capacity(disclosable.len()),
+        found: vec![false; disclosable.len()],
+    };
+    let mut payload = issuer.conceal_object(claims.clone(), &ClaimPath::default())?;
+    if let Some(missing) = issuer.found.iter().position(|f| !f) {
+        let path = disclosable
+            .get(missing)
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        return Err(SdJwtError::PathNotFound(path));
+    }
+    if !issuer.disclosures.is_empty() || options.decoys_per_object > 0 {
+        payload.insert("_sd_alg".into(), "sha-256".into());
+    }
+    let mut header = Header::new(&options.typ);
+    header.kid.clone_from(&options.kid);
+    let jwt = jws::sign_json(header, &Value::Object(payload), signer)?;
+    let mut out = String::with_capacity(
+        jwt.len()
+            + issuer
+                .disclosures
+                .iter()
+                .map(|d| d.encoded().len() + 1)
+                .sum::<usize>()
+            + 1,
+    );
+    out.push_str(&jwt);
+    out.push('~');
+    for d in &issuer.disclosures {
+        out.push_str(d.encoded());
+        out.push('~');
+    }
+    Ok(out)
+}
+
+impl Issuer<'_> {
+    /// Marks the paths that select `path`; whether any does.
+    fn is_disclosable(&mut self, path: &ClaimPath) -> bool {
+        let mut any = false;
+        for (i, p) in self.disclosable.iter().enumerate() {
+            if p.selects(path) {
+                any = true;
+                if let Some(f) = self.found.get_mut(i) {
+                    *f = true;
+                }
+            }
+        }
+        any
+    }
+
+    /// Whether any disclosable path lies strictly inside `path` (so the value must be walked).
+    fn has_descendants(&self, path: &ClaimPath) -> bool {
+        self.disclosable.iter().any(|p| p.descends_from(path))
+    }
+
+    fn conceal(&mut self, value: Value, path: &ClaimPath) -> Result<Value, SdJwtError> {
+        if !self.has_descendants(path) {
+            return Ok(value);
+        }
+        match value {
+            Value::Object(obj) => self.conceal_object(obj, path).map(Value::Object),
+            Value::Array(items) => self.conceal_array(items, path).map(Value::Array),
+            other => Ok(other),
+        }
+    }
+
+    fn conceal_object(
+        &mut self,
+        obj: Map<String, Value>,
+        path: &ClaimPath,
+    ) -> Result<Map<String, Value>, SdJwtError> {
+        let mut out = Map::new();
+        let mut digests = Vec::new();
+        for (name, value) in obj {
+            let child = path.child(PathElement::Key(name.clone()));
+            let value = self.conceal(value, &child)?;
+            if self.is_disclosable(&child) {
+                if name == "_sd" || name == "..." {
+                    return Err(SdJwtError::ForbiddenClaimName(name));
+                }
+                let d = Disclosure::new(Some(&name), value, self.rng)?;
+                digests.push(d.digest(self.crypto));
+                self.disclosures.push(d);
+            } else {
+                out.insert(name, value);
+            }
+        }
+        if !digests.is_empty() || (path.0.is_empty() && self.options.decoys_per_object > 0) {
+            for _ in 0..self.options.decoys_per_object {
+                digests.push(self.decoy()?);
+            }
+            digests.sort_unstable();
+            out.insert(
+                "_sd".into(),
+                Value::Array(digests.into_iter().map(Value::String).collect()),
+            );
+        }
+        Ok(out)
+    }
+
+    fn conceal_array(
+        &mut self,
+        items: Vec<Value>,
+        path: &ClaimPath,
+    ) -> Result<Vec<Value>, SdJwtError> {
+        let mut out = Vec::with_capacity(items.len());
+        for (i, value) in items.into_iter().enumerate() {
+            let child = path.child(PathElement::Index(i));
+            let value = self.conceal(value, &child)?;
+            if self.is_disclosable(&child) {
+                let d = Disclosure::new(None, value, self.rng)?;
+                let mut digest = Map::new();
+                digest.insert("...".into(), d.digest(self.crypto).into());
+                out.push(Value::Object(digest));
+                self.disclosures.push(d);
+            } else {
+                out.push(value);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A digest of random bytes, indistinguishable from a real one (§4.2.5).
+    fn decoy(&self) -> Result<String, SdJwtError> {
+        let mut bytes = [0u8; 32];
+        self.rng.fill(&mut bytes).map_err(SdJwtError::Crypto)?;
+        Ok(b64::encode(self.crypto.sha256(&bytes)))
+    }
+}

@@ -1,0 +1,148 @@
+//! The verifier's side (RFC 9901 §7.1, §7.3).
+
+use serde_json::Value;
+use subtle::ConstantTimeEq as _;
+
+use super::present::KeyBindingClaims;
+use super::reveal::{Revealed, reveal};
+use super::{KB_JWT_TYP, SdJwt, SdJwtError};
+use crate::crypto::CryptoBackend;
+use crate::jwk::Jwk;
+use crate::jws::{AlgorithmPolicy, DecodedJws, Header};
+use crate::time::UnixTime;
+
+/// The verifier's key-binding policy. Never inferred from whether a KB-JWT is present (§7.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyBinding {
+    /// A bare credential is acceptable; a KB-JWT, if sent, is ignored.
+    NotRequired,
+    /// A KB-JWT for this audience and nonce is required.
+    Required {
+        /// The verifier's identifier, compared exactly with `aud`.
+        audience: String,
+        /// The nonce the verifier issued.
+        nonce: String,
+        /// Verifier time.
+        now: UnixTime,
+        /// Tolerated clock difference, seconds.
+        skew: i64,
+        /// Oldest acceptable `iat`, seconds before `now`.
+        max_age: i64,
+    },
+}
+
+/// A verified SD-JWT.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedSdJwt {
+    /// The issuer JWT's header.
+    pub header: Header,
+    /// The processed claims (disclosed claims in place, `_sd`/`_sd_alg` removed).
+    pub claims: Value,
+    /// Where each presented disclosure was revealed.
+    pub disclosed: Vec<super::ClaimPath>,
+    /// `cnf.jwk`, the holder's key, when the issuer bound one.
+    pub holder_key: Option<Jwk>,
+    /// The verified key-binding claims, when key binding was required.
+    pub key_binding: Option<KeyBindingClaims>,
+}
+
+impl SdJwt {
+    /// Verifies the issuer signature with `issuer_key`, processes the disclosures under every
+    /// rule of §7.1, and checks key binding as `key_binding` requires.
+    pub fn verify(
+        &self,
+        crypto: &dyn CryptoBackend,
+        issuer_key: &Jwk,
+        algorithms: &AlgorithmPolicy,
+        key_binding: &KeyBinding,
+    ) -> Result<VerifiedSdJwt, SdJwtError> {
+        self.issuer_jws.verify(crypto, issuer_key, algorithms)?;
+        let payload: Value = self.issuer_jws.unverified_claims()?;
+        let holder_key = holder_key(&payload)?;
+        let Revealed { claims, paths } = reveal(payload, &self.disclosures, crypto)?;
+        let key_binding = match key_binding {
+            KeyBinding::NotRequired => None,
+            KeyBinding::Required {
+                audience,
+                nonce,
+                now,
+                skew,
+                max_age,
+            } => {
+                let holder = holder_key.as_ref().ok_or(SdJwtError::NoHolderKey)?;
+                let kb = self
+                    .key_binding_jwt
+                    .as_deref()
+                    .ok_or(SdJwtError::KeyBindingMissing)?;
+                Some(self.check_key_binding(
+                    kb,
+                    holder,
+                    crypto,
+                    algorithms,
+                    (audience, nonce),
+                    (*now, *skew, *max_age),
+                )?)
+            }
+        };
+        Ok(VerifiedSdJwt {
+            header: self.issuer_jws.header().clone(),
+            claims,
+            disclosed: paths,
+            holder_key,
+            key_binding,
+        })
+    }
+
+    fn check_key_binding(
+        &self,
+        kb: &str,
+        holder: &Jwk,
+        crypto: &dyn CryptoBackend,
+        algorithms: &AlgorithmPolicy,
+        (audience, nonce): (&str, &str),
+        (now, skew, max_age): (UnixTime, i64, i64),
+    ) -> Result<KeyBindingClaims, SdJwtError> {
+        let invalid = |e: &dyn std::fmt::Display| SdJwtError::KeyBindingInvalid(e.to_string());
+        let jws = DecodedJws::decode(kb).map_err(|e| invalid(&e))?;
+        jws.header()
+            .expect_typ(&[KB_JWT_TYP])
+            .map_err(|e| invalid(&e))?;
+        jws.verify(crypto, holder, algorithms)
+            .map_err(|e| invalid(&e))?;
+        let raw: Value = jws.unverified_claims().map_err(|e| invalid(&e))?;
+        let found_aud = raw.get("aud").and_then(Value::as_str).map(str::to_owned);
+        if found_aud.as_deref() != Some(audience) {
+            return Err(SdJwtError::WrongAudience {
+                expected: audience.to_owned(),
+                found: found_aud,
+            });
+        }
+        let claims: KeyBindingClaims = serde_json::from_value(raw).map_err(|e| invalid(&e))?;
+        if !bool::from(claims.nonce.as_bytes().ct_eq(nonce.as_bytes())) {
+            return Err(SdJwtError::WrongNonce);
+        }
+        if claims.iat > now.saturating_add(skew) || claims.iat < now.saturating_sub(max_age + skew)
+        {
+            return Err(SdJwtError::KeyBindingStale {
+                iat: claims.iat,
+                now,
+            });
+        }
+        let expected = self.sd_hash(crypto);
+        if !bool::from(claims.sd_hash.as_bytes().ct_eq(expected.as_bytes())) {
+            return Err(SdJwtError::SdHashMismatch);
+        }
+        Ok(claims)
+    }
+}
+
+/// `cnf.jwk` of the issuer-signed payload (RFC 7800 §3.2), if present.
+fn holder_key(payload: &Value) -> Result<Option<Jwk>, SdJwtError> {
+    match payload.get("cnf").and_then(|c| c.get("jwk")) {
+        None => Ok(None),
+        Some(jwk) => Jwk::from_value(jwk)
+            .map(Some)
+            .map_err(|e| SdJwtError::Malformed(format!("cnf.jwk: {e}"))),
+    }
+}
