@@ -25,6 +25,7 @@
 
 pub mod b64;
 pub mod crypto;
+pub mod did;
 pub mod json;
 pub mod jwk;
 pub mod jws;
@@ -33,3 +34,4 @@ pub mod sd_jwt;
 pub mod sd_jwt_vc;
 pub mod status;
 pub mod time;
+pub mod vc_jwt;

@@ -4,8 +4,11 @@
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing,
+    clippy::string_slice,
     reason = "test helpers fail loudly on broken fixtures; inputs here are ours"
 )]
 mod sd_jwt_attacks;
 mod sd_jwt_properties;
 mod sd_jwt_vectors;
+mod status_lists;
+mod vc_jose_cose;

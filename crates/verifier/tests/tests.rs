@@ -4,5 +4,6 @@
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing,
+    clippy::string_slice,
     reason = "test helpers fail loudly on broken fixtures; inputs here are ours"
 )]
