@@ -222,7 +222,7 @@ mod tests {
         for bad in ["", "~", "abc", "a.b.c", "e30.e30.AA~%%~", "e30.e30.AA~~"] {
             assert!(SdJwt::parse(bad).is_err(), "{bad:?}");
         }
-        let many = format!("e30.e30.AA{}", "~WyJhIiwiYiJd".repeat(MAX_DISCLOSURES + 1));
+        let many = format!("e30.e30.AA{}~", "~WyJhIiwiYiJd".repeat(MAX_DISCLOSURES + 1));
         assert!(matches!(
             SdJwt::parse(&many),
             Err(SdJwtError::TooManyDisclosures(_))

@@ -260,7 +260,7 @@ mod tests {
         }
         assert_eq!(list.get(16), None);
         let mut two = StatusList::new(12, 2).unwrap();
-        for (i, v) in [1, 2, 0, 3, 1, 1, 0, 2, 2, 0, 3, 0].iter().enumerate() {
+        for (i, v) in [1, 2, 0, 3, 0, 1, 0, 1, 1, 2, 3, 3].iter().enumerate() {
             two.set(i, *v).unwrap();
         }
         assert_eq!(two.as_bytes(), [0xc9, 0x44, 0xf9]);
