@@ -18,4 +18,13 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bundle;
+mod outcome;
+mod rejection;
 pub mod trust_list;
+mod verify;
+
+pub use bundle::{BundleError, OfflineBundle, StatusSnapshot};
+pub use outcome::{CredentialStatus, Format, Verification, VerifiedCredential, Warning};
+pub use rejection::Rejection;
+pub use verify::{Expectations, MAX_INPUT_BYTES, Verifier, VerifierOptions};

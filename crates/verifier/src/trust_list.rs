@@ -177,9 +177,7 @@ impl TrustList {
     /// The issuer with identifier `id`.
     #[must_use]
     pub fn issuer(&self, id: &str) -> Option<&TrustedIssuer> {
-        self.by_id
-            .get(id)
-            .and_then(|&i| self.claims.issuers.get(i))
+        self.by_id.get(id).and_then(|&i| self.claims.issuers.get(i))
     }
 
     /// The verified payload.
@@ -191,9 +189,7 @@ impl TrustList {
 
 #[cfg(test)]
 mod tests {
-    use llavero_credentials::crypto::{
-        DangerousSeededRandom, default_backend, signer_from_jwk,
-    };
+    use llavero_credentials::crypto::{DangerousSeededRandom, default_backend, signer_from_jwk};
     use llavero_credentials::jwk::PrivateJwk;
 
     use super::*;

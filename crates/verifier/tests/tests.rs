@@ -5,5 +5,9 @@
     clippy::panic,
     clippy::indexing_slicing,
     clippy::string_slice,
+    missing_docs,
+    unreachable_pub,
     reason = "test helpers fail loudly on broken fixtures; inputs here are ours"
 )]
+mod fixture;
+mod rejections;
