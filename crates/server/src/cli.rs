@@ -1,0 +1,266 @@
+//! The command line: every command with `--help` and an example.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Llavero: national digital identity and verifiable credentials.
+#[derive(Debug, Parser)]
+#[command(name = "llavero", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (TOML). Environment variables `LLAVERO_*` override it.
+    #[arg(long, global = true, env = "LLAVERO_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service.
+    #[command(
+        after_help = "Example:\n  llavero serve\n  LLAVERO_LISTEN=0.0.0.0:8080 llavero serve --config llavero.toml"
+    )]
+    Serve,
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Issue and present credentials.
+    #[command(subcommand)]
+    Credential(CredentialCommand),
+    /// Verify a credential or presentation offline with a bundle. Exit code 1 on rejection.
+    #[command(
+        after_help = "Example:\n  llavero verify credential.txt --bundle bundle.json --anchor anchor.pub.jwk\n  llavero verify - --bundle bundle.json --aud https://rp.example --nonce n-0S6_WzA2Mj < presentation.txt"
+    )]
+    Verify(VerifyArgs),
+    /// Build the signed trust list.
+    #[command(name = "trust-list", subcommand)]
+    TrustList(TrustListCommand),
+    /// Build signed status lists.
+    #[command(name = "status-list", subcommand)]
+    StatusList(StatusListCommand),
+    /// Build offline bundles.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+}
+
+/// `llavero keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate a P-256 key: the private JWK goes to `--out` (mode 0600), the public JWK to stdout.
+    #[command(
+        after_help = "Example:\n  llavero keys generate --out issuer.jwk --kid registro-2026 > issuer.pub.jwk"
+    )]
+    Generate {
+        /// File for the private JWK; must not exist.
+        #[arg(long)]
+        out: PathBuf,
+        /// Key identifier (`kid`); defaults to the RFC 7638 thumbprint.
+        #[arg(long)]
+        kid: Option<String>,
+    },
+}
+
+/// Credential formats the CLI issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// IETF SD-JWT VC (`dc+sd-jwt`), with selective disclosure.
+    SdJwtVc,
+    /// W3C VC 2.0 secured with JOSE (`vc+jwt`).
+    VcJwt,
+}
+
+/// `llavero credential …`
+#[derive(Debug, Subcommand)]
+pub enum CredentialCommand {
+    /// Issue a credential from a claims file.
+    #[command(
+        after_help = "Example:\n  llavero credential issue --type https://llavero.cl/vct/birth-certificate \\\n    --issuer https://registro.llavero.cl --key issuer.jwk --claims claims.json \\\n    --holder-key holder.pub.jwk --disclose given_name --disclose birthdate > credential.txt"
+    )]
+    Issue(IssueArgs),
+    /// Present a held SD-JWT VC: choose what to disclose and sign a key-binding JWT.
+    #[command(
+        after_help = "Example:\n  llavero credential present --credential credential.txt --disclose given_name \\\n    --holder-key holder.jwk --aud https://rp.example --nonce n-0S6_WzA2Mj > presentation.txt"
+    )]
+    Present(PresentArgs),
+}
+
+/// Arguments of `credential issue`.
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// The credential type: the SD-JWT VC `vct`, or the W3C `type` added beside `VerifiableCredential`.
+    #[arg(long = "type")]
+    pub credential_type: String,
+    /// The issuer identifier (`iss` / VC `issuer`).
+    #[arg(long)]
+    pub issuer: String,
+    /// JSON object with the credential subject's claims.
+    #[arg(long)]
+    pub claims: PathBuf,
+    /// The issuer's private JWK.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// The holder's public JWK, bound as `cnf.jwk` (SD-JWT VC) or `credentialSubject.id` as did:jwk (VC-JWT).
+    #[arg(long)]
+    pub holder_key: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "sd-jwt-vc")]
+    pub format: Format,
+    /// A selectively disclosable claim path, dot-separated (`address.locality`, `nationalities.0`);
+    /// repeat for several. Default for SD-JWT VC: every top-level claim.
+    #[arg(long = "disclose")]
+    pub disclose: Vec<String>,
+    /// Validity in days from now.
+    #[arg(long, default_value_t = 365)]
+    pub valid_days: i64,
+    /// Status list URI to reference.
+    #[arg(long, requires = "status_index")]
+    pub status_uri: Option<String>,
+    /// Index in the status list.
+    #[arg(long, requires = "status_uri")]
+    pub status_index: Option<u64>,
+}
+
+/// Arguments of `credential present`.
+#[derive(Debug, Args)]
+pub struct PresentArgs {
+    /// The held credential (`-` for stdin).
+    #[arg(long)]
+    pub credential: PathBuf,
+    /// A claim path to disclose (dot-separated); repeat for several.
+    #[arg(long = "disclose")]
+    pub disclose: Vec<String>,
+    /// The holder's private JWK (the key bound in the credential).
+    #[arg(long)]
+    pub holder_key: PathBuf,
+    /// The verifier's identifier (KB-JWT `aud`).
+    #[arg(long)]
+    pub aud: String,
+    /// The verifier's nonce.
+    #[arg(long)]
+    pub nonce: String,
+}
+
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// File with the credential or presentation, `-` for standard input.
+    #[arg(default_value = "-")]
+    pub input: PathBuf,
+    /// The offline bundle.
+    #[arg(long)]
+    pub bundle: PathBuf,
+    /// The trust anchor's public JWK (defaults to the configured `trust_anchor`).
+    #[arg(long)]
+    pub anchor: Option<PathBuf>,
+    /// Expected audience: requires key binding (SD-JWT VC) or a bound presentation.
+    #[arg(long, requires = "nonce")]
+    pub aud: Option<String>,
+    /// Expected nonce.
+    #[arg(long, requires = "aud")]
+    pub nonce: Option<String>,
+    /// Verify as of this time (seconds since the epoch) instead of now.
+    #[arg(long)]
+    pub at: Option<i64>,
+}
+
+/// `llavero trust-list …`
+#[derive(Debug, Subcommand)]
+pub enum TrustListCommand {
+    /// Sign a trust list from an issuers file (`[{"id", "name", "jwks" | "keys": [files], "credential_types"}]`).
+    #[command(
+        after_help = "Example:\n  llavero trust-list build --issuers issuers.json --anchor-key anchor.jwk --out trust-list.jwt"
+    )]
+    Build {
+        /// JSON array of issuers: `id`, `name`, `credential_types`, and `jwks` or `key_files`.
+        #[arg(long)]
+        issuers: PathBuf,
+        /// The trust anchor's private JWK.
+        #[arg(long)]
+        anchor_key: PathBuf,
+        /// The anchor's identifier (`iss`).
+        #[arg(long, default_value = "https://trust.llavero.cl")]
+        anchor_id: String,
+        /// Days until the list expires.
+        #[arg(long, default_value_t = 30)]
+        valid_days: i64,
+        /// Publication sequence number.
+        #[arg(long, default_value_t = 1)]
+        sequence: u64,
+        /// Output file (`-` for stdout).
+        #[arg(long, default_value = "-")]
+        out: PathBuf,
+    },
+}
+
+/// Status list kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusListKind {
+    /// IETF Token Status List (`statuslist+jwt`), for SD-JWT VC.
+    Token,
+    /// W3C Bitstring Status List credential (`vc+jwt`), for VC-JWT.
+    Bitstring,
+}
+
+/// `llavero status-list …`
+#[derive(Debug, Subcommand)]
+pub enum StatusListCommand {
+    /// Build and sign a status list with given entries revoked or suspended.
+    #[command(
+        after_help = "Example:\n  llavero status-list build --uri https://registro.llavero.cl/status/1 --issuer https://registro.llavero.cl \\\n    --key issuer.jwk --size 131072 --revoked 12 --suspended 40 --out status-1.jwt"
+    )]
+    Build {
+        /// Which standard.
+        #[arg(long, value_enum, default_value = "token")]
+        kind: StatusListKind,
+        /// The list's URI (the `sub` / credential `id`).
+        #[arg(long)]
+        uri: String,
+        /// The issuer identifier (for the bitstring credential's `issuer`).
+        #[arg(long)]
+        issuer: String,
+        /// The issuer's private JWK.
+        #[arg(long)]
+        key: PathBuf,
+        /// Number of entries.
+        #[arg(long, default_value_t = 131_072)]
+        size: usize,
+        /// Indexes to mark revoked (comma-separated or repeated).
+        #[arg(long, value_delimiter = ',')]
+        revoked: Vec<usize>,
+        /// Indexes to mark suspended (token lists; bitstring lists use `--purpose suspension`).
+        #[arg(long, value_delimiter = ',')]
+        suspended: Vec<usize>,
+        /// Bitstring purpose.
+        #[arg(long, default_value = "revocation")]
+        purpose: String,
+        /// Time to live in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+        /// Output file (`-` for stdout).
+        #[arg(long, default_value = "-")]
+        out: PathBuf,
+    },
+}
+
+/// `llavero bundle …`
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Build an offline bundle from a signed trust list and signed status lists.
+    #[command(
+        after_help = "Example:\n  llavero bundle build --trust-list trust-list.jwt --status-list status-1.jwt --out bundle.json"
+    )]
+    Build {
+        /// The signed trust list.
+        #[arg(long)]
+        trust_list: PathBuf,
+        /// A signed status list (token or bitstring); repeat for several.
+        #[arg(long = "status-list")]
+        status_lists: Vec<PathBuf>,
+        /// Output file (`-` for stdout).
+        #[arg(long, default_value = "-")]
+        out: PathBuf,
+    },
+}

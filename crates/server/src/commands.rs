@@ -1,0 +1,94 @@
+//! What each command does. Each function reads its inputs, calls the libraries, writes its
+//! outputs; exit code 0 on success, 1 when a verification rejects, 2 on usage or I/O errors.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use llavero_credentials::crypto::{self, default_backend};
+use llavero_credentials::time::{Clock, SystemClock};
+
+use crate::cli::{Cli, Command, KeysCommand};
+use crate::config::Config;
+use crate::{demo, files, http};
+
+pub mod credential;
+pub mod trust;
+pub mod verify;
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve => serve(&config),
+        Command::Keys(KeysCommand::Generate { out, kid }) => generate_key(&out, kid),
+        Command::Credential(command) => credential::run(command),
+        Command::Verify(args) => verify::run(&config, &args),
+        Command::TrustList(command) => trust::trust_list(command),
+        Command::StatusList(command) => trust::status_list(command),
+        Command::Bundle(command) => trust::bundle(command),
+    }
+}
+
+fn generate_key(out: &std::path::Path, kid: Option<String>) -> anyhow::Result<ExitCode> {
+    let key = crypto::generate_p256(None)?;
+    let kid = kid.unwrap_or_else(|| key.public().thumbprint(default_backend()));
+    let key = key.with_kid(kid);
+    files::write_secret(out, &key.to_secret_value())?;
+    println!("{}", key.public().to_value());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_tracing(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn serve(config: &Config) -> anyhow::Result<ExitCode> {
+    init_tracing(config);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (bundle_path, anchor_path) = match (&config.bundle, &config.trust_anchor) {
+        (Some(bundle), Some(anchor)) => (bundle.clone(), anchor.clone()),
+        (None, None) => {
+            let demo = demo::ensure(&config.data_dir, clock.now())?;
+            tracing::info!(dir = %demo.dir.display(), "using the demo trust list and bundle");
+            tracing::info!(
+                "try: curl -s http://{}/credentials/verify -H 'content-type: application/json' \
+                 -d \"{{\\\"verifiableCredential\\\": \\\"$(cat {})\\\"}}\"",
+                config.listen,
+                demo.dir.join("birth-certificate.sd-jwt").display()
+            );
+            (demo.bundle, demo.anchor)
+        }
+        _ => anyhow::bail!("configure both `bundle` and `trust_anchor`, or neither for the demo"),
+    };
+    let verifier = verify::load_verifier(&bundle_path, &anchor_path, config, clock.now())?;
+    let state = http::AppState {
+        verifier: Arc::new(verifier),
+        clock,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        tracing::info!(address = %listener.local_addr()?, "llavero listening");
+        let app = http::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("serving HTTP")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

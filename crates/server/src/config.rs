@@ -1,0 +1,101 @@
+//! Service configuration: built-in defaults, overridden by a TOML file, overridden by
+//! `LLAVERO_*` environment variables, so `llavero serve` runs on a fresh machine with no file
+//! at all and a deployment sets only what differs.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::Deserialize;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the embedded database, keys and generated demo material.
+    pub data_dir: PathBuf,
+    /// The offline bundle the verification endpoints use. Without one, `serve` builds a demo
+    /// bundle in `data_dir` on first start.
+    pub bundle: Option<PathBuf>,
+    /// The trust anchor's public JWK that must have signed the bundle's trust list.
+    pub trust_anchor: Option<PathBuf>,
+    /// Clock skew tolerated when checking validity windows, in seconds.
+    pub clock_skew_secs: i64,
+    /// Log format: `pretty` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("llavero-data"),
+            bundle: None,
+            trust_anchor: None,
+            clock_skew_secs: 60,
+            log_format: "pretty".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the configuration: defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("parsing config {}", path.display()))?
+            }
+            None => Self::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    /// Applies `LLAVERO_LISTEN`, `LLAVERO_DATA_DIR`, `LLAVERO_BUNDLE`, `LLAVERO_TRUST_ANCHOR`,
+    /// `LLAVERO_CLOCK_SKEW_SECS` and `LLAVERO_LOG_FORMAT`.
+    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = var("LLAVERO_LISTEN") {
+            self.listen = v.parse().context("LLAVERO_LISTEN")?;
+        }
+        if let Some(v) = var("LLAVERO_DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = var("LLAVERO_BUNDLE") {
+            self.bundle = Some(v.into());
+        }
+        if let Some(v) = var("LLAVERO_TRUST_ANCHOR") {
+            self.trust_anchor = Some(v.into());
+        }
+        if let Some(v) = var("LLAVERO_CLOCK_SKEW_SECS") {
+            self.clock_skew_secs = v.parse().context("LLAVERO_CLOCK_SKEW_SECS")?;
+        }
+        if let Some(v) = var("LLAVERO_LOG_FORMAT") {
+            self.log_format = v;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        let mut config: Config =
+            toml::from_str("listen = \"0.0.0.0:9000\"\nclock_skew_secs = 5\n").unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.data_dir, PathBuf::from("llavero-data"));
+        config
+            .apply_env(|name| (name == "LLAVERO_LISTEN").then(|| "127.0.0.1:7000".into()))
+            .unwrap();
+        assert_eq!(config.listen.port(), 7000);
+        assert_eq!(config.clock_skew_secs, 5);
+        assert!(toml::from_str::<Config>("unknown = 1").is_err());
+    }
+}

@@ -1,0 +1,170 @@
+//! The HTTP service: health and the VC-API verification endpoints over an offline bundle.
+//!
+//! Handlers are thin: they take the credential out of the VC-API request shape, call the
+//! verifier, and turn its answer into JSON. A rejection is a 400 whose body names the reason.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use llavero_credentials::time::Clock;
+use llavero_verifier::{Expectations, Rejection, Verifier};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Request bodies larger than this are refused before parsing: a credential is at most 64 KiB,
+/// a presentation of a few credentials fits well under this.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Shared state of the service.
+#[derive(Clone)]
+pub struct AppState {
+    /// The offline verifier loaded from the bundle.
+    pub verifier: Arc<Verifier>,
+    /// The clock verification uses.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The service's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/credentials/verify", post(verify_credential))
+        .route("/presentations/verify", post(verify_presentation))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// VC-API verification options (`challenge` is the nonce, `domain` the audience).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct VerifyOptions {
+    challenge: Option<String>,
+    domain: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VerifyCredentialRequest {
+    verifiable_credential: Value,
+    #[serde(default)]
+    options: VerifyOptions,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VerifyPresentationRequest {
+    verifiable_presentation: Value,
+    #[serde(default)]
+    options: VerifyOptions,
+}
+
+/// The body of every failed verification.
+struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl From<Rejection> for ApiError {
+    fn from(r: Rejection) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: r.code(),
+            message: r.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "verified": false,
+            "errors": [{"code": self.code, "message": self.message}],
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+fn malformed(message: impl Into<String>) -> ApiError {
+    ApiError::from(Rejection::Malformed(message.into()))
+}
+
+/// A compact credential from the VC-API value: a string, or an enveloped credential or
+/// presentation whose `id` is a `data:` URL (VC-JOSE-COSE §3.2).
+fn compact_from(value: &Value) -> Result<String, ApiError> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Object(obj) => {
+            let id = obj
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| malformed("expected a compact string or an enveloped credential"))?;
+            let (media_type, data) = id
+                .strip_prefix("data:")
+                .and_then(|rest| rest.split_once(','))
+                .ok_or_else(|| malformed("enveloped credential id is not a data: URL"))?;
+            match media_type {
+                "application/vc+jwt"
+                | "application/vp+jwt"
+                | "application/dc+sd-jwt"
+                | "application/vc+sd-jwt" => Ok(data.to_owned()),
+                other => Err(ApiError::from(Rejection::UnsupportedFormat(
+                    other.to_owned(),
+                ))),
+            }
+        }
+        _ => Err(malformed(
+            "expected a compact string or an enveloped credential",
+        )),
+    }
+}
+
+fn expectations(options: VerifyOptions) -> Expectations {
+    let mut expect = Expectations::default();
+    expect.audience = options.domain;
+    expect.nonce = options.challenge;
+    expect
+}
+
+async fn verify_credential(
+    State(state): State<AppState>,
+    Json(request): Json<VerifyCredentialRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let compact = compact_from(&request.verifiable_credential)?;
+    verify(&state, &compact, &expectations(request.options))
+}
+
+async fn verify_presentation(
+    State(state): State<AppState>,
+    Json(request): Json<VerifyPresentationRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let compact = compact_from(&request.verifiable_presentation)?;
+    let expect = expectations(request.options);
+    if expect.audience.is_none() || expect.nonce.is_none() {
+        return Err(malformed(
+            "a presentation is verified against options.domain and options.challenge",
+        ));
+    }
+    verify(&state, &compact, &expect)
+}
+
+fn verify(state: &AppState, compact: &str, expect: &Expectations) -> Result<Json<Value>, ApiError> {
+    let verification = state.verifier.verify(compact, state.clock.now(), expect)?;
+    let mut body = serde_json::to_value(&verification).map_err(|e| ApiError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        code: "internal",
+        message: e.to_string(),
+    })?;
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("verified".into(), true.into());
+    }
+    Ok(Json(body))
+}

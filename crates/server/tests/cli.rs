@@ -1,0 +1,379 @@
+//! The `llavero` binary end to end: keys, trust list, status list, bundle, issue, present,
+//! verify, with the exit codes the README promises.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn llavero(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_llavero"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("LLAVERO_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = llavero(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+#[test]
+fn issue_present_verify_and_revoke_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    for (name, kid) in [
+        ("anchor", "anchor-1"),
+        ("issuer", "registro-1"),
+        ("holder", "holder-1"),
+    ] {
+        let public = ok(
+            d,
+            &[
+                "keys",
+                "generate",
+                "--out",
+                &format!("{name}.jwk"),
+                "--kid",
+                kid,
+            ],
+        );
+        write(d, &format!("{name}.pub.jwk"), &public);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(d.join("issuer.jwk"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "private keys are owner-only");
+    }
+    assert_eq!(
+        llavero(d, &["keys", "generate", "--out", "issuer.jwk"])
+            .status
+            .code(),
+        Some(2),
+        "never overwrites a key"
+    );
+
+    write(
+        d,
+        "issuers.json",
+        r#"[{"id": "https://registro.llavero.cl", "name": "Registro Civil",
+        "credential_types": ["https://llavero.cl/vct/birth-certificate"], "key_files": ["issuer.pub.jwk"]}]"#,
+    );
+    ok(
+        d,
+        &[
+            "trust-list",
+            "build",
+            "--issuers",
+            "issuers.json",
+            "--anchor-key",
+            "anchor.jwk",
+            "--out",
+            "trust-list.jwt",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "status-list",
+            "build",
+            "--uri",
+            "https://registro.llavero.cl/status/1",
+            "--issuer",
+            "https://registro.llavero.cl",
+            "--key",
+            "issuer.jwk",
+            "--size",
+            "1000",
+            "--revoked",
+            "7",
+            "--out",
+            "status.jwt",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "bundle",
+            "build",
+            "--trust-list",
+            "trust-list.jwt",
+            "--status-list",
+            "status.jwt",
+            "--out",
+            "bundle.json",
+        ],
+    );
+
+    write(
+        d,
+        "claims.json",
+        r#"{"given_name": "Ana", "family_name": "Rojas", "birthdate": "1990-05-01"}"#,
+    );
+    let issue = |index: &str| {
+        ok(
+            d,
+            &[
+                "credential",
+                "issue",
+                "--type",
+                "https://llavero.cl/vct/birth-certificate",
+                "--issuer",
+                "https://registro.llavero.cl",
+                "--key",
+                "issuer.jwk",
+                "--claims",
+                "claims.json",
+                "--holder-key",
+                "holder.pub.jwk",
+                "--status-uri",
+                "https://registro.llavero.cl/status/1",
+                "--status-index",
+                index,
+            ],
+        )
+    };
+    write(d, "credential.txt", &issue("3"));
+    write(d, "revoked.txt", &issue("7"));
+    let presentation = ok(
+        d,
+        &[
+            "credential",
+            "present",
+            "--credential",
+            "credential.txt",
+            "--disclose",
+            "given_name",
+            "--holder-key",
+            "holder.jwk",
+            "--aud",
+            "https://rp.example",
+            "--nonce",
+            "abc",
+        ],
+    );
+    write(d, "presentation.txt", &presentation);
+
+    let verified = ok(
+        d,
+        &[
+            "verify",
+            "presentation.txt",
+            "--bundle",
+            "bundle.json",
+            "--anchor",
+            "anchor.pub.jwk",
+            "--aud",
+            "https://rp.example",
+            "--nonce",
+            "abc",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_str(&verified).unwrap();
+    assert_eq!(json["credentials"][0]["claims"]["given_name"], "Ana");
+    assert!(
+        json["credentials"][0]["claims"]
+            .get("family_name")
+            .is_none()
+    );
+
+    let replay = llavero(
+        d,
+        &[
+            "verify",
+            "presentation.txt",
+            "--bundle",
+            "bundle.json",
+            "--anchor",
+            "anchor.pub.jwk",
+            "--aud",
+            "https://rp.example",
+            "--nonce",
+            "other",
+        ],
+    );
+    assert_eq!(replay.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&replay.stdout).contains("wrong_nonce"));
+
+    let revoked = llavero(
+        d,
+        &[
+            "verify",
+            "revoked.txt",
+            "--bundle",
+            "bundle.json",
+            "--anchor",
+            "anchor.pub.jwk",
+        ],
+    );
+    assert_eq!(revoked.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&revoked.stdout).contains("\"revoked\""));
+
+    let wrong_anchor = llavero(
+        d,
+        &[
+            "verify",
+            "credential.txt",
+            "--bundle",
+            "bundle.json",
+            "--anchor",
+            "issuer.pub.jwk",
+        ],
+    );
+    assert_eq!(
+        wrong_anchor.status.code(),
+        Some(2),
+        "a bundle not signed by the anchor is a usage error"
+    );
+    assert_eq!(
+        llavero(d, &["verify", "credential.txt"]).status.code(),
+        Some(2),
+        "--bundle is required"
+    );
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    let tmp = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["serve"],
+        vec!["keys", "generate"],
+        vec!["credential", "issue"],
+        vec!["credential", "present"],
+        vec!["verify"],
+        vec!["trust-list", "build"],
+        vec!["status-list", "build"],
+        vec!["bundle", "build"],
+    ] {
+        let mut with_help = args.clone();
+        with_help.push("--help");
+        let text = ok(tmp.path(), &with_help);
+        assert!(text.contains("Example"), "{args:?} --help has no example");
+    }
+}
+
+#[test]
+fn vc_jwt_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    for (name, kid) in [("anchor", "a"), ("issuer", "i"), ("holder", "h")] {
+        let public = ok(
+            d,
+            &[
+                "keys",
+                "generate",
+                "--out",
+                &format!("{name}.jwk"),
+                "--kid",
+                kid,
+            ],
+        );
+        write(d, &format!("{name}.pub.jwk"), &public);
+    }
+    write(
+        d,
+        "issuers.json",
+        r#"[{"id": "https://registro.llavero.cl", "credential_types": ["IdentityCardCredential"], "key_files": ["issuer.pub.jwk"]}]"#,
+    );
+    ok(
+        d,
+        &[
+            "trust-list",
+            "build",
+            "--issuers",
+            "issuers.json",
+            "--anchor-key",
+            "anchor.jwk",
+            "--out",
+            "trust-list.jwt",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "bundle",
+            "build",
+            "--trust-list",
+            "trust-list.jwt",
+            "--out",
+            "bundle.json",
+        ],
+    );
+    write(d, "claims.json", r#"{"given_name": "Ana"}"#);
+    let vc = ok(
+        d,
+        &[
+            "credential",
+            "issue",
+            "--format",
+            "vc-jwt",
+            "--type",
+            "IdentityCardCredential",
+            "--issuer",
+            "https://registro.llavero.cl",
+            "--key",
+            "issuer.jwk",
+            "--claims",
+            "claims.json",
+            "--holder-key",
+            "holder.pub.jwk",
+        ],
+    );
+    write(d, "vc.txt", &vc);
+    ok(
+        d,
+        &[
+            "verify",
+            "vc.txt",
+            "--bundle",
+            "bundle.json",
+            "--anchor",
+            "anchor.pub.jwk",
+        ],
+    );
+    let vp = ok(
+        d,
+        &[
+            "credential",
+            "present",
+            "--credential",
+            "vc.txt",
+            "--holder-key",
+            "holder.jwk",
+            "--aud",
+            "https://rp",
+            "--nonce",
+            "n",
+        ],
+    );
+    write(d, "vp.txt", &vp);
+    let out = ok(
+        d,
+        &[
+            "verify",
+            "vp.txt",
+            "--bundle",
+            "bundle.json",
+            "--anchor",
+            "anchor.pub.jwk",
+            "--aud",
+            "https://rp",
+            "--nonce",
+            "n",
+        ],
+    );
+    assert!(out.contains("vp+jwt"));
+}
