@@ -5,6 +5,9 @@
     clippy::panic,
     clippy::indexing_slicing,
     clippy::string_slice,
+    clippy::too_many_lines,
+    missing_docs,
+    unreachable_pub,
     reason = "test helpers fail loudly on broken fixtures; inputs here are ours"
 )]
 mod sd_jwt_attacks;

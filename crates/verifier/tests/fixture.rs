@@ -168,7 +168,10 @@ impl Default for SdJwtSpec {
     }
 }
 
-#[allow(clippy::needless_pass_by_value, reason = "struct-update syntax at call sites reads best by value")]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "struct-update syntax at call sites reads best by value"
+)]
 pub fn sd_jwt_vc(spec: SdJwtSpec) -> String {
     let envelope = Envelope {
         issuer: spec.issuer.into(),

@@ -399,7 +399,10 @@ fn vp_jwt_presentation() {
     assert_eq!(v.format, Format::VpJwt);
     assert!(v.credentials[0].key_binding_verified);
     assert_eq!(
-        reject(&vp_jwt(std::slice::from_ref(&credential), AUD, "old"), &bound()),
+        reject(
+            &vp_jwt(std::slice::from_ref(&credential), AUD, "old"),
+            &bound()
+        ),
         Rejection::WrongNonce
     );
     assert!(matches!(
