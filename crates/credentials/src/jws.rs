@@ -98,8 +98,14 @@ pub struct Header {
     /// `cty`: the media type of the payload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cty: Option<String>,
-    /// `kid`: which of the signer's keys.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `kid`: which of the signer's keys. RFC 7515 makes it a string; a non-string value
+    /// (the SD-JWT reference suite's `header_mod` case uses `42`) is read as absent, since it
+    /// can only ever select a key, never authenticate one.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_kid"
+    )]
     pub kid: Option<String>,
     /// `jwk`: a key carried in the header (untrusted by itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,6 +122,13 @@ pub struct Header {
     /// Every other member.
     #[serde(flatten)]
     pub other: Map<String, Value>,
+}
+
+fn lenient_kid<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(kid)) => Some(kid),
+        _ => None,
+    })
 }
 
 impl Header {

@@ -404,3 +404,22 @@ fn wrong_typ_is_refused() {
         Err(SdJwtVcError::WrongType(_))
     ));
 }
+
+#[test]
+fn json_serialization_is_the_same_sd_jwt() {
+    let compact = issue();
+    let (jwt, rest) = compact.split_once('~').unwrap();
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let disclosures: Vec<&str> = rest.split('~').filter(|d| !d.is_empty()).collect();
+    let flattened = json!({"protected": parts[0], "payload": parts[1], "signature": parts[2],
+        "header": {"disclosures": disclosures}});
+    let parsed = SdJwt::parse_json(&flattened.to_string()).unwrap();
+    assert_eq!(parsed.serialize(), compact);
+    let general = json!({"payload": parts[1], "signatures": [{"protected": parts[0], "signature": parts[2],
+        "header": {"disclosures": disclosures}}]});
+    assert_eq!(
+        SdJwt::parse_json(&general.to_string()).unwrap().serialize(),
+        compact
+    );
+    assert!(SdJwt::parse_json(r#"{"payload": "e30"}"#).is_err());
+}

@@ -163,6 +163,59 @@ impl SdJwt {
         })
     }
 
+    /// Parses the JSON serialization (RFC 9901 §8), flattened or general, by rebuilding the
+    /// equivalent compact form (the KB-JWT's `sd_hash` is defined over that form, §8.1). In
+    /// the general form the first signature is used.
+    pub fn parse_json(text: &str) -> Result<Self, SdJwtError> {
+        use serde_json::Value;
+        if text.len() > MAX_SD_JWT_LEN {
+            return Err(SdJwtError::TooLarge(text.len()));
+        }
+        let doc: Value = crate::json::from_slice(text.as_bytes())
+            .map_err(|e| SdJwtError::Malformed(e.to_string()))?;
+        let signature = match doc.get("signatures").and_then(Value::as_array) {
+            Some(all) => all
+                .first()
+                .ok_or_else(|| SdJwtError::Malformed("no signatures".into()))?,
+            None => &doc,
+        };
+        let field = |v: &Value, name: &str| -> Result<String, SdJwtError> {
+            v.get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| SdJwtError::Malformed(format!("JSON serialization without {name}")))
+        };
+        let mut compact = format!(
+            "{}.{}.{}~",
+            field(signature, "protected")?,
+            field(&doc, "payload")?,
+            field(signature, "signature")?
+        );
+        // RFC 9901 §8.1 puts `disclosures` and `kb_jwt` in the unprotected header; earlier
+        // drafts (and the reference implementation's 0.10 release) put them at the top level.
+        let member = |name: &str| {
+            signature
+                .get("header")
+                .and_then(|h| h.get(name))
+                .or_else(|| doc.get(name))
+        };
+        let disclosures = member("disclosures")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for d in disclosures {
+            compact.push_str(
+                d.as_str()
+                    .ok_or_else(|| SdJwtError::Malformed("disclosure is not a string".into()))?,
+            );
+            compact.push('~');
+        }
+        if let Some(kb) = member("kb_jwt").and_then(Value::as_str) {
+            compact.push_str(kb);
+        }
+        Self::parse(&compact)
+    }
+
     /// The issuer-signed JWT, decoded but not verified: read `iss` and `kid` from it to choose
     /// the issuer key.
     #[must_use]
