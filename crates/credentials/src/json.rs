@@ -22,31 +22,45 @@ pub enum JsonError {
     Invalid(String),
 }
 
-/// The maximum nesting depth of a JSON text, ignoring brackets inside strings.
+/// The maximum nesting depth of a JSON text, ignoring brackets inside strings. Strings are
+/// skipped a run at a time, so the scan costs little next to the parse it guards.
 #[must_use]
 pub fn depth(bytes: &[u8]) -> usize {
-    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
-    for &b in bytes {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut rest = bytes;
+    while let Some(pos) = rest
+        .iter()
+        .position(|&b| matches!(b, b'"' | b'[' | b'{' | b']' | b'}'))
+    {
+        let Some((&b, after)) = rest.get(pos..).and_then(<[u8]>::split_first) else {
+            break;
+        };
+        rest = after;
         match b {
-            b'"' => in_string = true,
+            b'"' => rest = skip_string(rest),
             b'[' | b'{' => {
                 depth += 1;
                 max = max.max(depth);
             }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
+            _ => depth = depth.saturating_sub(1),
         }
     }
     max
+}
+
+/// The bytes after the closing quote of a string whose opening quote was just consumed.
+fn skip_string(mut rest: &[u8]) -> &[u8] {
+    while let Some(pos) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
+        let escaped = rest.get(pos) == Some(&b'\\');
+        // Skip the quote, or the backslash and the character it escapes.
+        rest = rest
+            .get(pos + 1 + usize::from(escaped)..)
+            .unwrap_or_default();
+        if !escaped {
+            return rest;
+        }
+    }
+    &[]
 }
 
 /// Parses `bytes` as `T` after checking the nesting depth.
@@ -65,6 +79,12 @@ mod tests {
     fn depth_ignores_strings_and_refuses_deep_nesting() {
         assert_eq!(depth(br#"{"a":"[[[[{{{","b":[1,{"c":[]}]}"#), 4);
         assert_eq!(depth(br#""\"[""#), 0);
+        assert_eq!(
+            depth(br#"["\\", ["]"]]"#),
+            2,
+            "an escaped backslash ends no string"
+        );
+        assert_eq!(depth(br#"{"a": "\"}]", "b": {}}"#), 2);
         let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
         assert_eq!(
             from_slice::<serde_json::Value>(deep.as_bytes()),

@@ -98,14 +98,8 @@ pub struct Header {
     /// `cty`: the media type of the payload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cty: Option<String>,
-    /// `kid`: which of the signer's keys. RFC 7515 makes it a string; a non-string value
-    /// (the SD-JWT reference suite's `header_mod` case uses `42`) is read as absent, since it
-    /// can only ever select a key, never authenticate one.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_kid"
-    )]
+    /// `kid`: which of the signer's keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
     /// `jwk`: a key carried in the header (untrusted by itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,14 +118,48 @@ pub struct Header {
     pub other: Map<String, Value>,
 }
 
-fn lenient_kid<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Option::<Value>::deserialize(d)? {
-        Some(Value::String(kid)) => Some(kid),
-        _ => None,
-    })
-}
-
 impl Header {
+    /// Reads the members Llavero knows out of a parsed header object; the rest stay in
+    /// `other`. (Done by hand: serde's `flatten` buffers every member and costs more than the
+    /// rest of decoding.)
+    fn from_map(mut map: Map<String, Value>) -> Result<Self, JwsError> {
+        let mut text = |name: &str| -> Result<Option<String>, JwsError> {
+            match map.remove(name) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s)),
+                Some(_) => Err(JwsError::Malformed(format!(
+                    "header {name} is not a string"
+                ))),
+            }
+        };
+        let alg = text("alg")?.ok_or_else(|| JwsError::Malformed("header has no alg".into()))?;
+        let typ = text("typ")?;
+        let cty = text("cty")?;
+        let jku = text("jku")?;
+        // A non-string `kid` (the SD-JWT reference suite's `header_mod` case uses `42`) is read
+        // as absent: it can only ever select a key, never authenticate one.
+        let kid = match map.remove("kid") {
+            Some(Value::String(kid)) => Some(kid),
+            _ => None,
+        };
+        let strings = |v: Value, name: &str| -> Result<Vec<String>, JwsError> {
+            serde_json::from_value(v).map_err(|_| JwsError::Malformed(format!("header {name}")))
+        };
+        let x5c = map.remove("x5c").map(|v| strings(v, "x5c")).transpose()?;
+        let crit = map.remove("crit").map(|v| strings(v, "crit")).transpose()?;
+        Ok(Self {
+            alg,
+            typ,
+            cty,
+            kid,
+            jwk: map.remove("jwk"),
+            x5c,
+            jku,
+            crit,
+            other: map,
+        })
+    }
+
     /// A header with `typ` for a signer's algorithm; the caller adds `kid` or others.
     #[must_use]
     pub fn new(typ: &str) -> Self {
@@ -220,7 +248,7 @@ impl DecodedJws {
         }
         let header_bytes =
             b64::decode(header_b64).map_err(|e| JwsError::Malformed(format!("header: {e}")))?;
-        let header: Header = json::from_slice(&header_bytes)?;
+        let header = Header::from_map(json::from_slice(&header_bytes)?)?;
         if let Some(crit) = &header.crit {
             // Llavero implements no JWS extension, so any critical one must be refused.
             let first = crit

@@ -119,8 +119,8 @@ pub fn issue(
         kid: kid.map(str::to_owned),
         decoys_per_object,
     };
-    Ok(sd_jwt::issue(
-        &all,
+    Ok(sd_jwt::issue_owned(
+        all,
         disclosable,
         &options,
         signer,
@@ -142,14 +142,9 @@ pub struct Unverified {
 
 /// Reads `iss`, `vct` and `kid` to choose the issuer key, checking `typ` on the way.
 pub fn peek(sd_jwt: &SdJwt) -> Result<Unverified, SdJwtVcError> {
+    check_typ(sd_jwt)?;
     let header = sd_jwt.issuer_jws().header();
-    header
-        .expect_typ(&[TYP, LEGACY_TYP])
-        .map_err(|_| SdJwtVcError::WrongType(header.typ.clone()))?;
-    let payload: Value = sd_jwt
-        .issuer_jws()
-        .unverified_claims()
-        .map_err(SdJwtError::from)?;
+    let payload = sd_jwt.unverified_payload();
     let text = |name: &'static str| {
         payload
             .get(name)
@@ -162,6 +157,13 @@ pub fn peek(sd_jwt: &SdJwt) -> Result<Unverified, SdJwtVcError> {
         vct: text("vct")?,
         kid: header.kid.clone(),
     })
+}
+
+fn check_typ(sd_jwt: &SdJwt) -> Result<(), SdJwtVcError> {
+    let header = sd_jwt.issuer_jws().header();
+    header
+        .expect_typ(&[TYP, LEGACY_TYP])
+        .map_err(|_| SdJwtVcError::WrongType(header.typ.clone()))
 }
 
 /// A verified SD-JWT VC.
@@ -181,7 +183,7 @@ pub struct VerifiedSdJwtVc {
 /// required, the plain-only claims, `vct`, the validity window at `now` (when key binding is
 /// required its `now` is used; otherwise `now` here).
 pub fn verify(
-    sd_jwt: &SdJwt,
+    sd_jwt: SdJwt,
     crypto: &dyn CryptoBackend,
     issuer_key: &Jwk,
     algorithms: &AlgorithmPolicy,
@@ -189,7 +191,7 @@ pub fn verify(
     now: UnixTime,
     skew: i64,
 ) -> Result<VerifiedSdJwtVc, SdJwtVcError> {
-    peek(sd_jwt)?;
+    check_typ(&sd_jwt)?;
     let verified = sd_jwt.verify(crypto, issuer_key, algorithms, key_binding)?;
     for path in &verified.disclosed {
         if let Some(PathElement::Key(first)) = path.0.first()

@@ -198,7 +198,11 @@ impl DecodedVcJwt {
     /// Decodes and checks the shape: `typ` (`vc+jwt`), base context, type, no wrapper claims,
     /// `iss` equal to `issuer` when present.
     pub fn decode(compact: &str) -> Result<Self, VcJwtError> {
-        let jws = DecodedJws::decode(compact)?;
+        Self::from_jws(DecodedJws::decode(compact)?)
+    }
+
+    /// As [`DecodedVcJwt::decode`], from an already decoded JWS.
+    pub fn from_jws(jws: DecodedJws) -> Result<Self, VcJwtError> {
         jws.header().expect_typ(&[VC_TYP, "vc+ld+jwt"])?;
         let credential: Value = jws.unverified_claims()?;
         check_context_and_type(&credential, "VerifiableCredential")?;
@@ -291,7 +295,7 @@ impl DecodedVcJwt {
 }
 
 fn status_entry(value: &Value) -> Option<BitstringStatusListEntry> {
-    serde_json::from_value::<BitstringStatusListEntry>(value.clone())
+    <BitstringStatusListEntry as serde::Deserialize>::deserialize(value)
         .ok()
         .filter(|e| e.entry_type == "BitstringStatusListEntry")
 }
@@ -383,7 +387,11 @@ pub struct VerifiedVp {
 impl DecodedVpJwt {
     /// Decodes and checks the shape, extracting the enveloped credentials.
     pub fn decode(compact: &str) -> Result<Self, VcJwtError> {
-        let jws = DecodedJws::decode(compact)?;
+        Self::from_jws(DecodedJws::decode(compact)?)
+    }
+
+    /// As [`DecodedVpJwt::decode`], from an already decoded JWS.
+    pub fn from_jws(jws: DecodedJws) -> Result<Self, VcJwtError> {
         jws.header().expect_typ(&[VP_TYP, "vp+ld+jwt"])?;
         let presentation: Value = jws.unverified_claims()?;
         check_context_and_type(&presentation, "VerifiablePresentation")?;

@@ -68,7 +68,7 @@ fn present(sd_jwt: &SdJwt, aud: &str, nonce: &str, iat: i64, holder: u64) -> Str
 fn verify(text: &str, kb: &KeyBinding) -> Result<sd_jwt_vc::VerifiedSdJwtVc, SdJwtVcError> {
     let parsed = SdJwt::parse(text).map_err(SdJwtVcError::SdJwt)?;
     sd_jwt_vc::verify(
-        &parsed,
+        parsed,
         default_backend(),
         &key(1).public(),
         &AlgorithmPolicy::default(),
@@ -369,7 +369,7 @@ fn key_binding_with_wrong_typ_is_refused() {
 fn expired_credential_is_refused() {
     let parsed = SdJwt::parse(&issue()).unwrap();
     let err = sd_jwt_vc::verify(
-        &parsed,
+        parsed,
         default_backend(),
         &key(1).public(),
         &AlgorithmPolicy::default(),

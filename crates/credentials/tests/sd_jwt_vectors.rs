@@ -64,7 +64,7 @@ fn openid4vp_example_verifies_to_its_verified_contents() {
         max_age: 60,
     };
     let verified = sd_jwt_vc::verify(
-        &sd_jwt,
+        sd_jwt,
         default_backend(),
         &s.issuer.public(),
         &AlgorithmPolicy::default(),

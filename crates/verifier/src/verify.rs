@@ -160,7 +160,7 @@ impl Verifier {
         let typ = jws.header().typ.clone().unwrap_or_default();
         match typ.to_ascii_lowercase().as_str() {
             "vc+jwt" | "vc+ld+jwt" => {
-                let credential = self.verify_vc_jwt(input, now, &mut warnings)?;
+                let credential = self.verify_vc_jwt(jws, now, &mut warnings)?;
                 if expect.binding().is_some() {
                     // A bare credential proves nothing about who presents it.
                     return Err(Rejection::MissingKeyBinding);
@@ -172,7 +172,7 @@ impl Verifier {
                     warnings,
                 })
             }
-            "vp+jwt" | "vp+ld+jwt" => self.verify_vp_jwt(input, now, expect, warnings),
+            "vp+jwt" | "vp+ld+jwt" => self.verify_vp_jwt(jws, now, expect, warnings),
             "dc+sd-jwt" | "vc+sd-jwt" => self
                 .verify_sd_jwt_vc(input, now, expect, &mut warnings)
                 .map(|credential| Verification {

@@ -31,12 +31,15 @@ impl Disclosure {
         let mut salt_bytes = [0u8; SALT_BYTES];
         rng.fill(&mut salt_bytes).map_err(SdJwtError::Crypto)?;
         let salt = b64::encode(salt_bytes);
-        let array = match name {
-            Some(name) => Value::Array(vec![salt.clone().into(), name.into(), value.clone()]),
-            None => Value::Array(vec![salt.clone().into(), value.clone()]),
-        };
+        // Serialize the array straight from borrowed parts: no intermediate `Value`.
+        let json = match name {
+            Some(name) => serde_json::to_string(&(&salt, name, &value)),
+            None => serde_json::to_string(&(&salt, &value)),
+        }
+        .map_err(|e| SdJwtError::Malformed(e.to_string()))?;
+        let encoded = b64::encode(json);
         Ok(Self {
-            encoded: b64::encode(array.to_string()),
+            encoded,
             salt,
             name: name.map(str::to_owned),
             value,

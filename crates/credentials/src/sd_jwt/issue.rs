@@ -52,18 +52,32 @@ pub fn issue(
     rng: &dyn SecureRandom,
     crypto: &dyn CryptoBackend,
 ) -> Result<String, SdJwtError> {
+    issue_owned(claims.clone(), disclosable, options, signer, rng, crypto)
+}
+
+/// [`issue`] taking the claims by value, for callers that built them.
+pub(crate) fn issue_owned(
+    claims: Map<String, Value>,
+    disclosable: &[ClaimPath],
+    options: &IssueOptions,
+    signer: &dyn Signer,
+    rng: &dyn SecureRandom,
+    crypto: &dyn CryptoBackend,
+) -> Result<String, SdJwtError> {
     if claims.contains_key("_sd") || claims.contains_key("_sd_alg") {
         return Err(SdJwtError::ForbiddenClaimName("_sd".into()));
     }
+    // One call to the generator for all salts: an OS generator costs a system call per fill.
+    let rng = BufferedRandom::new(rng, (disclosable.len() + options.decoys_per_object) * 32)?;
     let mut issuer = Issuer {
         disclosable,
         options,
-        rng,
+        rng: &rng,
         crypto,
         disclosures: Vec::with_capacity(disclosable.len()),
         found: vec![false; disclosable.len()],
     };
-    let mut payload = issuer.conceal_object(claims.clone(), &ClaimPath::default())?;
+    let mut payload = issuer.conceal_object(claims, &ClaimPath::default())?;
     if let Some(missing) = issuer.found.iter().position(|f| !f) {
         let path = disclosable
             .get(missing)
@@ -187,5 +201,45 @@ impl Issuer<'_> {
         let mut bytes = [0u8; 32];
         self.rng.fill(&mut bytes).map_err(SdJwtError::Crypto)?;
         Ok(b64::encode(self.crypto.sha256(&bytes)))
+    }
+}
+
+/// Serves random bytes from one up-front fill of the underlying generator, refilling when
+/// exhausted. The bytes are the generator's own output, only fetched in bulk.
+struct BufferedRandom<'a> {
+    inner: &'a dyn SecureRandom,
+    buffer: std::sync::Mutex<(Vec<u8>, usize)>,
+}
+
+impl<'a> BufferedRandom<'a> {
+    fn new(inner: &'a dyn SecureRandom, size: usize) -> Result<Self, SdJwtError> {
+        let mut bytes = vec![0u8; size.max(32)];
+        inner.fill(&mut bytes).map_err(SdJwtError::Crypto)?;
+        Ok(Self {
+            inner,
+            buffer: std::sync::Mutex::new((bytes, 0)),
+        })
+    }
+}
+
+impl SecureRandom for BufferedRandom<'_> {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), crate::crypto::CryptoError> {
+        let mut guard = self
+            .buffer
+            .lock()
+            .map_err(|_| crate::crypto::CryptoError::Random)?;
+        let (bytes, used) = &mut *guard;
+        match bytes.get(*used..*used + dest.len()) {
+            Some(chunk) => {
+                dest.copy_from_slice(chunk);
+                // Served bytes are wiped so they exist once.
+                if let Some(served) = bytes.get_mut(*used..*used + dest.len()) {
+                    served.fill(0);
+                }
+                *used += dest.len();
+                Ok(())
+            }
+            None => self.inner.fill(dest),
+        }
     }
 }

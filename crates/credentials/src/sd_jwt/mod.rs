@@ -18,6 +18,7 @@ mod reveal;
 mod verify;
 
 pub use disclosure::{Disclosure, SALT_BYTES};
+pub(crate) use issue::issue_owned;
 pub use issue::{IssueOptions, issue};
 pub use path::{ClaimPath, ClaimPathError, PathElement};
 pub use present::KeyBindingClaims;
@@ -121,6 +122,10 @@ pub enum SdJwtError {
 pub struct SdJwt {
     issuer_jwt: String,
     issuer_jws: DecodedJws,
+    /// The issuer JWT's payload, parsed once (not yet authenticated).
+    payload: serde_json::Value,
+    /// `<jwt>~<disclosures>~` as received, when parsed from text (saves rebuilding it).
+    presented: Option<String>,
     disclosures: Vec<Disclosure>,
     key_binding_jwt: Option<String>,
 }
@@ -142,10 +147,16 @@ impl SdJwt {
             return Err(SdJwtError::TooManyDisclosures(parts.len() - 2));
         }
         let last = parts.pop().unwrap_or_default();
+        // `sd_hash` covers the text up to and including the last `~`, exactly as received.
+        let presented = text
+            .get(..text.len() - last.len())
+            .unwrap_or_default()
+            .to_owned();
         let key_binding_jwt = (!last.is_empty()).then(|| last.to_owned());
         let mut parts = parts.into_iter();
         let issuer_jwt = parts.next().unwrap_or_default().to_owned();
         let issuer_jws = DecodedJws::decode(&issuer_jwt)?;
+        let payload = issuer_jws.unverified_claims()?;
         let disclosures = parts
             .map(|d| {
                 if d.is_empty() {
@@ -158,8 +169,10 @@ impl SdJwt {
         Ok(Self {
             issuer_jwt,
             issuer_jws,
+            payload,
             disclosures,
             key_binding_jwt,
+            presented: Some(presented),
         })
     }
 
@@ -223,6 +236,13 @@ impl SdJwt {
         &self.issuer_jws
     }
 
+    /// The issuer JWT's payload, **not yet authenticated** (digests in place of concealed
+    /// claims): read `iss`, `vct` from it to choose the key, nothing else.
+    #[must_use]
+    pub fn unverified_payload(&self) -> &serde_json::Value {
+        &self.payload
+    }
+
     /// The disclosures, in the order received.
     #[must_use]
     pub fn disclosures(&self) -> &[Disclosure] {
@@ -238,6 +258,9 @@ impl SdJwt {
     /// `<jwt>~<d1>~…~<dn>~`: the SD-JWT without key binding, which `sd_hash` covers (§4.3.1).
     #[must_use]
     pub fn without_key_binding(&self) -> String {
+        if let Some(presented) = &self.presented {
+            return presented.clone();
+        }
         let capacity = self.issuer_jwt.len()
             + self
                 .disclosures

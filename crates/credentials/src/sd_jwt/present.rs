@@ -32,8 +32,7 @@ impl SdJwt {
         paths: &[ClaimPath],
         crypto: &dyn CryptoBackend,
     ) -> Result<Self, SdJwtError> {
-        let payload = self.issuer_jws.unverified_claims()?;
-        let revealed = reveal(payload, &self.disclosures, crypto)?;
+        let revealed = reveal(self.payload.clone(), &self.disclosures, crypto)?;
         let disclosures = self
             .disclosures
             .iter()
@@ -48,15 +47,20 @@ impl SdJwt {
         Ok(Self {
             issuer_jwt: self.issuer_jwt.clone(),
             issuer_jws: self.issuer_jws.clone(),
+            payload: self.payload.clone(),
             disclosures,
             key_binding_jwt: None,
+            presented: None,
         })
     }
 
     /// `sd_hash` of this SD-JWT as presented (§4.3.1).
     #[must_use]
     pub fn sd_hash(&self, crypto: &dyn CryptoBackend) -> String {
-        b64::encode(crypto.sha256(self.without_key_binding().as_bytes()))
+        match &self.presented {
+            Some(text) => b64::encode(crypto.sha256(text.as_bytes())),
+            None => b64::encode(crypto.sha256(self.without_key_binding().as_bytes())),
+        }
     }
 
     /// Appends a key-binding JWT signed by the holder key, returning the presentation.

@@ -19,11 +19,14 @@ pub struct Revealed {
     pub paths: Vec<ClaimPath>,
 }
 
+/// The walk's state. The current path is one stack pushed and popped as the walk descends, so
+/// only a disclosure's own path is ever copied.
 struct Revealer<'a> {
     disclosures: &'a [Disclosure],
     by_digest: HashMap<String, usize>,
     seen_digests: HashSet<String>,
     paths: Vec<Option<ClaimPath>>,
+    at: Vec<PathElement>,
 }
 
 /// Applies `disclosures` to the issuer-signed `payload`.
@@ -55,10 +58,11 @@ pub fn reveal(
     let mut revealer = Revealer {
         disclosures,
         by_digest,
-        seen_digests: HashSet::new(),
+        seen_digests: HashSet::with_capacity(disclosures.len() * 2),
         paths: vec![None; disclosures.len()],
+        at: Vec::new(),
     };
-    let claims = revealer.object(payload, &ClaimPath::default())?;
+    let claims = revealer.object(payload)?;
     let paths = revealer
         .paths
         .into_iter()
@@ -75,33 +79,37 @@ pub fn reveal(
 
 impl Revealer<'_> {
     /// Records `digest` as seen (§7.1 step 4: no digest may appear twice) and returns the
-    /// disclosure it refers to, if any was presented.
-    fn take(&mut self, digest: &str, path: ClaimPath) -> Result<Option<&Disclosure>, SdJwtError> {
-        if !self.seen_digests.insert(digest.to_owned()) {
-            return Err(SdJwtError::DuplicateDigest(digest.to_owned()));
+    /// index of the disclosure it refers to, if one was presented.
+    fn take(&mut self, digest: String) -> Result<Option<usize>, SdJwtError> {
+        if self.seen_digests.contains(&digest) {
+            return Err(SdJwtError::DuplicateDigest(digest));
         }
-        let Some(&i) = self.by_digest.get(digest) else {
-            return Ok(None);
-        };
-        if let Some(slot) = self.paths.get_mut(i) {
-            *slot = Some(path);
-        }
-        Ok(self.disclosures.get(i))
+        let found = self.by_digest.get(&digest).copied();
+        self.seen_digests.insert(digest);
+        Ok(found)
     }
 
-    fn value(&mut self, value: Value, path: &ClaimPath) -> Result<Value, SdJwtError> {
-        match value {
-            Value::Object(obj) => self.object(obj, path).map(Value::Object),
-            Value::Array(items) => self.array(items, path).map(Value::Array),
+    /// Walks `value` with `step` pushed on the current path.
+    fn child(&mut self, step: PathElement, value: Value) -> Result<Value, SdJwtError> {
+        self.at.push(step);
+        let out = match value {
+            Value::Object(obj) => self.object(obj).map(Value::Object),
+            Value::Array(items) => self.array(items).map(Value::Array),
             other => Ok(other),
+        };
+        self.at.pop();
+        out
+    }
+
+    fn record(&mut self, index: usize, step: PathElement) {
+        if let Some(slot) = self.paths.get_mut(index) {
+            let mut path = self.at.clone();
+            path.push(step);
+            *slot = Some(ClaimPath(path));
         }
     }
 
-    fn object(
-        &mut self,
-        mut obj: Map<String, Value>,
-        path: &ClaimPath,
-    ) -> Result<Map<String, Value>, SdJwtError> {
+    fn object(&mut self, mut obj: Map<String, Value>) -> Result<Map<String, Value>, SdJwtError> {
         let digests = match obj.remove("_sd") {
             None => Vec::new(),
             Some(Value::Array(items)) => items
@@ -115,15 +123,25 @@ impl Revealer<'_> {
                 return Err(SdJwtError::InvalidDigests(format!("_sd is {other}")));
             }
         };
-        let mut out = Map::with_capacity(obj.len() + digests.len());
+        let mut out = Map::new();
         for (name, value) in obj {
-            let child = path.child(PathElement::Key(name.clone()));
-            out.insert(name, self.value(value, &child)?);
+            let value = match value {
+                // Scalars need no walk and no path.
+                Value::Object(_) | Value::Array(_) => {
+                    self.child(PathElement::Key(name.clone()), value)?
+                }
+                scalar => scalar,
+            };
+            out.insert(name, value);
         }
         for digest in digests {
-            let Some(d) = self.take(&digest, path.clone())? else {
+            let Some(index) = self.take(digest)? else {
                 continue;
             };
+            let d = self
+                .disclosures
+                .get(index)
+                .ok_or(SdJwtError::DisclosureArity)?;
             let name = d.name().ok_or(SdJwtError::DisclosureArity)?.to_owned();
             if name == "_sd" || name == "..." {
                 return Err(SdJwtError::ForbiddenClaimName(name));
@@ -132,48 +150,39 @@ impl Revealer<'_> {
                 return Err(SdJwtError::ClaimNameCollision(name));
             }
             let value = d.value().clone();
-            let child = path.child(PathElement::Key(name.clone()));
-            self.set_path(&digest, child.clone());
-            let value = self.value(value, &child)?;
+            self.record(index, PathElement::Key(name.clone()));
+            let value = self.child(PathElement::Key(name.clone()), value)?;
             out.insert(name, value);
         }
         Ok(out)
     }
 
-    fn array(&mut self, items: Vec<Value>, path: &ClaimPath) -> Result<Vec<Value>, SdJwtError> {
+    fn array(&mut self, items: Vec<Value>) -> Result<Vec<Value>, SdJwtError> {
         let mut out = Vec::with_capacity(items.len());
         // Paths use the element's position in the issuer's array, so a holder's choice of
         // `["nationalities", 1]` means the same element whatever else is disclosed.
         for (index, item) in items.into_iter().enumerate() {
-            let child = path.child(PathElement::Index(index));
             match array_digest(&item)? {
                 Some(digest) => {
-                    let Some(d) = self.take(&digest, child.clone())? else {
+                    let Some(found) = self.take(digest)? else {
                         // An undisclosed array element vanishes (§7.1 step 3.3.2).
                         continue;
                     };
+                    let d = self
+                        .disclosures
+                        .get(found)
+                        .ok_or(SdJwtError::DisclosureArity)?;
                     if d.name().is_some() {
                         return Err(SdJwtError::DisclosureArity);
                     }
                     let value = d.value().clone();
-                    out.push(self.value(value, &child)?);
+                    self.record(found, PathElement::Index(index));
+                    out.push(self.child(PathElement::Index(index), value)?);
                 }
-                None => out.push(self.value(item, &child)?),
+                None => out.push(self.child(PathElement::Index(index), item)?),
             }
         }
         Ok(out)
-    }
-
-    /// Records the final path of the disclosure with `digest` (object members learn their
-    /// name only after the disclosure is read).
-    fn set_path(&mut self, digest: &str, path: ClaimPath) {
-        if let Some(slot) = self
-            .by_digest
-            .get(digest)
-            .and_then(|&i| self.paths.get_mut(i))
-        {
-            *slot = Some(path);
-        }
     }
 }
 
@@ -184,9 +193,7 @@ fn array_digest(item: &Value) -> Result<Option<String>, SdJwtError> {
     };
     match (obj.len(), obj.get("...")) {
         (1, Some(Value::String(digest))) => Ok(Some(digest.clone())),
-        (_, Some(other)) if obj.len() == 1 => {
-            Err(SdJwtError::InvalidDigests(format!("... is {other}")))
-        }
+        (1, Some(other)) => Err(SdJwtError::InvalidDigests(format!("... is {other}"))),
         _ => Ok(None),
     }
 }

@@ -49,17 +49,18 @@ pub struct VerifiedSdJwt {
 
 impl SdJwt {
     /// Verifies the issuer signature with `issuer_key`, processes the disclosures under every
-    /// rule of §7.1, and checks key binding as `key_binding` requires.
+    /// rule of §7.1, and checks key binding as `key_binding` requires. Consumes the SD-JWT: its
+    /// parsed payload becomes the result without a copy.
     pub fn verify(
-        &self,
+        mut self,
         crypto: &dyn CryptoBackend,
         issuer_key: &Jwk,
         algorithms: &AlgorithmPolicy,
         key_binding: &KeyBinding,
     ) -> Result<VerifiedSdJwt, SdJwtError> {
         self.issuer_jws.verify(crypto, issuer_key, algorithms)?;
-        let payload: Value = self.issuer_jws.unverified_claims()?;
-        let holder_key = holder_key(&payload)?;
+        let holder_key = holder_key(&self.payload)?;
+        let payload = std::mem::take(&mut self.payload);
         let Revealed { claims, paths } = reveal(payload, &self.disclosures, crypto)?;
         let key_binding = match key_binding {
             KeyBinding::NotRequired => None,
@@ -110,15 +111,14 @@ impl SdJwt {
             .map_err(|e| invalid(&e))?;
         jws.verify(crypto, holder, algorithms)
             .map_err(|e| invalid(&e))?;
-        let raw: Value = jws.unverified_claims().map_err(|e| invalid(&e))?;
-        let found_aud = raw.get("aud").and_then(Value::as_str).map(str::to_owned);
-        if found_aud.as_deref() != Some(audience) {
+        // RFC 9901 §4.3: `aud` is a single string, so the claims parse straight into the struct.
+        let claims: KeyBindingClaims = jws.unverified_claims().map_err(|e| invalid(&e))?;
+        if claims.aud != audience {
             return Err(SdJwtError::WrongAudience {
                 expected: audience.to_owned(),
-                found: found_aud,
+                found: Some(claims.aud),
             });
         }
-        let claims: KeyBindingClaims = serde_json::from_value(raw).map_err(|e| invalid(&e))?;
         if !bool::from(claims.nonce.as_bytes().ct_eq(nonce.as_bytes())) {
             return Err(SdJwtError::WrongNonce);
         }

@@ -30,7 +30,7 @@ impl Verifier {
             None => KeyBinding::NotRequired,
         };
         let verified = sd_jwt_vc::verify(
-            &sd_jwt,
+            sd_jwt,
             self.crypto,
             key,
             &self.options.algorithms,

@@ -1,7 +1,7 @@
 //! W3C VC-JOSE credentials and presentations through the verifier's policy.
 
 use llavero_credentials::did;
-use llavero_credentials::jws::JwsError;
+use llavero_credentials::jws::{DecodedJws, JwsError};
 use llavero_credentials::jwt::ValidityError;
 use llavero_credentials::time::UnixTime;
 use llavero_credentials::vc_jwt::{DecodedVcJwt, DecodedVpJwt, VcJwtError};
@@ -13,11 +13,11 @@ use crate::rejection::Rejection;
 impl Verifier {
     pub(super) fn verify_vc_jwt(
         &self,
-        input: &str,
+        jws: DecodedJws,
         now: UnixTime,
         warnings: &mut Vec<Warning>,
     ) -> Result<VerifiedCredential, Rejection> {
-        let decoded = DecodedVcJwt::decode(input)?;
+        let decoded = DecodedVcJwt::from_jws(jws)?;
         let (issuer, key) = self.issuer_key(decoded.issuer(), decoded.kid(), now)?;
         let verified = decoded.verify(
             self.crypto,
@@ -63,12 +63,12 @@ impl Verifier {
     /// the header; every enveloped credential must verify and be bound to that holder.
     pub(super) fn verify_vp_jwt(
         &self,
-        input: &str,
+        jws: DecodedJws,
         now: UnixTime,
         expect: &Expectations,
         mut warnings: Vec<Warning>,
     ) -> Result<Verification, Rejection> {
-        let decoded = DecodedVpJwt::decode(input)?;
+        let decoded = DecodedVpJwt::from_jws(jws)?;
         let binding = expect.binding().ok_or(Rejection::MissingKeyBinding)?;
         let holder_did = decoded
             .kid()
@@ -88,7 +88,8 @@ impl Verifier {
             if enveloped.media_type != "application/vc+jwt" {
                 return Err(Rejection::UnsupportedFormat(enveloped.media_type.clone()));
             }
-            let mut credential = self.verify_vc_jwt(&enveloped.data, now, &mut warnings)?;
+            let jws = DecodedJws::decode(&enveloped.data)?;
+            let mut credential = self.verify_vc_jwt(jws, now, &mut warnings)?;
             // The credential must be about the presenter: its subject's key is the holder key.
             if credential
                 .holder_key

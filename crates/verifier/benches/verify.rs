@@ -1,0 +1,216 @@
+//! Verification speed, each figure reported against raw ring ES256 verification of a 1 KiB
+//! message measured in the same run (the machine is shared; ratios are what compare).
+//!
+//! Run: `cargo bench -p llavero-verifier`. The summary at the end prints each ratio
+//! (operations per second relative to one raw verification) next to its target.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs,
+    unreachable_pub,
+    dead_code,
+    reason = "benchmark fixtures"
+)]
+
+#[path = "../tests/fixture.rs"]
+mod fixture;
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group};
+use fixture::*;
+use llavero_credentials::crypto::{
+    DangerousSeededRandom, default_backend, signer_from_jwk, system_random,
+};
+use llavero_credentials::sd_jwt::ClaimPath;
+use llavero_credentials::sd_jwt_vc::{self, Envelope};
+use llavero_credentials::status::StatusListReference;
+use llavero_credentials::status::token::{EncodedStatusList, StatusList};
+use llavero_verifier::Expectations;
+use ring::signature::{self, KeyPair as _};
+use serde_json::json;
+
+const RAW: &str = "raw ring ES256 verify (1 KiB)";
+const VC_JWT: &str = "VC-JWT full verification";
+const SD_JWT_VC: &str = "SD-JWT VC, 8 disclosures + KB, full verification";
+const ISSUE: &str = "SD-JWT VC issuance, 8 disclosable claims";
+const STATUS_1M: &str = "decode 1,000,000-entry status list (1 bit)";
+
+fn raw_verify(c: &mut Criterion) {
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 =
+        signature::EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .unwrap();
+    let pair = signature::EcdsaKeyPair::from_pkcs8(
+        &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        pkcs8.as_ref(),
+        &rng,
+    )
+    .unwrap();
+    let message = vec![0x5a_u8; 1024];
+    let sig = pair.sign(&rng, &message).unwrap();
+    let public = pair.public_key().as_ref().to_vec();
+    c.bench_function(RAW, |b| {
+        b.iter(|| {
+            signature::UnparsedPublicKey::new(
+                &signature::ECDSA_P256_SHA256_FIXED,
+                black_box(&public),
+            )
+            .verify(black_box(&message), black_box(sig.as_ref()))
+            .unwrap();
+        });
+    });
+}
+
+fn claims() -> (serde_json::Map<String, serde_json::Value>, Vec<ClaimPath>) {
+    let claims = json!({"given_name": "Ana María", "family_name": "Rojas Soto", "birthdate": "1990-05-01",
+        "birth_place": "Valparaíso", "nationality": "CL", "sex": "F", "run": "12.345.678-5",
+        "document_number": "A123456789"});
+    let paths = claims
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| ClaimPath::claim(k))
+        .collect();
+    (claims.as_object().unwrap().clone(), paths)
+}
+
+fn envelope() -> Envelope {
+    Envelope {
+        issuer: REGISTRO.into(),
+        vct: BIRTH.into(),
+        issued_at: Some(NOW - 100),
+        not_before: None,
+        expires_at: Some(NOW + 1000),
+        holder_key: Some(holder().public()),
+        status: Some(StatusListReference {
+            idx: 3,
+            uri: TOKEN_URI.into(),
+        }),
+    }
+}
+
+fn full_verification(c: &mut Criterion) {
+    let verifier = verifier();
+    let vc = vc_jwt(
+        &["IdentityCardCredential"],
+        Some(("revocation", REVOCATION_URI, 4)),
+        "2030-01-01T00:00:00Z",
+    );
+    let none = Expectations::default();
+    verifier.verify(&vc, NOW, &none).unwrap();
+    c.bench_function(VC_JWT, |b| {
+        b.iter(|| verifier.verify(black_box(&vc), NOW, &none).unwrap())
+    });
+
+    let (claims, paths) = claims();
+    let signer = signer_from_jwk(&registro()).unwrap();
+    let issued = sd_jwt_vc::issue(
+        &envelope(),
+        &claims,
+        &paths,
+        Some("registro-2026"),
+        0,
+        signer.as_ref(),
+        &DangerousSeededRandom::new(1),
+        default_backend(),
+    )
+    .unwrap();
+    let all: Vec<&str> = claims.keys().map(String::as_str).collect();
+    let presentation = present(&issued, &all, AUD, NONCE, NOW);
+    let bound = Expectations::key_binding(AUD, NONCE);
+    let verified = verifier.verify(&presentation, NOW, &bound).unwrap();
+    assert_eq!(
+        verified.credentials[0].claims.as_object().unwrap().len(),
+        8 + 6
+    );
+    c.bench_function(SD_JWT_VC, |b| {
+        b.iter(|| {
+            verifier
+                .verify(black_box(&presentation), NOW, &bound)
+                .unwrap()
+        })
+    });
+}
+
+fn issuance(c: &mut Criterion) {
+    let (claims, paths) = claims();
+    let signer = signer_from_jwk(&registro()).unwrap();
+    let envelope = envelope();
+    c.bench_function(ISSUE, |b| {
+        b.iter(|| {
+            sd_jwt_vc::issue(
+                &envelope,
+                black_box(&claims),
+                &paths,
+                Some("registro-2026"),
+                0,
+                signer.as_ref(),
+                system_random(),
+                default_backend(),
+            )
+            .unwrap()
+        });
+    });
+}
+
+fn status_decode(c: &mut Criterion) {
+    let mut list = StatusList::new(1_000_000, 1).unwrap();
+    let rng = DangerousSeededRandom::new(5);
+    for _ in 0..10_000 {
+        let i = llavero_credentials::crypto::random_below(&rng, 1_000_000).unwrap();
+        list.set(usize::try_from(i).unwrap(), 1).unwrap();
+    }
+    let encoded: EncodedStatusList = list.encode().unwrap();
+    c.bench_function(STATUS_1M, |b| {
+        b.iter(|| StatusList::decode(black_box(&encoded)).unwrap())
+    });
+}
+
+criterion_group!(
+    benches,
+    raw_verify,
+    full_verification,
+    issuance,
+    status_decode
+);
+
+/// Median time per iteration (ns) criterion recorded for `name` (the median resists the
+/// outliers a shared machine produces).
+fn mean_ns(name: &str) -> Option<f64> {
+    // Criterion keeps a benchmark's name as its directory (these names hold no `/`).
+    let dir = name;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/criterion")
+        .join(dir)
+        .join("new/estimates.json");
+    let estimates: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    estimates["median"]["point_estimate"].as_f64()
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    let Some(raw) = mean_ns(RAW) else { return };
+    println!(
+        "\nSpeed relative to one raw ES256 verification measured in this run ({:.1} µs):",
+        raw / 1000.0
+    );
+    for (name, target) in [(VC_JWT, 0.90), (SD_JWT_VC, 0.42), (ISSUE, 1.5)] {
+        if let Some(ns) = mean_ns(name) {
+            let ratio = raw / ns;
+            let verdict = if ratio >= target { "meets" } else { "BELOW" };
+            println!(
+                "  {name}: {ratio:.2}x (target >= {target}x, {verdict}), {:.1} µs",
+                ns / 1000.0
+            );
+        }
+    }
+    if let Some(ns) = mean_ns(STATUS_1M) {
+        println!("  {STATUS_1M}: {:.2} ms (target < 20 ms)", ns / 1e6);
+    }
+}
