@@ -21,7 +21,10 @@ mod fixture;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group};
-use fixture::*;
+use fixture::{
+    AUD, BIRTH, NONCE, NOW, REGISTRO, REVOCATION_URI, TOKEN_URI, holder, present, registro, vc_jwt,
+    verifier,
+};
 use llavero_credentials::crypto::{
     DangerousSeededRandom, default_backend, signer_from_jwk, system_random,
 };
@@ -103,7 +106,7 @@ fn full_verification(c: &mut Criterion) {
     let none = Expectations::default();
     verifier.verify(&vc, NOW, &none).unwrap();
     c.bench_function(VC_JWT, |b| {
-        b.iter(|| verifier.verify(black_box(&vc), NOW, &none).unwrap())
+        b.iter(|| verifier.verify(black_box(&vc), NOW, &none).unwrap());
     });
 
     let (claims, paths) = claims();
@@ -132,7 +135,7 @@ fn full_verification(c: &mut Criterion) {
             verifier
                 .verify(black_box(&presentation), NOW, &bound)
                 .unwrap()
-        })
+        });
     });
 }
 
@@ -166,7 +169,7 @@ fn status_decode(c: &mut Criterion) {
     }
     let encoded: EncodedStatusList = list.encode().unwrap();
     c.bench_function(STATUS_1M, |b| {
-        b.iter(|| StatusList::decode(black_box(&encoded)).unwrap())
+        b.iter(|| StatusList::decode(black_box(&encoded)).unwrap());
     });
 }
 
