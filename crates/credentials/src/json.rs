@@ -63,6 +63,30 @@ fn skip_string(mut rest: &[u8]) -> &[u8] {
     &[]
 }
 
+/// Parses `bytes` as a JSON value and refuses it if it nests deeper than [`MAX_DEPTH`].
+///
+/// The parser itself stops at 128 levels (`serde_json`'s recursion limit), so the stack is safe
+/// while parsing; the depth of the result is then measured on the tree, which is cheaper than
+/// scanning the text first.
+pub fn parse_value(bytes: &[u8]) -> Result<serde_json::Value, JsonError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| JsonError::Invalid(e.to_string()))?;
+    if value_depth(&value) > MAX_DEPTH {
+        return Err(JsonError::TooDeep);
+    }
+    Ok(value)
+}
+
+/// The nesting depth of a parsed value (a scalar is 0, `[]` is 1).
+#[must_use]
+pub fn value_depth(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::Array(items) => 1 + items.iter().map(value_depth).max().unwrap_or(0),
+        serde_json::Value::Object(map) => 1 + map.values().map(value_depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// Parses `bytes` as `T` after checking the nesting depth.
 pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonError> {
     if depth(bytes) > MAX_DEPTH {
@@ -92,5 +116,13 @@ mod tests {
         );
         let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(from_slice::<serde_json::Value>(ok.as_bytes()).is_ok());
+        assert!(parse_value(ok.as_bytes()).is_ok());
+        assert_eq!(parse_value(deep.as_bytes()), Err(JsonError::TooDeep));
+        let very_deep = "[".repeat(10_000);
+        assert!(
+            parse_value(very_deep.as_bytes()).is_err(),
+            "the parser's own limit holds"
+        );
+        assert_eq!(value_depth(&serde_json::json!({"a": [1, {"b": []}]})), 4);
     }
 }

@@ -248,7 +248,10 @@ impl DecodedJws {
         }
         let header_bytes =
             b64::decode(header_b64).map_err(|e| JwsError::Malformed(format!("header: {e}")))?;
-        let header = Header::from_map(json::from_slice(&header_bytes)?)?;
+        let serde_json::Value::Object(map) = json::parse_value(&header_bytes)? else {
+            return Err(JwsError::Malformed("header is not a JSON object".into()));
+        };
+        let header = Header::from_map(map)?;
         if let Some(crit) = &header.crit {
             // Llavero implements no JWS extension, so any critical one must be refused.
             let first = crit
@@ -280,6 +283,11 @@ impl DecodedJws {
     #[must_use]
     pub fn unverified_payload(&self) -> &[u8] {
         &self.payload
+    }
+
+    /// The payload parsed as a JSON value, not yet authenticated.
+    pub fn unverified_value(&self) -> Result<Value, JwsError> {
+        Ok(json::parse_value(&self.payload)?)
     }
 
     /// The payload parsed as JSON, not yet authenticated.

@@ -204,7 +204,7 @@ impl DecodedVcJwt {
     /// As [`DecodedVcJwt::decode`], from an already decoded JWS.
     pub fn from_jws(jws: DecodedJws) -> Result<Self, VcJwtError> {
         jws.header().expect_typ(&[VC_TYP, "vc+ld+jwt"])?;
-        let credential: Value = jws.unverified_claims()?;
+        let credential = jws.unverified_value()?;
         check_context_and_type(&credential, "VerifiableCredential")?;
         let issuer = issuer_id(&credential)?;
         if let Some(iss) = credential.get("iss") {
@@ -393,7 +393,7 @@ impl DecodedVpJwt {
     /// As [`DecodedVpJwt::decode`], from an already decoded JWS.
     pub fn from_jws(jws: DecodedJws) -> Result<Self, VcJwtError> {
         jws.header().expect_typ(&[VP_TYP, "vp+ld+jwt"])?;
-        let presentation: Value = jws.unverified_claims()?;
+        let presentation = jws.unverified_value()?;
         check_context_and_type(&presentation, "VerifiablePresentation")?;
         let items = match presentation.get("verifiableCredential") {
             None => Vec::new(),

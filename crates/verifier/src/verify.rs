@@ -160,7 +160,9 @@ impl Verifier {
         let typ = jws.header().typ.clone().unwrap_or_default();
         match typ.to_ascii_lowercase().as_str() {
             "vc+jwt" | "vc+ld+jwt" => {
-                let credential = self.verify_vc_jwt(jws, now, &mut warnings)?;
+                // A bare credential's subject is in its claims; its key is resolved only when a
+                // presentation has to prove the holder (the DID costs a key validation).
+                let (credential, _subject) = self.verify_vc_jwt(jws, now, &mut warnings)?;
                 if expect.binding().is_some() {
                     // A bare credential proves nothing about who presents it.
                     return Err(Rejection::MissingKeyBinding);

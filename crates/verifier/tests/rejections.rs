@@ -483,3 +483,27 @@ fn openid4vp_vector_through_the_verifier() {
     .unwrap();
     assert_eq!(claims_of(&ok), &expected);
 }
+
+#[test]
+fn presentation_of_someone_elses_credential_is_refused() {
+    use llavero_credentials::crypto::signer_from_jwk;
+    use llavero_credentials::{did, vc_jwt};
+    // The credential is about `holder()`; a thief presents it with their own DID and key.
+    let credential = vc_jwt(&["IdentityCardCredential"], None, "2030-01-01T00:00:00Z");
+    let thief = key(77, "thief");
+    let thief_did = did::did_jwk(&thief.public());
+    let vp = vc_jwt::issue_presentation(
+        signer_from_jwk(&thief).unwrap().as_ref(),
+        &thief_did,
+        Some(&format!("{thief_did}#0")),
+        &[credential],
+        Some(AUD),
+        Some(NONCE),
+        NOW,
+    )
+    .unwrap();
+    assert!(matches!(
+        reject(&vp, &bound()),
+        Rejection::InvalidKeyBinding(_)
+    ));
+}

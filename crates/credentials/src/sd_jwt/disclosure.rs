@@ -50,8 +50,11 @@ impl Disclosure {
     pub fn parse(encoded: &str) -> Result<Self, SdJwtError> {
         let bytes = b64::decode(encoded)
             .map_err(|e| SdJwtError::Malformed(format!("disclosure is not base64url: {e}")))?;
-        let array: Vec<Value> = crate::json::from_slice(&bytes)
-            .map_err(|e| SdJwtError::Malformed(format!("disclosure is not a JSON array: {e}")))?;
+        let Value::Array(array) = crate::json::parse_value(&bytes)
+            .map_err(|e| SdJwtError::Malformed(format!("disclosure is not JSON: {e}")))?
+        else {
+            return Err(SdJwtError::DisclosureArity);
+        };
         let mut items = array.into_iter();
         let (salt, name, value) = match (items.next(), items.next(), items.next(), items.next()) {
             (Some(Value::String(salt)), Some(value), None, None) => (salt, None, value),

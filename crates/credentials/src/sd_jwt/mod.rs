@@ -156,7 +156,7 @@ impl SdJwt {
         let mut parts = parts.into_iter();
         let issuer_jwt = parts.next().unwrap_or_default().to_owned();
         let issuer_jws = DecodedJws::decode(&issuer_jwt)?;
-        let payload = issuer_jws.unverified_claims()?;
+        let payload = issuer_jws.unverified_value()?;
         let disclosures = parts
             .map(|d| {
                 if d.is_empty() {

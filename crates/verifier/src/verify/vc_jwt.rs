@@ -16,7 +16,7 @@ impl Verifier {
         jws: DecodedJws,
         now: UnixTime,
         warnings: &mut Vec<Warning>,
-    ) -> Result<VerifiedCredential, Rejection> {
+    ) -> Result<(VerifiedCredential, Option<String>), Rejection> {
         let decoded = DecodedVcJwt::from_jws(jws)?;
         let (issuer, key) = self.issuer_key(decoded.issuer(), decoded.kid(), now)?;
         let verified = decoded.verify(
@@ -52,11 +52,7 @@ impl Verifier {
         }
         out.expires_at = verified.valid_until;
         out.issued_at = verified.valid_from;
-        out.holder_key = verified
-            .subject_id
-            .as_deref()
-            .and_then(|id| did::resolve_offline(id).ok());
-        Ok(out)
+        Ok((out, verified.subject_id))
     }
 
     /// A `vp+jwt`: the holder's key comes from its DID (`kid` DID URL, or `holder`), never from
@@ -89,10 +85,13 @@ impl Verifier {
                 return Err(Rejection::UnsupportedFormat(enveloped.media_type.clone()));
             }
             let jws = DecodedJws::decode(&enveloped.data)?;
-            let mut credential = self.verify_vc_jwt(jws, now, &mut warnings)?;
-            // The credential must be about the presenter: its subject's key is the holder key.
-            if credential
-                .holder_key
+            let (mut credential, subject) = self.verify_vc_jwt(jws, now, &mut warnings)?;
+            // The credential must be about the presenter: when its subject is a DID that
+            // resolves offline, that key must be the key that signed the presentation.
+            let subject_key = subject
+                .as_deref()
+                .and_then(|id| did::resolve_offline(id).ok());
+            if subject_key
                 .as_ref()
                 .is_some_and(|k| k.key() != holder_key.key())
             {
@@ -100,7 +99,8 @@ impl Verifier {
                     "credential subject is not the presentation's holder".into(),
                 ));
             }
-            credential.key_binding_verified = credential.holder_key.is_some();
+            credential.key_binding_verified = subject_key.is_some();
+            credential.holder_key = subject_key;
             credentials.push(credential);
         }
         if credentials.is_empty() {
