@@ -507,3 +507,54 @@ fn presentation_of_someone_elses_credential_is_refused() {
         Rejection::InvalidKeyBinding(_)
     ));
 }
+
+#[test]
+fn a_key_carried_in_the_header_is_never_trusted() {
+    use llavero_credentials::crypto::signer_from_jwk;
+    use llavero_credentials::jws::{self, Header};
+    // An attacker signs a credential claiming the registry as issuer and ships their own key
+    // in the header (`jwk`), as if it were the issuer's.
+    let attacker = key(66, "registro-2026");
+    let mut header = Header::new("dc+sd-jwt");
+    header.kid = Some("registro-2026".into());
+    header.jwk = Some(attacker.public().to_value());
+    let payload = serde_json::json!({"iss": REGISTRO, "vct": BIRTH, "iat": NOW - 10, "exp": NOW + 100,
+        "given_name": "Mallory"});
+    let jwt = jws::sign_json(
+        header,
+        &payload,
+        signer_from_jwk(&attacker).unwrap().as_ref(),
+    )
+    .unwrap();
+    assert_eq!(
+        reject(&format!("{jwt}~"), &Expectations::default()),
+        Rejection::BadSignature
+    );
+}
+
+#[test]
+fn the_trust_list_example_in_specs_matches_the_format() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../specs/trust-list/example.json");
+    let example: llavero_verifier::trust_list::TrustListClaims =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(example.issuers[0].jwks.keys[0].kid(), Some("registro-2026"));
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../specs/trust-list/trust-list.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    // Every required member of the schema is present in the example.
+    for required in schema["required"].as_array().unwrap() {
+        assert!(
+            serde_json::to_value(&example)
+                .unwrap()
+                .get(required.as_str().unwrap())
+                .is_some(),
+            "{required}"
+        );
+    }
+}
