@@ -9,6 +9,24 @@
 //! Keys are always supplied by the caller. A key carried in the header (`jwk`, `x5c`, `jku`) is
 //! only *data* here: [`DecodedJws::header`] exposes it, and whether to believe it is the
 //! caller's policy (SD-JWT key binding uses `cnf`, never the header).
+//!
+//! ```
+//! use llavero_credentials::crypto::{default_backend, generate_p256, signer_from_jwk};
+//! use llavero_credentials::jws::{self, AlgorithmPolicy, DecodedJws, Header, JwsError};
+//!
+//! let key = generate_p256(Some("k1".into()))?;
+//! let signer = signer_from_jwk(&key)?;
+//! let jwt = jws::sign_json(Header::new("JWT"), &serde_json::json!({"sub": "ana"}), signer.as_ref())?;
+//!
+//! let decoded = DecodedJws::decode(&jwt)?;
+//! decoded.verify(default_backend(), &key.public(), &AlgorithmPolicy::es256_only())?;
+//!
+//! // An unsecured JWS is refused whatever key is offered.
+//! let forged = format!("eyJhbGciOiJub25lIn0.{}.", jwt.split('.').nth(1).unwrap_or_default());
+//! let refused = DecodedJws::decode(&forged)?.verify(default_backend(), &key.public(), &AlgorithmPolicy::default());
+//! assert_eq!(refused, Err(JwsError::AlgorithmNone));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

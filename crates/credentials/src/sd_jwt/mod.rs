@@ -9,6 +9,34 @@
 //! The digest of a disclosure is computed over its base64url text as received (§4.2.3), so
 //! [`Disclosure`] keeps that text. Whether a key-binding JWT is *required* is the verifier's
 //! policy ([`KeyBinding`]), never inferred from its presence (§7.3).
+//!
+//! ```
+//! use llavero_credentials::crypto::{default_backend, generate_p256, signer_from_jwk, system_random};
+//! use llavero_credentials::jws::AlgorithmPolicy;
+//! use llavero_credentials::sd_jwt::{self, ClaimPath, IssueOptions, KeyBinding, SdJwt};
+//!
+//! let (issuer, holder) = (generate_p256(None)?, generate_p256(None)?);
+//! let claims = serde_json::json!({
+//!     "given_name": "Ana", "family_name": "Rojas", "cnf": {"jwk": holder.public()}
+//! });
+//! let disclosable = [ClaimPath::claim("given_name"), ClaimPath::claim("family_name")];
+//! let issued = sd_jwt::issue(claims.as_object().unwrap_or(&Default::default()), &disclosable,
+//!     &IssueOptions::default(), signer_from_jwk(&issuer)?.as_ref(), system_random(), default_backend())?;
+//!
+//! // The holder reveals the given name only, bound to one verifier and one nonce.
+//! let presentation = SdJwt::parse(&issued)?
+//!     .select(&[ClaimPath::claim("given_name")], default_backend())?
+//!     .with_key_binding("https://rp.example", "n-1", 1_800_000_000, signer_from_jwk(&holder)?.as_ref(), default_backend())?;
+//!
+//! let policy = KeyBinding::Required {
+//!     audience: "https://rp.example".into(), nonce: "n-1".into(), now: 1_800_000_000, skew: 60, max_age: 300,
+//! };
+//! let verified = SdJwt::parse(&presentation)?
+//!     .verify(default_backend(), &issuer.public(), &AlgorithmPolicy::default(), &policy)?;
+//! assert_eq!(verified.claims["given_name"], "Ana");
+//! assert!(verified.claims.get("family_name").is_none());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod disclosure;
 mod issue;
