@@ -11,4 +11,5 @@
     reason = "test helpers fail loudly on broken fixtures; inputs here are ours"
 )]
 mod fixture;
+mod never_panics;
 mod rejections;
