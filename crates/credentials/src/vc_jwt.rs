@@ -235,6 +235,12 @@ impl DecodedVcJwt {
         self.jws.header().kid.as_deref()
     }
 
+    /// The credential, **not yet authenticated** (for a holder displaying its own credential).
+    #[must_use]
+    pub fn unverified_credential(&self) -> &Value {
+        &self.credential
+    }
+
     /// Verifies the signature with the issuer's key and the validity window at `now`.
     pub fn verify(
         self,

@@ -69,6 +69,7 @@ impl Default for VerifierOptions {
 
 /// An offline verifier: a verified trust list and status snapshot.
 pub struct Verifier {
+    built_at: Option<UnixTime>,
     trust: TrustList,
     status: StatusSnapshot,
     skipped: Vec<SkippedList>,
@@ -90,6 +91,7 @@ impl Verifier {
     #[must_use]
     pub fn new(trust: TrustList, status: StatusSnapshot, options: VerifierOptions) -> Self {
         Self {
+            built_at: None,
             trust,
             status,
             skipped: Vec::new(),
@@ -110,7 +112,14 @@ impl Verifier {
             bundle.verify(anchors, default_backend(), now, options.clock_skew_secs)?;
         let mut verifier = Self::new(trust, status, options);
         verifier.skipped = skipped;
+        verifier.built_at = Some(bundle.built_at);
         Ok(verifier)
+    }
+
+    /// When the bundle was built, if the verifier was loaded from one.
+    #[must_use]
+    pub fn built_at(&self) -> Option<UnixTime> {
+        self.built_at
     }
 
     /// Status lists of the bundle that could not be loaded, and why.

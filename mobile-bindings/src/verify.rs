@@ -1,0 +1,184 @@
+//! Offline verification: a relying party's phone loads the bundle once and verifies with no
+//! network.
+
+use std::sync::Arc;
+
+use llavero_credentials::jwk::Jwk;
+use llavero_verifier::{Expectations, Verifier, VerifierOptions, Warning};
+
+use crate::errors::{BundleError, VerifyError};
+use crate::guard;
+
+/// A verifier loaded from an offline bundle.
+#[derive(uniffi::Object)]
+pub struct OfflineVerifier {
+    inner: Verifier,
+}
+
+/// One verified credential, flattened for apps.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct VerifiedCredential {
+    /// `dc+sd-jwt` or `vc+jwt`.
+    pub format: String,
+    /// Issuer identifier.
+    pub issuer: String,
+    /// Issuer name from the trust list.
+    pub issuer_name: Option<String>,
+    /// The credential type the issuer is accredited for.
+    pub credential_type: String,
+    /// The disclosed claims, as JSON.
+    pub claims_json: String,
+    /// The holder's public key, as a JWK (JSON), when bound.
+    pub holder_key_jwk: Option<String>,
+    /// Whether the holder proved possession of that key to this verifier.
+    pub key_binding_verified: bool,
+    /// `valid`, or `not_tracked` when the credential has no status entry.
+    pub status: String,
+    /// Issuance time (seconds since the epoch).
+    pub issued_at: Option<i64>,
+    /// Expiry (seconds since the epoch).
+    pub expires_at: Option<i64>,
+}
+
+/// The result of a successful verification.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct VerificationResult {
+    /// `dc+sd-jwt`, `vc+jwt` or `vp+jwt`.
+    pub format: String,
+    /// The credentials.
+    pub credentials: Vec<VerifiedCredential>,
+    /// Warnings, such as a status list past its `ttl` (as JSON objects).
+    pub warnings: Vec<String>,
+}
+
+/// How fresh the bundle is.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct BundleFreshness {
+    /// When the bundle was built.
+    pub built_at: i64,
+    /// Its age at the time asked about, in seconds.
+    pub age_seconds: i64,
+    /// Status lists older than their `ttl`: refresh the bundle when online.
+    pub stale_lists: Vec<String>,
+    /// Status lists that could not be loaded (and so make their credentials unverifiable).
+    pub skipped_lists: Vec<String>,
+}
+
+fn text<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+#[uniffi::export]
+impl OfflineVerifier {
+    /// Loads `bundle_json`, checking its trust list against the pinned `trust_anchor_jwks`
+    /// (public JWKs as JSON) and every status list against its issuer, at `now`.
+    #[uniffi::constructor]
+    pub fn new(
+        bundle_json: String,
+        trust_anchor_jwks: Vec<String>,
+        now: i64,
+    ) -> Result<Arc<Self>, BundleError> {
+        guard(
+            |reason| BundleError::Internal { reason },
+            || {
+                let anchors = trust_anchor_jwks
+                    .iter()
+                    .map(|jwk| {
+                        serde_json::from_str::<Jwk>(jwk).map_err(|e| BundleError::Invalid {
+                            reason: format!("trust anchor key: {e}"),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let inner =
+                    Verifier::from_bundle(&bundle_json, &anchors, now, VerifierOptions::default())
+                        .map_err(|e| BundleError::Invalid {
+                            reason: e.to_string(),
+                        })?;
+                Ok(Arc::new(Self { inner }))
+            },
+        )
+    }
+
+    /// Verifies a credential or presentation. With `audience` and `nonce`, key binding is
+    /// required and must answer them.
+    pub fn verify(
+        &self,
+        input: String,
+        audience: Option<String>,
+        nonce: Option<String>,
+        now: i64,
+    ) -> Result<VerificationResult, VerifyError> {
+        guard(
+            |reason| VerifyError::Internal { reason },
+            || {
+                let mut expect = Expectations::default();
+                expect.audience = audience;
+                expect.nonce = nonce;
+                let v = self.inner.verify(&input, now, &expect)?;
+                Ok(VerificationResult {
+                    format: text(&v.format).trim_matches('"').to_owned(),
+                    credentials: v
+                        .credentials
+                        .into_iter()
+                        .map(|c| VerifiedCredential {
+                            format: text(&c.format).trim_matches('"').to_owned(),
+                            issuer: c.issuer,
+                            issuer_name: c.issuer_name,
+                            credential_type: c.credential_type,
+                            claims_json: c.claims.to_string(),
+                            holder_key_jwk: c.holder_key.map(|k| k.to_value().to_string()),
+                            key_binding_verified: c.key_binding_verified,
+                            status: match c.status {
+                                llavero_verifier::CredentialStatus::NotTracked => {
+                                    "not_tracked".into()
+                                }
+                                _ => "valid".into(),
+                            },
+                            issued_at: c.issued_at,
+                            expires_at: c.expires_at,
+                        })
+                        .collect(),
+                    warnings: v.warnings.iter().map(|w: &Warning| text(w)).collect(),
+                })
+            },
+        )
+    }
+
+    /// How old the bundle is at `now`, and which of its lists are stale or missing.
+    #[must_use]
+    pub fn freshness(&self, now: i64) -> BundleFreshness {
+        let built_at = self.inner.built_at().unwrap_or_default();
+        BundleFreshness {
+            built_at,
+            age_seconds: now.saturating_sub(built_at),
+            stale_lists: self.inner.status_snapshot().stale_lists(now),
+            skipped_lists: self
+                .inner
+                .skipped_lists()
+                .iter()
+                .map(|s| format!("{}: {}", s.uri, s.reason))
+                .collect(),
+        }
+    }
+
+    /// Seconds per verification of `input`, measured inside Rust over `iterations` runs: the
+    /// baseline against which the cost of crossing the FFI boundary is measured.
+    #[must_use]
+    pub fn time_native_verification(
+        &self,
+        input: String,
+        audience: Option<String>,
+        nonce: Option<String>,
+        now: i64,
+        iterations: u32,
+    ) -> f64 {
+        let mut expect = Expectations::default();
+        expect.audience = audience;
+        expect.nonce = nonce;
+        let start = std::time::Instant::now();
+        for _ in 0..iterations {
+            let _ = std::hint::black_box(self.inner.verify(&input, now, &expect));
+        }
+        start.elapsed().as_secs_f64() / f64::from(iterations.max(1))
+    }
+}

@@ -1,0 +1,117 @@
+// Llavero's verifier and holder through the generated Kotlin bindings on the JVM, with the
+// holder key in the JDK's keystore provider (DER signatures, as Android Keystore returns them).
+// Run by mobile-bindings/run-tests with LLAVERO_BIN and LLAVERO_WORLD (anchor, issuer, bundle).
+
+import java.io.File
+import java.math.BigInteger
+import java.security.KeyPairGenerator
+import java.security.Signature
+import java.security.interfaces.ECPublicKey
+import java.security.spec.ECGenParameterSpec
+import java.util.Base64
+import uniffi.llavero_mobile.*
+
+const val AUD = "https://rp.example"
+
+class KeystoreSigner : HolderSigner {
+    private val pair = KeyPairGenerator.getInstance("EC").apply { initialize(ECGenParameterSpec("secp256r1")) }.generateKeyPair()
+
+    private fun b64(n: BigInteger): String {
+        val bytes = n.toByteArray().let { if (it.size > 32) it.copyOfRange(it.size - 32, it.size) else ByteArray(32 - it.size) + it }
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes)
+    }
+
+    override fun publicJwk(): String {
+        val point = (pair.public as ECPublicKey).w
+        return """{"kty":"EC","crv":"P-256","x":"${b64(point.affineX)}","y":"${b64(point.affineY)}"}"""
+    }
+
+    override fun sign(message: ByteArray): ByteArray =
+        Signature.getInstance("SHA256withECDSA").apply { initSign(pair.private); update(message) }.sign()
+}
+
+class Refusing(private val jwk: String) : HolderSigner {
+    override fun publicJwk() = jwk
+    override fun sign(message: ByteArray): ByteArray = throw SignerException.Failed("user cancelled")
+}
+
+var passed = 0
+var failed = 0
+
+fun case(name: String, body: () -> Unit) {
+    try {
+        body()
+        println("ok   kotlin $name")
+        passed++
+    } catch (e: Throwable) {
+        println("FAIL kotlin $name: $e")
+        failed++
+    }
+}
+
+inline fun <reified T : Throwable> expectThrows(body: () -> Unit) {
+    try {
+        body()
+    } catch (e: Throwable) {
+        if (e is T) return
+        throw AssertionError("expected ${T::class.simpleName}, got $e")
+    }
+    throw AssertionError("expected ${T::class.simpleName}, got success")
+}
+
+fun main() {
+    val world = File(System.getenv("LLAVERO_WORLD"))
+    val bin = System.getenv("LLAVERO_BIN")
+    fun llavero(vararg args: String): String {
+        val process = ProcessBuilder(bin, *args).directory(world).redirectErrorStream(false).start()
+        val out = process.inputStream.bufferedReader().readText().trim()
+        check(process.waitFor() == 0) { "llavero ${args.toList()} failed" }
+        return out
+    }
+    val now = System.currentTimeMillis() / 1000
+    val holder = KeystoreSigner()
+    File(world, "kotlin-holder.pub.jwk").writeText(holder.publicJwk())
+    fun issue(index: Int) = llavero("credential", "issue", "--type", "https://llavero.cl/vct/birth-certificate",
+        "--issuer", "https://registro.llavero.cl", "--key", "issuer.jwk", "--claims", "claims.json",
+        "--holder-key", "kotlin-holder.pub.jwk", "--status-uri", "https://registro.llavero.cl/status/1",
+        "--status-index", index.toString())
+    val credential = issue(3)
+    val revoked = issue(7)
+    val verifier = OfflineVerifier(File(world, "bundle.json").readText(), listOf(File(world, "anchor.pub.jwk").readText()), now)
+
+    case("valid credential verifies offline") {
+        val result = verifier.verify(credential, null, null, now)
+        check(result.format == "dc+sd-jwt")
+        check(result.credentials[0].claimsJson.contains("\"given_name\":\"Ana María\""))
+        check(result.credentials[0].status == "valid")
+    }
+    case("revoked credential is VerifyException.Revoked") {
+        expectThrows<VerifyException.Revoked> { verifier.verify(revoked, null, null, now) }
+    }
+    case("presentation signed by the keystore verifies, and a replay does not") {
+        val presentation = createPresentation(credential, listOf("given_name"), AUD, "n-1", now, holder)
+        val result = verifier.verify(presentation, AUD, "n-1", now)
+        check(result.credentials[0].keyBindingVerified)
+        check(!result.credentials[0].claimsJson.contains("family_name"))
+        expectThrows<VerifyException.WrongNonce> { verifier.verify(presentation, AUD, "n-2", now) }
+    }
+    case("a refusing signer is HolderException.Signing") {
+        expectThrows<HolderException.Signing> {
+            createPresentation(credential, listOf("given_name"), AUD, "n", now, Refusing(holder.publicJwk()))
+        }
+    }
+    case("a Rust panic is VerifyException.Internal, not a crash") {
+        expectThrows<VerifyException.Internal> { diagnosticsContainedPanic() }
+    }
+    case("display names come from the type definition") {
+        val held = describeCredential(credential)
+        check(held.nameEs == "Certificado de nacimiento" && held.nameEn == "Birth certificate")
+    }
+    case("proof JWT carries the holder's public key") {
+        val jwt = createProofJwt("https://registro.llavero.cl", "c-nonce", now, null, holder)
+        val header = String(Base64.getUrlDecoder().decode(jwt.substringBefore('.')))
+        check(header.contains("openid4vci-proof+jwt") && !header.contains("\"d\""))
+    }
+    println("$passed passed, $failed failed")
+    if (failed > 0 || passed == 0) kotlin.system.exitProcess(1)
+}
