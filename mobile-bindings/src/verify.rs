@@ -40,15 +40,74 @@ pub struct VerifiedCredential {
     pub expires_at: Option<i64>,
 }
 
-/// The result of a successful verification.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+/// The result of a successful verification. An object rather than a record: crossing the
+/// boundary costs a handle, and an app reads only what it shows (lifting every field of every
+/// credential on each call would cost more than the verification in Python).
+#[derive(uniffi::Object)]
 pub struct VerificationResult {
+    inner: llavero_verifier::Verification,
+}
+
+#[uniffi::export]
+impl VerificationResult {
     /// `dc+sd-jwt`, `vc+jwt` or `vp+jwt`.
-    pub format: String,
-    /// The credentials.
-    pub credentials: Vec<VerifiedCredential>,
+    #[must_use]
+    pub fn format(&self) -> String {
+        format_name(&self.inner.format)
+    }
+
+    /// How many credentials were verified (one, or several in a `vp+jwt`).
+    #[must_use]
+    pub fn credential_count(&self) -> u32 {
+        u32::try_from(self.inner.credentials.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The disclosed claims of credential `index`, as JSON.
+    #[must_use]
+    pub fn claims_json(&self, index: u32) -> Option<String> {
+        self.inner
+            .credentials
+            .get(usize::try_from(index).ok()?)
+            .map(|c| c.claims.to_string())
+    }
+
+    /// Every verified credential, in full.
+    #[must_use]
+    pub fn credentials(&self) -> Vec<VerifiedCredential> {
+        self.inner.credentials.iter().map(record).collect()
+    }
+
     /// Warnings, such as a status list past its `ttl` (as JSON objects).
-    pub warnings: Vec<String>,
+    #[must_use]
+    pub fn warnings(&self) -> Vec<String> {
+        self.inner
+            .warnings
+            .iter()
+            .map(|w: &Warning| text(w))
+            .collect()
+    }
+}
+
+fn format_name(format: &llavero_verifier::Format) -> String {
+    text(format).trim_matches('"').to_owned()
+}
+
+fn record(c: &llavero_verifier::VerifiedCredential) -> VerifiedCredential {
+    VerifiedCredential {
+        format: format_name(&c.format),
+        issuer: c.issuer.clone(),
+        issuer_name: c.issuer_name.clone(),
+        credential_type: c.credential_type.clone(),
+        claims_json: c.claims.to_string(),
+        holder_key_jwk: c.holder_key.as_ref().map(|k| k.to_value().to_string()),
+        key_binding_verified: c.key_binding_verified,
+        status: match c.status {
+            llavero_verifier::CredentialStatus::NotTracked => "not_tracked".into(),
+            _ => "valid".into(),
+        },
+        issued_at: c.issued_at,
+        expires_at: c.expires_at,
+    }
 }
 
 /// How fresh the bundle is.
@@ -107,39 +166,15 @@ impl OfflineVerifier {
         audience: Option<String>,
         nonce: Option<String>,
         now: i64,
-    ) -> Result<VerificationResult, VerifyError> {
+    ) -> Result<Arc<VerificationResult>, VerifyError> {
         guard(
             |reason| VerifyError::Internal { reason },
             || {
                 let mut expect = Expectations::default();
                 expect.audience = audience;
                 expect.nonce = nonce;
-                let v = self.inner.verify(&input, now, &expect)?;
-                Ok(VerificationResult {
-                    format: text(&v.format).trim_matches('"').to_owned(),
-                    credentials: v
-                        .credentials
-                        .into_iter()
-                        .map(|c| VerifiedCredential {
-                            format: text(&c.format).trim_matches('"').to_owned(),
-                            issuer: c.issuer,
-                            issuer_name: c.issuer_name,
-                            credential_type: c.credential_type,
-                            claims_json: c.claims.to_string(),
-                            holder_key_jwk: c.holder_key.map(|k| k.to_value().to_string()),
-                            key_binding_verified: c.key_binding_verified,
-                            status: match c.status {
-                                llavero_verifier::CredentialStatus::NotTracked => {
-                                    "not_tracked".into()
-                                }
-                                _ => "valid".into(),
-                            },
-                            issued_at: c.issued_at,
-                            expires_at: c.expires_at,
-                        })
-                        .collect(),
-                    warnings: v.warnings.iter().map(|w: &Warning| text(w)).collect(),
-                })
+                let inner = self.inner.verify(&input, now, &expect)?;
+                Ok(Arc::new(VerificationResult { inner }))
             },
         )
     }

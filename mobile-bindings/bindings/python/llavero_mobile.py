@@ -542,9 +542,19 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_time_native_verification() != 56013:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify() != 413:
+    if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify() != 24965:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_constructor_offlineverifier_new() != 55243:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_llavero_mobile_checksum_method_verificationresult_claims_json() != 56802:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_llavero_mobile_checksum_method_verificationresult_credential_count() != 64372:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_llavero_mobile_checksum_method_verificationresult_credentials() != 4408:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_llavero_mobile_checksum_method_verificationresult_format() != 28451:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_llavero_mobile_checksum_method_verificationresult_warnings() != 49781:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
 
 # A ctypes library to expose the extern-C FFI definitions.
@@ -608,6 +618,21 @@ _UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify.restype 
 _UniffiLib.uniffi_llavero_mobile_checksum_constructor_offlineverifier_new.argtypes = (
 )
 _UniffiLib.uniffi_llavero_mobile_checksum_constructor_offlineverifier_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_llavero_mobile_checksum_method_verificationresult_claims_json.argtypes = (
+)
+_UniffiLib.uniffi_llavero_mobile_checksum_method_verificationresult_claims_json.restype = ctypes.c_uint16
+_UniffiLib.uniffi_llavero_mobile_checksum_method_verificationresult_credential_count.argtypes = (
+)
+_UniffiLib.uniffi_llavero_mobile_checksum_method_verificationresult_credential_count.restype = ctypes.c_uint16
+_UniffiLib.uniffi_llavero_mobile_checksum_method_verificationresult_credentials.argtypes = (
+)
+_UniffiLib.uniffi_llavero_mobile_checksum_method_verificationresult_credentials.restype = ctypes.c_uint16
+_UniffiLib.uniffi_llavero_mobile_checksum_method_verificationresult_format.argtypes = (
+)
+_UniffiLib.uniffi_llavero_mobile_checksum_method_verificationresult_format.restype = ctypes.c_uint16
+_UniffiLib.uniffi_llavero_mobile_checksum_method_verificationresult_warnings.argtypes = (
+)
+_UniffiLib.uniffi_llavero_mobile_checksum_method_verificationresult_warnings.restype = ctypes.c_uint16
 _UniffiLib.uniffi_llavero_mobile_fn_func_create_presentation.argtypes = (
     _UniffiRustBuffer,
     _UniffiRustBuffer,
@@ -676,7 +701,7 @@ _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify.argtypes = (
     ctypes.c_int64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
-_UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify.restype = ctypes.c_uint64
 _UniffiLib.uniffi_llavero_mobile_fn_constructor_offlineverifier_new.argtypes = (
     _UniffiRustBuffer,
     _UniffiRustBuffer,
@@ -684,6 +709,32 @@ _UniffiLib.uniffi_llavero_mobile_fn_constructor_offlineverifier_new.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_llavero_mobile_fn_constructor_offlineverifier_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_claims_json.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_claims_json.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_credential_count.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_credential_count.restype = ctypes.c_uint32
+_UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_credentials.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_credentials.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_format.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_format.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_warnings.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_warnings.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_llavero_mobile_fn_clone_holdersigner.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -704,6 +755,16 @@ _UniffiLib.uniffi_llavero_mobile_fn_free_offlineverifier.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_llavero_mobile_fn_free_offlineverifier.restype = None
+_UniffiLib.uniffi_llavero_mobile_fn_clone_verificationresult.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_clone_verificationresult.restype = ctypes.c_uint64
+_UniffiLib.uniffi_llavero_mobile_fn_free_verificationresult.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_free_verificationresult.restype = None
 _UNIFFI_CALLBACK_INTERFACE_LLAVERO_MOBILE_HOLDER_SIGNER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,ctypes.POINTER(_UniffiRustBuffer),
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -1342,74 +1403,6 @@ class _UniffiFfiConverterTypeVerifiedCredential(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.status, buf)
         _UniffiFfiConverterOptionalInt64.write(value.issued_at, buf)
         _UniffiFfiConverterOptionalInt64.write(value.expires_at, buf)
-
-class _UniffiFfiConverterSequenceTypeVerifiedCredential(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterTypeVerifiedCredential.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterTypeVerifiedCredential.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterTypeVerifiedCredential.read(buf) for i in range(count)
-        ]
-
-@dataclass
-class VerificationResult:
-    """
-    The result of a successful verification.
-"""
-    def __init__(self, *, format:str, credentials:typing.List[VerifiedCredential], warnings:typing.List[str]):
-        self.format = format
-        self.credentials = credentials
-        self.warnings = warnings
-        
-        
-
-    
-    def __str__(self):
-        return "VerificationResult(format={}, credentials={}, warnings={})".format(self.format, self.credentials, self.warnings)
-    def __eq__(self, other):
-        if self.format != other.format:
-            return False
-        if self.credentials != other.credentials:
-            return False
-        if self.warnings != other.warnings:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeVerificationResult(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return VerificationResult(
-            format=_UniffiFfiConverterString.read(buf),
-            credentials=_UniffiFfiConverterSequenceTypeVerifiedCredential.read(buf),
-            warnings=_UniffiFfiConverterSequenceString.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.format)
-        _UniffiFfiConverterSequenceTypeVerifiedCredential.check_lower(value.credentials)
-        _UniffiFfiConverterSequenceString.check_lower(value.warnings)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.format, buf)
-        _UniffiFfiConverterSequenceTypeVerifiedCredential.write(value.credentials, buf)
-        _UniffiFfiConverterSequenceString.write(value.warnings, buf)
 
 
 
@@ -2453,6 +2446,200 @@ class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
     def write(value, buf):
         buf.write_double(value)
 
+class _UniffiFfiConverterSequenceTypeVerifiedCredential(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeVerifiedCredential.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeVerifiedCredential.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeVerifiedCredential.read(buf) for i in range(count)
+        ]
+
+
+class VerificationResultProtocol(typing.Protocol):
+    """
+    The result of a successful verification. An object rather than a record: crossing the
+    boundary costs a handle, and an app reads only what it shows (lifting every field of every
+    credential on each call would cost more than the verification in Python).
+"""
+    
+    def claims_json(self, index: int) -> typing.Optional[str]:
+        """
+        The disclosed claims of credential `index`, as JSON.
+"""
+        raise NotImplementedError
+    def credential_count(self, ) -> int:
+        """
+        How many credentials were verified (one, or several in a `vp+jwt`).
+"""
+        raise NotImplementedError
+    def credentials(self, ) -> typing.List[VerifiedCredential]:
+        """
+        Every verified credential, in full.
+"""
+        raise NotImplementedError
+    def format(self, ) -> str:
+        """
+        `dc+sd-jwt`, `vc+jwt` or `vp+jwt`.
+"""
+        raise NotImplementedError
+    def warnings(self, ) -> typing.List[str]:
+        """
+        Warnings, such as a status list past its `ttl` (as JSON objects).
+"""
+        raise NotImplementedError
+
+class VerificationResult(VerificationResultProtocol):
+    """
+    The result of a successful verification. An object rather than a record: crossing the
+    boundary costs a handle, and an app reads only what it shows (lifting every field of every
+    credential on each call would cost more than the verification in Python).
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_llavero_mobile_fn_free_verificationresult, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_llavero_mobile_fn_clone_verificationresult, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def claims_json(self, index: int) -> typing.Optional[str]:
+        """
+        The disclosed claims of credential `index`, as JSON.
+"""
+        
+        _UniffiFfiConverterUInt32.check_lower(index)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt32.lower(index),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_claims_json,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def credential_count(self, ) -> int:
+        """
+        How many credentials were verified (one, or several in a `vp+jwt`).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_credential_count,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def credentials(self, ) -> typing.List[VerifiedCredential]:
+        """
+        Every verified credential, in full.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeVerifiedCredential.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_credentials,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def format(self, ) -> str:
+        """
+        `dc+sd-jwt`, `vc+jwt` or `vp+jwt`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_format,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def warnings(self, ) -> typing.List[str]:
+        """
+        Warnings, such as a status list past its `ttl` (as JSON objects).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_warnings,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeVerificationResult:
+    @staticmethod
+    def lift(value: int) -> VerificationResult:
+        return VerificationResult._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: VerificationResult):
+        if not isinstance(value, VerificationResult):
+            raise TypeError("Expected VerificationResult instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: VerificationResult) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> VerificationResult:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: VerificationResult, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
 
 class OfflineVerifierProtocol(typing.Protocol):
     """
@@ -2757,7 +2944,6 @@ __all__ = [
     "CredentialOffer",
     "HeldCredential",
     "VerifiedCredential",
-    "VerificationResult",
     "create_presentation",
     "create_proof_jwt",
     "describe_credential",
@@ -2765,6 +2951,8 @@ __all__ = [
     "parse_credential_offer",
     "HolderSignerImpl",
     "HolderSigner",
+    "VerificationResult",
+    "VerificationResultProtocol",
     "OfflineVerifier",
     "OfflineVerifierProtocol",
 ]

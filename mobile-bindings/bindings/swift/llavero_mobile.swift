@@ -1050,6 +1050,208 @@ public func FfiConverterTypeOfflineVerifier_lower(_ value: OfflineVerifier) -> U
 
 
 
+
+
+/**
+ * The result of a successful verification. An object rather than a record: crossing the
+ * boundary costs a handle, and an app reads only what it shows (lifting every field of every
+ * credential on each call would cost more than the verification in Python).
+ */
+public protocol VerificationResultProtocol: AnyObject, Sendable {
+    
+    /**
+     * The disclosed claims of credential `index`, as JSON.
+     */
+    func claimsJson(index: UInt32)  -> String?
+    
+    /**
+     * How many credentials were verified (one, or several in a `vp+jwt`).
+     */
+    func credentialCount()  -> UInt32
+    
+    /**
+     * Every verified credential, in full.
+     */
+    func credentials()  -> [VerifiedCredential]
+    
+    /**
+     * `dc+sd-jwt`, `vc+jwt` or `vp+jwt`.
+     */
+    func format()  -> String
+    
+    /**
+     * Warnings, such as a status list past its `ttl` (as JSON objects).
+     */
+    func warnings()  -> [String]
+    
+}
+/**
+ * The result of a successful verification. An object rather than a record: crossing the
+ * boundary costs a handle, and an app reads only what it shows (lifting every field of every
+ * credential on each call would cost more than the verification in Python).
+ */
+open class VerificationResult: VerificationResultProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_llavero_mobile_fn_clone_verificationresult(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_llavero_mobile_fn_free_verificationresult(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The disclosed claims of credential `index`, as JSON.
+     */
+open func claimsJson(index: UInt32) -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_llavero_mobile_fn_method_verificationresult_claims_json(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(index),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * How many credentials were verified (one, or several in a `vp+jwt`).
+     */
+open func credentialCount() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_llavero_mobile_fn_method_verificationresult_credential_count(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Every verified credential, in full.
+     */
+open func credentials() -> [VerifiedCredential]  {
+    return try!  FfiConverterSequenceTypeVerifiedCredential.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_llavero_mobile_fn_method_verificationresult_credentials(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `dc+sd-jwt`, `vc+jwt` or `vp+jwt`.
+     */
+open func format() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_llavero_mobile_fn_method_verificationresult_format(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Warnings, such as a status list past its `ttl` (as JSON objects).
+     */
+open func warnings() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_llavero_mobile_fn_method_verificationresult_warnings(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVerificationResult: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = VerificationResult
+
+    public static func lift(_ handle: UInt64) throws -> VerificationResult {
+        return VerificationResult(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: VerificationResult) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VerificationResult {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: VerificationResult, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerificationResult_lift(_ handle: UInt64) throws -> VerificationResult {
+    return try FfiConverterTypeVerificationResult.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerificationResult_lower(_ value: VerificationResult) -> UInt64 {
+    return FfiConverterTypeVerificationResult.lower(value)
+}
+
+
+
+
 /**
  * How fresh the bundle is.
  */
@@ -1564,85 +1766,6 @@ public func FfiConverterTypeTxCode_lift(_ buf: RustBuffer) throws -> TxCode {
 #endif
 public func FfiConverterTypeTxCode_lower(_ value: TxCode) -> RustBuffer {
     return FfiConverterTypeTxCode.lower(value)
-}
-
-
-/**
- * The result of a successful verification.
- */
-public struct VerificationResult: Equatable, Hashable {
-    /**
-     * `dc+sd-jwt`, `vc+jwt` or `vp+jwt`.
-     */
-    public var format: String
-    /**
-     * The credentials.
-     */
-    public var credentials: [VerifiedCredential]
-    /**
-     * Warnings, such as a status list past its `ttl` (as JSON objects).
-     */
-    public var warnings: [String]
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * `dc+sd-jwt`, `vc+jwt` or `vp+jwt`.
-         */format: String, 
-        /**
-         * The credentials.
-         */credentials: [VerifiedCredential], 
-        /**
-         * Warnings, such as a status list past its `ttl` (as JSON objects).
-         */warnings: [String]) {
-        self.format = format
-        self.credentials = credentials
-        self.warnings = warnings
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension VerificationResult: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeVerificationResult: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VerificationResult {
-        return
-            try VerificationResult(
-                format: FfiConverterString.read(from: &buf), 
-                credentials: FfiConverterSequenceTypeVerifiedCredential.read(from: &buf), 
-                warnings: FfiConverterSequenceString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: VerificationResult, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.format, into: &buf)
-        FfiConverterSequenceTypeVerifiedCredential.write(value.credentials, into: &buf)
-        FfiConverterSequenceString.write(value.warnings, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeVerificationResult_lift(_ buf: RustBuffer) throws -> VerificationResult {
-    return try FfiConverterTypeVerificationResult.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeVerificationResult_lower(_ value: VerificationResult) -> RustBuffer {
-    return FfiConverterTypeVerificationResult.lower(value)
 }
 
 
@@ -2754,7 +2877,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_llavero_mobile_checksum_method_offlineverifier_time_native_verification() != 56013) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_llavero_mobile_checksum_method_offlineverifier_verify() != 413) {
+    if (uniffi_llavero_mobile_checksum_method_offlineverifier_verify() != 24965) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_llavero_mobile_checksum_method_verificationresult_claims_json() != 56802) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_llavero_mobile_checksum_method_verificationresult_credential_count() != 64372) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_llavero_mobile_checksum_method_verificationresult_credentials() != 4408) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_llavero_mobile_checksum_method_verificationresult_format() != 28451) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_llavero_mobile_checksum_method_verificationresult_warnings() != 49781) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_llavero_mobile_checksum_constructor_offlineverifier_new() != 55243) {

@@ -20,14 +20,16 @@ AUD = "https://rp.example"
 def test_valid_sd_jwt_vc_and_vc_jwt_verify_from_the_bundle(world):
     verifier = world.verifier()
     result = verifier.verify(world.sd_jwt_vc, None, None, world.now)
-    assert result.format == "dc+sd-jwt"
-    credential = result.credentials[0]
+    assert result.format() == "dc+sd-jwt" and result.credential_count() == 1
+    credential = result.credentials()[0]
     assert credential.issuer == ISSUER and credential.issuer_name == "Registro Civil"
     assert credential.credential_type == BIRTH
     assert json.loads(credential.claims_json)["given_name"] == "Ana María"
     assert credential.status == "valid"
+    assert json.loads(result.claims_json(0)) == json.loads(credential.claims_json)
+    assert result.claims_json(1) is None and result.warnings() == []
     vc = verifier.verify(world.vc_jwt, None, None, world.now)
-    assert vc.format == "vc+jwt" and vc.credentials[0].credential_type == "IdentityCardCredential"
+    assert vc.format() == "vc+jwt" and vc.credentials()[0].credential_type == "IdentityCardCredential"
 
 
 @pytest.mark.parametrize(
@@ -69,10 +71,10 @@ def test_presentation_signed_by_a_python_keystore_verifies_and_binds(world):
     presentation = lm.create_presentation(world.sd_jwt_vc, ["given_name", '["birthdate"]'], AUD, "n-42",
                                           world.now, world.holder)
     result = world.verifier().verify(presentation, AUD, "n-42", world.now)
-    claims = json.loads(result.credentials[0].claims_json)
+    claims = json.loads(result.claims_json(0))
     assert claims["given_name"] == "Ana María" and claims["birthdate"] == "1990-05-01"
     assert "family_name" not in claims and "run" not in claims
-    assert result.credentials[0].key_binding_verified
+    assert result.credentials()[0].key_binding_verified
     with pytest.raises(lm.VerifyError.WrongNonce):
         world.verifier().verify(presentation, AUD, "n-43", world.now)
     with pytest.raises(lm.VerifyError.WrongAudience):
@@ -85,7 +87,7 @@ def test_presentation_verifies_with_npm_sd_jwt_vc(world, tmp_path):
         test_presentation_signed_by_a_python_keystore_verifies_and_binds(world)
     interop = Path(os.environ["LLAVERO_INTEROP_DIR"])
     view = world.verifier().verify(world.presentation, AUD, "n-42", world.now)
-    ours = json.loads(view.credentials[0].claims_json)
+    ours = json.loads(view.claims_json(0))
     base = {"issuer": ISSUER, "issuer_jwk": world.issuer_jwk}
     (tmp_path / "presentation.json").write_text(json.dumps({
         **base, "name": "python-signer-presentation", "format": "dc+sd-jwt", "credential": world.presentation,
@@ -101,7 +103,7 @@ def test_presentation_verifies_with_npm_sd_jwt_vc(world, tmp_path):
 def test_vc_jwt_presentation_with_the_python_signer(world):
     vp = lm.create_presentation(world.vc_jwt, [], AUD, "n-7", world.now, world.holder)
     result = world.verifier().verify(vp, AUD, "n-7", world.now)
-    assert result.format == "vp+jwt" and result.credentials[0].key_binding_verified
+    assert result.format() == "vp+jwt" and result.credentials()[0].key_binding_verified
 
 
 def test_proof_jwt_verifies_with_cryptography(world):

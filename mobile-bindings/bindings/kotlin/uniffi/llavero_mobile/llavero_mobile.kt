@@ -723,6 +723,16 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_llavero_mobile_checksum_method_offlineverifier_verify(
     ): Int
+    external fun uniffi_llavero_mobile_checksum_method_verificationresult_claims_json(
+    ): Int
+    external fun uniffi_llavero_mobile_checksum_method_verificationresult_credential_count(
+    ): Int
+    external fun uniffi_llavero_mobile_checksum_method_verificationresult_credentials(
+    ): Int
+    external fun uniffi_llavero_mobile_checksum_method_verificationresult_format(
+    ): Int
+    external fun uniffi_llavero_mobile_checksum_method_verificationresult_warnings(
+    ): Int
     external fun uniffi_llavero_mobile_checksum_constructor_offlineverifier_new(
     ): Int
     external fun ffi_llavero_mobile_uniffi_contract_version(
@@ -767,6 +777,20 @@ internal object UniffiLib {
     external fun uniffi_llavero_mobile_fn_method_offlineverifier_time_native_verification(`ptr`: Long,`input`: RustBuffer.ByValue,`audience`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,`now`: Long,`iterations`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Double
     external fun uniffi_llavero_mobile_fn_method_offlineverifier_verify(`ptr`: Long,`input`: RustBuffer.ByValue,`audience`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_llavero_mobile_fn_clone_verificationresult(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_llavero_mobile_fn_free_verificationresult(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_llavero_mobile_fn_method_verificationresult_claims_json(`ptr`: Long,`index`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_llavero_mobile_fn_method_verificationresult_credential_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_llavero_mobile_fn_method_verificationresult_credentials(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_llavero_mobile_fn_method_verificationresult_format(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_llavero_mobile_fn_method_verificationresult_warnings(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_llavero_mobile_fn_func_diagnostics_contained_panic(uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -924,7 +948,22 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_time_native_verification() and 0xFFFF) != 56013) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify() and 0xFFFF) != 413) {
+    if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify() and 0xFFFF) != 24965) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_llavero_mobile_checksum_method_verificationresult_claims_json() and 0xFFFF) != 56802) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_llavero_mobile_checksum_method_verificationresult_credential_count() and 0xFFFF) != 64372) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_llavero_mobile_checksum_method_verificationresult_credentials() and 0xFFFF) != 4408) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_llavero_mobile_checksum_method_verificationresult_format() and 0xFFFF) != 28451) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_llavero_mobile_checksum_method_verificationresult_warnings() and 0xFFFF) != 49781) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_llavero_mobile_checksum_constructor_offlineverifier_new() and 0xFFFF) != 55243) {
@@ -1991,6 +2030,362 @@ public object FfiConverterTypeOfflineVerifier: FfiConverter<OfflineVerifier, Lon
 }
 
 
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The result of a successful verification. An object rather than a record: crossing the
+ * boundary costs a handle, and an app reads only what it shows (lifting every field of every
+ * credential on each call would cost more than the verification in Python).
+ */
+public interface VerificationResultInterface {
+    
+    /**
+     * The disclosed claims of credential `index`, as JSON.
+     */
+    fun `claimsJson`(`index`: kotlin.UInt): kotlin.String?
+    
+    /**
+     * How many credentials were verified (one, or several in a `vp+jwt`).
+     */
+    fun `credentialCount`(): kotlin.UInt
+    
+    /**
+     * Every verified credential, in full.
+     */
+    fun `credentials`(): List<VerifiedCredential>
+    
+    /**
+     * `dc+sd-jwt`, `vc+jwt` or `vp+jwt`.
+     */
+    fun `format`(): kotlin.String
+    
+    /**
+     * Warnings, such as a status list past its `ttl` (as JSON objects).
+     */
+    fun `warnings`(): List<kotlin.String>
+    
+    companion object
+}
+
+/**
+ * The result of a successful verification. An object rather than a record: crossing the
+ * boundary costs a handle, and an app reads only what it shows (lifting every field of every
+ * credential on each call would cost more than the verification in Python).
+ */
+open class VerificationResult: Disposable, AutoCloseable, VerificationResultInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_llavero_mobile_fn_free_verificationresult(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_llavero_mobile_fn_clone_verificationresult(handle, status)
+        }
+    }
+
+    
+    /**
+     * The disclosed claims of credential `index`, as JSON.
+     */override fun `claimsJson`(`index`: kotlin.UInt): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_claims_json(
+        it,
+        
+        FfiConverterUInt.lower(`index`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * How many credentials were verified (one, or several in a `vp+jwt`).
+     */override fun `credentialCount`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_credential_count(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Every verified credential, in full.
+     */override fun `credentials`(): List<VerifiedCredential> {
+            return FfiConverterSequenceTypeVerifiedCredential.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_credentials(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `dc+sd-jwt`, `vc+jwt` or `vp+jwt`.
+     */override fun `format`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_format(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Warnings, such as a status list past its `ttl` (as JSON objects).
+     */override fun `warnings`(): List<kotlin.String> {
+            return FfiConverterSequenceString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_warnings(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVerificationResult: FfiConverter<VerificationResult, Long> {
+    override fun lower(value: VerificationResult): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): VerificationResult {
+        return VerificationResult(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): VerificationResult {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: VerificationResult) = 8UL
+
+    override fun write(value: VerificationResult, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
 
 /**
  * How fresh the bundle is.
@@ -2359,61 +2754,6 @@ public object FfiConverterTypeTxCode: FfiConverterRustBuffer<TxCode> {
             FfiConverterString.write(value.`inputMode`, buf)
             FfiConverterOptionalUInt.write(value.`length`, buf)
             FfiConverterOptionalString.write(value.`description`, buf)
-    }
-}
-
-
-
-/**
- * The result of a successful verification.
- */
-data class VerificationResult (
-    /**
-     * `dc+sd-jwt`, `vc+jwt` or `vp+jwt`.
-     */
-    var `format`: kotlin.String
-    , 
-    /**
-     * The credentials.
-     */
-    var `credentials`: List<VerifiedCredential>
-    , 
-    /**
-     * Warnings, such as a status list past its `ttl` (as JSON objects).
-     */
-    var `warnings`: List<kotlin.String>
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeVerificationResult: FfiConverterRustBuffer<VerificationResult> {
-    override fun read(buf: ByteBuffer): VerificationResult {
-        return VerificationResult(
-            FfiConverterString.read(buf),
-            FfiConverterSequenceTypeVerifiedCredential.read(buf),
-            FfiConverterSequenceString.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: VerificationResult) = (
-            FfiConverterString.allocationSize(value.`format`) +
-            FfiConverterSequenceTypeVerifiedCredential.allocationSize(value.`credentials`) +
-            FfiConverterSequenceString.allocationSize(value.`warnings`)
-    )
-
-    override fun write(value: VerificationResult, buf: ByteBuffer) {
-            FfiConverterString.write(value.`format`, buf)
-            FfiConverterSequenceTypeVerifiedCredential.write(value.`credentials`, buf)
-            FfiConverterSequenceString.write(value.`warnings`, buf)
     }
 }
 
