@@ -53,7 +53,7 @@ impl VerificationResult {
     /// `dc+sd-jwt`, `vc+jwt` or `vp+jwt`.
     #[must_use]
     pub fn format(&self) -> String {
-        format_name(&self.inner.format)
+        format_name(self.inner.format)
     }
 
     /// How many credentials were verified (one, or several in a `vp+jwt`).
@@ -88,13 +88,13 @@ impl VerificationResult {
     }
 }
 
-fn format_name(format: &llavero_verifier::Format) -> String {
-    text(format).trim_matches('"').to_owned()
+fn format_name(format: llavero_verifier::Format) -> String {
+    text(&format).trim_matches('"').to_owned()
 }
 
 fn record(c: &llavero_verifier::VerifiedCredential) -> VerifiedCredential {
     VerifiedCredential {
-        format: format_name(&c.format),
+        format: format_name(c.format),
         issuer: c.issuer.clone(),
         issuer_name: c.issuer_name.clone(),
         credential_type: c.credential_type.clone(),
