@@ -540,9 +540,13 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_freshness() != 56633:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_seconds_verifying() != 54965:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_time_native_verification() != 56013:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify() != 24965:
+    if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify() != 4810:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_presentation() != 62103:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_constructor_offlineverifier_new() != 55243:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -609,12 +613,18 @@ _UniffiLib.uniffi_llavero_mobile_checksum_method_holdersigner_sign.restype = cty
 _UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_freshness.argtypes = (
 )
 _UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_freshness.restype = ctypes.c_uint16
+_UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_seconds_verifying.argtypes = (
+)
+_UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_seconds_verifying.restype = ctypes.c_uint16
 _UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_time_native_verification.argtypes = (
 )
 _UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_time_native_verification.restype = ctypes.c_uint16
 _UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify.argtypes = (
 )
 _UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify.restype = ctypes.c_uint16
+_UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_presentation.argtypes = (
+)
+_UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_presentation.restype = ctypes.c_uint16
 _UniffiLib.uniffi_llavero_mobile_checksum_constructor_offlineverifier_new.argtypes = (
 )
 _UniffiLib.uniffi_llavero_mobile_checksum_constructor_offlineverifier_new.restype = ctypes.c_uint16
@@ -683,6 +693,11 @@ _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_freshness.argtypes = 
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_freshness.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_seconds_verifying.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_seconds_verifying.restype = ctypes.c_double
 _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_time_native_verification.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -696,12 +711,19 @@ _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_time_native_verificat
 _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
+    ctypes.c_int64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify.restype = ctypes.c_uint64
+_UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_presentation.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
     ctypes.c_int64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
-_UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify.restype = ctypes.c_uint64
+_UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_presentation.restype = ctypes.c_uint64
 _UniffiLib.uniffi_llavero_mobile_fn_constructor_offlineverifier_new.argtypes = (
     _UniffiRustBuffer,
     _UniffiRustBuffer,
@@ -2651,16 +2673,28 @@ class OfflineVerifierProtocol(typing.Protocol):
         How old the bundle is at `now`, and which of its lists are stale or missing.
 """
         raise NotImplementedError
+    def seconds_verifying(self, ) -> float:
+        """
+        Total seconds spent verifying inside Rust by `verify` so far (a diagnostic for
+        measuring the cost of the FFI boundary).
+"""
+        raise NotImplementedError
     def time_native_verification(self, input: str,audience: typing.Optional[str],nonce: typing.Optional[str],now: int,iterations: int) -> float:
         """
         Seconds per verification of `input`, measured inside Rust over `iterations` runs: the
         baseline against which the cost of crossing the FFI boundary is measured.
 """
         raise NotImplementedError
-    def verify(self, input: str,audience: typing.Optional[str],nonce: typing.Optional[str],now: int) -> VerificationResult:
+    def verify(self, input: str,now: int) -> VerificationResult:
         """
-        Verifies a credential or presentation. With `audience` and `nonce`, key binding is
-        required and must answer them.
+        Verifies a credential as it stands, with no key binding asked for (the verifier learns
+        what the issuer says, not who is presenting it).
+"""
+        raise NotImplementedError
+    def verify_presentation(self, input: str,audience: str,nonce: str,now: int) -> VerificationResult:
+        """
+        Verifies a presentation made for this verifier: key binding is required and must name
+        `audience` and answer `nonce`.
 """
         raise NotImplementedError
 
@@ -2730,6 +2764,22 @@ class OfflineVerifier(OfflineVerifierProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def seconds_verifying(self, ) -> float:
+        """
+        Total seconds spent verifying inside Rust by `verify` so far (a diagnostic for
+        measuring the cost of the FFI boundary).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterFloat64.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_seconds_verifying,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def time_native_verification(self, input: str,audience: typing.Optional[str],nonce: typing.Optional[str],now: int,iterations: int) -> float:
         """
         Seconds per verification of `input`, measured inside Rust over `iterations` runs: the
@@ -2761,24 +2811,18 @@ class OfflineVerifier(OfflineVerifierProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
-    def verify(self, input: str,audience: typing.Optional[str],nonce: typing.Optional[str],now: int) -> VerificationResult:
+    def verify(self, input: str,now: int) -> VerificationResult:
         """
-        Verifies a credential or presentation. With `audience` and `nonce`, key binding is
-        required and must answer them.
+        Verifies a credential as it stands, with no key binding asked for (the verifier learns
+        what the issuer says, not who is presenting it).
 """
         
         _UniffiFfiConverterString.check_lower(input)
-
-        _UniffiFfiConverterOptionalString.check_lower(audience)
-
-        _UniffiFfiConverterOptionalString.check_lower(nonce)
 
         _UniffiFfiConverterInt64.check_lower(now)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
             _UniffiFfiConverterString.lower(input),
-            _UniffiFfiConverterOptionalString.lower(audience),
-            _UniffiFfiConverterOptionalString.lower(nonce),
             _UniffiFfiConverterInt64.lower(now),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeVerificationResult.lift
@@ -2786,6 +2830,34 @@ class OfflineVerifier(OfflineVerifierProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def verify_presentation(self, input: str,audience: str,nonce: str,now: int) -> VerificationResult:
+        """
+        Verifies a presentation made for this verifier: key binding is required and must name
+        `audience` and answer `nonce`.
+"""
+        
+        _UniffiFfiConverterString.check_lower(input)
+
+        _UniffiFfiConverterString.check_lower(audience)
+
+        _UniffiFfiConverterString.check_lower(nonce)
+
+        _UniffiFfiConverterInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(input),
+            _UniffiFfiConverterString.lower(audience),
+            _UniffiFfiConverterString.lower(nonce),
+            _UniffiFfiConverterInt64.lower(now),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeVerificationResult.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeVerifyError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_presentation,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)

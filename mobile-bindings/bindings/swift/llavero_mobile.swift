@@ -871,16 +871,28 @@ public protocol OfflineVerifierProtocol: AnyObject, Sendable {
     func freshness(now: Int64)  -> BundleFreshness
     
     /**
+     * Total seconds spent verifying inside Rust by `verify` so far (a diagnostic for
+     * measuring the cost of the FFI boundary).
+     */
+    func secondsVerifying()  -> Double
+    
+    /**
      * Seconds per verification of `input`, measured inside Rust over `iterations` runs: the
      * baseline against which the cost of crossing the FFI boundary is measured.
      */
     func timeNativeVerification(input: String, audience: String?, nonce: String?, now: Int64, iterations: UInt32)  -> Double
     
     /**
-     * Verifies a credential or presentation. With `audience` and `nonce`, key binding is
-     * required and must answer them.
+     * Verifies a credential as it stands, with no key binding asked for (the verifier learns
+     * what the issuer says, not who is presenting it).
      */
-    func verify(input: String, audience: String?, nonce: String?, now: Int64) throws  -> VerificationResult
+    func verify(input: String, now: Int64) throws  -> VerificationResult
+    
+    /**
+     * Verifies a presentation made for this verifier: key binding is required and must name
+     * `audience` and answer `nonce`.
+     */
+    func verifyPresentation(input: String, audience: String, nonce: String, now: Int64) throws  -> VerificationResult
     
 }
 /**
@@ -968,6 +980,19 @@ open func freshness(now: Int64) -> BundleFreshness  {
 }
     
     /**
+     * Total seconds spent verifying inside Rust by `verify` so far (a diagnostic for
+     * measuring the cost of the FFI boundary).
+     */
+open func secondsVerifying() -> Double  {
+    return try!  FfiConverterDouble.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_llavero_mobile_fn_method_offlineverifier_seconds_verifying(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Seconds per verification of `input`, measured inside Rust over `iterations` runs: the
      * baseline against which the cost of crossing the FFI boundary is measured.
      */
@@ -986,17 +1011,32 @@ open func timeNativeVerification(input: String, audience: String?, nonce: String
 }
     
     /**
-     * Verifies a credential or presentation. With `audience` and `nonce`, key binding is
-     * required and must answer them.
+     * Verifies a credential as it stands, with no key binding asked for (the verifier learns
+     * what the issuer says, not who is presenting it).
      */
-open func verify(input: String, audience: String?, nonce: String?, now: Int64)throws  -> VerificationResult  {
+open func verify(input: String, now: Int64)throws  -> VerificationResult  {
     return try  FfiConverterTypeVerificationResult_lift(try rustCallWithError(FfiConverterTypeVerifyError_lift) {
         uniffiCallStatus in
     uniffi_llavero_mobile_fn_method_offlineverifier_verify(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(input),
-        FfiConverterOptionString.lower(audience),
-        FfiConverterOptionString.lower(nonce),
+        FfiConverterInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Verifies a presentation made for this verifier: key binding is required and must name
+     * `audience` and answer `nonce`.
+     */
+open func verifyPresentation(input: String, audience: String, nonce: String, now: Int64)throws  -> VerificationResult  {
+    return try  FfiConverterTypeVerificationResult_lift(try rustCallWithError(FfiConverterTypeVerifyError_lift) {
+        uniffiCallStatus in
+    uniffi_llavero_mobile_fn_method_offlineverifier_verify_presentation(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(input),
+        FfiConverterString.lower(audience),
+        FfiConverterString.lower(nonce),
         FfiConverterInt64.lower(now),uniffiCallStatus
     )
 })
@@ -2874,10 +2914,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_llavero_mobile_checksum_method_offlineverifier_freshness() != 56633) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_llavero_mobile_checksum_method_offlineverifier_seconds_verifying() != 54965) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_llavero_mobile_checksum_method_offlineverifier_time_native_verification() != 56013) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_llavero_mobile_checksum_method_offlineverifier_verify() != 24965) {
+    if (uniffi_llavero_mobile_checksum_method_offlineverifier_verify() != 4810) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_llavero_mobile_checksum_method_offlineverifier_verify_presentation() != 62103) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_llavero_mobile_checksum_method_verificationresult_claims_json() != 56802) {

@@ -80,20 +80,20 @@ fun main() {
     val verifier = OfflineVerifier(File(world, "bundle.json").readText(), listOf(File(world, "anchor.pub.jwk").readText()), now)
 
     case("valid credential verifies offline") {
-        val result = verifier.verify(credential, null, null, now)
+        val result = verifier.verify(credential, now)
         check(result.format() == "dc+sd-jwt")
         check(result.claimsJson(0u)!!.contains("\"given_name\":\"Ana María\""))
         check(result.credentials()[0].status == "valid")
     }
     case("revoked credential is VerifyException.Revoked") {
-        expectThrows<VerifyException.Revoked> { verifier.verify(revoked, null, null, now) }
+        expectThrows<VerifyException.Revoked> { verifier.verify(revoked, now) }
     }
     case("presentation signed by the keystore verifies, and a replay does not") {
         val presentation = createPresentation(credential, listOf("given_name"), AUD, "n-1", now, holder)
-        val result = verifier.verify(presentation, AUD, "n-1", now)
+        val result = verifier.verifyPresentation(presentation, AUD, "n-1", now)
         check(result.credentials()[0].keyBindingVerified)
         check(!result.claimsJson(0u)!!.contains("family_name"))
-        expectThrows<VerifyException.WrongNonce> { verifier.verify(presentation, AUD, "n-2", now) }
+        expectThrows<VerifyException.WrongNonce> { verifier.verifyPresentation(presentation, AUD, "n-2", now) }
     }
     case("a refusing signer is HolderException.Signing") {
         expectThrows<HolderException.Signing> {

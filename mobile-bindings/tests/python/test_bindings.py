@@ -19,7 +19,7 @@ AUD = "https://rp.example"
 
 def test_valid_sd_jwt_vc_and_vc_jwt_verify_from_the_bundle(world):
     verifier = world.verifier()
-    result = verifier.verify(world.sd_jwt_vc, None, None, world.now)
+    result = verifier.verify(world.sd_jwt_vc, world.now)
     assert result.format() == "dc+sd-jwt" and result.credential_count() == 1
     credential = result.credentials()[0]
     assert credential.issuer == ISSUER and credential.issuer_name == "Registro Civil"
@@ -28,7 +28,7 @@ def test_valid_sd_jwt_vc_and_vc_jwt_verify_from_the_bundle(world):
     assert credential.status == "valid"
     assert json.loads(result.claims_json(0)) == json.loads(credential.claims_json)
     assert result.claims_json(1) is None and result.warnings() == []
-    vc = verifier.verify(world.vc_jwt, None, None, world.now)
+    vc = verifier.verify(world.vc_jwt, world.now)
     assert vc.format() == "vc+jwt" and vc.credentials()[0].credential_type == "IdentityCardCredential"
 
 
@@ -44,14 +44,14 @@ def test_valid_sd_jwt_vc_and_vc_jwt_verify_from_the_bundle(world):
 )
 def test_each_rejection_is_a_typed_error(world, make, error):
     with pytest.raises(error):
-        world.verifier().verify(make(world), None, None, world.now)
+        world.verifier().verify(make(world), world.now)
 
 
 def test_expired_and_missing_key_binding(world):
     with pytest.raises(lm.VerifyError.Expired):
-        world.verifier().verify(world.sd_jwt_vc, None, None, world.now + 400 * 86400)
+        world.verifier().verify(world.sd_jwt_vc, world.now + 400 * 86400)
     with pytest.raises(lm.VerifyError.MissingKeyBinding):
-        world.verifier().verify(world.sd_jwt_vc, AUD, "n-1", world.now)
+        world.verifier().verify_presentation(world.sd_jwt_vc, AUD, "n-1", world.now)
 
 
 def test_bundle_signed_by_another_anchor_is_refused(world):
@@ -70,15 +70,15 @@ def test_bundle_freshness(world):
 def test_presentation_signed_by_a_python_keystore_verifies_and_binds(world):
     presentation = lm.create_presentation(world.sd_jwt_vc, ["given_name", '["birthdate"]'], AUD, "n-42",
                                           world.now, world.holder)
-    result = world.verifier().verify(presentation, AUD, "n-42", world.now)
+    result = world.verifier().verify_presentation(presentation, AUD, "n-42", world.now)
     claims = json.loads(result.claims_json(0))
     assert claims["given_name"] == "Ana María" and claims["birthdate"] == "1990-05-01"
     assert "family_name" not in claims and "run" not in claims
     assert result.credentials()[0].key_binding_verified
     with pytest.raises(lm.VerifyError.WrongNonce):
-        world.verifier().verify(presentation, AUD, "n-43", world.now)
+        world.verifier().verify_presentation(presentation, AUD, "n-43", world.now)
     with pytest.raises(lm.VerifyError.WrongAudience):
-        world.verifier().verify(presentation, "https://other.example", "n-42", world.now)
+        world.verifier().verify_presentation(presentation, "https://other.example", "n-42", world.now)
     world.presentation = presentation
 
 
@@ -86,7 +86,7 @@ def test_presentation_verifies_with_npm_sd_jwt_vc(world, tmp_path):
     if not hasattr(world, "presentation"):
         test_presentation_signed_by_a_python_keystore_verifies_and_binds(world)
     interop = Path(os.environ["LLAVERO_INTEROP_DIR"])
-    view = world.verifier().verify(world.presentation, AUD, "n-42", world.now)
+    view = world.verifier().verify_presentation(world.presentation, AUD, "n-42", world.now)
     ours = json.loads(view.claims_json(0))
     base = {"issuer": ISSUER, "issuer_jwk": world.issuer_jwk}
     (tmp_path / "presentation.json").write_text(json.dumps({
@@ -102,7 +102,7 @@ def test_presentation_verifies_with_npm_sd_jwt_vc(world, tmp_path):
 
 def test_vc_jwt_presentation_with_the_python_signer(world):
     vp = lm.create_presentation(world.vc_jwt, [], AUD, "n-7", world.now, world.holder)
-    result = world.verifier().verify(vp, AUD, "n-7", world.now)
+    result = world.verifier().verify_presentation(vp, AUD, "n-7", world.now)
     assert result.format() == "vp+jwt" and result.credentials()[0].key_binding_verified
 
 

@@ -719,9 +719,13 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_llavero_mobile_checksum_method_offlineverifier_freshness(
     ): Int
+    external fun uniffi_llavero_mobile_checksum_method_offlineverifier_seconds_verifying(
+    ): Int
     external fun uniffi_llavero_mobile_checksum_method_offlineverifier_time_native_verification(
     ): Int
     external fun uniffi_llavero_mobile_checksum_method_offlineverifier_verify(
+    ): Int
+    external fun uniffi_llavero_mobile_checksum_method_offlineverifier_verify_presentation(
     ): Int
     external fun uniffi_llavero_mobile_checksum_method_verificationresult_claims_json(
     ): Int
@@ -774,9 +778,13 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_llavero_mobile_fn_method_offlineverifier_freshness(`ptr`: Long,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_llavero_mobile_fn_method_offlineverifier_seconds_verifying(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Double
     external fun uniffi_llavero_mobile_fn_method_offlineverifier_time_native_verification(`ptr`: Long,`input`: RustBuffer.ByValue,`audience`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,`now`: Long,`iterations`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Double
-    external fun uniffi_llavero_mobile_fn_method_offlineverifier_verify(`ptr`: Long,`input`: RustBuffer.ByValue,`audience`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_llavero_mobile_fn_method_offlineverifier_verify(`ptr`: Long,`input`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_llavero_mobile_fn_method_offlineverifier_verify_presentation(`ptr`: Long,`input`: RustBuffer.ByValue,`audience`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_llavero_mobile_fn_clone_verificationresult(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -945,10 +953,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_freshness() and 0xFFFF) != 56633) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_seconds_verifying() and 0xFFFF) != 54965) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_time_native_verification() and 0xFFFF) != 56013) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify() and 0xFFFF) != 24965) {
+    if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify() and 0xFFFF) != 4810) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_presentation() and 0xFFFF) != 62103) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_llavero_mobile_checksum_method_verificationresult_claims_json() and 0xFFFF) != 56802) {
@@ -1797,16 +1811,28 @@ public interface OfflineVerifierInterface {
     fun `freshness`(`now`: kotlin.Long): BundleFreshness
     
     /**
+     * Total seconds spent verifying inside Rust by `verify` so far (a diagnostic for
+     * measuring the cost of the FFI boundary).
+     */
+    fun `secondsVerifying`(): kotlin.Double
+    
+    /**
      * Seconds per verification of `input`, measured inside Rust over `iterations` runs: the
      * baseline against which the cost of crossing the FFI boundary is measured.
      */
     fun `timeNativeVerification`(`input`: kotlin.String, `audience`: kotlin.String?, `nonce`: kotlin.String?, `now`: kotlin.Long, `iterations`: kotlin.UInt): kotlin.Double
     
     /**
-     * Verifies a credential or presentation. With `audience` and `nonce`, key binding is
-     * required and must answer them.
+     * Verifies a credential as it stands, with no key binding asked for (the verifier learns
+     * what the issuer says, not who is presenting it).
      */
-    fun `verify`(`input`: kotlin.String, `audience`: kotlin.String?, `nonce`: kotlin.String?, `now`: kotlin.Long): VerificationResult
+    fun `verify`(`input`: kotlin.String, `now`: kotlin.Long): VerificationResult
+    
+    /**
+     * Verifies a presentation made for this verifier: key binding is required and must name
+     * `audience` and answer `nonce`.
+     */
+    fun `verifyPresentation`(`input`: kotlin.String, `audience`: kotlin.String, `nonce`: kotlin.String, `now`: kotlin.Long): VerificationResult
     
     companion object
 }
@@ -1949,6 +1975,23 @@ open class OfflineVerifier: Disposable, AutoCloseable, OfflineVerifierInterface
 
     
     /**
+     * Total seconds spent verifying inside Rust by `verify` so far (a diagnostic for
+     * measuring the cost of the FFI boundary).
+     */override fun `secondsVerifying`(): kotlin.Double {
+            return FfiConverterDouble.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_seconds_verifying(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Seconds per verification of `input`, measured inside Rust over `iterations` runs: the
      * baseline against which the cost of crossing the FFI boundary is measured.
      */override fun `timeNativeVerification`(`input`: kotlin.String, `audience`: kotlin.String?, `nonce`: kotlin.String?, `now`: kotlin.Long, `iterations`: kotlin.UInt): kotlin.Double {
@@ -1971,10 +2014,10 @@ open class OfflineVerifier: Disposable, AutoCloseable, OfflineVerifierInterface
 
     
     /**
-     * Verifies a credential or presentation. With `audience` and `nonce`, key binding is
-     * required and must answer them.
+     * Verifies a credential as it stands, with no key binding asked for (the verifier learns
+     * what the issuer says, not who is presenting it).
      */
-    @Throws(VerifyException::class)override fun `verify`(`input`: kotlin.String, `audience`: kotlin.String?, `nonce`: kotlin.String?, `now`: kotlin.Long): VerificationResult {
+    @Throws(VerifyException::class)override fun `verify`(`input`: kotlin.String, `now`: kotlin.Long): VerificationResult {
             return FfiConverterTypeVerificationResult.lift(
     callWithHandle {
     uniffiRustCallWithError(VerifyException) { _status ->
@@ -1982,8 +2025,28 @@ open class OfflineVerifier: Disposable, AutoCloseable, OfflineVerifierInterface
         it,
         
         FfiConverterString.lower(`input`),
-        FfiConverterOptionalString.lower(`audience`),
-        FfiConverterOptionalString.lower(`nonce`),
+        FfiConverterLong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Verifies a presentation made for this verifier: key binding is required and must name
+     * `audience` and answer `nonce`.
+     */
+    @Throws(VerifyException::class)override fun `verifyPresentation`(`input`: kotlin.String, `audience`: kotlin.String, `nonce`: kotlin.String, `now`: kotlin.Long): VerificationResult {
+            return FfiConverterTypeVerificationResult.lift(
+    callWithHandle {
+    uniffiRustCallWithError(VerifyException) { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_presentation(
+        it,
+        
+        FfiConverterString.lower(`input`),
+        FfiConverterString.lower(`audience`),
+        FfiConverterString.lower(`nonce`),
         FfiConverterLong.lower(`now`),_status)
 }
     }
