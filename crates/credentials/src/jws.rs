@@ -249,10 +249,16 @@ impl DecodedJws {
     /// Splits and decodes `compact`, refusing oversize input, bad base64url, a non-JSON header,
     /// and unknown `crit` extensions.
     pub fn decode(compact: &str) -> Result<Self, JwsError> {
-        if compact.len() > MAX_COMPACT_LEN {
+        Self::decode_with_limit(compact, MAX_COMPACT_LEN)
+    }
+
+    /// As [`DecodedJws::decode`] with another size limit, for documents that are legitimately
+    /// larger than a credential (a status list of millions of entries).
+    pub fn decode_with_limit(compact: &str, max: usize) -> Result<Self, JwsError> {
+        if compact.len() > max {
             return Err(JwsError::TooLarge {
                 len: compact.len(),
-                max: MAX_COMPACT_LEN,
+                max,
             });
         }
         let (signing_input, sig) = compact

@@ -64,6 +64,167 @@ fn every_json_encoding_example_decodes() {
     assert!(checked >= 6, "found {checked} examples");
 }
 
+/// The list of a draft example file.
+fn vector_list(name: &str) -> StatusList {
+    StatusList::decode(&read_example(&vector_dir().join(name)).1).unwrap()
+}
+
+/// Every listed index has its status and every other index is 0 (valid).
+fn assert_statuses(list: &StatusList, expected: &[(u64, u8)]) {
+    let mut want = vec![0u8; list.len()];
+    for &(i, v) in expected {
+        want[usize::try_from(i).unwrap()] = v;
+    }
+    for (i, v) in want.iter().enumerate() {
+        assert_eq!(list.get(i), Some(*v), "index {i}");
+    }
+}
+
+// Expected statuses of the long vectors, transcribed from the draft's appendix "Test vectors
+// for Status List encoding" (oauth-wg/draft-ietf-oauth-status-list, draft-ietf-oauth-status-list.md).
+
+#[test]
+fn one_bit_long_vector() {
+    let list = vector_list("status_list_encoding1_long_json.md");
+    assert_eq!(list.bits(), 1);
+    let ones = [
+        0, 1993, 25460, 159_495, 495_669, 554_353, 645_645, 723_232, 854_545, 934_534, 1_000_345,
+    ];
+    assert_statuses(&list, &ones.map(|i| (i, 1)));
+}
+
+#[test]
+fn two_bit_long_vector() {
+    let list = vector_list("status_list_encoding2_long_json.md");
+    assert_eq!(list.bits(), 2);
+    assert_statuses(
+        &list,
+        &[
+            (0, 1),
+            (1993, 2),
+            (25460, 1),
+            (159_495, 3),
+            (495_669, 1),
+            (554_353, 1),
+            (645_645, 2),
+            (723_232, 1),
+            (854_545, 1),
+            (934_534, 2),
+            (1_000_345, 3),
+        ],
+    );
+}
+
+#[test]
+fn four_bit_long_vector() {
+    let list = vector_list("status_list_encoding4_json.md");
+    assert_eq!(list.bits(), 4);
+    assert_statuses(
+        &list,
+        &[
+            (0, 1),
+            (1993, 2),
+            (35460, 3),
+            (459_495, 4),
+            (595_669, 5),
+            (754_353, 6),
+            (845_645, 7),
+            (923_232, 8),
+            (924_445, 9),
+            (934_534, 10),
+            (1_004_534, 11),
+            (1_000_345, 12),
+            (1_030_203, 13),
+            (1_030_204, 14),
+            (1_030_205, 15),
+        ],
+    );
+}
+
+/// The 8-bit vector sets the n-th listed index to the value n (0 to 255).
+#[expect(
+    clippy::unreadable_literal,
+    reason = "transcribed as the draft writes them"
+)]
+const EIGHT_BIT_INDEXES: [u64; 256] = [
+    233478, 52451, 576778, 513575, 468106, 292632, 214947, 182323, 884834, 66653, 62489, 196493,
+    458517, 487925, 55649, 416992, 879796, 462297, 942059, 583408, 13628, 334829, 886286, 713557,
+    582738, 326064, 451545, 705889, 214350, 194502, 796765, 202828, 752834, 721327, 554740, 91122,
+    963483, 261779, 793844, 165255, 614839, 758403, 403258, 145867, 96100, 477937, 606890, 167335,
+    488197, 211815, 797182, 582952, 950870, 765108, 341110, 776325, 745056, 439368, 559893, 149741,
+    358903, 513405, 342679, 969429, 795775, 566121, 460566, 680070, 117310, 480348, 67319, 661552,
+    841303, 561493, 138807, 442463, 659927, 445910, 1046963, 829700, 962282, 299623, 555493,
+    292826, 517215, 551009, 898490, 837603, 759161, 459948, 290102, 1034977, 190650, 98810, 229950,
+    320531, 335506, 885333, 133227, 806915, 800313, 981571, 527253, 24077, 240232, 559572, 713399,
+    233941, 615514, 911768, 331680, 951527, 6805, 552366, 374660, 223159, 625884, 417146, 320527,
+    784154, 338792, 1199, 679804, 1024680, 40845, 234603, 761225, 644903, 502167, 121477, 505144,
+    165165, 179628, 1019195, 145149, 263738, 269256, 996739, 346296, 555864, 887384, 444173,
+    421844, 653716, 836747, 783119, 918762, 946835, 253764, 519895, 471224, 134272, 709016, 44112,
+    482585, 461829, 15080, 148883, 123467, 480125, 141348, 65877, 692958, 148598, 499131, 584009,
+    1017987, 449287, 277478, 991262, 509602, 991896, 853666, 399318, 197815, 203278, 903979,
+    743015, 888308, 862143, 979421, 113605, 206397, 127113, 844358, 711569, 229153, 521470, 401793,
+    398896, 940810, 293983, 884749, 384802, 584151, 970201, 523882, 158093, 929312, 205329, 106091,
+    30949, 195586, 495723, 348779, 852312, 1018463, 1009481, 448260, 841042, 122967, 345269,
+    794764, 4520, 818773, 556171, 954221, 598210, 887110, 1020623, 324632, 398244, 622241, 456551,
+    122648, 127837, 657676, 119884, 105156, 999897, 330160, 119285, 168005, 389703, 143699, 142524,
+    493258, 846778, 251420, 516351, 83344, 171931, 879178, 663475, 546865, 428362, 658891, 500560,
+    557034, 830023, 274471, 629139, 958869, 663071, 152133, 19535,
+];
+
+#[test]
+fn eight_bit_long_vector() {
+    let list = vector_list("status_list_encoding8_json.md");
+    assert_eq!(list.bits(), 8);
+    let expected: Vec<(u64, u8)> = EIGHT_BIT_INDEXES
+        .iter()
+        .enumerate()
+        .map(|(v, &i)| (i, v as u8))
+        .collect();
+    assert_statuses(&list, &expected);
+}
+
+/// The public half of the key the draft's example generator signs with
+/// (oauth-wg/draft-ietf-oauth-status-list `src/util.py`, `kid` "12").
+fn draft_example_key() -> llavero_credentials::jwk::Jwk {
+    llavero_credentials::jwk::Jwk::from_value(&serde_json::json!({
+        "kty": "EC", "crv": "P-256", "kid": "12",
+        "x": "I3HWm_0Ds1dPMI-IWmf4mBmH-YaeAVbPVu7vB27CxXo",
+        "y": "6N_d5Elj9bs1htgV3okJKIdbHEpkgTmAluYKJemzn1M"
+    }))
+    .unwrap()
+}
+
+#[test]
+fn signed_status_list_jwt_vector_verifies() {
+    // status_list_jwt_raw.md: the compact token of the draft, wrapped over lines.
+    let text = std::fs::read_to_string(vector_dir().join("status_list_jwt_raw.md")).unwrap();
+    let compact: String = text.split_whitespace().collect();
+    let uri = "https://example.com/statuslists/1";
+    let verified = verify_status_list_token(
+        &compact,
+        &draft_example_key(),
+        default_backend(),
+        &AlgorithmPolicy::es256_only(),
+        uri,
+        1_700_000_000,
+        0,
+    )
+    .unwrap();
+    assert_eq!(
+        (verified.iat, verified.exp, verified.ttl),
+        (Some(1_686_920_170), Some(2_291_720_170), Some(43_200))
+    );
+    assert_eq!(verified.list.as_bytes(), [0xb9, 0xa3]);
+    assert_eq!(
+        Status::from_value(verified.list.get(0).unwrap()),
+        Status::Invalid
+    );
+    assert_eq!(
+        Status::from_value(verified.list.get(1).unwrap()),
+        Status::Valid
+    );
+}
+
 #[test]
 fn known_answers_from_the_draft() {
     let one = StatusList::decode(&EncodedStatusList {
@@ -312,4 +473,32 @@ proptest! {
         let _ = StatusList::decode(&EncodedStatusList { bits, lst: lst.clone() });
         let _ = BitstringStatusList::decode(&format!("u{lst}"));
     }
+}
+
+#[test]
+fn a_large_status_list_token_is_not_mistaken_for_an_oversized_credential() {
+    // 1,000,000 entries with 10% revoked at random compress to more than a credential's 64 KiB.
+    let mut list = StatusList::new(1_000_000, 1).unwrap();
+    let rng = DangerousSeededRandom::new(77);
+    for _ in 0..100_000 {
+        let i = llavero_credentials::crypto::random_below(&rng, 1_000_000).unwrap();
+        list.set(usize::try_from(i).unwrap(), 1).unwrap();
+    }
+    let jwt = token(&list, 5000);
+    assert!(
+        jwt.len() > llavero_credentials::jws::MAX_COMPACT_LEN,
+        "{} bytes",
+        jwt.len()
+    );
+    let verified = verify_status_list_token(
+        &jwt,
+        &issuer().public(),
+        default_backend(),
+        &AlgorithmPolicy::default(),
+        URI,
+        2000,
+        0,
+    )
+    .unwrap();
+    assert_eq!(verified.list, list);
 }

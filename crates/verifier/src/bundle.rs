@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use llavero_credentials::crypto::CryptoBackend;
 use llavero_credentials::jwk::Jwk;
 use llavero_credentials::jws::{AlgorithmPolicy, DecodedJws};
-use llavero_credentials::status::StatusListError;
 use llavero_credentials::status::bitstring::{BitstringStatusList, StatusListCredential};
 use llavero_credentials::status::token::{self, StatusList};
+use llavero_credentials::status::{MAX_LIST_DOCUMENT_LEN, StatusListError};
 use llavero_credentials::time::UnixTime;
 use serde::{Deserialize, Serialize};
 
@@ -186,7 +186,8 @@ fn load_list(
     now: UnixTime,
     skew: i64,
 ) -> Result<SnapshotList, String> {
-    let jws = DecodedJws::decode(&bundled.token).map_err(|e| e.to_string())?;
+    let jws = DecodedJws::decode_with_limit(&bundled.token, MAX_LIST_DOCUMENT_LEN)
+        .map_err(|e| e.to_string())?;
     let kid = jws.header().kid.as_deref();
     let typ = jws.header().typ.clone().unwrap_or_default();
     let policy = AlgorithmPolicy::default();

@@ -10,7 +10,7 @@ use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{MAX_ENCODED_BYTES, StatusListError, inflate_bounded};
+use super::{MAX_ENCODED_BYTES, MAX_LIST_DOCUMENT_LEN, StatusListError, inflate_bounded};
 use crate::b64;
 use crate::crypto::{CryptoBackend, Signer};
 use crate::jwk::Jwk;
@@ -212,7 +212,7 @@ impl StatusListCredential {
         now: UnixTime,
         skew: i64,
     ) -> Result<Self, StatusListError> {
-        let jws = DecodedJws::decode(jwt)?;
+        let jws = DecodedJws::decode_with_limit(jwt, MAX_LIST_DOCUMENT_LEN)?;
         jws.header().expect_typ(&["vc+jwt"])?;
         jws.verify(crypto, key, algorithms)?;
         let vc: Value = jws.unverified_claims()?;

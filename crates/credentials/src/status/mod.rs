@@ -24,6 +24,11 @@ pub const MAX_INFLATED_BYTES: usize = 16 * 1024 * 1024;
 /// The largest compressed list accepted (base64url text).
 pub const MAX_ENCODED_BYTES: usize = 8 * 1024 * 1024;
 
+/// The largest signed list document accepted (a `statuslist+jwt` or a bitstring `vc+jwt`):
+/// the encoded list plus room for the header, claims and signature. Larger than a credential's
+/// limit, since a list of millions of entries with many set is legitimately large.
+pub const MAX_LIST_DOCUMENT_LEN: usize = MAX_ENCODED_BYTES + 4096;
+
 /// A status value (Token Status List §7.1; the bitstring's single bit maps to 0/1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

@@ -10,7 +10,7 @@ use flate2::write::ZlibEncoder;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{MAX_ENCODED_BYTES, StatusListError, inflate_bounded};
+use super::{MAX_ENCODED_BYTES, MAX_LIST_DOCUMENT_LEN, StatusListError, inflate_bounded};
 use crate::b64;
 use crate::crypto::{CryptoBackend, Signer};
 use crate::jwk::Jwk;
@@ -214,7 +214,7 @@ pub fn verify_status_list_token(
     now: UnixTime,
     skew: i64,
 ) -> Result<VerifiedStatusList, StatusListError> {
-    let jws = DecodedJws::decode(jwt)?;
+    let jws = DecodedJws::decode_with_limit(jwt, MAX_LIST_DOCUMENT_LEN)?;
     jws.header().expect_typ(&[STATUS_LIST_TYP])?;
     jws.verify(crypto, key, algorithms)?;
     let claims: Value = jws.unverified_claims()?;
