@@ -130,6 +130,12 @@ pub enum HolderError {
         /// Why.
         reason: String,
     },
+    /// The held credentials cannot answer the verifier's query.
+    #[error("{reason}")]
+    NotAnswerable {
+        /// Which part of the query is unanswered.
+        reason: String,
+    },
     /// The app's signer failed or returned something that is not a P-256 signature.
     #[error("{reason}")]
     Signing {

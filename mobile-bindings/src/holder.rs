@@ -6,6 +6,7 @@ use std::sync::Arc;
 use llavero_credentials::crypto::{Algorithm, CryptoError, Signer, default_backend};
 use llavero_credentials::jwk::Jwk;
 use llavero_credentials::sd_jwt::ClaimPath;
+use llavero_wallet::dcql;
 use llavero_wallet::offer::{self, OfferSource};
 use llavero_wallet::{present, proof, signature};
 
@@ -204,6 +205,92 @@ pub fn parse_credential_offer(uri: String) -> Result<CredentialOffer, HolderErro
                     offer_uri: None,
                 })
             }
+        },
+    )
+}
+
+/// A held credential chosen to answer one credential query of a DCQL request.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DcqlMatch {
+    /// The credential query's `id` (the key of the `vp_token` entry).
+    pub query_id: String,
+    /// Index into the held credentials passed in.
+    pub credential_index: u32,
+    /// The claims to disclose, as JSON claim paths (pass them to `create_presentation`).
+    pub disclose: Vec<String>,
+}
+
+/// The holder's own view of a credential, in DCQL's terms.
+fn held_for_dcql(credential: &str) -> Result<dcql::HeldCredential, HolderError> {
+    let credential = credential.trim();
+    if credential.contains('~') {
+        let sd_jwt =
+            llavero_credentials::sd_jwt::SdJwt::parse(credential).map_err(|e| holder_error(&e))?;
+        let claims = llavero_credentials::sd_jwt::reveal(
+            sd_jwt.unverified_payload().clone(),
+            sd_jwt.disclosures(),
+            default_backend(),
+        )
+        .map_err(|e| holder_error(&e))?
+        .claims;
+        let vct = claims
+            .get("vct")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        return Ok(dcql::HeldCredential {
+            format: "dc+sd-jwt".into(),
+            types: vec![vct],
+            claims,
+        });
+    }
+    let vc = llavero_credentials::vc_jwt::DecodedVcJwt::decode(credential)
+        .map_err(|e| holder_error(&e))?;
+    let claims = vc.unverified_credential().clone();
+    let types = match claims.get("type") {
+        Some(serde_json::Value::Array(t)) => t
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(dcql::HeldCredential {
+        format: "jwt_vc_json".into(),
+        types,
+        claims,
+    })
+}
+
+/// Answers an OpenID4VP DCQL query (`dcql_query`, JSON) from the held credentials: which
+/// credential answers each query, and which of its claims to disclose.
+#[uniffi::export]
+pub fn match_dcql_query(
+    query_json: String,
+    held: Vec<String>,
+) -> Result<Vec<DcqlMatch>, HolderError> {
+    guard(
+        |reason| HolderError::Internal { reason },
+        || {
+            let query = dcql::DcqlQuery::parse(&query_json).map_err(|e| holder_error(&e))?;
+            let held = held
+                .iter()
+                .map(|c| held_for_dcql(c))
+                .collect::<Result<Vec<_>, _>>()?;
+            let answers = dcql::answer(&query, &held).map_err(|e| match e {
+                dcql::DcqlError::Unsatisfiable(_) => HolderError::NotAnswerable {
+                    reason: e.to_string(),
+                },
+                other => holder_error(&other),
+            })?;
+            Ok(answers
+                .into_iter()
+                .map(|a| DcqlMatch {
+                    query_id: a.query_id,
+                    credential_index: u32::try_from(a.credential).unwrap_or(u32::MAX),
+                    disclose: a.disclose.iter().map(ToString::to_string).collect(),
+                })
+                .collect())
         },
     )
 }

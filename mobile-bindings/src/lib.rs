@@ -15,8 +15,8 @@ mod verify;
 pub use display::{ClaimDisplay, HeldCredential, describe_credential};
 pub use errors::{BundleError, CredentialError, HolderError, SignerError, VerifyError};
 pub use holder::{
-    CredentialOffer, HolderSigner, TxCode, create_presentation, create_proof_jwt,
-    parse_credential_offer,
+    CredentialOffer, DcqlMatch, HolderSigner, TxCode, create_presentation, create_proof_jwt,
+    match_dcql_query, parse_credential_offer,
 };
 pub use verify::{BundleFreshness, OfflineVerifier, VerificationResult, VerifiedCredential};
 

@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod dcql;
 pub mod offer;
 pub mod present;
 pub mod proof;

@@ -532,6 +532,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_func_diagnostics_contained_panic() != 53988:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_llavero_mobile_checksum_func_match_dcql_query() != 12339:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_func_parse_credential_offer() != 16605:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_method_holdersigner_public_jwk() != 33062:
@@ -601,6 +603,9 @@ _UniffiLib.uniffi_llavero_mobile_checksum_func_describe_credential.restype = cty
 _UniffiLib.uniffi_llavero_mobile_checksum_func_diagnostics_contained_panic.argtypes = (
 )
 _UniffiLib.uniffi_llavero_mobile_checksum_func_diagnostics_contained_panic.restype = ctypes.c_uint16
+_UniffiLib.uniffi_llavero_mobile_checksum_func_match_dcql_query.argtypes = (
+)
+_UniffiLib.uniffi_llavero_mobile_checksum_func_match_dcql_query.restype = ctypes.c_uint16
 _UniffiLib.uniffi_llavero_mobile_checksum_func_parse_credential_offer.argtypes = (
 )
 _UniffiLib.uniffi_llavero_mobile_checksum_func_parse_credential_offer.restype = ctypes.c_uint16
@@ -671,6 +676,12 @@ _UniffiLib.uniffi_llavero_mobile_fn_func_diagnostics_contained_panic.argtypes = 
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_llavero_mobile_fn_func_diagnostics_contained_panic.restype = None
+_UniffiLib.uniffi_llavero_mobile_fn_func_match_dcql_query.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_func_match_dcql_query.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_llavero_mobile_fn_func_parse_credential_offer.argtypes = (
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1216,6 +1227,51 @@ class _UniffiFfiConverterTypeCredentialOffer(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.write(value.authorization_code_grant, buf)
         _UniffiFfiConverterOptionalString.write(value.offer_uri, buf)
 
+@dataclass
+class DcqlMatch:
+    """
+    A held credential chosen to answer one credential query of a DCQL request.
+"""
+    def __init__(self, *, query_id:str, credential_index:int, disclose:typing.List[str]):
+        self.query_id = query_id
+        self.credential_index = credential_index
+        self.disclose = disclose
+        
+        
+
+    
+    def __str__(self):
+        return "DcqlMatch(query_id={}, credential_index={}, disclose={})".format(self.query_id, self.credential_index, self.disclose)
+    def __eq__(self, other):
+        if self.query_id != other.query_id:
+            return False
+        if self.credential_index != other.credential_index:
+            return False
+        if self.disclose != other.disclose:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDcqlMatch(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return DcqlMatch(
+            query_id=_UniffiFfiConverterString.read(buf),
+            credential_index=_UniffiFfiConverterUInt32.read(buf),
+            disclose=_UniffiFfiConverterSequenceString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.query_id)
+        _UniffiFfiConverterUInt32.check_lower(value.credential_index)
+        _UniffiFfiConverterSequenceString.check_lower(value.disclose)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.query_id, buf)
+        _UniffiFfiConverterUInt32.write(value.credential_index, buf)
+        _UniffiFfiConverterSequenceString.write(value.disclose, buf)
+
 class _UniffiFfiConverterOptionalInt64(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -1633,6 +1689,20 @@ class HolderError:  # type: ignore
         def __repr__(self):
             return "HolderError.Malformed({})".format(str(self))
     _UniffiTempHolderError.Malformed = Malformed # type: ignore
+    class NotAnswerable(_UniffiTempHolderError):
+        """
+        The held credentials cannot answer the verifier's query.
+"""
+        
+        def __init__(self, reason):
+            super().__init__(", ".join([
+                "reason={!r}".format(reason),
+            ]))
+            self.reason = reason
+
+        def __repr__(self):
+            return "HolderError.NotAnswerable({})".format(str(self))
+    _UniffiTempHolderError.NotAnswerable = NotAnswerable # type: ignore
     class Signing(_UniffiTempHolderError):
         """
         The app's signer failed or returned something that is not a P-256 signature.
@@ -1675,10 +1745,14 @@ class _UniffiFfiConverterTypeHolderError(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 2:
-            return HolderError.Signing(
+            return HolderError.NotAnswerable(
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 3:
+            return HolderError.Signing(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 4:
             return HolderError.Internal(
                 _UniffiFfiConverterString.read(buf),
             )
@@ -1687,6 +1761,9 @@ class _UniffiFfiConverterTypeHolderError(_UniffiConverterRustBuffer):
     @staticmethod
     def check_lower(value):
         if isinstance(value, HolderError.Malformed):
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+        if isinstance(value, HolderError.NotAnswerable):
             _UniffiFfiConverterString.check_lower(value.reason)
             return
         if isinstance(value, HolderError.Signing):
@@ -1701,11 +1778,14 @@ class _UniffiFfiConverterTypeHolderError(_UniffiConverterRustBuffer):
         if isinstance(value, HolderError.Malformed):
             buf.write_i32(1)
             _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, HolderError.Signing):
+        if isinstance(value, HolderError.NotAnswerable):
             buf.write_i32(2)
             _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, HolderError.Internal):
+        if isinstance(value, HolderError.Signing):
             buf.write_i32(3)
+            _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, HolderError.Internal):
+            buf.write_i32(4)
             _UniffiFfiConverterString.write(value.reason, buf)
 
 
@@ -2890,6 +2970,29 @@ class _UniffiFfiConverterTypeOfflineVerifier:
     @classmethod
     def write(cls, value: OfflineVerifier, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
+
+class _UniffiFfiConverterSequenceTypeDcqlMatch(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeDcqlMatch.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeDcqlMatch.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeDcqlMatch.read(buf) for i in range(count)
+        ]
 def create_presentation(credential: str,disclose: typing.List[str],audience: str,nonce: str,issued_at: int,signer: HolderSigner) -> str:
     """
     A presentation of a held credential for one verifier and one request: an SD-JWT VC with the
@@ -2985,6 +3088,27 @@ def diagnostics_contained_panic() -> None:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def match_dcql_query(query_json: str,held: typing.List[str]) -> typing.List[DcqlMatch]:
+    """
+    Answers an OpenID4VP DCQL query (`dcql_query`, JSON) from the held credentials: which
+    credential answers each query, and which of its claims to disclose.
+"""
+    
+    _UniffiFfiConverterString.check_lower(query_json)
+
+    _UniffiFfiConverterSequenceString.check_lower(held)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterString.lower(query_json),
+        _UniffiFfiConverterSequenceString.lower(held),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterSequenceTypeDcqlMatch.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeHolderError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_llavero_mobile_fn_func_match_dcql_query,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 def parse_credential_offer(uri: str) -> CredentialOffer:
     """
     Parses an `openid-credential-offer://` URI (by value or by reference).
@@ -3014,12 +3138,14 @@ __all__ = [
     "ClaimDisplay",
     "TxCode",
     "CredentialOffer",
+    "DcqlMatch",
     "HeldCredential",
     "VerifiedCredential",
     "create_presentation",
     "create_proof_jwt",
     "describe_credential",
     "diagnostics_contained_panic",
+    "match_dcql_query",
     "parse_credential_offer",
     "HolderSignerImpl",
     "HolderSigner",

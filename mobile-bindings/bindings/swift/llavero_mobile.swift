@@ -1602,6 +1602,85 @@ public func FfiConverterTypeCredentialOffer_lower(_ value: CredentialOffer) -> R
 
 
 /**
+ * A held credential chosen to answer one credential query of a DCQL request.
+ */
+public struct DcqlMatch: Equatable, Hashable {
+    /**
+     * The credential query's `id` (the key of the `vp_token` entry).
+     */
+    public var queryId: String
+    /**
+     * Index into the held credentials passed in.
+     */
+    public var credentialIndex: UInt32
+    /**
+     * The claims to disclose, as JSON claim paths (pass them to `create_presentation`).
+     */
+    public var disclose: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The credential query's `id` (the key of the `vp_token` entry).
+         */queryId: String, 
+        /**
+         * Index into the held credentials passed in.
+         */credentialIndex: UInt32, 
+        /**
+         * The claims to disclose, as JSON claim paths (pass them to `create_presentation`).
+         */disclose: [String]) {
+        self.queryId = queryId
+        self.credentialIndex = credentialIndex
+        self.disclose = disclose
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DcqlMatch: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDcqlMatch: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DcqlMatch {
+        return
+            try DcqlMatch(
+                queryId: FfiConverterString.read(from: &buf), 
+                credentialIndex: FfiConverterUInt32.read(from: &buf), 
+                disclose: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DcqlMatch, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.queryId, into: &buf)
+        FfiConverterUInt32.write(value.credentialIndex, into: &buf)
+        FfiConverterSequenceString.write(value.disclose, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDcqlMatch_lift(_ buf: RustBuffer) throws -> DcqlMatch {
+    return try FfiConverterTypeDcqlMatch.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDcqlMatch_lower(_ value: DcqlMatch) -> RustBuffer {
+    return FfiConverterTypeDcqlMatch.lower(value)
+}
+
+
+/**
  * A held credential, read for display (not verified: it is the holder's own).
  */
 public struct HeldCredential: Equatable, Hashable {
@@ -2175,6 +2254,14 @@ enum HolderError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */reason: String
     )
     /**
+     * The held credentials cannot answer the verifier's query.
+     */
+    case NotAnswerable(
+        /**
+         * Which part of the query is unanswered.
+         */reason: String
+    )
+    /**
      * The app's signer failed or returned something that is not a P-256 signature.
      */
     case Signing(
@@ -2222,10 +2309,13 @@ public struct FfiConverterTypeHolderError: FfiConverterRustBuffer {
         case 1: return .Malformed(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 2: return .Signing(
+        case 2: return .NotAnswerable(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 3: return .Internal(
+        case 3: return .Signing(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 4: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -2245,13 +2335,18 @@ public struct FfiConverterTypeHolderError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Signing(reason):
+        case let .NotAnswerable(reason):
             writeInt(&buf, Int32(2))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Internal(reason):
+        case let .Signing(reason):
             writeInt(&buf, Int32(3))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(4))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -2788,6 +2883,31 @@ fileprivate struct FfiConverterSequenceTypeClaimDisplay: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeDcqlMatch: FfiConverterRustBuffer {
+    typealias SwiftType = [DcqlMatch]
+
+    public static func write(_ value: [DcqlMatch], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDcqlMatch.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DcqlMatch] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DcqlMatch]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDcqlMatch.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeVerifiedCredential: FfiConverterRustBuffer {
     typealias SwiftType = [VerifiedCredential]
 
@@ -2864,6 +2984,19 @@ public func createProofJwt(credentialIssuer: String, nonce: String?, issuedAt: I
 })
 }
 /**
+ * Answers an OpenID4VP DCQL query (`dcql_query`, JSON) from the held credentials: which
+ * credential answers each query, and which of its claims to disclose.
+ */
+public func matchDcqlQuery(queryJson: String, held: [String])throws  -> [DcqlMatch]  {
+    return try  FfiConverterSequenceTypeDcqlMatch.lift(try rustCallWithError(FfiConverterTypeHolderError_lift) {
+        uniffiCallStatus in
+    uniffi_llavero_mobile_fn_func_match_dcql_query(
+        FfiConverterString.lower(queryJson),
+        FfiConverterSequenceString.lower(held),uniffiCallStatus
+    )
+})
+}
+/**
  * Parses an `openid-credential-offer://` URI (by value or by reference).
  */
 public func parseCredentialOffer(uri: String)throws  -> CredentialOffer  {
@@ -2900,6 +3033,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_llavero_mobile_checksum_func_create_proof_jwt() != 30273) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_llavero_mobile_checksum_func_match_dcql_query() != 12339) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_llavero_mobile_checksum_func_parse_credential_offer() != 16605) {

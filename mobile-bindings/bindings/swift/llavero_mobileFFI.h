@@ -388,6 +388,11 @@ RustBuffer uniffi_llavero_mobile_fn_func_create_presentation(RustBuffer credenti
 RustBuffer uniffi_llavero_mobile_fn_func_create_proof_jwt(RustBuffer credential_issuer, RustBuffer nonce, int64_t issued_at, RustBuffer client_id, uint64_t signer, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LLAVERO_MOBILE_FN_FUNC_MATCH_DCQL_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_LLAVERO_MOBILE_FN_FUNC_MATCH_DCQL_QUERY
+RustBuffer uniffi_llavero_mobile_fn_func_match_dcql_query(RustBuffer query_json, RustBuffer held, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LLAVERO_MOBILE_FN_FUNC_PARSE_CREDENTIAL_OFFER
 #define UNIFFI_FFIDEF_UNIFFI_LLAVERO_MOBILE_FN_FUNC_PARSE_CREDENTIAL_OFFER
 RustBuffer uniffi_llavero_mobile_fn_func_parse_credential_offer(RustBuffer uri, RustCallStatus *_Nonnull out_status
@@ -674,6 +679,12 @@ uint16_t uniffi_llavero_mobile_checksum_func_create_presentation(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_LLAVERO_MOBILE_CHECKSUM_FUNC_CREATE_PROOF_JWT
 #define UNIFFI_FFIDEF_UNIFFI_LLAVERO_MOBILE_CHECKSUM_FUNC_CREATE_PROOF_JWT
 uint16_t uniffi_llavero_mobile_checksum_func_create_proof_jwt(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LLAVERO_MOBILE_CHECKSUM_FUNC_MATCH_DCQL_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_LLAVERO_MOBILE_CHECKSUM_FUNC_MATCH_DCQL_QUERY
+uint16_t uniffi_llavero_mobile_checksum_func_match_dcql_query(void
     
 );
 #endif

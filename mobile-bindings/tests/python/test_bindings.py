@@ -173,3 +173,21 @@ def test_parse_credential_offer():
     assert by_ref.offer_uri == "https://x.example/o/1" and by_ref.credential_issuer is None
     with pytest.raises(lm.HolderError.Malformed):
         lm.parse_credential_offer("openid-credential-offer://?credential_offer_uri=http%3A%2F%2Fx")
+
+
+def test_dcql_query_is_answered_and_presented(world):
+    query = json.dumps({"credentials": [{
+        "id": "birth", "format": "dc+sd-jwt", "meta": {"vct_values": [BIRTH]},
+        "claims": [{"path": ["given_name"]}, {"path": ["birthdate"]}],
+    }]})
+    matches = lm.match_dcql_query(query, [world.vc_jwt, world.sd_jwt_vc])
+    assert [(m.query_id, m.credential_index) for m in matches] == [("birth", 1)]
+    assert matches[0].disclose == ['["given_name"]', '["birthdate"]']
+    presentation = lm.create_presentation(world.sd_jwt_vc, matches[0].disclose, AUD, "n-dcql", world.now, world.holder)
+    claims = json.loads(world.verifier().verify_presentation(presentation, AUD, "n-dcql", world.now).claims_json(0))
+    assert claims["given_name"] == "Ana María" and "family_name" not in claims
+    unanswerable = json.dumps({"credentials": [{"id": "x", "format": "dc+sd-jwt", "meta": {"vct_values": ["https://other"]}}]})
+    with pytest.raises(lm.HolderError.NotAnswerable):
+        lm.match_dcql_query(unanswerable, [world.sd_jwt_vc])
+    with pytest.raises(lm.HolderError.Malformed):
+        lm.match_dcql_query('{"credentials": []}', [world.sd_jwt_vc])

@@ -711,6 +711,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_llavero_mobile_checksum_func_create_proof_jwt(
     ): Int
+    external fun uniffi_llavero_mobile_checksum_func_match_dcql_query(
+    ): Int
     external fun uniffi_llavero_mobile_checksum_func_parse_credential_offer(
     ): Int
     external fun uniffi_llavero_mobile_checksum_method_holdersigner_public_jwk(
@@ -807,6 +809,8 @@ internal object UniffiLib {
     external fun uniffi_llavero_mobile_fn_func_create_presentation(`credential`: RustBuffer.ByValue,`disclose`: RustBuffer.ByValue,`audience`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,`issuedAt`: Long,`signer`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_llavero_mobile_fn_func_create_proof_jwt(`credentialIssuer`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,`issuedAt`: Long,`clientId`: RustBuffer.ByValue,`signer`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_llavero_mobile_fn_func_match_dcql_query(`queryJson`: RustBuffer.ByValue,`held`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_llavero_mobile_fn_func_parse_credential_offer(`uri`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -939,6 +943,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_llavero_mobile_checksum_func_create_proof_jwt() and 0xFFFF) != 30273) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_llavero_mobile_checksum_func_match_dcql_query() and 0xFFFF) != 12339) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_llavero_mobile_checksum_func_parse_credential_offer() and 0xFFFF) != 16605) {
@@ -2673,6 +2680,61 @@ public object FfiConverterTypeCredentialOffer: FfiConverterRustBuffer<Credential
 
 
 /**
+ * A held credential chosen to answer one credential query of a DCQL request.
+ */
+data class DcqlMatch (
+    /**
+     * The credential query's `id` (the key of the `vp_token` entry).
+     */
+    var `queryId`: kotlin.String
+    , 
+    /**
+     * Index into the held credentials passed in.
+     */
+    var `credentialIndex`: kotlin.UInt
+    , 
+    /**
+     * The claims to disclose, as JSON claim paths (pass them to `create_presentation`).
+     */
+    var `disclose`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDcqlMatch: FfiConverterRustBuffer<DcqlMatch> {
+    override fun read(buf: ByteBuffer): DcqlMatch {
+        return DcqlMatch(
+            FfiConverterString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DcqlMatch) = (
+            FfiConverterString.allocationSize(value.`queryId`) +
+            FfiConverterUInt.allocationSize(value.`credentialIndex`) +
+            FfiConverterSequenceString.allocationSize(value.`disclose`)
+    )
+
+    override fun write(value: DcqlMatch, buf: ByteBuffer) {
+            FfiConverterString.write(value.`queryId`, buf)
+            FfiConverterUInt.write(value.`credentialIndex`, buf)
+            FfiConverterSequenceString.write(value.`disclose`, buf)
+    }
+}
+
+
+
+/**
  * A held credential, read for display (not verified: it is the holder's own).
  */
 data class HeldCredential (
@@ -3151,6 +3213,20 @@ sealed class HolderException: kotlin.Exception() {
     }
     
     /**
+     * The held credentials cannot answer the verifier's query.
+     */
+    class NotAnswerable(
+        
+        /**
+         * Which part of the query is unanswered.
+         */
+        val `reason`: kotlin.String
+        ) : HolderException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
      * The app's signer failed or returned something that is not a P-256 signature.
      */
     class Signing(
@@ -3200,10 +3276,13 @@ public object FfiConverterTypeHolderError : FfiConverterRustBuffer<HolderExcepti
             1 -> HolderException.Malformed(
                 FfiConverterString.read(buf),
                 )
-            2 -> HolderException.Signing(
+            2 -> HolderException.NotAnswerable(
                 FfiConverterString.read(buf),
                 )
-            3 -> HolderException.Internal(
+            3 -> HolderException.Signing(
+                FfiConverterString.read(buf),
+                )
+            4 -> HolderException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -3213,6 +3292,11 @@ public object FfiConverterTypeHolderError : FfiConverterRustBuffer<HolderExcepti
     override fun allocationSize(value: HolderException): ULong {
         return when(value) {
             is HolderException.Malformed -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is HolderException.NotAnswerable -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`reason`)
@@ -3237,13 +3321,18 @@ public object FfiConverterTypeHolderError : FfiConverterRustBuffer<HolderExcepti
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is HolderException.Signing -> {
+            is HolderException.NotAnswerable -> {
                 buf.putInt(2)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is HolderException.Internal -> {
+            is HolderException.Signing -> {
                 buf.putInt(3)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is HolderException.Internal -> {
+                buf.putInt(4)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
@@ -4002,6 +4091,34 @@ public object FfiConverterSequenceTypeClaimDisplay: FfiConverterRustBuffer<List<
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeDcqlMatch: FfiConverterRustBuffer<List<DcqlMatch>> {
+    override fun read(buf: ByteBuffer): List<DcqlMatch> {
+        val len = buf.getInt()
+        return List<DcqlMatch>(len) {
+            FfiConverterTypeDcqlMatch.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<DcqlMatch>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeDcqlMatch.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<DcqlMatch>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeDcqlMatch.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeVerifiedCredential: FfiConverterRustBuffer<List<VerifiedCredential>> {
     override fun read(buf: ByteBuffer): List<VerifiedCredential> {
         val len = buf.getInt()
@@ -4088,6 +4205,23 @@ public object FfiConverterSequenceTypeVerifiedCredential: FfiConverterRustBuffer
         FfiConverterLong.lower(`issuedAt`),
         FfiConverterOptionalString.lower(`clientId`),
         FfiConverterTypeHolderSigner.lower(`signer`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Answers an OpenID4VP DCQL query (`dcql_query`, JSON) from the held credentials: which
+         * credential answers each query, and which of its claims to disclose.
+         */
+    @Throws(HolderException::class) fun `matchDcqlQuery`(`queryJson`: kotlin.String, `held`: List<kotlin.String>): List<DcqlMatch> {
+            return FfiConverterSequenceTypeDcqlMatch.lift(
+    uniffiRustCallWithError(HolderException) { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_func_match_dcql_query(
+    
+        
+        FfiConverterString.lower(`queryJson`),
+        FfiConverterSequenceString.lower(`held`),_status)
 }
     )
     }
