@@ -502,3 +502,33 @@ fn a_large_status_list_token_is_not_mistaken_for_an_oversized_credential() {
     .unwrap();
     assert_eq!(verified.list, list);
 }
+
+#[test]
+fn bytes_after_the_compressed_list_are_refused() {
+    use llavero_credentials::b64;
+    let mut list = StatusList::new(64, 1).unwrap();
+    list.set(3, 1).unwrap();
+    let mut zlib = b64::decode(list.encode().unwrap().lst).unwrap();
+    assert!(
+        StatusList::decode(&EncodedStatusList {
+            bits: 1,
+            lst: b64::encode(&zlib)
+        })
+        .is_ok()
+    );
+    zlib.push(0);
+    assert!(matches!(
+        StatusList::decode(&EncodedStatusList {
+            bits: 1,
+            lst: b64::encode(&zlib)
+        }),
+        Err(StatusListError::Inflate(_))
+    ));
+    let bits = BitstringStatusList::new(MIN_ENTRIES).unwrap();
+    let gzip = b64::decode(bits.encode().unwrap().trim_start_matches('u')).unwrap();
+    let two_members = [gzip.clone(), gzip].concat();
+    assert!(matches!(
+        BitstringStatusList::decode(&format!("u{}", b64::encode(two_members))),
+        Err(StatusListError::Inflate(_))
+    ));
+}

@@ -5,12 +5,14 @@
 use std::io::Write as _;
 
 use flate2::Compression;
-use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{MAX_ENCODED_BYTES, MAX_LIST_DOCUMENT_LEN, StatusListError, inflate_bounded};
+use super::{
+    Compression as Format, MAX_ENCODED_BYTES, MAX_LIST_DOCUMENT_LEN, StatusListError,
+    inflate_bounded,
+};
 use crate::b64;
 use crate::crypto::{CryptoBackend, Signer};
 use crate::jwk::Jwk;
@@ -97,7 +99,7 @@ impl BitstringStatusList {
             .ok_or(StatusListError::BadMultibase)?;
         let compressed = b64::decode(body)
             .map_err(|e| StatusListError::Malformed(format!("encodedList: {e}")))?;
-        let bytes = inflate_bounded(GzDecoder::new(compressed.as_slice()))?;
+        let bytes = inflate_bounded(&compressed, Format::Gzip)?;
         if bytes.len() * 8 < MIN_ENTRIES {
             return Err(StatusListError::TooSmall {
                 len: bytes.len() * 8,

@@ -136,17 +136,46 @@ pub struct StatusListReference {
     pub uri: String,
 }
 
-/// Inflates `data` with `decoder`, stopping once the output passes [`MAX_INFLATED_BYTES`].
-fn inflate_bounded(mut decoder: impl std::io::Read) -> Result<Vec<u8>, StatusListError> {
+/// Which compressed format a list uses.
+#[derive(Debug, Clone, Copy)]
+enum Compression {
+    Zlib,
+    Gzip,
+}
+
+/// Inflates `compressed`, stopping once the output passes [`MAX_INFLATED_BYTES`], and refusing
+/// bytes after the end of the stream (a second GZIP member, appended garbage): a list has one
+/// meaning, the one its issuer signed.
+fn inflate_bounded(compressed: &[u8], format: Compression) -> Result<Vec<u8>, StatusListError> {
     use std::io::Read as _;
+    fn read_all(mut decoder: impl std::io::Read, out: &mut Vec<u8>) -> Result<(), StatusListError> {
+        (&mut decoder)
+            .take(MAX_INFLATED_BYTES as u64 + 1)
+            .read_to_end(out)
+            .map(drop)
+            .map_err(|e| StatusListError::Inflate(e.to_string()))
+    }
     let mut out = Vec::new();
-    let limit = MAX_INFLATED_BYTES as u64 + 1;
-    (&mut decoder)
-        .take(limit)
-        .read_to_end(&mut out)
-        .map_err(|e| StatusListError::Inflate(e.to_string()))?;
+    let rest = match format {
+        Compression::Zlib => {
+            let mut decoder = flate2::bufread::ZlibDecoder::new(compressed);
+            read_all(&mut decoder, &mut out)?;
+            decoder.into_inner()
+        }
+        Compression::Gzip => {
+            let mut decoder = flate2::bufread::GzDecoder::new(compressed);
+            read_all(&mut decoder, &mut out)?;
+            decoder.into_inner()
+        }
+    };
     if out.len() > MAX_INFLATED_BYTES {
         return Err(StatusListError::TooLarge(MAX_INFLATED_BYTES));
+    }
+    if !rest.is_empty() {
+        return Err(StatusListError::Inflate(format!(
+            "{} bytes after the end of the compressed list",
+            rest.len()
+        )));
     }
     Ok(out)
 }

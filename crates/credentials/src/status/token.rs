@@ -5,12 +5,14 @@
 use std::io::Write as _;
 
 use flate2::Compression;
-use flate2::read::ZlibDecoder;
 use flate2::write::ZlibEncoder;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{MAX_ENCODED_BYTES, MAX_LIST_DOCUMENT_LEN, StatusListError, inflate_bounded};
+use super::{
+    Compression as Format, MAX_ENCODED_BYTES, MAX_LIST_DOCUMENT_LEN, StatusListError,
+    inflate_bounded,
+};
 use crate::b64;
 use crate::crypto::{CryptoBackend, Signer};
 use crate::jwk::Jwk;
@@ -140,7 +142,7 @@ impl StatusList {
         }
         let compressed = b64::decode(&encoded.lst)
             .map_err(|e| StatusListError::Malformed(format!("lst: {e}")))?;
-        let bytes = inflate_bounded(ZlibDecoder::new(compressed.as_slice()))?;
+        let bytes = inflate_bounded(&compressed, Format::Zlib)?;
         Ok(Self { bits, bytes })
     }
 }
