@@ -74,16 +74,7 @@ impl TimeClaims {
 
     /// Checks the window at `now`, tolerating `skew` seconds of clock difference each way.
     pub fn check(&self, now: UnixTime, skew: i64) -> Result<(), ValidityError> {
-        if let Some(exp) = self.exp
-            && now.saturating_sub(skew) >= exp
-        {
-            return Err(ValidityError::Expired { exp, now });
-        }
-        if let Some(nbf) = self.nbf
-            && now.saturating_add(skew) < nbf
-        {
-            return Err(ValidityError::NotYetValid { nbf, now });
-        }
+        check_window(self.nbf, self.exp, now, skew)?;
         if let Some(iat) = self.iat
             && now.saturating_add(skew) < iat
         {
@@ -91,6 +82,27 @@ impl TimeClaims {
         }
         Ok(())
     }
+}
+
+/// Checks a validity window (`nbf`/`exp`, or VC `validFrom`/`validUntil`) at `now`, tolerating
+/// `skew` seconds of clock difference each way. The end is exclusive (RFC 7519 §4.1.4).
+pub fn check_window(
+    start: Option<UnixTime>,
+    end: Option<UnixTime>,
+    now: UnixTime,
+    skew: i64,
+) -> Result<(), ValidityError> {
+    if let Some(exp) = end
+        && now.saturating_sub(skew) >= exp
+    {
+        return Err(ValidityError::Expired { exp, now });
+    }
+    if let Some(nbf) = start
+        && now.saturating_add(skew) < nbf
+    {
+        return Err(ValidityError::NotYetValid { nbf, now });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use crate::crypto::{CryptoBackend, Signer};
 use crate::jwk::Jwk;
 use crate::jws::{self, AlgorithmPolicy, DecodedJws, Header, JwsError};
-use crate::jwt::ValidityError;
+use crate::jwt::{ValidityError, check_window};
 use crate::status::bitstring::BitstringStatusListEntry;
 use crate::time::{UnixTime, parse_datetime};
 
@@ -269,16 +269,7 @@ impl DecodedVcJwt {
         let valid_until = time("validUntil")?;
         let start = valid_from.into_iter().chain(numeric("nbf")).max();
         let end = valid_until.into_iter().chain(numeric("exp")).min();
-        if let Some(end) = end
-            && now.saturating_sub(skew) >= end
-        {
-            return Err(ValidityError::Expired { exp: end, now }.into());
-        }
-        if let Some(start) = start
-            && now.saturating_add(skew) < start
-        {
-            return Err(ValidityError::NotYetValid { nbf: start, now }.into());
-        }
+        check_window(start, end, now, skew)?;
         let statuses = match vc.get("credentialStatus") {
             None => Vec::new(),
             Some(Value::Array(items)) => items.iter().filter_map(status_entry).collect(),

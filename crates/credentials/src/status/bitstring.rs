@@ -17,7 +17,7 @@ use crate::b64;
 use crate::crypto::{CryptoBackend, Signer};
 use crate::jwk::Jwk;
 use crate::jws::{self, AlgorithmPolicy, DecodedJws, Header};
-use crate::jwt::ValidityError;
+use crate::jwt::check_window;
 use crate::time::{UnixTime, format_datetime, parse_datetime};
 
 /// The minimum number of entries (§2.1: 16 KiB uncompressed), so that one credential's index
@@ -242,16 +242,7 @@ impl StatusListCredential {
             }
         };
         let (valid_from, valid_until) = (time("validFrom")?, time("validUntil")?);
-        if let Some(until) = valid_until
-            && now.saturating_sub(skew) >= until
-        {
-            return Err(ValidityError::Expired { exp: until, now }.into());
-        }
-        if let Some(from) = valid_from
-            && now.saturating_add(skew) < from
-        {
-            return Err(ValidityError::NotYetValid { nbf: from, now }.into());
-        }
+        check_window(valid_from, valid_until, now, skew)?;
         let subject = vc
             .get("credentialSubject")
             .ok_or_else(|| malformed("credentialSubject"))?;
