@@ -374,3 +374,27 @@ fn did_key_p256_vectors_resolve_and_encode_back() {
     }
     assert!(checked >= 2);
 }
+
+#[test]
+fn did_key_ed25519_vectors_resolve_and_encode_back() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/vectors/did-key/ed25519-x25519.json");
+    let vectors: serde_json::Map<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(!vectors.is_empty());
+    for (did_key, vector) in &vectors {
+        let pair = &vector["verificationKeyPair"];
+        let expected = match pair["publicKeyBase58"].as_str() {
+            Some(b58) => llavero_credentials::jwk::PublicKey::Ed25519(
+                bs58::decode(b58).into_vec().unwrap().try_into().unwrap(),
+            ),
+            None => Jwk::from_value(&pair["publicKeyJwk"])
+                .unwrap()
+                .key()
+                .clone(),
+        };
+        let resolved = did::resolve_offline(did_key).unwrap();
+        assert_eq!(resolved.key(), &expected, "{did_key}");
+        assert_eq!(&did::did_key(&resolved).unwrap(), did_key);
+    }
+}
