@@ -41,6 +41,9 @@ pub enum SdJwtVcError {
     /// A claim that must be plain was made (or arrived) selectively disclosable.
     #[error("claim {0:?} must never be selectively disclosable")]
     NeverDisclosable(String),
+    /// The subject's claims try to set a claim the envelope owns (`iss`, `vct`, `iat`, …).
+    #[error("claim {0:?} is set by the issuer's envelope, not by the subject's claims")]
+    ReservedClaim(String),
     /// Outside the validity window.
     #[error(transparent)]
     Validity(#[from] ValidityError),
@@ -89,10 +92,15 @@ pub fn issue(
             return Err(SdJwtVcError::NeverDisclosable(first.clone()));
         }
     }
-    let mut all = claims.clone();
-    for name in NEVER_DISCLOSABLE {
-        all.remove(name);
+    // The envelope owns these: a subject claim of the same name is a mistake, never dropped
+    // silently and never allowed to override what the issuer states.
+    if let Some(name) = claims
+        .keys()
+        .find(|k| NEVER_DISCLOSABLE.contains(&k.as_str()) || k.as_str() == "iat")
+    {
+        return Err(SdJwtVcError::ReservedClaim(name.clone()));
     }
+    let mut all = claims.clone();
     all.insert("iss".into(), envelope.issuer.clone().into());
     all.insert("vct".into(), envelope.vct.clone().into());
     let times = [

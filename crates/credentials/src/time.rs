@@ -49,6 +49,19 @@ pub fn parse_datetime(text: &str) -> Option<UnixTime> {
         .map(time::OffsetDateTime::unix_timestamp)
 }
 
+/// The optional RFC 3339 member `name` of a JSON document (`validFrom`, `validUntil`): absent
+/// is `Ok(None)`; present but not a date-time is an error naming the member.
+pub fn datetime_member(doc: &serde_json::Value, name: &str) -> Result<Option<UnixTime>, String> {
+    match doc.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .as_str()
+            .and_then(parse_datetime)
+            .map(Some)
+            .ok_or_else(|| format!("{name} is not an RFC 3339 date-time")),
+    }
+}
+
 /// Formats seconds since the epoch as an RFC 3339 UTC timestamp (`2026-01-01T00:00:00Z`).
 #[must_use]
 pub fn format_datetime(t: UnixTime) -> String {

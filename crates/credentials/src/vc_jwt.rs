@@ -13,7 +13,7 @@ use crate::jwk::Jwk;
 use crate::jws::{self, AlgorithmPolicy, DecodedJws, Header, JwsError};
 use crate::jwt::{ValidityError, check_window};
 use crate::status::bitstring::BitstringStatusListEntry;
-use crate::time::{UnixTime, parse_datetime};
+use crate::time::{UnixTime, datetime_member};
 
 /// The base context every VC 2.0 document starts with.
 pub const CREDENTIALS_V2: &str = "https://www.w3.org/ns/credentials/v2";
@@ -252,16 +252,7 @@ impl DecodedVcJwt {
     ) -> Result<VerifiedVc, VcJwtError> {
         self.jws.verify(crypto, key, algorithms)?;
         let vc = self.credential;
-        let time = |name: &str| -> Result<Option<UnixTime>, VcJwtError> {
-            match vc.get(name) {
-                None => Ok(None),
-                Some(v) => v
-                    .as_str()
-                    .and_then(parse_datetime)
-                    .map(Some)
-                    .ok_or_else(|| VcJwtError::Malformed(format!("{name} is not a dateTime"))),
-            }
-        };
+        let time = |name: &str| datetime_member(&vc, name).map_err(VcJwtError::Malformed);
         // JWT `nbf`/`exp`, when numeric, narrow the window further. (`iat` is informative;
         // the W3C test suite's credentials even carry it as a string.)
         let numeric = |name: &str| vc.get(name).and_then(Value::as_i64);

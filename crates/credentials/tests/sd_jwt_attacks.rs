@@ -423,3 +423,23 @@ fn json_serialization_is_the_same_sd_jwt() {
     );
     assert!(SdJwt::parse_json(r#"{"payload": "e30"}"#).is_err());
 }
+
+#[test]
+fn subject_claims_cannot_set_what_the_envelope_states() {
+    let signer = signer_from_jwk(&key(1)).unwrap();
+    for name in ["iss", "vct", "iat", "exp", "cnf", "status"] {
+        let claims = json!({ name: "forged", "given_name": "Ana" });
+        let err = sd_jwt_vc::issue(
+            &envelope(),
+            claims.as_object().unwrap(),
+            &[],
+            None,
+            0,
+            signer.as_ref(),
+            &DangerousSeededRandom::new(1),
+            default_backend(),
+        )
+        .unwrap_err();
+        assert_eq!(err, SdJwtVcError::ReservedClaim(name.into()));
+    }
+}

@@ -272,6 +272,23 @@ fn token(list: &StatusList, exp: i64) -> String {
     sign_status_list_token(list, &claims, signer_from_jwk(&issuer()).unwrap().as_ref()).unwrap()
 }
 
+/// Verifies `jwt` as the list at `uri` with the issuer's key at `now`.
+fn verify_token(
+    jwt: &str,
+    uri: &str,
+    now: i64,
+) -> Result<llavero_credentials::status::token::VerifiedStatusList, StatusListError> {
+    verify_status_list_token(
+        jwt,
+        &issuer().public(),
+        default_backend(),
+        &AlgorithmPolicy::default(),
+        uri,
+        now,
+        0,
+    )
+}
+
 #[test]
 fn status_list_token_round_trip_and_rejections() {
     let mut list = StatusList::new(1000, 2).unwrap();
@@ -279,16 +296,7 @@ fn status_list_token_round_trip_and_rejections() {
     list.set(8, 2).unwrap();
     let jwt = token(&list, 5000);
     let policy = AlgorithmPolicy::default();
-    let verified = verify_status_list_token(
-        &jwt,
-        &issuer().public(),
-        default_backend(),
-        &policy,
-        URI,
-        2000,
-        0,
-    )
-    .unwrap();
+    let verified = verify_token(&jwt, URI, 2000).unwrap();
     assert_eq!(
         (
             verified.list.get(7),
@@ -313,27 +321,11 @@ fn status_list_token_round_trip_and_rejections() {
         Err(StatusListError::Jws(JwsError::BadSignature))
     );
     assert!(matches!(
-        verify_status_list_token(
-            &jwt,
-            &issuer().public(),
-            default_backend(),
-            &policy,
-            "https://x/2",
-            2000,
-            0
-        ),
+        verify_token(&jwt, "https://x/2", 2000),
         Err(StatusListError::WrongSubject { .. })
     ));
     assert!(matches!(
-        verify_status_list_token(
-            &jwt,
-            &issuer().public(),
-            default_backend(),
-            &policy,
-            URI,
-            6000,
-            0
-        ),
+        verify_token(&jwt, URI, 6000),
         Err(StatusListError::Validity(ValidityError::Expired { .. }))
     ));
     // A vc+jwt is not a status list token.
@@ -350,15 +342,7 @@ fn status_list_token_round_trip_and_rejections() {
         .sign(signer_from_jwk(&issuer()).unwrap().as_ref())
         .unwrap();
     assert!(matches!(
-        verify_status_list_token(
-            &vc,
-            &issuer().public(),
-            default_backend(),
-            &policy,
-            URI,
-            2000,
-            0
-        ),
+        verify_token(&vc, URI, 2000),
         Err(StatusListError::Jws(JwsError::WrongType { .. }))
     ));
 }

@@ -23,6 +23,30 @@ fn ok(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `llavero verify FILE` against the test's bundle and anchor, with extra arguments.
+fn verify(dir: &Path, file: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "verify",
+        file,
+        "--bundle",
+        "bundle.json",
+        "--anchor",
+        "anchor.pub.jwk",
+    ];
+    args.extend_from_slice(extra);
+    llavero(dir, &args)
+}
+
+/// The standard output of a command that must succeed.
+fn stdout_of(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
 }
@@ -167,21 +191,11 @@ fn issue_present_verify_and_revoke_from_the_command_line() {
     );
     write(d, "presentation.txt", &presentation);
 
-    let verified = ok(
+    let verified = stdout_of(verify(
         d,
-        &[
-            "verify",
-            "presentation.txt",
-            "--bundle",
-            "bundle.json",
-            "--anchor",
-            "anchor.pub.jwk",
-            "--aud",
-            "https://rp.example",
-            "--nonce",
-            "abc",
-        ],
-    );
+        "presentation.txt",
+        &["--aud", "https://rp.example", "--nonce", "abc"],
+    ));
     let json: serde_json::Value = serde_json::from_str(&verified).unwrap();
     assert_eq!(json["credentials"][0]["claims"]["given_name"], "Ana");
     assert!(
@@ -190,35 +204,15 @@ fn issue_present_verify_and_revoke_from_the_command_line() {
             .is_none()
     );
 
-    let replay = llavero(
+    let replay = verify(
         d,
-        &[
-            "verify",
-            "presentation.txt",
-            "--bundle",
-            "bundle.json",
-            "--anchor",
-            "anchor.pub.jwk",
-            "--aud",
-            "https://rp.example",
-            "--nonce",
-            "other",
-        ],
+        "presentation.txt",
+        &["--aud", "https://rp.example", "--nonce", "other"],
     );
     assert_eq!(replay.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&replay.stdout).contains("wrong_nonce"));
 
-    let revoked = llavero(
-        d,
-        &[
-            "verify",
-            "revoked.txt",
-            "--bundle",
-            "bundle.json",
-            "--anchor",
-            "anchor.pub.jwk",
-        ],
-    );
+    let revoked = verify(d, "revoked.txt", &[]);
     assert_eq!(revoked.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&revoked.stdout).contains("\"revoked\""));
 
@@ -333,17 +327,7 @@ fn vc_jwt_from_the_command_line() {
         ],
     );
     write(d, "vc.txt", &vc);
-    ok(
-        d,
-        &[
-            "verify",
-            "vc.txt",
-            "--bundle",
-            "bundle.json",
-            "--anchor",
-            "anchor.pub.jwk",
-        ],
-    );
+    stdout_of(verify(d, "vc.txt", &[]));
     let vp = ok(
         d,
         &[
@@ -360,20 +344,10 @@ fn vc_jwt_from_the_command_line() {
         ],
     );
     write(d, "vp.txt", &vp);
-    let out = ok(
+    let out = stdout_of(verify(
         d,
-        &[
-            "verify",
-            "vp.txt",
-            "--bundle",
-            "bundle.json",
-            "--anchor",
-            "anchor.pub.jwk",
-            "--aud",
-            "https://rp",
-            "--nonce",
-            "n",
-        ],
-    );
+        "vp.txt",
+        &["--aud", "https://rp", "--nonce", "n"],
+    ));
     assert!(out.contains("vp+jwt"));
 }

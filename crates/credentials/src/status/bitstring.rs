@@ -18,7 +18,7 @@ use crate::crypto::{CryptoBackend, Signer};
 use crate::jwk::Jwk;
 use crate::jws::{self, AlgorithmPolicy, DecodedJws, Header};
 use crate::jwt::check_window;
-use crate::time::{UnixTime, format_datetime, parse_datetime};
+use crate::time::{UnixTime, datetime_member, format_datetime};
 
 /// The minimum number of entries (§2.1: 16 KiB uncompressed), so that one credential's index
 /// hides among many.
@@ -231,16 +231,7 @@ impl StatusListCredential {
         let issuer = text(vc.get("issuer"))
             .or_else(|| text(vc.get("issuer").and_then(|i| i.get("id"))))
             .ok_or_else(|| malformed("issuer"))?;
-        let time = |name: &str| -> Result<Option<UnixTime>, StatusListError> {
-            match vc.get(name) {
-                None => Ok(None),
-                Some(v) => v
-                    .as_str()
-                    .and_then(parse_datetime)
-                    .map(Some)
-                    .ok_or_else(|| malformed(name)),
-            }
-        };
+        let time = |name: &str| datetime_member(&vc, name).map_err(StatusListError::Malformed);
         let (valid_from, valid_until) = (time("validFrom")?, time("validUntil")?);
         check_window(valid_from, valid_until, now, skew)?;
         let subject = vc

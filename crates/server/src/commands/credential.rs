@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use llavero_credentials::crypto::{default_backend, signer_from_jwk, system_random};
 use llavero_credentials::did;
-use llavero_credentials::sd_jwt::{ClaimPath, SdJwt};
+use llavero_credentials::sd_jwt::ClaimPath;
 use llavero_credentials::sd_jwt_vc::{self, Envelope};
 use llavero_credentials::status::StatusListReference;
 use llavero_credentials::status::bitstring::BitstringStatusListEntry;
@@ -117,33 +117,15 @@ pub fn issue(args: &IssueArgs, now: i64) -> anyhow::Result<String> {
 /// Builds a presentation of a held credential for one verifier.
 pub fn present(args: &PresentArgs, now: i64) -> anyhow::Result<String> {
     let credential = files::read_text(&args.credential)?;
-    let credential = credential.trim();
     let holder = files::read_private_key(&args.holder_key)?;
     let signer = signer_from_jwk(&holder)?;
-    if credential.contains('~') {
-        let sd_jwt = SdJwt::parse(credential)?;
-        let chosen = sd_jwt.select(&parse_paths(&args.disclose)?, default_backend())?;
-        Ok(chosen.with_key_binding(
-            &args.aud,
-            &args.nonce,
-            now,
-            signer.as_ref(),
-            default_backend(),
-        )?)
-    } else {
-        anyhow::ensure!(
-            args.disclose.is_empty(),
-            "a vc+jwt has no selective disclosure: it is presented whole"
-        );
-        let holder_did = did::did_jwk(&holder.public());
-        Ok(vc_jwt::issue_presentation(
-            signer.as_ref(),
-            &holder_did,
-            Some(&format!("{holder_did}#0")),
-            &[credential.to_owned()],
-            Some(&args.aud),
-            Some(&args.nonce),
-            now,
-        )?)
-    }
+    Ok(llavero_wallet::present::present(
+        &credential,
+        &parse_paths(&args.disclose)?,
+        &args.aud,
+        &args.nonce,
+        now,
+        signer.as_ref(),
+        default_backend(),
+    )?)
 }
