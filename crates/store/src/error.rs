@@ -1,0 +1,34 @@
+//! The store's one error type.
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database URL names neither SQLite nor PostgreSQL.
+    #[error("database_url must start with sqlite: or postgres://")]
+    UnsupportedUrl,
+    /// The database refused or failed the operation.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration could not be applied.
+    #[error("migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored JSON column did not parse (the row was written by something else).
+    #[error("corrupt stored value in {column}: {reason}")]
+    Corrupt {
+        /// The column.
+        column: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+impl StoreError {
+    #[allow(clippy::needless_pass_by_value)] // callers hand over errors they are done with
+    pub(crate) fn corrupt(column: &'static str, reason: impl ToString) -> Self {
+        Self::Corrupt {
+            column,
+            reason: reason.to_string(),
+        }
+    }
+}

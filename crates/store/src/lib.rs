@@ -1,0 +1,171 @@
+//! Llavero's persistence: one set of repositories over sqlx's `Any` driver, so the same queries
+//! run on SQLite (the embedded default: a file, created and migrated on first start) and on
+//! PostgreSQL (`postgres://…`, shared by several stateless `llavero serve` instances).
+//!
+//! Queries use only what both dialects share: `$n` parameters, `ON CONFLICT`, `RETURNING`,
+//! integers for times (Unix seconds) and text for everything else. The schema exists once per
+//! dialect under `migrations/`, applied automatically by [`Store::connect`].
+//!
+//! Everything a request needs lives here (sessions, codes, ceremony state, lockout counters,
+//! consent), so any instance can finish a flow another started. Writes that belong together run
+//! in one transaction inside a single repository method.
+
+#![forbid(unsafe_code)]
+
+mod accounts;
+mod clients;
+mod error;
+mod events;
+mod keys;
+mod oauth;
+mod registry;
+mod secret;
+mod sessions;
+pub mod testing;
+mod throttle;
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor as _};
+
+pub use accounts::{Account, ActivationCode, LoginSubject};
+pub use clients::{Client, ClientAuthMethod, NewClient, SubjectType};
+pub use error::StoreError;
+pub use events::{Event, EventKind};
+pub use keys::StoredKey;
+pub use oauth::{
+    AccessGrant, AuthorizationRequest, CodeRedemption, Consent, Grant, IssuedCode, NewGrant,
+    RefreshRotation,
+};
+pub use registry::{ImportOutcome, Person, PersonStatus};
+pub use secret::hash_secret;
+pub use sessions::{NewSession, Session, SessionLimits};
+pub use throttle::RateDecision;
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file: the embedded default.
+    Sqlite,
+    /// A PostgreSQL server: for several instances sharing one database.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL selects.
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+}
+
+/// The handle to the database: cheap to clone, shared by every request.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl Store {
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) and applies pending
+    /// migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let options = AnyConnectOptions::from_str(url)?;
+        let pool = match backend {
+            // SQLite has one writer. A single connection never meets SQLITE_BUSY on a lock
+            // upgrade inside a transaction, and costs little: its queries take microseconds.
+            // Other processes (an import run by the CLI) wait on the busy timeout.
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            for pragma in [
+                                "PRAGMA journal_mode = WAL",
+                                "PRAGMA synchronous = NORMAL",
+                                "PRAGMA foreign_keys = ON",
+                                "PRAGMA busy_timeout = 10000",
+                            ] {
+                                conn.execute(pragma).await?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?
+            }
+        };
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// The backend in use.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection (waits for those in use).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl Store {
+    async fn connect_without_migrations(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await?;
+        Ok(Self { pool, backend })
+    }
+
+    async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
+        self.pool.execute(sql).await?;
+        Ok(())
+    }
+
+    async fn drop_stale_test_schemas(&self, older_than: i64) -> Result<(), StoreError> {
+        let schemas: Vec<String> = sqlx::query_scalar(
+            "SELECT schema_name::text FROM information_schema.schemata WHERE schema_name LIKE 'llavero_test_%'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for schema in schemas {
+            let created = schema
+                .strip_prefix("llavero_test_")
+                .and_then(|rest| rest.split('_').next())
+                .and_then(|t| t.parse::<i64>().ok());
+            if created.is_some_and(|t| t < older_than) {
+                self.execute_raw(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,52 @@
+//! Fresh, isolated stores for tests: an SQLite file in a temporary directory, and a PostgreSQL
+//! schema of its own in the database `LLAVERO_TEST_DATABASE_URL` names (default
+//! `postgres://root@127.0.0.1:5432/test`), so concurrent runs never collide.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::{Store, StoreError};
+
+/// The PostgreSQL database tests use.
+#[must_use]
+pub fn postgres_url() -> String {
+    std::env::var("LLAVERO_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".to_owned())
+}
+
+/// A store on a new SQLite file under `dir`.
+pub async fn sqlite(dir: &std::path::Path) -> Result<Store, StoreError> {
+    let path = dir.join(format!("test-{}.db", unique()));
+    Store::connect(&format!("sqlite://{}?mode=rwc", path.display())).await
+}
+
+/// A store on a new schema of the test PostgreSQL database. Schemas left by runs more than an
+/// hour old are dropped first.
+pub async fn postgres() -> Result<Store, StoreError> {
+    let base = postgres_url();
+    let schema = format!("llavero_test_{}_{}", now(), unique());
+    let admin = Store::connect_without_migrations(&base).await?;
+    admin.drop_stale_test_schemas(now() - 3600).await?;
+    admin
+        .execute_raw(&format!("CREATE SCHEMA {schema}"))
+        .await?;
+    admin.close().await;
+    let separator = if base.contains('?') { '&' } else { '?' };
+    Store::connect(&format!(
+        "{base}{separator}options=-c%20search_path%3D{schema}"
+    ))
+    .await
+}
+
+fn unique() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut salt = [0u8; 4];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salt);
+    format!("{}_{n}_{}", std::process::id(), u32::from_le_bytes(salt))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}

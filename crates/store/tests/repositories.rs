@@ -1,0 +1,434 @@
+//! Every repository scenario runs against SQLite and PostgreSQL (a schema of its own).
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::too_many_lines)] // test helpers outside #[test] fns
+
+use llavero_store::{
+    AuthorizationRequest, CodeRedemption, IssuedCode, NewGrant, NewSession, Person, PersonStatus,
+    RateDecision, RefreshRotation, SessionLimits, Store, hash_secret,
+};
+
+/// Generates `sqlite` and `postgres` tests running one scenario.
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $scenario() {
+                let dir = tempfile::tempdir().unwrap();
+                super::$scenario(llavero_store::testing::sqlite(dir.path()).await.unwrap()).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $scenario() {
+                super::$scenario(llavero_store::testing::postgres().await.unwrap()).await;
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    registry_upsert_keeps_the_newest_record,
+    status_change_disables_account_and_ends_everything,
+    replayed_code_revokes_its_tokens,
+    reused_refresh_token_revokes_the_family,
+    rate_limit_counts_per_window,
+    activation_code_is_single_use,
+);
+
+const NOW: i64 = 1_790_000_000;
+const LIMITS: SessionLimits = SessionLimits {
+    idle: 3600,
+    absolute: 86_400,
+};
+
+fn person(run: i64, status: PersonStatus, updated: i64) -> Person {
+    Person {
+        run,
+        given_names: "María José".into(),
+        paternal_surname: "González".into(),
+        maternal_surname: "Rojas".into(),
+        birth_date: "1990-04-12".into(),
+        sex: "F".into(),
+        nationality: "CL".into(),
+        document_serial: "A123456789".into(),
+        status,
+        registry_updated_at: updated,
+    }
+}
+
+/// A person with an account, a session and a grant with tokens; returns (account, code hash).
+async fn citizen_with_tokens(store: &Store) -> (String, String) {
+    store
+        .upsert_people(&[person(12_345_678, PersonStatus::Active, 1)], NOW)
+        .await
+        .unwrap();
+    let code = llavero_store::ActivationCode {
+        run: 12_345_678,
+        code_hash: hash_secret("act"),
+        expires_at: NOW + 60,
+    };
+    store.put_activation_code(&code, NOW).await.unwrap();
+    let account = store
+        .activate_account(&code, "acct-1", "$argon2id$stub", NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .create_session(
+            &NewSession {
+                id_hash: hash_secret("cookie"),
+                handle: "sid-1".into(),
+                account_id: account.id.clone(),
+                auth_time: NOW,
+                acr: "aal1".into(),
+                amr: vec!["pwd".into()],
+                user_agent: "test".into(),
+            },
+            None,
+            NOW,
+        )
+        .await
+        .unwrap();
+    store
+        .add_client(
+            &llavero_store::NewClient {
+                id: "rp".into(),
+                name: "RP".into(),
+                secret_hash: Some(hash_secret("s")),
+                auth_method: llavero_store::ClientAuthMethod::ClientSecretBasic,
+                redirect_uris: vec!["https://rp.example/cb".into()],
+                post_logout_redirect_uris: vec![],
+                scopes: vec!["openid".into()],
+                min_acr: None,
+                subject_type: llavero_store::SubjectType::Pairwise,
+                jwks: None,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    let request = AuthorizationRequest {
+        id: "req-1".into(),
+        client_id: "rp".into(),
+        params: serde_json::json!({"scope": "openid"}),
+        pushed: false,
+        expires_at: NOW + 600,
+    };
+    store
+        .put_authorization_request(&request, NOW)
+        .await
+        .unwrap();
+    let grant = NewGrant {
+        id: "grant-1".into(),
+        account_id: account.id.clone(),
+        client_id: "rp".into(),
+        session_handle: "sid-1".into(),
+        scope: "openid".into(),
+        auth_time: NOW,
+        acr: "aal1".into(),
+        amr: vec!["pwd".into()],
+    };
+    let issued = IssuedCode {
+        grant: grant.clone(),
+        redirect_uri: "https://rp.example/cb".into(),
+        code_challenge: "challenge".into(),
+        nonce: Some("n".into()),
+        expires_at: NOW + 60,
+    };
+    assert!(
+        store
+            .issue_code("req-1", &grant, &hash_secret("code"), &issued, NOW)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .issue_code("req-1", &grant, &hash_secret("code2"), &issued, NOW)
+            .await
+            .unwrap()
+    );
+    store
+        .store_tokens(
+            "grant-1",
+            (&hash_secret("at"), NOW + 300),
+            (&hash_secret("rt"), NOW + 86_400),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .access_grant(&hash_secret("at"), NOW)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    (account.id, hash_secret("code"))
+}
+
+async fn registry_upsert_keeps_the_newest_record(store: Store) {
+    let outcome = store
+        .upsert_people(
+            &[
+                person(1, PersonStatus::Active, 10),
+                person(2, PersonStatus::Active, 10),
+            ],
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.written, 2);
+    let mut older = person(1, PersonStatus::Active, 5);
+    older.given_names = "Old".into();
+    let mut newer = person(2, PersonStatus::Active, 20);
+    newer.given_names = "New".into();
+    let outcome = store.upsert_people(&[older, newer], NOW).await.unwrap();
+    assert_eq!((outcome.written, outcome.unchanged), (1, 1));
+    assert_eq!(
+        store.person(1).await.unwrap().unwrap().given_names,
+        "María José"
+    );
+    assert_eq!(store.person(2).await.unwrap().unwrap().given_names, "New");
+    assert_eq!(store.people_count().await.unwrap(), 2);
+    // Re-importing the same batch changes nothing (idempotent).
+    let again = store
+        .upsert_people(&[person(2, PersonStatus::Active, 20)], NOW)
+        .await
+        .unwrap();
+    assert_eq!(again.written, 0);
+}
+
+async fn status_change_disables_account_and_ends_everything(store: Store) {
+    let (account, _) = citizen_with_tokens(&store).await;
+    assert!(
+        store
+            .session(&hash_secret("cookie"), LIMITS, NOW)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let outcome = store
+        .upsert_people(&[person(12_345_678, PersonStatus::Deceased, 2)], NOW + 1)
+        .await
+        .unwrap();
+    assert_eq!(outcome.disabled_accounts, vec![account.clone()]);
+    assert!(
+        store
+            .account(&account)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at
+            .is_some()
+    );
+    assert!(
+        store
+            .session(&hash_secret("cookie"), LIMITS, NOW + 2)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .access_grant(&hash_secret("at"), NOW + 2)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let rotation = store
+        .rotate_refresh_token(
+            "rp",
+            &hash_secret("rt"),
+            (&hash_secret("at2"), NOW + 300),
+            (&hash_secret("rt2"), NOW + 900),
+            NOW + 2,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(rotation, RefreshRotation::Inactive),
+        "{rotation:?}"
+    );
+    let events = store.events_after(0, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, "account_disabled");
+    assert_eq!(events[0].data["registry_status"], "deceased");
+}
+
+async fn replayed_code_revokes_its_tokens(store: Store) {
+    let (_, code) = citizen_with_tokens(&store).await;
+    assert!(matches!(
+        store.redeem_code(&code, NOW + 1).await.unwrap(),
+        CodeRedemption::First(_)
+    ));
+    assert!(matches!(
+        store.redeem_code(&code, NOW + 2).await.unwrap(),
+        CodeRedemption::Replayed
+    ));
+    assert!(
+        store
+            .access_grant(&hash_secret("at"), NOW + 2)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        store.redeem_code(&hash_secret("nope"), NOW).await.unwrap(),
+        CodeRedemption::Unknown
+    ));
+}
+
+async fn reused_refresh_token_revokes_the_family(store: Store) {
+    citizen_with_tokens(&store).await;
+    let rotate = |old: &'static str, new: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .rotate_refresh_token(
+                    "rp",
+                    &hash_secret(old),
+                    (&hash_secret(&format!("at-{new}")), NOW + 300),
+                    (&hash_secret(new), NOW + 900),
+                    NOW + 1,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    assert!(matches!(
+        rotate("rt", "rt2").await,
+        RefreshRotation::Rotated(_)
+    ));
+    assert!(
+        store
+            .access_grant(&hash_secret("at-rt2"), NOW + 1)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(matches!(rotate("rt", "rt3").await, RefreshRotation::Reused));
+    // The family is gone: the rotated token and its access token too.
+    assert!(
+        store
+            .access_grant(&hash_secret("at-rt2"), NOW + 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        rotate("rt2", "rt4").await,
+        RefreshRotation::Inactive
+    ));
+    // Another client cannot use it at all.
+    let other = store
+        .rotate_refresh_token(
+            "other",
+            &hash_secret("rt2"),
+            (&hash_secret("x"), NOW),
+            (&hash_secret("y"), NOW),
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(other, RefreshRotation::Unknown));
+}
+
+async fn rate_limit_counts_per_window(store: Store) {
+    for _ in 0..3 {
+        assert_eq!(
+            store.hit_rate_limit("ip:1", 60, 3, NOW).await.unwrap(),
+            RateDecision::Allowed
+        );
+    }
+    let start = NOW - NOW % 60;
+    assert_eq!(
+        store.hit_rate_limit("ip:1", 60, 3, NOW).await.unwrap(),
+        RateDecision::Limited {
+            retry_after: start + 60 - NOW
+        }
+    );
+    assert_eq!(
+        store.hit_rate_limit("ip:2", 60, 3, NOW).await.unwrap(),
+        RateDecision::Allowed
+    );
+    assert_eq!(
+        store
+            .hit_rate_limit("ip:1", 60, 3, start + 60)
+            .await
+            .unwrap(),
+        RateDecision::Allowed
+    );
+}
+
+async fn activation_code_is_single_use(store: Store) {
+    store
+        .upsert_people(&[person(7, PersonStatus::Active, 1)], NOW)
+        .await
+        .unwrap();
+    let code = llavero_store::ActivationCode {
+        run: 7,
+        code_hash: hash_secret("c"),
+        expires_at: NOW + 60,
+    };
+    store.put_activation_code(&code, NOW).await.unwrap();
+    assert_eq!(
+        store.activation_code(7).await.unwrap().unwrap().code_hash,
+        hash_secret("c")
+    );
+    assert!(
+        store
+            .activate_account(&code, "a", "h1", NOW)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .activate_account(&code, "b", "h2", NOW)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .account_by_run(7)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .as_deref(),
+        Some("h1")
+    );
+    // Lockout at the threshold.
+    for _ in 0..2 {
+        store
+            .record_login_failure("7", Some(7), 3, NOW)
+            .await
+            .unwrap();
+    }
+    assert!(
+        store
+            .account_by_run(7)
+            .await
+            .unwrap()
+            .unwrap()
+            .locked_at
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .record_login_failure("7", Some(7), 3, NOW)
+            .await
+            .unwrap(),
+        3
+    );
+    assert!(
+        store
+            .account_by_run(7)
+            .await
+            .unwrap()
+            .unwrap()
+            .locked_at
+            .is_some()
+    );
+    assert_eq!(store.login_subject("7").await.unwrap().failures, 3);
+}
