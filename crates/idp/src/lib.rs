@@ -1,2 +1,74 @@
 //! Llavero's identity provider: the civil registry anchor, citizens' accounts and the OpenID
 //! Connect provider.
+//!
+//! The provider is stateless: every piece of flow state (pending requests, sessions, codes,
+//! tokens, lockout counters, consent) is in the shared database, so any number of instances
+//! serve the same citizens. [`router`] gives the whole HTTP surface.
+
+#![forbid(unsafe_code)]
+
+pub mod accounts;
+pub mod admin;
+pub mod clients;
+pub mod config;
+pub mod factors;
+pub mod keys;
+pub mod oidc;
+pub mod password;
+pub mod random;
+pub mod registry;
+pub mod seal;
+pub mod state;
+pub mod web;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+pub use config::IdpConfig;
+pub use state::{Idp, IdpState};
+
+/// Every route of the identity provider.
+pub fn router(idp: IdpState) -> Router {
+    use oidc::{authorize, discovery, logout, resource, token};
+    Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::configuration),
+        )
+        .route("/jwks", get(discovery::jwks))
+        .route(
+            "/authorize",
+            get(authorize::authorize).post(authorize::authorize),
+        )
+        .route("/par", post(authorize::par))
+        .route("/login", get(authorize::login_form).post(authorize::login))
+        .route(
+            "/consent",
+            get(authorize::consent_form).post(authorize::consent),
+        )
+        .route("/token", post(token::token))
+        .route(
+            "/userinfo",
+            get(resource::userinfo).post(resource::userinfo),
+        )
+        .route("/revoke", post(resource::revoke))
+        .route("/logout", get(logout::logout).post(logout::logout))
+        .route(
+            "/activate",
+            get(web::account::activate_form).post(web::account::activate),
+        )
+        .route("/account", get(web::account::account))
+        .route(
+            "/account/consents/revoke",
+            post(web::account::revoke_consent),
+        )
+        .route("/account/sessions/end", post(web::account::end_session))
+        .route("/account/password", post(web::account::change_password))
+        .route("/admin/activation-codes", post(admin::activation_code))
+        .route("/admin/clients", post(admin::register_client))
+        .with_state(idp)
+}

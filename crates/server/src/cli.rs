@@ -44,6 +44,112 @@ pub enum Command {
     /// Build offline bundles.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// The civil registry the identity provider is anchored in.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// Citizens' accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Relying parties of the OpenID Connect provider.
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+/// `llavero registry …`
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Import registry records (CSV with a header row, or JSON Lines): idempotent, newer
+    /// records win, bad lines are reported and skipped.
+    #[command(
+        after_help = "Example:\n  llavero registry import registro-2026-11.csv\n  llavero registry import cambios.jsonl"
+    )]
+    Import {
+        /// The file (`.csv`, `.jsonl` or `.ndjson`).
+        file: PathBuf,
+        /// Format, when the file name does not tell.
+        #[arg(long, value_enum)]
+        format: Option<RegistryFormat>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Generate a synthetic registry (valid check digits, Chilean-style names) for demos and
+    /// load tests.
+    #[command(
+        after_help = "Example:\n  llavero registry demo --count 1000000 --format csv --out registro-demo.csv"
+    )]
+    Demo {
+        /// How many people.
+        #[arg(long, default_value_t = 1000)]
+        count: u64,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: RegistryFormat,
+        /// Seed (the same seed gives the same registry).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file (`-` for stdout).
+        #[arg(long, default_value = "-")]
+        out: PathBuf,
+    },
+}
+
+/// Registry file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RegistryFormat {
+    /// CSV with a header row.
+    Csv,
+    /// JSON Lines.
+    Jsonl,
+}
+
+/// `llavero account …`
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Issue a one-time activation code (also resets a password). Prints JSON.
+    #[command(
+        name = "activation-code",
+        after_help = "Example:\n  llavero account activation-code 12.345.678-5"
+    )]
+    ActivationCode {
+        /// The citizen's RUN.
+        run: String,
+    },
+}
+
+/// `llavero client …`
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a relying party. Prints JSON with `client_id` (and `client_secret`, shown once).
+    #[command(
+        after_help = "Example:\n  llavero client add --name 'Municipalidad' --redirect-uri https://muni.example/cb \\\n    --post-logout-redirect-uri https://muni.example/ --scope 'openid run name'"
+    )]
+    Add {
+        /// Name shown to citizens.
+        #[arg(long)]
+        name: String,
+        /// Exact redirect URI; repeat for several.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// Exact post-logout redirect URI; repeat for several.
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Allowed scopes, space-separated.
+        #[arg(long, default_value = "openid run name")]
+        scope: String,
+        /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none` (public).
+        #[arg(long, default_value = "client_secret_basic")]
+        auth: String,
+        /// JWKS file with the client's public keys (for `private_key_jwt`).
+        #[arg(long)]
+        jwks: Option<PathBuf>,
+        /// Lowest `acr` the client accepts.
+        #[arg(long)]
+        min_acr: Option<String>,
+        /// `pairwise` (default) or `public` subject identifiers.
+        #[arg(long)]
+        subject_type: Option<String>,
+    },
 }
 
 /// `llavero keys …`
@@ -61,6 +167,10 @@ pub enum KeysCommand {
         #[arg(long)]
         kid: Option<String>,
     },
+    /// Rotate the identity provider's ID token signing key; the old key stays in the JWKS until
+    /// its tokens expire.
+    #[command(after_help = "Example:\n  llavero keys rotate")]
+    Rotate,
 }
 
 /// Credential formats the CLI issues.

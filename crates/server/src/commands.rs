@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::{demo, files, http};
 
 pub mod credential;
+pub mod identity;
 pub mod trust;
 pub mod verify;
 
@@ -27,6 +28,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::TrustList(command) => trust::trust_list(command),
         Command::StatusList(command) => trust::status_list(command),
         Command::Bundle(command) => trust::bundle(command),
+        Command::Keys(KeysCommand::Rotate) => identity::rotate_key(&config),
+        Command::Registry(command) => identity::registry(&config, command),
+        Command::Account(command) => identity::account(&config, command),
+        Command::Client(command) => identity::client(&config, command),
     }
 }
 
@@ -71,19 +76,24 @@ fn serve(config: &Config) -> anyhow::Result<ExitCode> {
     let verifier = verify::load_verifier(&bundle_path, &anchor_path, config, clock.now())?;
     let state = http::AppState {
         verifier: Arc::new(verifier),
-        clock,
+        clock: Arc::clone(&clock),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
+        let store = crate::identity::open_store(config).await?;
+        let idp = crate::identity::build(config, store, clock).await?;
+        if config.demo_data {
+            crate::identity::seed_demo(&idp).await?;
+        }
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
-        tracing::info!(address = %listener.local_addr()?, "llavero listening");
-        let app = http::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
-        axum::serve(listener, app)
+        tracing::info!(address = %listener.local_addr()?, issuer = %idp.config.issuer, "llavero listening");
+        let app = http::app(state, idp).layer(tower_http::trace::TraceLayer::new_for_http());
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })

@@ -25,6 +25,25 @@ pub struct Config {
     pub clock_skew_secs: i64,
     /// Log format: `pretty` or `json`.
     pub log_format: String,
+    /// The identity provider's database: `sqlite://…` or `postgres://…`. Default: an SQLite
+    /// file in `data_dir`.
+    pub database_url: Option<String>,
+    /// The OpenID Connect issuer (public base URL). Default: `http://` + `listen`.
+    pub issuer: Option<String>,
+    /// The master key (32 bytes, base64url) sealing signing keys. Default for SQLite: generated
+    /// on first start into `data_dir/master.key`; required with PostgreSQL (every instance
+    /// needs the same one).
+    pub master_key: Option<String>,
+    /// `Secure` + `__Host-` cookies. Default: on unless the issuer is `http://`.
+    pub secure_cookies: Option<bool>,
+    /// The admin API bearer token (only its SHA-256 is kept in memory). No admin API without it.
+    pub admin_token: Option<String>,
+    /// Citizen credential requests per minute per IP.
+    pub login_rate_per_minute: i64,
+    /// Client credential requests (token, PAR, revocation) per minute per IP.
+    pub client_rate_per_minute: i64,
+    /// Seed a demo registry, account and client when the registry is empty.
+    pub demo_data: bool,
 }
 
 impl Default for Config {
@@ -36,11 +55,38 @@ impl Default for Config {
             trust_anchor: None,
             clock_skew_secs: 60,
             log_format: "pretty".into(),
+            database_url: None,
+            issuer: None,
+            master_key: None,
+            secure_cookies: None,
+            admin_token: None,
+            login_rate_per_minute: 30,
+            client_rate_per_minute: 600,
+            demo_data: true,
         }
     }
 }
 
 impl Config {
+    /// The database URL in effect.
+    #[must_use]
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("llavero.db").display()
+            )
+        })
+    }
+
+    /// The issuer in effect.
+    #[must_use]
+    pub fn issuer(&self) -> String {
+        self.issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
     /// Loads the configuration: defaults, then `file` if given, then the environment.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         let mut config = match file {
@@ -57,7 +103,9 @@ impl Config {
     }
 
     /// Applies `LLAVERO_LISTEN`, `LLAVERO_DATA_DIR`, `LLAVERO_BUNDLE`, `LLAVERO_TRUST_ANCHOR`,
-    /// `LLAVERO_CLOCK_SKEW_SECS` and `LLAVERO_LOG_FORMAT`.
+    /// `LLAVERO_CLOCK_SKEW_SECS`, `LLAVERO_LOG_FORMAT`, `LLAVERO_DATABASE_URL`, `LLAVERO_ISSUER`,
+    /// `LLAVERO_MASTER_KEY`, `LLAVERO_SECURE_COOKIES`, `LLAVERO_ADMIN_TOKEN`,
+    /// `LLAVERO_LOGIN_RATE_PER_MINUTE`, `LLAVERO_CLIENT_RATE_PER_MINUTE` and `LLAVERO_DEMO_DATA`.
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(v) = var("LLAVERO_LISTEN") {
             self.listen = v.parse().context("LLAVERO_LISTEN")?;
@@ -76,6 +124,30 @@ impl Config {
         }
         if let Some(v) = var("LLAVERO_LOG_FORMAT") {
             self.log_format = v;
+        }
+        if let Some(v) = var("LLAVERO_DATABASE_URL") {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = var("LLAVERO_ISSUER") {
+            self.issuer = Some(v);
+        }
+        if let Some(v) = var("LLAVERO_MASTER_KEY") {
+            self.master_key = Some(v);
+        }
+        if let Some(v) = var("LLAVERO_SECURE_COOKIES") {
+            self.secure_cookies = Some(v.parse().context("LLAVERO_SECURE_COOKIES")?);
+        }
+        if let Some(v) = var("LLAVERO_ADMIN_TOKEN") {
+            self.admin_token = Some(v);
+        }
+        if let Some(v) = var("LLAVERO_LOGIN_RATE_PER_MINUTE") {
+            self.login_rate_per_minute = v.parse().context("LLAVERO_LOGIN_RATE_PER_MINUTE")?;
+        }
+        if let Some(v) = var("LLAVERO_CLIENT_RATE_PER_MINUTE") {
+            self.client_rate_per_minute = v.parse().context("LLAVERO_CLIENT_RATE_PER_MINUTE")?;
+        }
+        if let Some(v) = var("LLAVERO_DEMO_DATA") {
+            self.demo_data = v.parse().context("LLAVERO_DEMO_DATA")?;
         }
         Ok(())
     }

@@ -38,6 +38,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Request bodies of the identity provider's forms and token requests are small.
+pub const MAX_IDP_BODY_BYTES: usize = 64 * 1024;
+
+/// The whole service: the verification endpoints and the identity provider.
+pub fn app(state: AppState, idp: llavero_idp::IdpState) -> Router {
+    router(state).merge(llavero_idp::router(idp).layer(DefaultBodyLimit::max(MAX_IDP_BODY_BYTES)))
+}
+
 async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }

@@ -1,0 +1,274 @@
+//! Account operations: activation codes, activation, password login with lockout, password
+//! change. Answers never tell whether a RUN has an account: unknown RUNs get the same message,
+//! the same Argon2id work and the same failure counting.
+
+use llavero_store::{ActivationCode, PersonStatus, StoreError, hash_secret};
+use subtle::ConstantTimeEq as _;
+
+use crate::password::{self, PasswordError};
+use crate::registry::Run;
+use crate::state::Idp;
+
+/// Why an operator could not issue an activation code.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ActivationCodeError {
+    /// The RUN is not in the registry.
+    #[error("{0} is not in the civil registry")]
+    NotInRegistry(Run),
+    /// The person is deceased or blocked.
+    #[error("{run} is {status} in the civil registry")]
+    NotActive {
+        /// The RUN.
+        run: Run,
+        /// The registry status.
+        status: &'static str,
+    },
+    /// Database failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A new activation code, to hand to the citizen (shown once, stored hashed).
+#[derive(Debug, Clone)]
+pub struct IssuedActivationCode {
+    /// The RUN.
+    pub run: Run,
+    /// The code.
+    pub code: String,
+    /// Expiry (Unix seconds).
+    pub expires_at: i64,
+}
+
+/// Issues a one-time activation code for a RUN that is `active` in the registry, replacing any
+/// earlier code. Also how a password is reset.
+pub async fn issue_activation_code(
+    idp: &Idp,
+    run: Run,
+) -> Result<IssuedActivationCode, ActivationCodeError> {
+    let person = idp
+        .store
+        .person(i64::from(run.number()))
+        .await?
+        .ok_or(ActivationCodeError::NotInRegistry(run))?;
+    if person.status != PersonStatus::Active {
+        return Err(ActivationCodeError::NotActive {
+            run,
+            status: person.status.as_str(),
+        });
+    }
+    let code = crate::random::activation_code();
+    let now = idp.now();
+    let expires_at = now + idp.config.activation_code_secs;
+    idp.store
+        .put_activation_code(
+            &ActivationCode {
+                run: person.run,
+                code_hash: hash_secret(&crate::random::normalize_code(&code)),
+                expires_at,
+            },
+            now,
+        )
+        .await?;
+    Ok(IssuedActivationCode {
+        run,
+        code,
+        expires_at,
+    })
+}
+
+/// Why an activation failed, as the citizen may be told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivationFailure {
+    /// The RUN is malformed.
+    BadRun,
+    /// The new password breaks the policy.
+    Password(PasswordError),
+    /// RUN, code or serial do not match (one answer for every case).
+    Mismatch,
+}
+
+/// Activates an account (or resets its password): RUN + code + document serial, then the new
+/// password. The password is hashed before anything is looked up, so every answer costs the
+/// same time.
+pub async fn activate(
+    idp: &Idp,
+    run: &str,
+    code: &str,
+    serial: &str,
+    new_password: &str,
+    confirmation: &str,
+) -> Result<Result<String, ActivationFailure>, StoreError> {
+    let Ok(run) = run.parse::<Run>() else {
+        return Ok(Err(ActivationFailure::BadRun));
+    };
+    if let Err(e) = password::check_policy(new_password, confirmation) {
+        return Ok(Err(ActivationFailure::Password(e)));
+    }
+    let owned = new_password.to_owned();
+    let hashed = tokio::task::spawn_blocking(move || password::hash(&owned))
+        .await
+        .ok()
+        .and_then(Result::ok);
+    let Some(hashed) = hashed else {
+        return Ok(Err(ActivationFailure::Password(PasswordError::Hashing)));
+    };
+    let number = i64::from(run.number());
+    let now = idp.now();
+    let stored = idp.store.activation_code(number).await?;
+    let person = idp.store.person(number).await?;
+    let presented = hash_secret(&crate::random::normalize_code(code));
+    let code_ok = stored.as_ref().is_some_and(|c| {
+        c.expires_at > now && bool::from(c.code_hash.as_bytes().ct_eq(presented.as_bytes()))
+    });
+    let serial_ok = person.as_ref().is_some_and(|p| {
+        p.status == PersonStatus::Active
+            && bool::from(
+                p.document_serial
+                    .as_bytes()
+                    .ct_eq(serial.trim().to_ascii_uppercase().as_bytes()),
+            )
+    });
+    let (Some(stored), true, true) = (stored, code_ok, serial_ok) else {
+        idp.store
+            .record_login_failure(&format!("activation:{number}"), None, i64::MAX, now)
+            .await?;
+        return Ok(Err(ActivationFailure::Mismatch));
+    };
+    match idp
+        .store
+        .activate_account(&stored, &crate::random::id(), &hashed, now)
+        .await?
+    {
+        Some(account) => Ok(Ok(account.id)),
+        None => Ok(Err(ActivationFailure::Mismatch)),
+    }
+}
+
+/// The result of a password login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// The password is right and the account usable.
+    Success {
+        /// The account.
+        account_id: String,
+    },
+    /// The RUN is malformed (says nothing about accounts).
+    BadRun,
+    /// Wrong RUN or password, or an account that cannot log in: one answer for all.
+    Failed,
+    /// Too many consecutive failures: wait.
+    Wait {
+        /// Seconds.
+        retry_after: i64,
+    },
+    /// Locked after the maximum number of failures; a new activation code unlocks.
+    Locked,
+}
+
+/// The wait after `failures` consecutive failures: none for the first few, then doubling up to
+/// fifteen minutes.
+#[must_use]
+pub fn delay_after(failures: i64) -> i64 {
+    if failures < 5 {
+        0
+    } else {
+        let exponent = u32::try_from((failures - 5).min(20)).unwrap_or(20);
+        2_i64.saturating_pow(exponent).min(900)
+    }
+}
+
+/// Checks a RUN and password.
+pub async fn authenticate(
+    idp: &Idp,
+    run: &str,
+    password: &str,
+) -> Result<LoginOutcome, StoreError> {
+    let Ok(run) = run.parse::<Run>() else {
+        return Ok(LoginOutcome::BadRun);
+    };
+    let number = i64::from(run.number());
+    let subject = number.to_string();
+    let now = idp.now();
+    let record = idp.store.login_subject(&subject).await?;
+    if record.failures >= idp.config.lock_after_failures {
+        return Ok(LoginOutcome::Locked);
+    }
+    let wait = record.last_failed_at + delay_after(record.failures) - now;
+    if wait > 0 {
+        return Ok(LoginOutcome::Wait { retry_after: wait });
+    }
+    let account = idp.store.account_by_run(number).await?;
+    let person = idp.store.person(number).await?;
+    let usable = account.as_ref().filter(|a| {
+        a.disabled_at.is_none()
+            && a.locked_at.is_none()
+            && person
+                .as_ref()
+                .is_some_and(|p| p.status == PersonStatus::Active)
+    });
+    let stored = usable.and_then(|a| a.password_hash.clone());
+    let typed = zeroize::Zeroizing::new(
+        password
+            .chars()
+            .take(password::MAX_LEN + 1)
+            .collect::<String>(),
+    );
+    let ok = tokio::task::spawn_blocking(move || password::verify(&typed, stored.as_deref()))
+        .await
+        .unwrap_or(false);
+    match (ok, usable) {
+        (true, Some(account)) => {
+            idp.store.clear_login_failures(&subject).await?;
+            Ok(LoginOutcome::Success {
+                account_id: account.id.clone(),
+            })
+        }
+        _ => {
+            let failures = idp
+                .store
+                .record_login_failure(
+                    &subject,
+                    account.as_ref().map(|a| a.run),
+                    idp.config.lock_after_failures,
+                    now,
+                )
+                .await?;
+            if failures >= idp.config.lock_after_failures {
+                tracing::warn!(run = %run, "login locked after consecutive failures");
+            }
+            Ok(LoginOutcome::Failed)
+        }
+    }
+}
+
+/// Changes the password of a logged-in account after checking the current one.
+pub async fn change_password(
+    idp: &Idp,
+    account_id: &str,
+    current: &str,
+    new_password: &str,
+    confirmation: &str,
+) -> Result<Result<(), ActivationFailure>, StoreError> {
+    if let Err(e) = password::check_policy(new_password, confirmation) {
+        return Ok(Err(ActivationFailure::Password(e)));
+    }
+    let Some(account) = idp.store.account(account_id).await? else {
+        return Ok(Err(ActivationFailure::Mismatch));
+    };
+    let stored = account.password_hash.clone();
+    let (current, new) = (current.to_owned(), new_password.to_owned());
+    let hashed = tokio::task::spawn_blocking(move || {
+        password::verify(&current, stored.as_deref())
+            .then(|| password::hash(&new).ok())
+            .flatten()
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some(hashed) = hashed else {
+        return Ok(Err(ActivationFailure::Mismatch));
+    };
+    idp.store.set_password(account_id, &hashed).await?;
+    Ok(Ok(()))
+}

@@ -1,0 +1,157 @@
+//! Registering relying parties (from the CLI and the admin API).
+
+use llavero_store::{Client, ClientAuthMethod, Store, StoreError, SubjectType, hash_secret};
+use serde::Deserialize;
+
+use crate::factors::acr_rank;
+use crate::oidc::claims::CLAIM_SCOPES;
+
+/// A registration request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// Shown to citizens.
+    pub name: String,
+    /// Exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Exact post-logout redirect URIs.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Allowed scopes (`openid` is added).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// `client_secret_basic` (default), `client_secret_post`, `private_key_jwt` or `none`.
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+    /// Lowest `acr` accepted.
+    #[serde(default)]
+    pub min_acr: Option<String>,
+    /// `pairwise` (default) or `public`.
+    #[serde(default)]
+    pub subject_type: Option<String>,
+    /// Public JWKS for `private_key_jwt`.
+    #[serde(default)]
+    pub jwks: Option<serde_json::Value>,
+}
+
+/// Why a registration was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistrationError {
+    /// A field is invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// Database failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The registered client's credentials (the secret is shown once and stored hashed).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Registered {
+    /// `client_id`.
+    pub client_id: String,
+    /// `client_secret`, for secret-based methods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+fn redirect_uri_ok(uri: &str) -> bool {
+    let no_fragment = !uri.contains('#');
+    let https = uri.starts_with("https://");
+    let loopback = uri.starts_with("http://127.0.0.1")
+        || uri.starts_with("http://localhost")
+        || uri.starts_with("http://[::1]");
+    // Private-use schemes for native apps (RFC 8252 §7.1): reverse domain names.
+    let native = uri
+        .split_once(":/")
+        .is_some_and(|(scheme, _)| scheme.contains('.') && !scheme.starts_with("http"));
+    no_fragment && (https || loopback || native)
+}
+
+/// Validates and stores a registration.
+pub async fn register(
+    store: &Store,
+    registration: Registration,
+    now: i64,
+) -> Result<Registered, RegistrationError> {
+    let invalid = |m: &str| RegistrationError::Invalid(m.to_owned());
+    if registration.name.trim().is_empty() {
+        return Err(invalid("name is required"));
+    }
+    if registration.redirect_uris.is_empty() {
+        return Err(invalid("at least one redirect URI is required"));
+    }
+    if let Some(bad) = registration
+        .redirect_uris
+        .iter()
+        .chain(&registration.post_logout_redirect_uris)
+        .find(|u| !redirect_uri_ok(u))
+    {
+        return Err(RegistrationError::Invalid(format!(
+            "{bad}: must be https, a loopback http URL or a private-use scheme, without fragment"
+        )));
+    }
+    let method = match registration.token_endpoint_auth_method.as_deref() {
+        None => ClientAuthMethod::ClientSecretBasic,
+        Some(m) => ClientAuthMethod::parse(m)
+            .ok_or_else(|| invalid("unknown token_endpoint_auth_method"))?,
+    };
+    let subject_type = match registration.subject_type.as_deref() {
+        None => SubjectType::Pairwise,
+        Some(s) => SubjectType::parse(s)
+            .ok_or_else(|| invalid("subject_type must be pairwise or public"))?,
+    };
+    if let Some(acr) = &registration.min_acr {
+        if acr_rank(acr).is_none() {
+            return Err(invalid("unknown min_acr"));
+        }
+    }
+    let mut scopes = vec!["openid".to_owned()];
+    for scope in registration
+        .scopes
+        .iter()
+        .flat_map(|s| s.split(' '))
+        .filter(|s| !s.is_empty())
+    {
+        if scope != "openid" && !CLAIM_SCOPES.contains(&scope) {
+            return Err(RegistrationError::Invalid(format!("unknown scope {scope}")));
+        }
+        if !scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_owned());
+        }
+    }
+    let jwks = match (method, registration.jwks) {
+        (ClientAuthMethod::PrivateKeyJwt, Some(jwks))
+            if jwks.get("keys").is_some_and(serde_json::Value::is_array) =>
+        {
+            Some(jwks.to_string())
+        }
+        (ClientAuthMethod::PrivateKeyJwt, _) => {
+            return Err(invalid("private_key_jwt needs a jwks with keys"));
+        }
+        (_, _) => None,
+    };
+    let secret = matches!(
+        method,
+        ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost
+    )
+    .then(crate::random::token);
+    let client = Client {
+        id: format!("llv-{}", crate::random::id()),
+        name: registration.name.trim().to_owned(),
+        secret_hash: secret.as_deref().map(hash_secret),
+        auth_method: method,
+        redirect_uris: registration.redirect_uris,
+        post_logout_redirect_uris: registration.post_logout_redirect_uris,
+        scopes,
+        min_acr: registration.min_acr,
+        subject_type,
+        jwks,
+    };
+    store.add_client(&client, now).await?;
+    Ok(Registered {
+        client_id: client.id,
+        client_secret: secret,
+    })
+}

@@ -1,0 +1,67 @@
+//! The identity provider's settings (the server fills them from its configuration file).
+
+/// Lifetimes, limits and cookie settings.
+#[derive(Debug, Clone)]
+pub struct IdpConfig {
+    /// The issuer identifier: the provider's base URL, with no trailing slash.
+    pub issuer: String,
+    /// `Secure` cookies with the `__Host-` prefix. Only a localhost development setup turns
+    /// this off.
+    pub secure_cookies: bool,
+    /// Session inactivity limit (seconds).
+    pub session_idle_secs: i64,
+    /// Session absolute limit (seconds).
+    pub session_absolute_secs: i64,
+    /// Authorization code lifetime (seconds).
+    pub code_secs: i64,
+    /// Access token lifetime (seconds).
+    pub access_token_secs: i64,
+    /// ID token lifetime (seconds).
+    pub id_token_secs: i64,
+    /// Refresh token lifetime (seconds); each rotation starts a new one.
+    pub refresh_token_secs: i64,
+    /// Pending authorization request lifetime (seconds), PAR `expires_in` included.
+    pub request_secs: i64,
+    /// Activation code lifetime (seconds).
+    pub activation_code_secs: i64,
+    /// Requests per minute per client IP on the citizen-facing credential endpoints (login,
+    /// activation, password change).
+    pub login_rate_per_minute: i64,
+    /// Requests per minute per client IP on the client-facing credential endpoints (token,
+    /// PAR, revocation).
+    pub client_rate_per_minute: i64,
+    /// Consecutive failures after which an account locks (NIST SP 800-63B: at most 100).
+    pub lock_after_failures: i64,
+    /// SHA-256 (base64url) of the admin API bearer token; no admin API without it.
+    pub admin_token_hash: Option<String>,
+}
+
+impl IdpConfig {
+    /// Defaults for an issuer URL.
+    #[must_use]
+    pub fn new(issuer: impl Into<String>) -> Self {
+        let issuer: String = issuer.into();
+        Self {
+            secure_cookies: !issuer.starts_with("http://"),
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            session_idle_secs: 3600,
+            session_absolute_secs: 24 * 3600,
+            code_secs: 60,
+            access_token_secs: 600,
+            id_token_secs: 600,
+            refresh_token_secs: 24 * 3600,
+            request_secs: 600,
+            activation_code_secs: 72 * 3600,
+            login_rate_per_minute: 30,
+            client_rate_per_minute: 600,
+            lock_after_failures: 100,
+            admin_token_hash: None,
+        }
+    }
+
+    /// An absolute URL on this provider.
+    #[must_use]
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}

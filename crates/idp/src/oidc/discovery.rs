@@ -1,0 +1,76 @@
+//! Provider metadata (OIDC Discovery 1.0, RFC 8414) and the JWKS.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::OAuthError;
+use crate::factors::ACR_VALUES;
+use crate::oidc::claims::CLAIM_SCOPES;
+use crate::state::IdpState;
+
+/// The metadata document, the same at both well-known paths.
+#[must_use]
+pub fn metadata(idp: &crate::state::Idp) -> Value {
+    let url = |p: &str| idp.config.url(p);
+    let mut scopes = vec!["openid"];
+    scopes.extend(CLAIM_SCOPES);
+    json!({
+        "issuer": idp.config.issuer,
+        "authorization_endpoint": url("/authorize"),
+        "pushed_authorization_request_endpoint": url("/par"),
+        "token_endpoint": url("/token"),
+        "userinfo_endpoint": url("/userinfo"),
+        "jwks_uri": url("/jwks"),
+        "revocation_endpoint": url("/revoke"),
+        "end_session_endpoint": url("/logout"),
+        "scopes_supported": scopes,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["pairwise", "public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["ES256"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "RolUnico", "name", "given_name", "family_name", "birthdate"],
+        "acr_values_supported": ACR_VALUES,
+        "prompt_values_supported": ["none", "login", "consent"],
+        "ui_locales_supported": ["es", "en"],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": true,
+        "require_request_uri_registration": true,
+        "authorization_response_iss_parameter_supported": true,
+        "frontchannel_logout_supported": false,
+        "backchannel_logout_supported": false,
+    })
+}
+
+/// `GET /.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.
+pub async fn configuration(State(idp): State<IdpState>) -> Json<Value> {
+    Json(metadata(&idp))
+}
+
+/// `GET /jwks`: the active key and retired keys whose tokens may still be valid.
+pub async fn jwks(State(idp): State<IdpState>) -> Response {
+    match idp.keys.published(&idp.store, &idp.master, idp.now()).await {
+        Ok(keys) => {
+            let keys: Vec<Value> = keys
+                .iter()
+                .map(|k| {
+                    let mut v = k.to_value();
+                    if let Some(obj) = v.as_object_mut() {
+                        obj.insert("use".into(), "sig".into());
+                        obj.insert("alg".into(), "ES256".into());
+                    }
+                    v
+                })
+                .collect();
+            Json(json!({"keys": keys})).into_response()
+        }
+        Err(e) => OAuthError::server(&e).into_response(),
+    }
+}

@@ -1,0 +1,173 @@
+//! `GET|POST /logout`: OpenID Connect RP-Initiated Logout 1.0. With a valid `id_token_hint`
+//! naming the current session the session ends at once; otherwise the citizen confirms on a
+//! form (so a cross-site link cannot log anyone out). `post_logout_redirect_uri` must be
+//! registered for the client.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use llavero_credentials::crypto::default_backend;
+use llavero_credentials::jws::{AlgorithmPolicy, DecodedJws};
+use serde_json::{Value, json};
+
+use super::authorize::{current_session, see_other};
+use super::request::{join_query, parse_params};
+use crate::state::{Idp, IdpState};
+use crate::web::pages::Locale;
+use crate::web::{CookieName, CsrfSecret, csrf_valid, set_cookie};
+
+/// The claims of an `id_token_hint` this provider signed (expired ones included, as the spec
+/// allows).
+async fn hint_claims(idp: &Idp, hint: &str) -> Option<Value> {
+    let jws = DecodedJws::decode(hint).ok()?;
+    let keys = idp
+        .keys
+        .published(&idp.store, &idp.master, idp.now())
+        .await
+        .ok()?;
+    let kid = jws.header().kid.as_deref();
+    let key = keys.iter().find(|k| k.kid() == kid)?;
+    jws.verify(default_backend(), key, &AlgorithmPolicy::es256_only())
+        .ok()?;
+    let claims = jws.unverified_value().ok()?;
+    (claims.get("iss")?.as_str()? == idp.config.issuer).then_some(claims)
+}
+
+/// `GET|POST /logout`.
+pub async fn logout(
+    State(idp): State<IdpState>,
+    method: Method,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    body: Bytes,
+) -> Response {
+    let raw = if method == Method::POST {
+        body.to_vec()
+    } else {
+        uri.query().unwrap_or("").as_bytes().to_vec()
+    };
+    let params = parse_params(&raw).unwrap_or_default();
+    let get = |name: &str| {
+        params
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let locale = Locale::choose(get("ui_locales"), &headers);
+    let hint = match get("id_token_hint") {
+        Some(h) => match hint_claims(&idp, h).await {
+            Some(claims) => Some(claims),
+            None => {
+                return idp
+                    .pages
+                    .error(StatusCode::BAD_REQUEST, locale, "error_logout");
+            }
+        },
+        None => None,
+    };
+    let hint_client = hint
+        .as_ref()
+        .and_then(|c| c.get("aud"))
+        .and_then(|a| match a {
+            Value::String(s) => Some(s.clone()),
+            Value::Array(list) => list.first().and_then(Value::as_str).map(str::to_owned),
+            _ => None,
+        });
+    let client_id = match (get("client_id"), hint_client.as_deref()) {
+        (Some(a), Some(b)) if a != b => {
+            return idp
+                .pages
+                .error(StatusCode::BAD_REQUEST, locale, "error_logout");
+        }
+        (Some(a), _) => Some(a.to_owned()),
+        (None, b) => b.map(str::to_owned),
+    };
+    let redirect = match get("post_logout_redirect_uri") {
+        Some(uri) => {
+            let client = match &client_id {
+                Some(id) => idp.store.client(id).await.ok().flatten(),
+                None => None,
+            };
+            if !client.is_some_and(|c| c.post_logout_redirect_uris.iter().any(|u| u == uri)) {
+                return idp
+                    .pages
+                    .error(StatusCode::BAD_REQUEST, locale, "error_logout");
+            }
+            let mut target = uri.to_owned();
+            if let Some(state) = get("state") {
+                let query = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("state", state)
+                    .finish();
+                target = join_query(uri, &query);
+            }
+            Some(target)
+        }
+        None => None,
+    };
+    let session = match current_session(&idp, &headers).await {
+        Ok(s) => s,
+        Err(e) => return crate::web::internal(&e),
+    };
+    let hint_sid = hint
+        .as_ref()
+        .and_then(|c| c.get("sid"))
+        .and_then(Value::as_str);
+    let confirmed_by_hint = session
+        .as_ref()
+        .is_some_and(|s| hint_sid == Some(s.handle.as_str()));
+    let confirmed_by_form =
+        method == Method::POST && get("csrf").is_some_and(|t| csrf_valid(&idp, &headers, t));
+    if let (Some(session), false, false) = (&session, confirmed_by_hint, confirmed_by_form) {
+        let _ = session;
+        return confirm_page(&idp, &headers, locale, &params);
+    }
+    if let Some(session) = &session {
+        if let Err(e) = idp
+            .store
+            .end_session(&session.account_id, &session.handle, idp.now())
+            .await
+        {
+            return crate::web::internal(&e);
+        }
+    }
+    let mut response = match redirect {
+        Some(target) => see_other(&target),
+        None => idp.pages.render(StatusCode::OK, "message.html", locale, json!({"title": idp.pages.message(locale, "logout_title"), "message": idp.pages.message(locale, "logged_out")})),
+    };
+    response.headers_mut().append(
+        SET_COOKIE,
+        set_cookie(&idp, CookieName::Session, "", Some(0)),
+    );
+    response
+}
+
+fn confirm_page(
+    idp: &Idp,
+    headers: &HeaderMap,
+    locale: Locale,
+    params: &BTreeMap<String, String>,
+) -> Response {
+    let csrf = CsrfSecret::from_request(idp, headers);
+    let carried: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| {
+            matches!(
+                k.as_str(),
+                "id_token_hint" | "post_logout_redirect_uri" | "state" | "client_id" | "ui_locales"
+            )
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut response = idp.pages.render(
+        StatusCode::OK,
+        "logout.html",
+        locale,
+        json!({"csrf": csrf.form_token(idp), "params": carried}),
+    );
+    csrf.attach(idp, &mut response);
+    response
+}

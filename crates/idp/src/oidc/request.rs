@@ -1,0 +1,248 @@
+//! Authorization request validation (OIDC Core §3.1.2.1, RFC 7636, RFC 9126): the parameters
+//! become an [`AuthParams`] only if every rule holds; errors before the client and redirect URI
+//! are known are shown to the citizen, errors after are sent back to the client.
+
+use std::collections::BTreeMap;
+
+use llavero_store::Client;
+use serde::{Deserialize, Serialize};
+
+use crate::factors::{ACR_PASSWORD, acr_rank};
+
+/// A validated authorization request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthParams {
+    /// The client.
+    pub client_id: String,
+    /// Exactly one of the client's registered redirect URIs.
+    pub redirect_uri: String,
+    /// Requested scopes the client may have (`openid` always among them).
+    pub scopes: Vec<String>,
+    /// Echoed to the client.
+    pub state: Option<String>,
+    /// Copied into the ID token.
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: String,
+    /// `prompt` values.
+    pub prompt: Vec<String>,
+    /// Maximum authentication age in seconds.
+    pub max_age: Option<i64>,
+    /// The `acr` the login must reach: the client's minimum or the requested one, whichever
+    /// is higher.
+    pub acr: String,
+    /// Preferred languages.
+    pub ui_locales: Option<String>,
+    /// The browser that continued the request (set by `/authorize`).
+    #[serde(default)]
+    pub browser: Option<String>,
+    /// When `/authorize` received it: a login at or after this time satisfies `prompt=login`.
+    #[serde(default)]
+    pub requested_at: i64,
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    /// The client or redirect URI cannot be trusted: show an error page, never redirect.
+    Untrusted,
+    /// Sent back to the redirect URI as `error` and `error_description`.
+    Redirect {
+        /// The client's redirect URI.
+        redirect_uri: String,
+        /// `state` to echo.
+        state: Option<String>,
+        /// OAuth error code.
+        error: &'static str,
+        /// Human-readable description.
+        description: &'static str,
+    },
+    /// For PAR: an error answered directly as JSON.
+    Direct {
+        /// OAuth error code.
+        error: &'static str,
+        /// Description.
+        description: &'static str,
+    },
+}
+
+/// Parses `application/x-www-form-urlencoded` parameters, refusing repeated ones (RFC 6749
+/// §3.1) and oversized input.
+pub fn parse_params(raw: &[u8]) -> Result<BTreeMap<String, String>, &'static str> {
+    if raw.len() > 16 * 1024 {
+        return Err("request too large");
+    }
+    let mut out = BTreeMap::new();
+    for (k, v) in form_urlencoded::parse(raw) {
+        if out.insert(k.into_owned(), v.into_owned()).is_some() {
+            return Err("a parameter is repeated");
+        }
+    }
+    Ok(out)
+}
+
+/// Validates the parameters of `client` (already authenticated for PAR, identified by
+/// `client_id` for the front channel).
+pub fn validate(
+    client: &Client,
+    params: &BTreeMap<String, String>,
+) -> Result<AuthParams, RequestError> {
+    let get = |name: &str| {
+        params
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let redirect_uri = get("redirect_uri").ok_or(RequestError::Untrusted)?;
+    if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
+        return Err(RequestError::Untrusted);
+    }
+    let state = get("state").map(str::to_owned);
+    let fail = |error: &'static str, description: &'static str| RequestError::Redirect {
+        redirect_uri: redirect_uri.to_owned(),
+        state: state.clone(),
+        error,
+        description,
+    };
+    if get("request").is_some() {
+        return Err(fail(
+            "request_not_supported",
+            "request objects are not supported; use PAR",
+        ));
+    }
+    if get("response_type") != Some("code") {
+        return Err(fail(
+            "unsupported_response_type",
+            "only the authorization code flow (response_type=code) is supported",
+        ));
+    }
+    if get("response_mode").is_some_and(|m| m != "query") {
+        return Err(fail(
+            "invalid_request",
+            "only response_mode=query is supported",
+        ));
+    }
+    let requested: Vec<&str> = get("scope")
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect();
+    if !requested.contains(&"openid") {
+        return Err(fail("invalid_scope", "the openid scope is required"));
+    }
+    let mut scopes: Vec<String> = Vec::new();
+    for scope in requested {
+        if client.scopes.iter().any(|s| s == scope) && !scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_owned());
+        }
+    }
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err(fail("invalid_scope", "the client may not request openid"));
+    }
+    let code_challenge = get("code_challenge")
+        .ok_or_else(|| fail("invalid_request", "PKCE code_challenge is required"))?;
+    match get("code_challenge_method") {
+        Some("S256") => {}
+        Some("plain") | None => {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge_method must be S256 (plain is not allowed)",
+            ));
+        }
+        Some(_) => return Err(fail("invalid_request", "unsupported code_challenge_method")),
+    }
+    if code_challenge.len() != 43
+        || !code_challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(fail(
+            "invalid_request",
+            "code_challenge must be a base64url SHA-256 digest",
+        ));
+    }
+    let prompt: Vec<String> = get("prompt")
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if prompt
+        .iter()
+        .any(|p| !matches!(p.as_str(), "none" | "login" | "consent" | "select_account"))
+    {
+        return Err(fail("invalid_request", "unsupported prompt value"));
+    }
+    if prompt.iter().any(|p| p == "none") && prompt.len() > 1 {
+        return Err(fail(
+            "invalid_request",
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    let max_age =
+        match get("max_age") {
+            Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                fail("invalid_request", "max_age must be a non-negative integer")
+            })?),
+            None => None,
+        };
+    // acr_values are voluntary (OIDC Core §3.1.2.1): take the lowest one we support; the
+    // client's registered minimum is not voluntary.
+    let requested_acr = get("acr_values")
+        .unwrap_or("")
+        .split(' ')
+        .filter_map(|a| acr_rank(a).map(|r| (r, a)))
+        .min()
+        .map(|(_, a)| a);
+    let minimum = client.min_acr.as_deref().unwrap_or(ACR_PASSWORD);
+    let acr = match requested_acr {
+        Some(a) if acr_rank(a) > acr_rank(minimum) => a,
+        _ => minimum,
+    };
+    for (name, limit) in [("state", 2048), ("nonce", 512), ("ui_locales", 128)] {
+        if get(name).is_some_and(|v| v.len() > limit) {
+            return Err(fail("invalid_request", "a parameter is too long"));
+        }
+    }
+    Ok(AuthParams {
+        client_id: client.id.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        scopes,
+        state,
+        nonce: get("nonce").map(str::to_owned),
+        code_challenge: code_challenge.to_owned(),
+        prompt,
+        max_age,
+        acr: acr.to_owned(),
+        ui_locales: get("ui_locales").map(str::to_owned),
+        browser: None,
+        requested_at: 0,
+    })
+}
+
+/// The redirect carrying an error (RFC 6749 §4.1.2.1, RFC 9207 `iss`).
+#[must_use]
+pub fn error_redirect(
+    redirect_uri: &str,
+    state: Option<&str>,
+    issuer: &str,
+    error: &str,
+    description: &str,
+) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query
+        .append_pair("error", error)
+        .append_pair("error_description", description);
+    if let Some(state) = state {
+        query.append_pair("state", state);
+    }
+    query.append_pair("iss", issuer);
+    join_query(redirect_uri, &query.finish())
+}
+
+/// Appends a query string to a URI that may already have one.
+#[must_use]
+pub fn join_query(uri: &str, query: &str) -> String {
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}{query}")
+}

@@ -1,0 +1,229 @@
+//! `POST /token`: the authorization code grant (PKCE S256 required) and the refresh token
+//! grant (rotation on every use; reuse revokes the family).
+//!
+//! Access tokens are opaque 256-bit random strings stored hashed, not JWTs: the only resource
+//! server for them is this provider's userinfo endpoint, and revocation (code replay, refresh
+//! reuse, logout, a registry status change) must take effect at once. A self-contained JWT
+//! would need the same database lookup to honour that, and would leak claims to whoever holds it.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{Extensions, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use llavero_store::{Client, CodeRedemption, Grant, RefreshRotation, hash_secret};
+use serde_json::json;
+use subtle::ConstantTimeEq as _;
+
+use super::request::parse_params;
+use super::{OAuthError, claims, client_auth, no_store};
+use crate::state::{Idp, IdpState};
+use crate::web::{RateClass, client_ip, rate_limit};
+
+/// The peer address, when the server was started with connection info.
+pub(crate) fn peer(extensions: &Extensions) -> String {
+    client_ip(extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>())
+}
+
+/// `POST /token`.
+pub async fn token(
+    State(idp): State<IdpState>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(limited) = rate_limit(&idp, RateClass::Client, &peer(&extensions)).await {
+        return limited;
+    }
+    match handle(&idp, &headers, &body).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn handle(idp: &Idp, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+    let form = parse_params(body).map_err(|e| OAuthError::bad("invalid_request", e))?;
+    let client = client_auth::authenticate(idp, headers, &form)
+        .await
+        .map_err(|e| {
+            tracing::info!(error = %e, "client authentication failed at the token endpoint");
+            OAuthError::invalid_client()
+        })?;
+    let get = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    match get("grant_type") {
+        Some("authorization_code") => {
+            let code = get("code")
+                .ok_or_else(|| OAuthError::bad("invalid_request", "code is required"))?;
+            let redirect_uri = get("redirect_uri")
+                .ok_or_else(|| OAuthError::bad("invalid_request", "redirect_uri is required"))?;
+            let verifier = get("code_verifier").ok_or_else(|| {
+                OAuthError::bad("invalid_request", "code_verifier is required (PKCE)")
+            })?;
+            authorization_code(idp, &client, code, redirect_uri, verifier).await
+        }
+        Some("refresh_token") => {
+            let token = get("refresh_token")
+                .ok_or_else(|| OAuthError::bad("invalid_request", "refresh_token is required"))?;
+            refresh(idp, &client, token).await
+        }
+        Some(_) => Err(OAuthError::bad(
+            "unsupported_grant_type",
+            "grant_type must be authorization_code or refresh_token",
+        )),
+        None => Err(OAuthError::bad("invalid_request", "grant_type is required")),
+    }
+}
+
+/// RFC 7636 §4.1: 43 to 128 characters of `[A-Z a-z 0-9 - . _ ~]`.
+fn verifier_well_formed(verifier: &str) -> bool {
+    (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    let digest = ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes());
+    let computed = URL_SAFE_NO_PAD.encode(digest.as_ref());
+    bool::from(computed.as_bytes().ct_eq(challenge.as_bytes()))
+}
+
+async fn authorization_code(
+    idp: &Idp,
+    client: &Client,
+    code: &str,
+    redirect_uri: &str,
+    verifier: &str,
+) -> Result<Response, OAuthError> {
+    let now = idp.now();
+    let invalid = |why: &str| OAuthError::bad("invalid_grant", why);
+    let issued = match idp
+        .store
+        .redeem_code(&hash_secret(code), now)
+        .await
+        .map_err(|e| OAuthError::server(&e))?
+    {
+        CodeRedemption::Unknown => return Err(invalid("unknown code")),
+        CodeRedemption::Replayed => {
+            tracing::warn!(client = %client.id, "authorization code replayed: its grant and tokens were revoked");
+            return Err(invalid(
+                "code already used; every token it produced is revoked",
+            ));
+        }
+        CodeRedemption::First(issued) => issued,
+    };
+    if issued.grant.client_id != client.id {
+        return Err(invalid("code was issued to another client"));
+    }
+    if issued.expires_at <= now {
+        return Err(invalid("code expired"));
+    }
+    if issued.redirect_uri != redirect_uri {
+        return Err(invalid(
+            "redirect_uri differs from the authorization request",
+        ));
+    }
+    if !verifier_well_formed(verifier) || !pkce_matches(verifier, &issued.code_challenge) {
+        return Err(invalid("code_verifier does not match the code_challenge"));
+    }
+    let (access, refresh) = (crate::random::token(), crate::random::token());
+    idp.store
+        .store_tokens(
+            &issued.grant.id,
+            (&hash_secret(&access), now + idp.config.access_token_secs),
+            (&hash_secret(&refresh), now + idp.config.refresh_token_secs),
+        )
+        .await
+        .map_err(|e| OAuthError::server(&e))?;
+    respond(
+        idp,
+        client,
+        &issued.grant,
+        issued.nonce.as_deref(),
+        &access,
+        &refresh,
+    )
+    .await
+}
+
+async fn refresh(idp: &Idp, client: &Client, token: &str) -> Result<Response, OAuthError> {
+    let now = idp.now();
+    let (access, refresh) = (crate::random::token(), crate::random::token());
+    let rotation = idp
+        .store
+        .rotate_refresh_token(
+            &client.id,
+            &hash_secret(token),
+            (&hash_secret(&access), now + idp.config.access_token_secs),
+            (&hash_secret(&refresh), now + idp.config.refresh_token_secs),
+            now,
+        )
+        .await
+        .map_err(|e| OAuthError::server(&e))?;
+    match rotation {
+        RefreshRotation::Rotated(grant) => {
+            respond(idp, client, &grant, None, &access, &refresh).await
+        }
+        RefreshRotation::Reused => {
+            tracing::warn!(client = %client.id, "refresh token reused: its family was revoked");
+            Err(OAuthError::bad(
+                "invalid_grant",
+                "refresh token already used; the whole family is revoked",
+            ))
+        }
+        RefreshRotation::Inactive => Err(OAuthError::bad(
+            "invalid_grant",
+            "refresh token expired or revoked",
+        )),
+        RefreshRotation::Unknown => Err(OAuthError::bad("invalid_grant", "unknown refresh token")),
+    }
+}
+
+async fn respond(
+    idp: &Idp,
+    client: &Client,
+    grant: &Grant,
+    nonce: Option<&str>,
+    access: &str,
+    refresh: &str,
+) -> Result<Response, OAuthError> {
+    let id_token = claims::id_token(idp, client, grant, nonce)
+        .await
+        .map_err(|e| OAuthError::server(&e))?;
+    let mut response = Json(json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": idp.config.access_token_secs,
+        "refresh_token": refresh,
+        "id_token": id_token,
+        "scope": grant.scope,
+    }))
+    .into_response();
+    no_store(&mut response);
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_s256_known_answer() {
+        // RFC 7636 Appendix B.
+        let verifier = "dBjftJeZ4CVP-mJ92K9s5K5MbgbS5KELmNSqVBlWERw";
+        assert!(pkce_matches(
+            verifier,
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+        assert!(!pkce_matches(
+            verifier,
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN"
+        ));
+        assert!(verifier_well_formed(verifier));
+        assert!(!verifier_well_formed("short"));
+        assert!(!verifier_well_formed(&"a".repeat(129)));
+        assert!(!verifier_well_formed(&format!("{}+", "a".repeat(43))));
+    }
+}

@@ -1,0 +1,9 @@
+//! The civil registry anchor: a person exists because the registry says so, keyed by a RUN
+//! with a valid check digit.
+
+pub mod demo;
+pub mod import;
+pub mod record;
+mod run;
+
+pub use run::{Run, RunError};

@@ -1,0 +1,77 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use llavero_credentials::time::Clock;
+use llavero_store::{SessionLimits, Store};
+
+use crate::config::IdpConfig;
+use crate::keys::KeyRing;
+use crate::seal::MasterKey;
+use crate::web::pages::Pages;
+
+/// The identity provider: configuration, database, keys, pages, clock.
+pub struct Idp {
+    /// Settings.
+    pub config: IdpConfig,
+    /// The database (shared by every instance).
+    pub store: Store,
+    /// Seals signing keys; derives the CSRF and pairwise-subject keys.
+    pub master: MasterKey,
+    /// Signing keys.
+    pub keys: KeyRing,
+    /// HTML pages.
+    pub pages: Pages,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    pub(crate) csrf_key: ring::hmac::Key,
+    pub(crate) pairwise_key: ring::hmac::Key,
+}
+
+impl std::fmt::Debug for Idp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Idp")
+            .field("issuer", &self.config.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The handle handlers receive.
+pub type IdpState = Arc<Idp>;
+
+impl Idp {
+    /// Assembles the provider. Signing keys must exist ([`crate::keys::ensure`]).
+    pub fn new(
+        config: IdpConfig,
+        store: Store,
+        master: MasterKey,
+        clock: Arc<dyn Clock>,
+    ) -> Result<IdpState, minijinja::Error> {
+        let keys = KeyRing::new(config.id_token_secs + 300);
+        Ok(Arc::new(Self {
+            csrf_key: master.derive("llavero csrf v1"),
+            pairwise_key: master.derive("llavero pairwise subject v1"),
+            pages: Pages::new()?,
+            keys,
+            config,
+            store,
+            master,
+            clock,
+        }))
+    }
+
+    /// Now, in Unix seconds.
+    #[must_use]
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Session limits from the configuration.
+    #[must_use]
+    pub fn session_limits(&self) -> SessionLimits {
+        SessionLimits {
+            idle: self.config.session_idle_secs,
+            absolute: self.config.session_absolute_secs,
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! The citizen's own pages: activation (also password reset) and the account page (registry
+//! profile, connected services with revoke, open sessions with "end session", password change).
+
+use axum::extract::State;
+use axum::http::{Extensions, HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::pages::Locale;
+use super::{CsrfSecret, RateClass, csrf_valid, rate_limit};
+use crate::accounts::{self, ActivationFailure};
+use crate::oidc::authorize::{current_session, see_other};
+use crate::oidc::token::peer;
+use crate::password::PasswordError;
+use crate::registry::Run;
+use crate::state::{Idp, IdpState};
+
+fn password_message(e: PasswordError) -> &'static str {
+    match e {
+        PasswordError::TooShort => "password_too_short",
+        PasswordError::TooLong => "password_too_long",
+        PasswordError::Common => "password_common",
+        PasswordError::Mismatch => "password_mismatch",
+        PasswordError::Hashing => "bad_activation",
+    }
+}
+
+fn activate_page(
+    idp: &Idp,
+    status: StatusCode,
+    headers: &HeaderMap,
+    run: &str,
+    error: Option<&str>,
+) -> Response {
+    let locale = Locale::choose(None, headers);
+    let csrf = CsrfSecret::from_request(idp, headers);
+    let mut response = idp.pages.render(
+        status,
+        "activate.html",
+        locale,
+        json!({"csrf": csrf.form_token(idp), "run": run, "error": error.map(|k| idp.pages.message(locale, k))}),
+    );
+    csrf.attach(idp, &mut response);
+    response
+}
+
+/// `GET /activate`.
+pub async fn activate_form(State(idp): State<IdpState>, headers: HeaderMap) -> Response {
+    activate_page(&idp, StatusCode::OK, &headers, "", None)
+}
+
+/// The activation form.
+#[derive(Debug, Deserialize)]
+pub struct ActivateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    run: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    serial: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+/// `POST /activate`.
+pub async fn activate(
+    State(idp): State<IdpState>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<ActivateForm>,
+) -> Response {
+    if !csrf_valid(&idp, &headers, &form.csrf) {
+        return idp.pages.error(
+            StatusCode::FORBIDDEN,
+            Locale::choose(None, &headers),
+            "error_csrf",
+        );
+    }
+    if let Err(limited) = rate_limit(&idp, RateClass::Login, &peer(&extensions)).await {
+        return limited;
+    }
+    match accounts::activate(
+        &idp,
+        &form.run,
+        &form.code,
+        &form.serial,
+        &form.password,
+        &form.password_confirm,
+    )
+    .await
+    {
+        Ok(Ok(_)) => see_other("/login?activated=1"),
+        Ok(Err(ActivationFailure::BadRun)) => activate_page(
+            &idp,
+            StatusCode::BAD_REQUEST,
+            &headers,
+            &form.run,
+            Some("bad_run"),
+        ),
+        Ok(Err(ActivationFailure::Password(e))) => activate_page(
+            &idp,
+            StatusCode::BAD_REQUEST,
+            &headers,
+            &form.run,
+            Some(password_message(e)),
+        ),
+        Ok(Err(ActivationFailure::Mismatch)) => activate_page(
+            &idp,
+            StatusCode::BAD_REQUEST,
+            &headers,
+            &form.run,
+            Some("bad_activation"),
+        ),
+        Err(e) => super::internal(&e),
+    }
+}
+
+fn format_time(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
+async fn account_page(
+    idp: &Idp,
+    headers: &HeaderMap,
+    notice: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let locale = Locale::choose(None, headers);
+    let session = match current_session(idp, headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return see_other("/login"),
+        Err(e) => return super::internal(&e),
+    };
+    let now = idp.now();
+    let loaded = async {
+        let account = idp.store.account(&session.account_id).await?;
+        let person = match &account {
+            Some(a) => idp.store.person(a.run).await?,
+            None => None,
+        };
+        let consents = idp.store.consents_of(&session.account_id).await?;
+        let sessions = idp
+            .store
+            .sessions_of(&session.account_id, idp.session_limits(), now)
+            .await?;
+        Ok::<_, llavero_store::StoreError>((person, consents, sessions))
+    }
+    .await;
+    let (person, consents, sessions) = match loaded {
+        Ok((Some(p), c, s)) => (p, c, s),
+        Ok((None, ..)) => return see_other("/login"),
+        Err(e) => return super::internal(&e),
+    };
+    let run = u32::try_from(person.run)
+        .ok()
+        .and_then(|n| Run::from_number(n).ok())
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    let consents: Vec<_> = consents
+        .iter()
+        .map(|c| {
+            let scopes: Vec<String> = c.scopes.iter().filter(|s| *s != "openid").map(|s| idp.pages.message(locale, &format!("scope_{s}"))).collect();
+            json!({"client_id": c.client_id, "client_name": c.client_name, "scopes": scopes.join(", ")})
+        })
+        .collect();
+    let sessions: Vec<_> = sessions
+        .iter()
+        .map(|s| json!({"handle": s.handle, "created": format_time(s.created_at), "user_agent": s.user_agent, "current": s.handle == session.handle}))
+        .collect();
+    let csrf = CsrfSecret::from_request(idp, headers);
+    let mut response = idp.pages.render(
+        status,
+        "account.html",
+        locale,
+        json!({
+            "csrf": csrf.form_token(idp),
+            "notice": notice.map(|k| idp.pages.message(locale, k)),
+            "error": error.map(|k| idp.pages.message(locale, k)),
+            "run": run,
+            "given_names": person.given_names,
+            "surnames": format!("{} {}", person.paternal_surname, person.maternal_surname).trim(),
+            "birth_date": person.birth_date,
+            "nationality": person.nationality,
+            "consents": consents,
+            "sessions": sessions,
+        }),
+    );
+    csrf.attach(idp, &mut response);
+    response
+}
+
+/// `GET /account`.
+pub async fn account(State(idp): State<IdpState>, headers: HeaderMap) -> Response {
+    account_page(&idp, &headers, None, None, StatusCode::OK).await
+}
+
+/// Forms on the account page.
+#[derive(Debug, Deserialize)]
+pub struct AccountForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    handle: String,
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+async fn checked_session(
+    idp: &Idp,
+    headers: &HeaderMap,
+    form: &AccountForm,
+) -> Result<llavero_store::Session, Response> {
+    if !csrf_valid(idp, headers, &form.csrf) {
+        return Err(idp.pages.error(
+            StatusCode::FORBIDDEN,
+            Locale::choose(None, headers),
+            "error_csrf",
+        ));
+    }
+    match current_session(idp, headers).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(see_other("/login")),
+        Err(e) => Err(super::internal(&e)),
+    }
+}
+
+/// `POST /account/consents/revoke`: withdraws a consent and revokes that client's tokens.
+pub async fn revoke_consent(
+    State(idp): State<IdpState>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<AccountForm>,
+) -> Response {
+    let session = match checked_session(&idp, &headers, &form).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(e) = idp
+        .store
+        .revoke_consent(&session.account_id, &form.client_id, idp.now())
+        .await
+    {
+        return super::internal(&e);
+    }
+    see_other("/account")
+}
+
+/// `POST /account/sessions/end`: ends one of the account's sessions.
+pub async fn end_session(
+    State(idp): State<IdpState>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<AccountForm>,
+) -> Response {
+    let session = match checked_session(&idp, &headers, &form).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(e) = idp
+        .store
+        .end_session(&session.account_id, &form.handle, idp.now())
+        .await
+    {
+        return super::internal(&e);
+    }
+    see_other(if form.handle == session.handle {
+        "/login"
+    } else {
+        "/account"
+    })
+}
+
+/// `POST /account/password`.
+pub async fn change_password(
+    State(idp): State<IdpState>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<AccountForm>,
+) -> Response {
+    let session = match checked_session(&idp, &headers, &form).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(limited) = rate_limit(&idp, RateClass::Login, &peer(&extensions)).await {
+        return limited;
+    }
+    match accounts::change_password(
+        &idp,
+        &session.account_id,
+        &form.current,
+        &form.password,
+        &form.password_confirm,
+    )
+    .await
+    {
+        Ok(Ok(())) => {
+            account_page(
+                &idp,
+                &headers,
+                Some("password_changed"),
+                None,
+                StatusCode::OK,
+            )
+            .await
+        }
+        Ok(Err(ActivationFailure::Password(e))) => {
+            account_page(
+                &idp,
+                &headers,
+                None,
+                Some(password_message(e)),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        Ok(Err(_)) => {
+            account_page(
+                &idp,
+                &headers,
+                None,
+                Some("bad_credentials"),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        Err(e) => super::internal(&e),
+    }
+}

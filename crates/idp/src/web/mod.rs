@@ -1,0 +1,191 @@
+//! The browser side: cookies, CSRF tokens, the caller's address, rate limits, pages.
+
+pub mod pages;
+
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+use axum::http::header::{COOKIE, RETRY_AFTER, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use llavero_store::{RateDecision, hash_secret};
+
+use crate::state::Idp;
+
+/// The cookies the provider sets.
+#[derive(Debug, Clone, Copy)]
+pub enum CookieName {
+    /// The login session.
+    Session,
+    /// The CSRF secret (double-submit, signed).
+    Csrf,
+}
+
+impl CookieName {
+    fn name(self, secure: bool) -> &'static str {
+        match (self, secure) {
+            (Self::Session, true) => "__Host-llavero_session",
+            (Self::Session, false) => "llavero_session",
+            (Self::Csrf, true) => "__Host-llavero_csrf",
+            (Self::Csrf, false) => "llavero_csrf",
+        }
+    }
+}
+
+/// A cookie's value from the request.
+#[must_use]
+pub fn cookie(idp: &Idp, headers: &HeaderMap, name: CookieName) -> Option<String> {
+    let wanted = name.name(idp.config.secure_cookies);
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == wanted)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// A `Set-Cookie` value: `__Host-` prefix, `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`, no
+/// `Domain`. `max_age = Some(0)` deletes it; `None` makes a browser-session cookie.
+#[must_use]
+pub fn set_cookie(idp: &Idp, name: CookieName, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let secure = idp.config.secure_cookies;
+    let mut cookie = format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax",
+        name.name(secure)
+    );
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    if let Some(age) = max_age {
+        cookie.push_str(&format!("; Max-Age={age}"));
+    }
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
+}
+
+/// The browser's CSRF secret: the cookie's value, or a new one to set.
+#[derive(Debug, Clone)]
+pub struct CsrfSecret {
+    /// The secret.
+    pub value: String,
+    /// Whether it must be set on the response.
+    pub is_new: bool,
+}
+
+impl CsrfSecret {
+    /// The secret from the request, or a new one.
+    #[must_use]
+    pub fn from_request(idp: &Idp, headers: &HeaderMap) -> Self {
+        match cookie(idp, headers, CookieName::Csrf).filter(|v| v.len() >= 22) {
+            Some(value) => Self {
+                value,
+                is_new: false,
+            },
+            None => Self {
+                value: crate::random::token(),
+                is_new: true,
+            },
+        }
+    }
+
+    /// The token forms carry: `HMAC(csrf key, secret)`, so the cookie alone is not the token and
+    /// a token cannot be made without the server's key (signed double-submit, OWASP).
+    #[must_use]
+    pub fn form_token(&self, idp: &Idp) -> String {
+        URL_SAFE_NO_PAD.encode(ring::hmac::sign(&idp.csrf_key, self.value.as_bytes()).as_ref())
+    }
+
+    /// A stable, non-secret binding of pending requests to this browser.
+    #[must_use]
+    pub fn browser_binding(&self) -> String {
+        hash_secret(&format!("browser:{}", self.value))
+    }
+
+    /// Adds the cookie to a response if it is new.
+    pub fn attach(&self, idp: &Idp, response: &mut Response) {
+        if self.is_new {
+            response.headers_mut().append(
+                SET_COOKIE,
+                set_cookie(idp, CookieName::Csrf, &self.value, None),
+            );
+        }
+    }
+}
+
+/// Checks a submitted form token against the browser's CSRF cookie, in constant time.
+#[must_use]
+pub fn csrf_valid(idp: &Idp, headers: &HeaderMap, submitted: &str) -> bool {
+    let Some(secret) = cookie(idp, headers, CookieName::Csrf) else {
+        return false;
+    };
+    let Ok(tag) = URL_SAFE_NO_PAD.decode(submitted) else {
+        return false;
+    };
+    ring::hmac::verify(&idp.csrf_key, secret.as_bytes(), &tag).is_ok()
+}
+
+/// The caller's IP address (the TCP peer).
+#[must_use]
+pub fn client_ip(peer: Option<&ConnectInfo<SocketAddr>>) -> String {
+    peer.map_or_else(
+        || "unknown".to_owned(),
+        |ConnectInfo(addr)| addr.ip().to_string(),
+    )
+}
+
+/// Which limit a request counts against.
+#[derive(Debug, Clone, Copy)]
+pub enum RateClass {
+    /// Citizens typing credentials.
+    Login,
+    /// Clients presenting their credentials.
+    Client,
+}
+
+/// Counts a request from `ip`; `Err` is the 429 answer with `Retry-After`.
+pub async fn rate_limit(idp: &Idp, class: RateClass, ip: &str) -> Result<(), Response> {
+    let (name, limit) = match class {
+        RateClass::Login => ("login", idp.config.login_rate_per_minute),
+        RateClass::Client => ("client", idp.config.client_rate_per_minute),
+    };
+    let decision = idp
+        .store
+        .hit_rate_limit(&format!("{name}:{ip}"), 60, limit, idp.now())
+        .await
+        .map_err(|e| internal(&e))?;
+    match decision {
+        RateDecision::Allowed => Ok(()),
+        RateDecision::Limited { retry_after } => Err(too_many(retry_after)),
+    }
+}
+
+/// 429 with `Retry-After`.
+#[must_use]
+pub fn too_many(retry_after: i64) -> Response {
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many requests. Demasiadas solicitudes.",
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&retry_after.max(1).to_string()) {
+        response.headers_mut().insert(RETRY_AFTER, v);
+    }
+    response
+}
+
+/// A 500 that says nothing about the cause; the cause goes to the log with a reference.
+#[must_use]
+pub fn internal(error: &dyn std::fmt::Display) -> Response {
+    let reference = crate::random::id();
+    tracing::error!(%reference, %error, "internal error");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("Internal error. Error interno. Reference: {reference}"),
+    )
+        .into_response()
+}
+
+pub mod account;

@@ -1,0 +1,182 @@
+//! Server-rendered pages: minijinja templates compiled into the binary, Spanish by default and
+//! English on request (`ui_locales`, then `Accept-Language`). Every page is sent with
+//! `no-store` and a strict content security policy; none needs JavaScript.
+
+use axum::http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::Environment;
+use serde_json::Value;
+
+/// A supported language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locale {
+    /// Spanish (default).
+    Es,
+    /// English.
+    En,
+}
+
+impl Locale {
+    /// The tag.
+    #[must_use]
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::Es => "es",
+            Self::En => "en",
+        }
+    }
+
+    /// The first supported language of a space-separated `ui_locales`, else of
+    /// `Accept-Language`, else Spanish.
+    #[must_use]
+    pub fn choose(ui_locales: Option<&str>, headers: &HeaderMap) -> Self {
+        let from_list = |list: &str, sep: char| {
+            list.split(sep)
+                .map(|l| {
+                    l.split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_ascii_lowercase()
+                })
+                .find_map(|l| match l.split('-').next() {
+                    Some("es") => Some(Self::Es),
+                    Some("en") => Some(Self::En),
+                    _ => None,
+                })
+        };
+        ui_locales
+            .and_then(|l| from_list(l, ' '))
+            .or_else(|| {
+                headers
+                    .get(ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|l| from_list(l, ','))
+            })
+            .unwrap_or(Self::Es)
+    }
+}
+
+/// The compiled templates and message catalogues.
+pub struct Pages {
+    env: Environment<'static>,
+    es: Value,
+    en: Value,
+}
+
+impl std::fmt::Debug for Pages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pages(..)")
+    }
+}
+
+macro_rules! templates {
+    ($env:ident, $($name:literal),*) => {
+        $( $env.add_template($name, include_str!(concat!("../../templates/", $name)))?; )*
+    };
+}
+
+impl Pages {
+    /// Compiles every template.
+    pub fn new() -> Result<Self, minijinja::Error> {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+        templates!(
+            env,
+            "base.html",
+            "login.html",
+            "activate.html",
+            "consent.html",
+            "account.html",
+            "error.html",
+            "message.html",
+            "logout.html"
+        );
+        let parse = |text: &str| {
+            serde_json::from_str(text).map_err(|e| {
+                minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
+            })
+        };
+        Ok(Self {
+            env,
+            es: parse(include_str!("../../locales/es.json"))?,
+            en: parse(include_str!("../../locales/en.json"))?,
+        })
+    }
+
+    /// The message catalogue of a language.
+    #[must_use]
+    pub fn messages(&self, locale: Locale) -> &Value {
+        match locale {
+            Locale::Es => &self.es,
+            Locale::En => &self.en,
+        }
+    }
+
+    /// One message.
+    #[must_use]
+    pub fn message(&self, locale: Locale, key: &str) -> String {
+        self.messages(locale)
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or(key)
+            .to_owned()
+    }
+
+    /// Renders `template` with `context` (an object) plus `t` (messages) and `lang`.
+    #[must_use]
+    pub fn render(
+        &self,
+        status: StatusCode,
+        template: &str,
+        locale: Locale,
+        mut context: Value,
+    ) -> Response {
+        if let Some(obj) = context.as_object_mut() {
+            obj.insert("t".into(), self.messages(locale).clone());
+            obj.insert("lang".into(), locale.tag().into());
+        }
+        let html = self
+            .env
+            .get_template(template)
+            .and_then(|t| t.render(&context));
+        match html {
+            Ok(html) => {
+                let mut response = (status, html).into_response();
+                secure_headers(response.headers_mut(), "text/html; charset=utf-8");
+                response
+            }
+            Err(e) => super::internal(&e),
+        }
+    }
+
+    /// An error page with a message key: nothing internal is shown.
+    #[must_use]
+    pub fn error(&self, status: StatusCode, locale: Locale, message_key: &str) -> Response {
+        self.render(
+            status,
+            "error.html",
+            locale,
+            serde_json::json!({"message": self.message(locale, message_key)}),
+        )
+    }
+}
+
+/// Headers every page carries.
+pub fn secure_headers(headers: &mut HeaderMap, content_type: &'static str) {
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        HeaderName::from_static("content-security-policy"),
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    );
+    headers.insert(
+        HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        HeaderName::from_static("referrer-policy"),
+        HeaderValue::from_static("no-referrer"),
+    );
+}

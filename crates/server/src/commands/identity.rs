@@ -1,0 +1,183 @@
+//! `registry`, `account`, `client` and `keys rotate`: the identity provider's operator commands.
+//! They work on the configured database directly, so they run beside live instances.
+
+use std::io::BufReader;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use llavero_credentials::time::{Clock, SystemClock, format_datetime};
+use llavero_idp::registry::Run;
+use llavero_idp::registry::import::{ImportFormat, import};
+
+use crate::cli::{AccountCommand, ClientCommand, RegistryCommand, RegistryFormat};
+use crate::config::Config;
+use crate::identity;
+
+fn block_on<T>(future: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(future)
+}
+
+fn now() -> i64 {
+    SystemClock.now()
+}
+
+/// `llavero keys rotate`.
+pub fn rotate_key(config: &Config) -> anyhow::Result<ExitCode> {
+    block_on(async {
+        let store = identity::open_store(config).await?;
+        let master = identity::master_key(config, &store)?;
+        let kid = llavero_idp::keys::rotate(&store, &master, now()).await?;
+        println!("{}", serde_json::json!({"kid": kid}));
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `llavero registry …`
+pub fn registry(config: &Config, command: RegistryCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        RegistryCommand::Demo {
+            count,
+            format,
+            seed,
+            out,
+        } => {
+            let csv = format == RegistryFormat::Csv;
+            if out.as_os_str() == "-" {
+                llavero_idp::registry::demo::write(
+                    std::io::BufWriter::new(std::io::stdout().lock()),
+                    count,
+                    seed,
+                    csv,
+                )?;
+            } else {
+                let file = std::fs::File::create(&out)
+                    .with_context(|| format!("creating {}", out.display()))?;
+                llavero_idp::registry::demo::write(
+                    std::io::BufWriter::with_capacity(1 << 20, file),
+                    count,
+                    seed,
+                    csv,
+                )?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RegistryCommand::Import {
+            file,
+            format,
+            quiet,
+        } => {
+            let format = match format {
+                Some(RegistryFormat::Csv) => ImportFormat::Csv,
+                Some(RegistryFormat::Jsonl) => ImportFormat::JsonLines,
+                None => {
+                    ImportFormat::from_path(&file).context("say --format csv or --format jsonl")?
+                }
+            };
+            let size = std::fs::metadata(&file)
+                .with_context(|| format!("reading {}", file.display()))?
+                .len();
+            let reader = BufReader::with_capacity(
+                1 << 20,
+                std::fs::File::open(&file)
+                    .with_context(|| format!("opening {}", file.display()))?,
+            );
+            let bar = if quiet {
+                indicatif::ProgressBar::hidden()
+            } else {
+                indicatif::ProgressBar::new_spinner()
+            };
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {pos} records read ({per_sec}) {elapsed}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            let started = std::time::Instant::now();
+            let report = block_on(async {
+                let store = identity::open_store(config).await?;
+                Ok(import(&store, reader, format, now(), |read| bar.set_position(read)).await?)
+            })?;
+            bar.finish_and_clear();
+            for rejected in report.rejected.iter().take(1000) {
+                eprintln!("line {}: {}", rejected.line, rejected.reason);
+            }
+            if report.rejected.len() > 1000 {
+                eprintln!("… and {} more rejected lines", report.rejected.len() - 1000);
+            }
+            println!(
+                "{}",
+                serde_json::json!({
+                    "file_bytes": size,
+                    "read": report.read,
+                    "written": report.written,
+                    "unchanged": report.unchanged,
+                    "rejected": report.rejected.len(),
+                    "accounts_disabled": report.disabled_accounts,
+                    "seconds": started.elapsed().as_secs_f64(),
+                })
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `llavero account …`
+pub fn account(config: &Config, command: AccountCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        AccountCommand::ActivationCode { run } => {
+            let run: Run = run.parse()?;
+            block_on(async {
+                let store = identity::open_store(config).await?;
+                let idp = identity::build(config, store, Arc::new(SystemClock)).await?;
+                let issued = llavero_idp::accounts::issue_activation_code(&idp, run).await?;
+                println!(
+                    "{}",
+                    serde_json::json!({"run": issued.run, "code": issued.code, "expires_at": format_datetime(issued.expires_at)})
+                );
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+    }
+}
+
+/// `llavero client …`
+pub fn client(config: &Config, command: ClientCommand) -> anyhow::Result<ExitCode> {
+    let ClientCommand::Add {
+        name,
+        redirect_uris,
+        post_logout_redirect_uris,
+        scope,
+        auth,
+        jwks,
+        min_acr,
+        subject_type,
+    } = command;
+    let jwks = match jwks {
+        Some(path) => Some(serde_json::from_str(
+            &std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )?),
+        None => None,
+    };
+    let registration = llavero_idp::clients::Registration {
+        name,
+        redirect_uris,
+        post_logout_redirect_uris,
+        scopes: vec![scope],
+        token_endpoint_auth_method: Some(auth),
+        min_acr,
+        subject_type,
+        jwks,
+    };
+    block_on(async {
+        let store = identity::open_store(config).await?;
+        let registered = llavero_idp::clients::register(&store, registration, now()).await?;
+        println!("{}", serde_json::to_string(&registered)?);
+        Ok(ExitCode::SUCCESS)
+    })
+}

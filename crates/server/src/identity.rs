@@ -1,0 +1,120 @@
+//! Wiring of the identity provider: the store, the master key, the signing keys, demo data.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use llavero_credentials::time::Clock;
+use llavero_idp::registry::Run;
+use llavero_idp::seal::MasterKey;
+use llavero_idp::{Idp, IdpConfig, IdpState};
+use llavero_store::{Backend, Store};
+
+use crate::config::Config;
+use crate::files;
+
+/// Opens (creating and migrating) the configured database.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let url = config.database_url();
+    if Backend::from_url(&url)? == Backend::Sqlite {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    }
+    Store::connect(&url).await.context("opening the database")
+}
+
+/// The master key: configured, or for the embedded SQLite default generated once into
+/// `data_dir/master.key` (mode 0600).
+pub fn master_key(config: &Config, store: &Store) -> anyhow::Result<MasterKey> {
+    if let Some(text) = &config.master_key {
+        return MasterKey::from_base64(text).context("master_key");
+    }
+    anyhow::ensure!(
+        store.backend() == Backend::Sqlite,
+        "with PostgreSQL every instance needs the same master key: set LLAVERO_MASTER_KEY (32 bytes, base64url)"
+    );
+    let path = config.data_dir.join("master.key");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        return MasterKey::from_base64(&text).with_context(|| format!("{}", path.display()));
+    }
+    let key = MasterKey::generate();
+    files::write_secret(&path, &key.to_base64())?;
+    tracing::info!(path = %path.display(), "generated the master key");
+    Ok(key)
+}
+
+/// The provider's settings from the service configuration.
+#[must_use]
+pub fn idp_config(config: &Config) -> IdpConfig {
+    let mut idp = IdpConfig::new(config.issuer());
+    if let Some(secure) = config.secure_cookies {
+        idp.secure_cookies = secure;
+    }
+    idp.admin_token_hash = config
+        .admin_token
+        .as_deref()
+        .map(llavero_store::hash_secret);
+    idp.login_rate_per_minute = config.login_rate_per_minute;
+    idp.client_rate_per_minute = config.client_rate_per_minute;
+    idp
+}
+
+/// Builds the provider over an open store, creating the first signing key if needed.
+pub async fn build(
+    config: &Config,
+    store: Store,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<IdpState> {
+    let master = master_key(config, &store)?;
+    llavero_idp::keys::ensure(&store, &master, clock.now())
+        .await
+        .context("signing keys")?;
+    Idp::new(idp_config(config), store, master, clock).context("compiling page templates")
+}
+
+/// The demo citizen printed at start.
+pub const DEMO_RUN: &str = "11.111.111-1";
+
+/// Seeds an empty registry with synthetic people, a demo citizen with an account, and prints
+/// how to log in.
+pub async fn seed_demo(idp: &Idp) -> anyhow::Result<()> {
+    if idp.store.people_count().await? > 0 {
+        return Ok(());
+    }
+    let mut people = Vec::new();
+    llavero_idp::registry::demo::write(&mut people, 1_000, 2026, false)?;
+    let demo_person = serde_json::json!({
+        "run": DEMO_RUN, "given_names": "Ana María", "paternal_surname": "Pérez", "maternal_surname": "Soto",
+        "birth_date": "1985-06-15", "sex": "F", "nationality": "CL", "document_serial": "A111111111",
+        "status": "active", "updated_at": "2026-01-01T00:00:00Z",
+    });
+    people.extend_from_slice(format!("{demo_person}\n").as_bytes());
+    let report = llavero_idp::registry::import::import(
+        &idp.store,
+        people.as_slice(),
+        llavero_idp::registry::import::ImportFormat::JsonLines,
+        idp.now(),
+        |_| {},
+    )
+    .await?;
+    let run: Run = DEMO_RUN.parse()?;
+    let code = llavero_idp::accounts::issue_activation_code(idp, run).await?;
+    let password = format!("demo-{}", llavero_idp::random::id());
+    let activated = llavero_idp::accounts::activate(
+        idp,
+        DEMO_RUN,
+        &code.code,
+        "A111111111",
+        &password,
+        &password,
+    )
+    .await?;
+    anyhow::ensure!(activated.is_ok(), "activating the demo account failed");
+    tracing::info!(people = report.written, "seeded a demo civil registry");
+    println!(
+        "Demo account: RUN {DEMO_RUN}  password {password}  (log in at {}/account)",
+        idp.config.issuer
+    );
+    Ok(())
+}
