@@ -217,28 +217,25 @@ pub async fn authenticate(
     let ok = tokio::task::spawn_blocking(move || password::verify(&typed, stored.as_deref()))
         .await
         .unwrap_or(false);
-    match (ok, usable) {
-        (true, Some(account)) => {
-            idp.store.clear_login_failures(&subject).await?;
-            Ok(LoginOutcome::Success {
-                account_id: account.id.clone(),
-            })
+    if let (true, Some(account)) = (ok, usable) {
+        idp.store.clear_login_failures(&subject).await?;
+        Ok(LoginOutcome::Success {
+            account_id: account.id.clone(),
+        })
+    } else {
+        let failures = idp
+            .store
+            .record_login_failure(
+                &subject,
+                account.as_ref().map(|a| a.run),
+                idp.config.lock_after_failures,
+                now,
+            )
+            .await?;
+        if failures >= idp.config.lock_after_failures {
+            tracing::warn!(run = %run, "login locked after consecutive failures");
         }
-        _ => {
-            let failures = idp
-                .store
-                .record_login_failure(
-                    &subject,
-                    account.as_ref().map(|a| a.run),
-                    idp.config.lock_after_failures,
-                    now,
-                )
-                .await?;
-            if failures >= idp.config.lock_after_failures {
-                tracing::warn!(run = %run, "login locked after consecutive failures");
-            }
-            Ok(LoginOutcome::Failed)
-        }
+        Ok(LoginOutcome::Failed)
     }
 }
 

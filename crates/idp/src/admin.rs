@@ -17,9 +17,10 @@ use crate::clients::{self, Registration, RegistrationError};
 use crate::registry::Run;
 use crate::state::{Idp, IdpState};
 
-fn authorized(idp: &Idp, headers: &HeaderMap) -> Result<(), Response> {
+/// `Some(answer)` when the caller is not the admin.
+fn refused(idp: &Idp, headers: &HeaderMap) -> Option<Response> {
     let Some(expected) = &idp.config.admin_token_hash else {
-        return Err(StatusCode::NOT_FOUND.into_response());
+        return Some(StatusCode::NOT_FOUND.into_response());
     };
     let presented = headers
         .get(AUTHORIZATION)
@@ -28,13 +29,15 @@ fn authorized(idp: &Idp, headers: &HeaderMap) -> Result<(), Response> {
         .map(hash_secret)
         .unwrap_or_default();
     if bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
-        Ok(())
+        None
     } else {
-        Err((
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"error": "unauthorized"})),
+        Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"error": "unauthorized"})),
+            )
+                .into_response(),
         )
-            .into_response())
     }
 }
 
@@ -54,7 +57,7 @@ pub async fn activation_code(
     headers: HeaderMap,
     Json(body): Json<ActivationCodeRequest>,
 ) -> Response {
-    if let Err(r) = authorized(&idp, &headers) {
+    if let Some(r) = refused(&idp, &headers) {
         return r;
     }
     let run: Run = match body.run.parse() {
@@ -80,7 +83,7 @@ pub async fn register_client(
     headers: HeaderMap,
     Json(body): Json<Registration>,
 ) -> Response {
-    if let Err(r) = authorized(&idp, &headers) {
+    if let Some(r) = refused(&idp, &headers) {
         return r;
     }
     match clients::register(&idp.store, body, idp.now()).await {

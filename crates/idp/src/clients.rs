@@ -102,10 +102,12 @@ pub async fn register(
         Some(s) => SubjectType::parse(s)
             .ok_or_else(|| invalid("subject_type must be pairwise or public"))?,
     };
-    if let Some(acr) = &registration.min_acr {
-        if acr_rank(acr).is_none() {
-            return Err(invalid("unknown min_acr"));
-        }
+    if registration
+        .min_acr
+        .as_deref()
+        .is_some_and(|acr| acr_rank(acr).is_none())
+    {
+        return Err(invalid("unknown min_acr"));
     }
     let mut scopes = vec!["openid".to_owned()];
     for scope in registration

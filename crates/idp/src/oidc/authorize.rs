@@ -411,15 +411,21 @@ pub struct StepQuery {
     request: String,
 }
 
+/// What the login page shows besides the form.
+#[derive(Default)]
+struct LoginView<'a> {
+    request: &'a str,
+    client: Option<&'a Client>,
+    run: &'a str,
+    error: Option<&'a str>,
+}
+
 fn login_page(
     idp: &Idp,
     status: StatusCode,
     locale: Locale,
     csrf: &CsrfSecret,
-    request: &str,
-    client: Option<&Client>,
-    run: &str,
-    error: Option<&str>,
+    view: &LoginView<'_>,
 ) -> Response {
     let mut response = idp.pages.render(
         status,
@@ -427,10 +433,10 @@ fn login_page(
         locale,
         json!({
             "csrf": csrf.form_token(idp),
-            "request": request,
-            "client_name": client.map(|c| c.name.clone()),
-            "run": run,
-            "error": error.map(|k| idp.pages.message(locale, k)),
+            "request": view.request,
+            "client_name": view.client.map(|c| c.name.clone()),
+            "run": view.run,
+            "error": view.error.map(|k| idp.pages.message(locale, k)),
         }),
     );
     csrf.attach(idp, &mut response);
@@ -450,25 +456,18 @@ pub async fn login_form(
             StatusCode::OK,
             Locale::choose(None, &headers),
             &csrf,
-            "",
-            None,
-            "",
-            None,
+            &LoginView::default(),
         );
     }
     match pending(&idp, &query.request, &csrf).await {
         Ok(Some(p)) => {
             let locale = Locale::choose(p.params.ui_locales.as_deref(), &headers);
-            login_page(
-                &idp,
-                StatusCode::OK,
-                locale,
-                &csrf,
-                &query.request,
-                Some(&p.client),
-                "",
-                None,
-            )
+            let view = LoginView {
+                request: &query.request,
+                client: Some(&p.client),
+                ..LoginView::default()
+            };
+            login_page(&idp, StatusCode::OK, locale, &csrf, &view)
         }
         Ok(None) => idp.pages.error(
             StatusCode::BAD_REQUEST,
@@ -525,16 +524,13 @@ pub async fn login(
     }
     let client = pending.as_ref().map(|p| &p.client);
     let page = |status, error| {
-        login_page(
-            &idp,
-            status,
-            locale,
-            &csrf,
-            &form.request,
+        let view = LoginView {
+            request: &form.request,
             client,
-            &form.run,
-            Some(error),
-        )
+            run: &form.run,
+            error: Some(error),
+        };
+        login_page(&idp, status, locale, &csrf, &view)
     };
     let outcome = match crate::accounts::authenticate(&idp, &form.run, &form.password).await {
         Ok(outcome) => outcome,
@@ -560,39 +556,11 @@ pub async fn login(
             return response;
         }
     };
-    // A new session id at every login (session fixation); the old session ends.
-    let now = idp.now();
-    let value = crate::random::token();
-    let factors = [Factor::Password];
-    let new = NewSession {
-        id_hash: hash_secret(&value),
-        handle: crate::random::id(),
-        account_id,
-        auth_time: now,
-        acr: acr_for(&factors).to_owned(),
-        amr: factors.iter().map(|f| f.amr().to_owned()).collect(),
-        user_agent: headers
-            .get(USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .chars()
-            .take(200)
-            .collect(),
-    };
-    let old = cookie(&idp, &headers, CookieName::Session).map(|v| hash_secret(&v));
-    if let Err(e) = idp.store.create_session(&new, old.as_deref(), now).await {
-        return crate::web::internal(&e);
-    }
-    let session = Session {
-        handle: new.handle.clone(),
-        account_id: new.account_id.clone(),
-        created_at: now,
-        last_seen_at: now,
-        auth_time: now,
-        acr: new.acr.clone(),
-        amr: new.amr.clone(),
-        user_agent: new.user_agent.clone(),
-    };
+    let (session, value) =
+        match start_session(&idp, &headers, account_id, &[Factor::Password]).await {
+            Ok(started) => started,
+            Err(e) => return crate::web::internal(&e),
+        };
     let mut response = match pending {
         Some(p) => {
             proceed(
@@ -612,6 +580,47 @@ pub async fn login(
         set_cookie(&idp, CookieName::Session, &value, None),
     );
     response
+}
+
+/// Creates a session for `account_id` once its factors are complete: a new id at every login
+/// (against session fixation); the session the browser had, if any, ends. Returns the session
+/// and the cookie value.
+pub(crate) async fn start_session(
+    idp: &Idp,
+    headers: &HeaderMap,
+    account_id: String,
+    factors: &[Factor],
+) -> Result<(Session, String), llavero_store::StoreError> {
+    let now = idp.now();
+    let value = crate::random::token();
+    let new = NewSession {
+        id_hash: hash_secret(&value),
+        handle: crate::random::id(),
+        account_id,
+        auth_time: now,
+        acr: acr_for(factors).to_owned(),
+        amr: factors.iter().map(|f| f.amr().to_owned()).collect(),
+        user_agent: headers
+            .get(USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect(),
+    };
+    let old = cookie(idp, headers, CookieName::Session).map(|v| hash_secret(&v));
+    idp.store.create_session(&new, old.as_deref(), now).await?;
+    let session = Session {
+        handle: new.handle,
+        account_id: new.account_id,
+        created_at: now,
+        last_seen_at: now,
+        auth_time: now,
+        acr: new.acr,
+        amr: new.amr,
+        user_agent: new.user_agent,
+    };
+    Ok((session, value))
 }
 
 /// `GET /consent`.

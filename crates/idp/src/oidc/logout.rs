@@ -121,18 +121,16 @@ pub async fn logout(
         .is_some_and(|s| hint_sid == Some(s.handle.as_str()));
     let confirmed_by_form =
         method == Method::POST && get("csrf").is_some_and(|t| csrf_valid(&idp, &headers, t));
-    if let (Some(session), false, false) = (&session, confirmed_by_hint, confirmed_by_form) {
-        let _ = session;
+    if session.is_some() && !confirmed_by_hint && !confirmed_by_form {
         return confirm_page(&idp, &headers, locale, &params);
     }
-    if let Some(session) = &session {
-        if let Err(e) = idp
+    if let Some(session) = &session
+        && let Err(e) = idp
             .store
             .end_session(&session.account_id, &session.handle, idp.now())
             .await
-        {
-            return crate::web::internal(&e);
-        }
+    {
+        return crate::web::internal(&e);
     }
     let mut response = match redirect {
         Some(target) => see_other(&target),

@@ -81,6 +81,93 @@ pub fn parse_params(raw: &[u8]) -> Result<BTreeMap<String, String>, &'static str
     Ok(out)
 }
 
+/// An error to send back to the client: `(error, error_description)`.
+type Refusal = (&'static str, &'static str);
+
+/// The requested scopes the client may have, in order, without repeats; `openid` required.
+fn granted_scopes(client: &Client, scope: &str) -> Result<Vec<String>, Refusal> {
+    let requested: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
+    if !requested.contains(&"openid") {
+        return Err(("invalid_scope", "the openid scope is required"));
+    }
+    let mut scopes: Vec<String> = Vec::new();
+    for scope in requested {
+        if client.scopes.iter().any(|s| s == scope) && !scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_owned());
+        }
+    }
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err(("invalid_scope", "the client may not request openid"));
+    }
+    Ok(scopes)
+}
+
+/// PKCE: an S256 challenge is required (RFC 7636; `plain` is refused, as is no method, which
+/// would mean `plain`).
+fn pkce_challenge(challenge: Option<&str>, method: Option<&str>) -> Result<String, Refusal> {
+    let challenge = challenge.ok_or(("invalid_request", "PKCE code_challenge is required"))?;
+    match method {
+        Some("S256") => {}
+        Some("plain") | None => {
+            return Err((
+                "invalid_request",
+                "code_challenge_method must be S256 (plain is not allowed)",
+            ));
+        }
+        Some(_) => return Err(("invalid_request", "unsupported code_challenge_method")),
+    }
+    if challenge.len() != 43
+        || !challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err((
+            "invalid_request",
+            "code_challenge must be a base64url SHA-256 digest",
+        ));
+    }
+    Ok(challenge.to_owned())
+}
+
+/// `prompt` values: known ones only, and `none` alone.
+fn prompt_values(prompt: Option<&str>) -> Result<Vec<String>, Refusal> {
+    let values: Vec<String> = prompt
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if values
+        .iter()
+        .any(|p| !matches!(p.as_str(), "none" | "login" | "consent" | "select_account"))
+    {
+        return Err(("invalid_request", "unsupported prompt value"));
+    }
+    if values.iter().any(|p| p == "none") && values.len() > 1 {
+        return Err((
+            "invalid_request",
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    Ok(values)
+}
+
+/// The `acr` the login must reach. `acr_values` are voluntary (OIDC Core §3.1.2.1): the lowest
+/// supported one counts; the client's registered minimum is not voluntary.
+fn required_acr(client: &Client, acr_values: Option<&str>) -> String {
+    let requested = acr_values
+        .unwrap_or("")
+        .split(' ')
+        .filter_map(|a| acr_rank(a).map(|r| (r, a)))
+        .min()
+        .map(|(_, a)| a);
+    let minimum = client.min_acr.as_deref().unwrap_or(ACR_PASSWORD);
+    match requested {
+        Some(a) if acr_rank(a) > acr_rank(minimum) => a.to_owned(),
+        _ => minimum.to_owned(),
+    }
+}
+
 /// Validates the parameters of `client` (already authenticated for PAR, identified by
 /// `client_id` for the front channel).
 pub fn validate(
@@ -98,110 +185,44 @@ pub fn validate(
         return Err(RequestError::Untrusted);
     }
     let state = get("state").map(str::to_owned);
-    let fail = |error: &'static str, description: &'static str| RequestError::Redirect {
+    let fail = |(error, description): Refusal| RequestError::Redirect {
         redirect_uri: redirect_uri.to_owned(),
         state: state.clone(),
         error,
         description,
     };
     if get("request").is_some() {
-        return Err(fail(
+        return Err(fail((
             "request_not_supported",
             "request objects are not supported; use PAR",
-        ));
+        )));
     }
     if get("response_type") != Some("code") {
-        return Err(fail(
+        return Err(fail((
             "unsupported_response_type",
             "only the authorization code flow (response_type=code) is supported",
-        ));
+        )));
     }
     if get("response_mode").is_some_and(|m| m != "query") {
-        return Err(fail(
+        return Err(fail((
             "invalid_request",
             "only response_mode=query is supported",
-        ));
+        )));
     }
-    let requested: Vec<&str> = get("scope")
-        .unwrap_or("")
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .collect();
-    if !requested.contains(&"openid") {
-        return Err(fail("invalid_scope", "the openid scope is required"));
-    }
-    let mut scopes: Vec<String> = Vec::new();
-    for scope in requested {
-        if client.scopes.iter().any(|s| s == scope) && !scopes.iter().any(|s| s == scope) {
-            scopes.push(scope.to_owned());
-        }
-    }
-    if !scopes.iter().any(|s| s == "openid") {
-        return Err(fail("invalid_scope", "the client may not request openid"));
-    }
-    let code_challenge = get("code_challenge")
-        .ok_or_else(|| fail("invalid_request", "PKCE code_challenge is required"))?;
-    match get("code_challenge_method") {
-        Some("S256") => {}
-        Some("plain") | None => {
-            return Err(fail(
-                "invalid_request",
-                "code_challenge_method must be S256 (plain is not allowed)",
-            ));
-        }
-        Some(_) => return Err(fail("invalid_request", "unsupported code_challenge_method")),
-    }
-    if code_challenge.len() != 43
-        || !code_challenge
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err(fail(
-            "invalid_request",
-            "code_challenge must be a base64url SHA-256 digest",
-        ));
-    }
-    let prompt: Vec<String> = get("prompt")
-        .unwrap_or("")
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if prompt
-        .iter()
-        .any(|p| !matches!(p.as_str(), "none" | "login" | "consent" | "select_account"))
-    {
-        return Err(fail("invalid_request", "unsupported prompt value"));
-    }
-    if prompt.iter().any(|p| p == "none") && prompt.len() > 1 {
-        return Err(fail(
-            "invalid_request",
-            "prompt=none cannot be combined with other values",
-        ));
-    }
+    let scopes = granted_scopes(client, get("scope").unwrap_or("")).map_err(fail)?;
+    let code_challenge =
+        pkce_challenge(get("code_challenge"), get("code_challenge_method")).map_err(fail)?;
+    let prompt = prompt_values(get("prompt")).map_err(fail)?;
     let max_age =
         match get("max_age") {
             Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                fail("invalid_request", "max_age must be a non-negative integer")
+                fail(("invalid_request", "max_age must be a non-negative integer"))
             })?),
             None => None,
         };
-    // acr_values are voluntary (OIDC Core §3.1.2.1): take the lowest one we support; the
-    // client's registered minimum is not voluntary.
-    let requested_acr = get("acr_values")
-        .unwrap_or("")
-        .split(' ')
-        .filter_map(|a| acr_rank(a).map(|r| (r, a)))
-        .min()
-        .map(|(_, a)| a);
-    let minimum = client.min_acr.as_deref().unwrap_or(ACR_PASSWORD);
-    let acr = match requested_acr {
-        Some(a) if acr_rank(a) > acr_rank(minimum) => a,
-        _ => minimum,
-    };
     for (name, limit) in [("state", 2048), ("nonce", 512), ("ui_locales", 128)] {
         if get(name).is_some_and(|v| v.len() > limit) {
-            return Err(fail("invalid_request", "a parameter is too long"));
+            return Err(fail(("invalid_request", "a parameter is too long")));
         }
     }
     Ok(AuthParams {
@@ -210,10 +231,10 @@ pub fn validate(
         scopes,
         state,
         nonce: get("nonce").map(str::to_owned),
-        code_challenge: code_challenge.to_owned(),
+        code_challenge,
         prompt,
         max_age,
-        acr: acr.to_owned(),
+        acr: required_acr(client, get("acr_values")),
         ui_locales: get("ui_locales").map(str::to_owned),
         browser: None,
         requested_at: 0,

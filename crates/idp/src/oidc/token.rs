@@ -212,7 +212,7 @@ mod tests {
     #[test]
     fn pkce_s256_known_answer() {
         // RFC 7636 Appendix B.
-        let verifier = "dBjftJeZ4CVP-mJ92K9s5K5MbgbS5KELmNSqVBlWERw";
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         assert!(pkce_matches(
             verifier,
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"

@@ -213,7 +213,12 @@ pub fn write(mut out: impl Write, count: u64, seed: u64, csv: bool) -> std::io::
         if csv {
             let row: Vec<&str> = FIELDS
                 .iter()
-                .map(|f| person[*f].as_str().unwrap_or(""))
+                .map(|f| {
+                    person
+                        .get(*f)
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or("")
+                })
                 .collect();
             writeln!(out, "{}", row.join(","))?;
         } else {

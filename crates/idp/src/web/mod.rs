@@ -2,6 +2,7 @@
 
 pub mod pages;
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use axum::extract::ConnectInfo;
@@ -61,7 +62,7 @@ pub fn set_cookie(idp: &Idp, name: CookieName, value: &str, max_age: Option<i64>
         cookie.push_str("; Secure");
     }
     if let Some(age) = max_age {
-        cookie.push_str(&format!("; Max-Age={age}"));
+        let _ = write!(cookie, "; Max-Age={age}");
     }
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
 }
