@@ -131,6 +131,25 @@ fn upsert_sql(rows: usize) -> String {
     sql
 }
 
+/// One record per RUN, the most recently updated (the later one on a tie), in first-seen order:
+/// PostgreSQL refuses an upsert that touches a row twice, and only the newest may win anyway.
+fn newest_per_run(people: &[Person]) -> Vec<&Person> {
+    let mut position: std::collections::HashMap<i64, usize> =
+        std::collections::HashMap::with_capacity(people.len());
+    let mut out: Vec<&Person> = Vec::with_capacity(people.len());
+    for person in people {
+        match position.get(&person.run).and_then(|&i| out.get_mut(i)) {
+            Some(kept) if kept.registry_updated_at <= person.registry_updated_at => *kept = person,
+            Some(_) => {}
+            None => {
+                position.insert(person.run, out.len());
+                out.push(person);
+            }
+        }
+    }
+    out
+}
+
 impl Store {
     /// Upserts registry records in one transaction: a record replaces the stored one only if
     /// the registry updated it later. Accounts of people now `deceased` or `blocked` are disabled
@@ -142,7 +161,9 @@ impl Store {
     ) -> Result<ImportOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut outcome = ImportOutcome::default();
-        for chunk in people.chunks(ROWS_PER_STATEMENT) {
+        let newest = newest_per_run(people);
+        outcome.unchanged = (people.len() - newest.len()) as u64;
+        for chunk in newest.chunks(ROWS_PER_STATEMENT) {
             let sql = upsert_sql(chunk.len());
             let mut query = sqlx::query(&sql);
             for p in chunk {
@@ -163,7 +184,7 @@ impl Store {
             outcome.written += written;
             outcome.unchanged += chunk.len() as u64 - written.min(chunk.len() as u64);
         }
-        for p in people.iter().filter(|p| p.status != PersonStatus::Active) {
+        for p in newest.iter().filter(|p| p.status != PersonStatus::Active) {
             let ids: Vec<String> = sqlx::query_scalar(
                 "SELECT a.id FROM accounts a JOIN registry_people p ON p.run = a.run \
                  WHERE a.run = $1 AND a.disabled_at IS NULL AND p.status <> 'active'",

@@ -22,6 +22,12 @@ pub async fn sqlite(dir: &std::path::Path) -> Result<Store, StoreError> {
 /// A store on a new schema of the test PostgreSQL database. Schemas left by runs more than an
 /// hour old are dropped first.
 pub async fn postgres() -> Result<Store, StoreError> {
+    Store::connect(&postgres_schema_url().await?).await
+}
+
+/// Creates a new schema in the test PostgreSQL database and returns a URL whose connections
+/// use it (for tests that open several stores on one database, like two service instances).
+pub async fn postgres_schema_url() -> Result<String, StoreError> {
     let base = postgres_url();
     let schema = format!("llavero_test_{}_{}", now(), unique());
     let admin = Store::connect_without_migrations(&base).await?;
@@ -31,10 +37,9 @@ pub async fn postgres() -> Result<Store, StoreError> {
         .await?;
     admin.close().await;
     let separator = if base.contains('?') { '&' } else { '?' };
-    Store::connect(&format!(
+    Ok(format!(
         "{base}{separator}options=-c%20search_path%3D{schema}"
     ))
-    .await
 }
 
 fn unique() -> String {

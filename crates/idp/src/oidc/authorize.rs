@@ -159,6 +159,10 @@ async fn start(
         .ok_or_else(|| StatusCode::BAD_REQUEST.into_response())?;
     let now = idp.now();
     let id = crate::random::id();
+    let session = current_session(idp, headers)
+        .await
+        .map_err(|e| crate::web::internal(&e))?;
+    let prior_session = session.as_ref().map(|s| s.handle.clone());
     let params = if let Some(request_uri) = form.get("request_uri") {
         let pushed_id = request_uri
             .strip_prefix(REQUEST_URI_PREFIX)
@@ -174,6 +178,7 @@ async fn start(
             serde_json::from_value(pushed.params).map_err(|e| crate::web::internal(&e))?;
         params.browser = Some(csrf.browser_binding());
         params.requested_at = now;
+        params.prior_session.clone_from(&prior_session);
         let next = AuthorizationRequest {
             id: id.clone(),
             client_id: client.id.clone(),
@@ -213,6 +218,7 @@ async fn start(
         };
         params.browser = Some(csrf.browser_binding());
         params.requested_at = now;
+        params.prior_session.clone_from(&prior_session);
         let request = AuthorizationRequest {
             id: id.clone(),
             client_id: client.id.clone(),
@@ -226,9 +232,7 @@ async fn start(
             .map_err(|e| crate::web::internal(&e))?;
         params
     };
-    let session = current_session(idp, headers)
-        .await
-        .map_err(|e| crate::web::internal(&e))?;
+
     Ok(proceed(
         idp,
         &id,
@@ -285,7 +289,10 @@ async fn proceed(
     let prompt = |p: &str| params.prompt.iter().any(|x| x == p);
     let too_old = |s: &Session| params.max_age.is_some_and(|max| now - s.auth_time > max);
     // A login during this request satisfies prompt=login and max_age.
-    let logged_in_now = |s: &Session| s.auth_time >= params.requested_at;
+    let logged_in_now = |s: &Session| {
+        s.created_at >= params.requested_at
+            && params.prior_session.as_deref() != Some(s.handle.as_str())
+    };
     let session = session.filter(|s| logged_in_now(s) || (!prompt("login") && !too_old(s)));
     let Some(session) = session else {
         if prompt("none") {

@@ -36,9 +36,13 @@ pub struct AuthParams {
     /// The browser that continued the request (set by `/authorize`).
     #[serde(default)]
     pub browser: Option<String>,
-    /// When `/authorize` received it: a login at or after this time satisfies `prompt=login`.
+    /// When `/authorize` received it.
     #[serde(default)]
     pub requested_at: i64,
+    /// The session the browser had at `/authorize`: a session other than this one, created
+    /// since, is a login made for this request (it satisfies `prompt=login` and `max_age`).
+    #[serde(default)]
+    pub prior_session: Option<String>,
 }
 
 /// Why a request was refused.
@@ -238,6 +242,7 @@ pub fn validate(
         ui_locales: get("ui_locales").map(str::to_owned),
         browser: None,
         requested_at: 0,
+        prior_session: None,
     })
 }
 
