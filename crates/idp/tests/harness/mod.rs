@@ -1,12 +1,16 @@
 //! An in-process provider and a browser for it: a cookie jar over the router, a settable clock,
 //! a citizen with an account and a registered client.
 
+// Test support: each test file uses part of it, and panics are how tests fail.
 #![allow(
     dead_code,
+    unreachable_pub,
     clippy::unwrap_used,
     clippy::expect_used,
-    clippy::missing_panics_doc,
-    unreachable_pub
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::missing_panics_doc
 )]
 
 use std::collections::{BTreeMap, HashMap};
