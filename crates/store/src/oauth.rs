@@ -8,7 +8,6 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row as _, Transaction};
 
-use crate::registry::PersonStatus;
 use crate::secret::{json_list, to_json_list};
 use crate::{Person, Store, StoreError};
 
@@ -220,15 +219,7 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let taken = sqlx::query(
-            "UPDATE authorization_requests SET consumed_at = $2 WHERE id = $1 AND consumed_at IS NULL AND expires_at > $2",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if taken != 1 {
+        if !take_request_in(&mut tx, id, now).await? {
             return Ok(false);
         }
         sqlx::query(
@@ -272,15 +263,7 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let taken = sqlx::query(
-            "UPDATE authorization_requests SET consumed_at = $2 WHERE id = $1 AND consumed_at IS NULL",
-        )
-        .bind(request_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if taken != 1 {
+        if !take_request_in(&mut tx, request_id, now).await? {
             return Ok(false);
         }
         sqlx::query(
@@ -445,22 +428,9 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let status: String = row.try_get("status")?;
         Ok(Some(AccessGrant {
             grant: grant_from_row(&row)?,
-            person: Person {
-                run: row.try_get("run")?,
-                given_names: row.try_get("given_names")?,
-                paternal_surname: row.try_get("paternal_surname")?,
-                maternal_surname: row.try_get("maternal_surname")?,
-                birth_date: row.try_get("birth_date")?,
-                sex: row.try_get("sex")?,
-                nationality: row.try_get("nationality")?,
-                document_serial: row.try_get("document_serial")?,
-                status: PersonStatus::parse(&status)
-                    .ok_or_else(|| StoreError::corrupt("status", status))?,
-                registry_updated_at: row.try_get("registry_updated_at")?,
-            },
+            person: crate::registry::person_from_row(&row)?,
         }))
     }
 
@@ -605,6 +575,23 @@ impl Store {
         .rows_affected();
         Ok(inserted == 1)
     }
+}
+
+/// Marks a pending request as used, if it still is pending (unused and unexpired).
+async fn take_request_in(
+    tx: &mut Transaction<'_, Any>,
+    id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let taken = sqlx::query(
+        "UPDATE authorization_requests SET consumed_at = $2 WHERE id = $1 AND consumed_at IS NULL AND expires_at > $2",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(taken == 1)
 }
 
 async fn insert_tokens(

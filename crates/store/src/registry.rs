@@ -87,7 +87,7 @@ const COLUMN_COUNT: usize = 11;
 /// parameters keeps that negligible while still amortizing the statement.
 pub(crate) const ROWS_PER_STATEMENT: usize = 25;
 
-fn person_from_row(row: &AnyRow) -> Result<Person, StoreError> {
+pub(crate) fn person_from_row(row: &AnyRow) -> Result<Person, StoreError> {
     let status: String = row.try_get("status")?;
     Ok(Person {
         run: row.try_get("run")?,

@@ -50,13 +50,11 @@ pub async fn par(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(limited) = rate_limit(&idp, RateClass::Client, &peer(&extensions)).await {
-        return limited;
-    }
-    let form = match parse_params(&body) {
-        Ok(form) => form,
-        Err(e) => return OAuthError::bad("invalid_request", e).into_response(),
-    };
+    let (form, client) =
+        match client_auth::client_request(&idp, &extensions, &headers, &body, "par").await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     if form.contains_key("request_uri") {
         return OAuthError::bad(
             "invalid_request",
@@ -64,13 +62,6 @@ pub async fn par(
         )
         .into_response();
     }
-    let client = match client_auth::authenticate(&idp, &headers, &form).await {
-        Ok(client) => client,
-        Err(e) => {
-            tracing::info!(error = %e, "client authentication failed at the PAR endpoint");
-            return OAuthError::invalid_client().into_response();
-        }
-    };
     let params = match validate(&client, &form) {
         Ok(params) => params,
         Err(RequestError::Untrusted) => {

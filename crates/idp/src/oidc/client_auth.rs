@@ -238,3 +238,29 @@ async fn check_assertion(
     }
     Ok(())
 }
+
+/// What every back-channel endpoint (`/token`, `/par`, `/revoke`) does first: count the
+/// request against the caller's IP, parse the form, authenticate the client. `Err` is the
+/// answer to send.
+pub async fn client_request(
+    idp: &Idp,
+    extensions: &axum::http::Extensions,
+    headers: &HeaderMap,
+    body: &[u8],
+    endpoint: &'static str,
+) -> Result<(BTreeMap<String, String>, Client), axum::response::Response> {
+    use axum::response::IntoResponse as _;
+    crate::web::rate_limit(
+        idp,
+        crate::web::RateClass::Client,
+        &super::token::peer(extensions),
+    )
+    .await?;
+    let form = super::request::parse_params(body)
+        .map_err(|e| super::OAuthError::bad("invalid_request", e).into_response())?;
+    let client = authenticate(idp, headers, &form).await.map_err(|e| {
+        tracing::info!(error = %e, endpoint, "client authentication failed");
+        super::OAuthError::invalid_client().into_response()
+    })?;
+    Ok((form, client))
+}

@@ -9,10 +9,8 @@ use axum::response::{IntoResponse, Response};
 use llavero_store::hash_secret;
 
 use super::request::parse_params;
-use super::token::peer;
 use super::{OAuthError, claims, client_auth, no_store};
 use crate::state::IdpState;
-use crate::web::{RateClass, rate_limit};
 
 fn bearer_error(status: StatusCode, error: &'static str) -> Response {
     let mut response = status.into_response();
@@ -97,20 +95,11 @@ pub async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(limited) = rate_limit(&idp, RateClass::Client, &peer(&extensions)).await {
-        return limited;
-    }
-    let form = match parse_params(&body) {
-        Ok(form) => form,
-        Err(e) => return OAuthError::bad("invalid_request", e).into_response(),
-    };
-    let client = match client_auth::authenticate(&idp, &headers, &form).await {
-        Ok(client) => client,
-        Err(e) => {
-            tracing::info!(error = %e, "client authentication failed at the revocation endpoint");
-            return OAuthError::invalid_client().into_response();
-        }
-    };
+    let (form, client) =
+        match client_auth::client_request(&idp, &extensions, &headers, &body, "revoke").await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let Some(token) = form.get("token").filter(|t| !t.is_empty()) else {
         return OAuthError::bad("invalid_request", "token is required").into_response();
     };

@@ -7,6 +7,8 @@
 //! would need the same database lookup to honour that, and would leak claims to whoever holds it.
 
 use axum::Json;
+use std::collections::BTreeMap;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{Extensions, HeaderMap};
@@ -17,10 +19,9 @@ use llavero_store::{Client, CodeRedemption, Grant, RefreshRotation, hash_secret}
 use serde_json::json;
 use subtle::ConstantTimeEq as _;
 
-use super::request::parse_params;
 use super::{OAuthError, claims, client_auth, no_store};
 use crate::state::{Idp, IdpState};
-use crate::web::{RateClass, client_ip, rate_limit};
+use crate::web::client_ip;
 
 /// The peer address, when the server was started with connection info.
 pub(crate) fn peer(extensions: &Extensions) -> String {
@@ -34,23 +35,22 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(limited) = rate_limit(&idp, RateClass::Client, &peer(&extensions)).await {
-        return limited;
-    }
-    match handle(&idp, &headers, &body).await {
+    let (form, client) =
+        match client_auth::client_request(&idp, &extensions, &headers, &body, "token").await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
+    match grant(&idp, &form, &client).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
 }
 
-async fn handle(idp: &Idp, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
-    let form = parse_params(body).map_err(|e| OAuthError::bad("invalid_request", e))?;
-    let client = client_auth::authenticate(idp, headers, &form)
-        .await
-        .map_err(|e| {
-            tracing::info!(error = %e, "client authentication failed at the token endpoint");
-            OAuthError::invalid_client()
-        })?;
+async fn grant(
+    idp: &Idp,
+    form: &BTreeMap<String, String>,
+    client: &Client,
+) -> Result<Response, OAuthError> {
     let get = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
     match get("grant_type") {
         Some("authorization_code") => {
@@ -61,12 +61,12 @@ async fn handle(idp: &Idp, headers: &HeaderMap, body: &[u8]) -> Result<Response,
             let verifier = get("code_verifier").ok_or_else(|| {
                 OAuthError::bad("invalid_request", "code_verifier is required (PKCE)")
             })?;
-            authorization_code(idp, &client, code, redirect_uri, verifier).await
+            authorization_code(idp, client, code, redirect_uri, verifier).await
         }
         Some("refresh_token") => {
             let token = get("refresh_token")
                 .ok_or_else(|| OAuthError::bad("invalid_request", "refresh_token is required"))?;
-            refresh(idp, &client, token).await
+            refresh(idp, client, token).await
         }
         Some(_) => Err(OAuthError::bad(
             "unsupported_grant_type",
