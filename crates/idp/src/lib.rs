@@ -70,5 +70,6 @@ pub fn router(idp: IdpState) -> Router {
         .route("/account/password", post(web::account::change_password))
         .route("/admin/activation-codes", post(admin::activation_code))
         .route("/admin/clients", post(admin::register_client))
+        .fallback(web::not_found)
         .with_state(idp)
 }

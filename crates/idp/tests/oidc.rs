@@ -919,7 +919,9 @@ async fn pages_speak_spanish_by_default_and_english_on_request() {
         "{}",
         en.body
     );
-    assert!(!browser.get("/nope").await.body.contains("panicked"));
+    let missing = browser.get("/nope").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("Esta página no existe."));
 }
 
 #[tokio::test]

@@ -190,3 +190,15 @@ pub fn internal(error: &dyn std::fmt::Display) -> Response {
 }
 
 pub mod account;
+
+/// Unknown paths: a page that says so, in the browser's language.
+pub async fn not_found(
+    axum::extract::State(idp): axum::extract::State<crate::IdpState>,
+    headers: HeaderMap,
+) -> Response {
+    idp.pages.error(
+        StatusCode::NOT_FOUND,
+        pages::Locale::choose(None, &headers),
+        "error_not_found",
+    )
+}
