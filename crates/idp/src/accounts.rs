@@ -155,8 +155,12 @@ pub enum LoginOutcome {
     },
     /// The RUN is malformed (says nothing about accounts).
     BadRun,
-    /// Wrong RUN or password, or an account that cannot log in: one answer for all.
-    Failed,
+    /// Wrong RUN or password, or an account that cannot log in: one answer for all. The
+    /// account, if the RUN has one, is for the audit trail only.
+    Failed {
+        /// The account of the typed RUN, if any.
+        account_id: Option<String>,
+    },
     /// Too many consecutive failures: wait.
     Wait {
         /// Seconds.
@@ -235,7 +239,9 @@ pub async fn authenticate(
         if failures >= idp.config.lock_after_failures {
             tracing::warn!(run = %run, "login locked after consecutive failures");
         }
-        Ok(LoginOutcome::Failed)
+        Ok(LoginOutcome::Failed {
+            account_id: account.map(|a| a.id),
+        })
     }
 }
 

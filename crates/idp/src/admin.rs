@@ -65,11 +65,23 @@ pub async fn activation_code(
         Err(e) => return problem(StatusCode::BAD_REQUEST, &e.to_string()),
     };
     match accounts::issue_activation_code(&idp, run).await {
-        Ok(issued) => (
+        Ok(issued) => {
+            let detail = json!({"action": "activation code issued", "run": issued.run});
+            crate::audit::record(
+                &idp,
+                &crate::audit::Origin::default(),
+                "admin",
+                None,
+                None,
+                detail,
+            )
+            .await;
+            (
             StatusCode::CREATED,
             Json(json!({"run": issued.run, "code": issued.code, "expires_at": issued.expires_at})),
         )
-            .into_response(),
+            .into_response()
+        }
         Err(
             e @ (ActivationCodeError::NotInRegistry(_) | ActivationCodeError::NotActive { .. }),
         ) => problem(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
@@ -87,7 +99,19 @@ pub async fn register_client(
         return r;
     }
     match clients::register(&idp.store, body, idp.now()).await {
-        Ok(registered) => (StatusCode::CREATED, Json(registered)).into_response(),
+        Ok(registered) => {
+            let detail = json!({"action": "client registered"});
+            crate::audit::record(
+                &idp,
+                &crate::audit::Origin::default(),
+                "admin",
+                None,
+                Some(&registered.client_id),
+                detail,
+            )
+            .await;
+            (StatusCode::CREATED, Json(registered)).into_response()
+        }
         Err(RegistrationError::Invalid(m)) => problem(StatusCode::BAD_REQUEST, &m),
         Err(e) => crate::web::internal(&e),
     }

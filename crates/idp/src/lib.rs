@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod audit;
 pub mod clients;
 pub mod config;
 pub mod factors;
@@ -68,6 +69,7 @@ pub fn router(idp: IdpState) -> Router {
         )
         .route("/account/sessions/end", post(web::account::end_session))
         .route("/account/password", post(web::account::change_password))
+        .route("/account/history.json", get(web::account::history_json))
         .route("/admin/activation-codes", post(admin::activation_code))
         .route("/admin/clients", post(admin::register_client))
         .fallback(web::not_found)

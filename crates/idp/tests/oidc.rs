@@ -1013,3 +1013,90 @@ async fn admin_api_needs_the_admin_token() {
     assert_eq!(ok.status, StatusCode::CREATED);
     assert_eq!(ok.json()["code"].as_str().unwrap().len(), 14);
 }
+
+#[tokio::test]
+async fn every_use_is_traced_in_a_tamper_evident_history_without_secrets() {
+    let provider = Provider::new().await;
+    let mut browser = provider.browser();
+    let csrf = browser.get("/login").await.hidden("csrf");
+    browser
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("request", ""),
+                ("run", RUN),
+                ("password", "not it"),
+            ],
+        )
+        .await;
+    let (code, verifier) = browser.code(&provider).await;
+    let tokens = provider.token(&code, &verifier).await.json();
+    assert_eq!(
+        provider.token(&code, &verifier).await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    let account = browser.get("/account").await;
+    assert!(account.body.contains("Dónde se usó tu identidad"));
+    assert!(account.body.contains("Intento fallido de inicio de sesión"));
+    assert!(account.body.contains("Datos entregados al servicio"));
+    assert!(
+        account
+            .body
+            .contains("Tu RUN, Tus nombres y apellidos, Tu fecha de nacimiento")
+    );
+    let history = browser.get("/account/history.json").await;
+    assert!(
+        history.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let kinds: Vec<String> = history.json()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    for kind in ["login.password", "consent", "token.issued"] {
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "{kind} missing from {kinds:?}"
+        );
+    }
+    let everything = provider.idp.store.audit_between(0, i64::MAX).await.unwrap();
+    assert!(everything.iter().any(|e| e.kind == "code.replayed"));
+    let text = serde_json::to_string(&everything).unwrap();
+    for secret in [
+        PASSWORD,
+        "not it",
+        code.as_str(),
+        verifier.as_str(),
+        tokens["access_token"].as_str().unwrap(),
+        tokens["refresh_token"].as_str().unwrap(),
+    ] {
+        assert!(!text.contains(secret), "a secret reached the audit trail");
+    }
+
+    let checkpoint = llavero_idp::audit::checkpoint(&provider.idp).await.unwrap();
+    let intact = llavero_idp::audit::verify(&provider.idp).await.unwrap();
+    assert_eq!(
+        intact,
+        llavero_idp::audit::AuditVerdict::Intact {
+            entries: checkpoint.seq,
+            checkpoints: 1
+        }
+    );
+    // A row edited directly in the database is found.
+    provider
+        .idp
+        .store
+        .execute_unchecked("UPDATE audit_log SET client_id = 'someone-else' WHERE seq = 2")
+        .await
+        .unwrap();
+    match llavero_idp::audit::verify(&provider.idp).await.unwrap() {
+        llavero_idp::audit::AuditVerdict::Broken(link) => assert_eq!(link.seq, 2),
+        other => panic!("tampering not detected: {other:?}"),
+    }
+}

@@ -53,6 +53,32 @@ pub enum Command {
     /// Relying parties of the OpenID Connect provider.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// The tamper-evident audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `llavero audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the whole hash chain and every signed checkpoint; exit 1 at the first broken link.
+    #[command(after_help = "Example:\n  llavero audit verify")]
+    Verify,
+    /// Export the entries of a time range as JSON Lines.
+    #[command(
+        after_help = "Example:\n  llavero audit export --from 2026-11-01T00:00:00Z --to 2026-12-01T00:00:00Z > nov.jsonl"
+    )]
+    Export {
+        /// Start (RFC 3339, inclusive).
+        #[arg(long)]
+        from: String,
+        /// End (RFC 3339, exclusive).
+        #[arg(long)]
+        to: String,
+    },
+    /// Sign a checkpoint of the chain's current head with the provider's key.
+    #[command(after_help = "Example:\n  llavero audit checkpoint")]
+    Checkpoint,
 }
 
 /// `llavero registry …`

@@ -32,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Registry(command) => identity::registry(&config, command),
         Command::Account(command) => identity::account(&config, command),
         Command::Client(command) => identity::client(&config, command),
+        Command::Audit(command) => identity::audit(&config, command),
     }
 }
 
@@ -88,6 +89,10 @@ fn serve(config: &Config) -> anyhow::Result<ExitCode> {
         if config.demo_data {
             crate::identity::seed_demo(&idp).await?;
         }
+        tokio::spawn(crate::identity::truncate_audit_ips(
+            std::sync::Arc::clone(&idp),
+            config.audit_ip_retention_days,
+        ));
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;

@@ -44,6 +44,8 @@ pub struct Config {
     pub client_rate_per_minute: i64,
     /// Seed a demo registry, account and client when the registry is empty.
     pub demo_data: bool,
+    /// Days the audit trail keeps full IP addresses; older ones are truncated (/24, /48).
+    pub audit_ip_retention_days: i64,
 }
 
 impl Default for Config {
@@ -63,6 +65,7 @@ impl Default for Config {
             login_rate_per_minute: 30,
             client_rate_per_minute: 600,
             demo_data: true,
+            audit_ip_retention_days: 90,
         }
     }
 }
@@ -105,7 +108,8 @@ impl Config {
     /// Applies `LLAVERO_LISTEN`, `LLAVERO_DATA_DIR`, `LLAVERO_BUNDLE`, `LLAVERO_TRUST_ANCHOR`,
     /// `LLAVERO_CLOCK_SKEW_SECS`, `LLAVERO_LOG_FORMAT`, `LLAVERO_DATABASE_URL`, `LLAVERO_ISSUER`,
     /// `LLAVERO_MASTER_KEY`, `LLAVERO_SECURE_COOKIES`, `LLAVERO_ADMIN_TOKEN`,
-    /// `LLAVERO_LOGIN_RATE_PER_MINUTE`, `LLAVERO_CLIENT_RATE_PER_MINUTE` and `LLAVERO_DEMO_DATA`.
+    /// `LLAVERO_LOGIN_RATE_PER_MINUTE`, `LLAVERO_CLIENT_RATE_PER_MINUTE`,
+    /// `LLAVERO_AUDIT_IP_RETENTION_DAYS` and `LLAVERO_DEMO_DATA`.
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(v) = var("LLAVERO_LISTEN") {
             self.listen = v.parse().context("LLAVERO_LISTEN")?;
@@ -145,6 +149,9 @@ impl Config {
         }
         if let Some(v) = var("LLAVERO_CLIENT_RATE_PER_MINUTE") {
             self.client_rate_per_minute = v.parse().context("LLAVERO_CLIENT_RATE_PER_MINUTE")?;
+        }
+        if let Some(v) = var("LLAVERO_AUDIT_IP_RETENTION_DAYS") {
+            self.audit_ip_retention_days = v.parse().context("LLAVERO_AUDIT_IP_RETENTION_DAYS")?;
         }
         if let Some(v) = var("LLAVERO_DEMO_DATA") {
             self.demo_data = v.parse().context("LLAVERO_DEMO_DATA")?;

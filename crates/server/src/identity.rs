@@ -118,3 +118,20 @@ pub async fn seed_demo(idp: &Idp) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Truncates audit-trail IPs older than the retention period, now and every hour.
+pub async fn truncate_audit_ips(idp: IdpState, retention_days: i64) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_hours(1));
+    loop {
+        every_hour.tick().await;
+        match idp
+            .store
+            .truncate_audit_ips(idp.now() - retention_days * 86_400)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(entries = n, "truncated audit IPs past retention"),
+            Err(e) => tracing::error!(error = %e, "truncating audit IPs failed"),
+        }
+    }
+}

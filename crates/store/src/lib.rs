@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod audit;
 mod clients;
 mod error;
 mod events;
@@ -31,6 +32,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor as _};
 
 pub use accounts::{Account, ActivationCode, LoginSubject};
+pub use audit::{AuditCheckpoint, AuditEntry, BrokenLink, NewAuditEvent, truncate_ip};
 pub use clients::{Client, ClientAuthMethod, NewClient, SubjectType};
 pub use error::StoreError;
 pub use events::{Event, EventKind};

@@ -33,6 +33,7 @@ on_both_backends!(
     reused_refresh_token_revokes_the_family,
     rate_limit_counts_per_window,
     activation_code_is_single_use,
+    audit_chain_detects_edits_and_survives_ip_truncation,
 );
 
 const NOW: i64 = 1_790_000_000;
@@ -431,4 +432,68 @@ async fn activation_code_is_single_use(store: Store) {
             .is_some()
     );
     assert_eq!(store.login_subject("7").await.unwrap().failures, 3);
+}
+
+async fn audit_chain_detects_edits_and_survives_ip_truncation(store: Store) {
+    for i in 0..5 {
+        let event = llavero_store::NewAuditEvent {
+            kind: "login.password".into(),
+            account_id: Some("acct".into()),
+            client_id: None,
+            ip: Some(format!("203.0.113.{i}")),
+            user_agent: Some("test".into()),
+            detail: serde_json::json!({"result": "success"}),
+        };
+        assert_eq!(store.append_audit(&event, NOW + i).await.unwrap(), i + 1);
+    }
+    assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(5));
+    assert_eq!(store.audit_of_account("acct", 2).await.unwrap()[0].seq, 5);
+    assert_eq!(
+        store.audit_between(NOW + 1, NOW + 3).await.unwrap().len(),
+        2
+    );
+    // Truncating old IPs keeps the chain whole.
+    assert_eq!(store.truncate_audit_ips(NOW + 2).await.unwrap(), 2);
+    assert_eq!(
+        store.audit_of_account("acct", 5).await.unwrap()[4]
+            .ip
+            .as_deref(),
+        Some("203.0.113.0/24")
+    );
+    assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(5));
+    // Edits behind the store's back are found, with the first broken entry.
+    store
+        .execute_unchecked("UPDATE audit_log SET detail = '{\"result\":\"failure\"}' WHERE seq = 3")
+        .await
+        .unwrap();
+    let broken = store.verify_audit_chain().await.unwrap().unwrap_err();
+    assert_eq!(
+        (broken.seq, broken.reason),
+        (3, "its content does not match its hash")
+    );
+    store
+        .execute_unchecked("UPDATE audit_log SET detail = '{\"result\":\"success\"}' WHERE seq = 3")
+        .await
+        .unwrap();
+    assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(5));
+    store
+        .execute_unchecked("UPDATE audit_log SET ip = '198.51.100.7' WHERE seq = 4")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.verify_audit_chain().await.unwrap().unwrap_err().seq,
+        4
+    );
+    store
+        .execute_unchecked("UPDATE audit_log SET ip = '203.0.113.3' WHERE seq = 4")
+        .await
+        .unwrap();
+    store
+        .execute_unchecked("DELETE FROM audit_log WHERE seq = 2")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.verify_audit_chain().await.unwrap().unwrap_err().seq,
+        3
+    );
 }

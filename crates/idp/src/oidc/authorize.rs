@@ -23,12 +23,11 @@ use super::request::{
 };
 use super::token::peer;
 use super::{OAuthError, client_auth, no_store};
+use crate::audit::{self, Origin};
 use crate::factors::{Factor, acr_for, acr_satisfies};
 use crate::state::{Idp, IdpState};
 use crate::web::pages::Locale;
-use crate::web::{
-    CookieName, CsrfSecret, RateClass, cookie, csrf_valid, rate_limit, set_cookie, too_many,
-};
+use crate::web::{CookieName, CsrfSecret, RateClass, cookie, csrf_valid, rate_limit, set_cookie};
 
 const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 /// How long a pushed request may wait for `/authorize` (RFC 9126 suggests a short time).
@@ -534,24 +533,29 @@ pub async fn login(
         Ok(outcome) => outcome,
         Err(e) => return crate::web::internal(&e),
     };
+    let origin = Origin::of(&extensions, &headers);
+    let client_id = client.map(|c| c.id.as_str());
     let account_id = match outcome {
         crate::accounts::LoginOutcome::Success { account_id } => account_id,
         crate::accounts::LoginOutcome::BadRun => return page(StatusCode::BAD_REQUEST, "bad_run"),
-        crate::accounts::LoginOutcome::Failed => {
+        crate::accounts::LoginOutcome::Failed { account_id } => {
+            audit::record(
+                &idp,
+                &origin,
+                "login.password",
+                account_id.as_deref(),
+                client_id,
+                json!({"result": "failure"}),
+            )
+            .await;
             return page(StatusCode::UNAUTHORIZED, "bad_credentials");
         }
         crate::accounts::LoginOutcome::Locked => return page(StatusCode::FORBIDDEN, "locked"),
         crate::accounts::LoginOutcome::Wait { retry_after } => {
-            let mut response = page(StatusCode::TOO_MANY_REQUESTS, "wait");
-            if let Some(v) = too_many(retry_after)
-                .headers()
-                .get(axum::http::header::RETRY_AFTER)
-            {
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, v.clone());
-            }
-            return response;
+            return crate::web::with_retry_after(
+                page(StatusCode::TOO_MANY_REQUESTS, "wait"),
+                retry_after,
+            );
         }
     };
     let (session, value) =
@@ -559,6 +563,16 @@ pub async fn login(
             Ok(started) => started,
             Err(e) => return crate::web::internal(&e),
         };
+    let detail = json!({"result": "success", "factors": session.amr, "sid": session.handle});
+    audit::record(
+        &idp,
+        &origin,
+        "login.password",
+        Some(&session.account_id),
+        client_id,
+        detail,
+    )
+    .await;
     let mut response = match pending {
         Some(p) => {
             proceed(
@@ -688,6 +702,7 @@ pub struct ConsentForm {
 /// `POST /consent`.
 pub async fn consent(
     State(idp): State<IdpState>,
+    extensions: Extensions,
     headers: HeaderMap,
     axum::Form(form): axum::Form<ConsentForm>,
 ) -> Response {
@@ -704,7 +719,20 @@ pub async fn consent(
         Err(response) => return response,
     };
     let now = idp.now();
-    if form.decision != "allow" {
+    let origin = Origin::of(&extensions, &headers);
+    let allowed = form.decision == "allow";
+    let detail =
+        json!({"scopes": p.params.scopes, "result": if allowed { "given" } else { "denied" }});
+    audit::record(
+        &idp,
+        &origin,
+        "consent",
+        Some(&session.account_id),
+        Some(&p.client.id),
+        detail,
+    )
+    .await;
+    if !allowed {
         let _ = idp
             .store
             .consume_authorization_request(&form.request, now)

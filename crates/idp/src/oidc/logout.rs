@@ -40,6 +40,7 @@ async fn hint_claims(idp: &Idp, hint: &str) -> Option<Value> {
 /// `GET|POST /logout`.
 pub async fn logout(
     State(idp): State<IdpState>,
+    extensions: axum::http::Extensions,
     method: Method,
     headers: HeaderMap,
     uri: axum::http::Uri,
@@ -69,14 +70,7 @@ pub async fn logout(
         },
         None => None,
     };
-    let hint_client = hint
-        .as_ref()
-        .and_then(|c| c.get("aud"))
-        .and_then(|a| match a {
-            Value::String(s) => Some(s.clone()),
-            Value::Array(list) => list.first().and_then(Value::as_str).map(str::to_owned),
-            _ => None,
-        });
+    let hint_client = hint.as_ref().and_then(audience);
     let client_id = match (get("client_id"), hint_client.as_deref()) {
         (Some(a), Some(b)) if a != b => {
             return idp
@@ -86,27 +80,17 @@ pub async fn logout(
         (Some(a), _) => Some(a.to_owned()),
         (None, b) => b.map(str::to_owned),
     };
-    let redirect = match get("post_logout_redirect_uri") {
-        Some(uri) => {
-            let client = match &client_id {
-                Some(id) => idp.store.client(id).await.ok().flatten(),
-                None => None,
-            };
-            if !client.is_some_and(|c| c.post_logout_redirect_uris.iter().any(|u| u == uri)) {
-                return idp
-                    .pages
-                    .error(StatusCode::BAD_REQUEST, locale, "error_logout");
-            }
-            let mut target = uri.to_owned();
-            if let Some(state) = get("state") {
-                let query = form_urlencoded::Serializer::new(String::new())
-                    .append_pair("state", state)
-                    .finish();
-                target = join_query(uri, &query);
-            }
-            Some(target)
-        }
-        None => None,
+    let Ok(redirect) = redirect_target(
+        &idp,
+        client_id.as_deref(),
+        get("post_logout_redirect_uri"),
+        get("state"),
+    )
+    .await
+    else {
+        return idp
+            .pages
+            .error(StatusCode::BAD_REQUEST, locale, "error_logout");
     };
     let session = match current_session(&idp, &headers).await {
         Ok(s) => s,
@@ -132,6 +116,19 @@ pub async fn logout(
     {
         return crate::web::internal(&e);
     }
+    if let Some(session) = &session {
+        let origin = crate::audit::Origin::of(&extensions, &headers);
+        let detail = json!({"by": "logout", "sid": session.handle});
+        crate::audit::record(
+            &idp,
+            &origin,
+            "session.ended",
+            Some(&session.account_id),
+            client_id.as_deref(),
+            detail,
+        )
+        .await;
+    }
     let mut response = match redirect {
         Some(target) => see_other(&target),
         None => idp.pages.render(StatusCode::OK, "message.html", locale, json!({"title": idp.pages.message(locale, "logout_title"), "message": idp.pages.message(locale, "logged_out")})),
@@ -141,6 +138,42 @@ pub async fn logout(
         set_cookie(&idp, CookieName::Session, "", Some(0)),
     );
     response
+}
+
+/// The client an ID token was issued to.
+fn audience(claims: &Value) -> Option<String> {
+    match claims.get("aud")? {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(list) => list.first().and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// Where to send the browser after logout: a registered `post_logout_redirect_uri` of the client
+/// (with `state`), or nowhere. `Err` if one was asked for that is not registered.
+async fn redirect_target(
+    idp: &Idp,
+    client_id: Option<&str>,
+    uri: Option<&str>,
+    state: Option<&str>,
+) -> Result<Option<String>, ()> {
+    let Some(uri) = uri else { return Ok(None) };
+    let client = match client_id {
+        Some(id) => idp.store.client(id).await.ok().flatten(),
+        None => None,
+    };
+    if !client.is_some_and(|c| c.post_logout_redirect_uris.iter().any(|u| u == uri)) {
+        return Err(());
+    }
+    Ok(Some(match state {
+        Some(state) => join_query(
+            uri,
+            &form_urlencoded::Serializer::new(String::new())
+                .append_pair("state", state)
+                .finish(),
+        ),
+        None => uri.to_owned(),
+    }))
 }
 
 fn confirm_page(

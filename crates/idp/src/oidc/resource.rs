@@ -108,7 +108,19 @@ pub async fn revoke(
         .revoke_token(&client.id, &hash_secret(token), idp.now())
         .await
     {
-        Ok(()) => StatusCode::OK.into_response(),
+        Ok(()) => {
+            let origin = crate::audit::Origin::of(&extensions, &headers);
+            crate::audit::record(
+                &idp,
+                &origin,
+                "token.revoked",
+                None,
+                Some(&client.id),
+                serde_json::json!({"by": "client"}),
+            )
+            .await;
+            StatusCode::OK.into_response()
+        }
         Err(e) => OAuthError::server(&e).into_response(),
     }
 }

@@ -20,6 +20,7 @@ use serde_json::json;
 use subtle::ConstantTimeEq as _;
 
 use super::{OAuthError, claims, client_auth, no_store};
+use crate::audit::{self, Origin};
 use crate::state::{Idp, IdpState};
 use crate::web::client_ip;
 
@@ -40,7 +41,8 @@ pub async fn token(
             Ok(found) => found,
             Err(response) => return response,
         };
-    match grant(&idp, &form, &client).await {
+    let origin = Origin::of(&extensions, &headers);
+    match grant(&idp, &form, &client, &origin).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
@@ -50,6 +52,7 @@ async fn grant(
     idp: &Idp,
     form: &BTreeMap<String, String>,
     client: &Client,
+    origin: &Origin,
 ) -> Result<Response, OAuthError> {
     let get = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
     match get("grant_type") {
@@ -61,12 +64,12 @@ async fn grant(
             let verifier = get("code_verifier").ok_or_else(|| {
                 OAuthError::bad("invalid_request", "code_verifier is required (PKCE)")
             })?;
-            authorization_code(idp, client, code, redirect_uri, verifier).await
+            authorization_code(idp, client, code, redirect_uri, verifier, origin).await
         }
         Some("refresh_token") => {
             let token = get("refresh_token")
                 .ok_or_else(|| OAuthError::bad("invalid_request", "refresh_token is required"))?;
-            refresh(idp, client, token).await
+            refresh(idp, client, token, origin).await
         }
         Some(_) => Err(OAuthError::bad(
             "unsupported_grant_type",
@@ -96,6 +99,7 @@ async fn authorization_code(
     code: &str,
     redirect_uri: &str,
     verifier: &str,
+    origin: &Origin,
 ) -> Result<Response, OAuthError> {
     let now = idp.now();
     let invalid = |why: &str| OAuthError::bad("invalid_grant", why);
@@ -107,6 +111,15 @@ async fn authorization_code(
     {
         CodeRedemption::Unknown => return Err(invalid("unknown code")),
         CodeRedemption::Replayed => {
+            audit::record(
+                idp,
+                origin,
+                "code.replayed",
+                None,
+                Some(&client.id),
+                json!({"effect": "grant revoked"}),
+            )
+            .await;
             tracing::warn!(client = %client.id, "authorization code replayed: its grant and tokens were revoked");
             return Err(invalid(
                 "code already used; every token it produced is revoked",
@@ -137,6 +150,7 @@ async fn authorization_code(
         )
         .await
         .map_err(|e| OAuthError::server(&e))?;
+    token_issued(idp, origin, &issued.grant, "authorization_code").await;
     respond(
         idp,
         client,
@@ -148,7 +162,12 @@ async fn authorization_code(
     .await
 }
 
-async fn refresh(idp: &Idp, client: &Client, token: &str) -> Result<Response, OAuthError> {
+async fn refresh(
+    idp: &Idp,
+    client: &Client,
+    token: &str,
+    origin: &Origin,
+) -> Result<Response, OAuthError> {
     let now = idp.now();
     let (access, refresh) = (crate::random::token(), crate::random::token());
     let rotation = idp
@@ -164,9 +183,20 @@ async fn refresh(idp: &Idp, client: &Client, token: &str) -> Result<Response, OA
         .map_err(|e| OAuthError::server(&e))?;
     match rotation {
         RefreshRotation::Rotated(grant) => {
-            respond(idp, client, &grant, None, &access, &refresh).await
+            let issued = respond(idp, client, &grant, None, &access, &refresh).await;
+            token_issued(idp, origin, &grant, "refresh_token").await;
+            issued
         }
         RefreshRotation::Reused => {
+            audit::record(
+                idp,
+                origin,
+                "refresh_token.reused",
+                None,
+                Some(&client.id),
+                json!({"effect": "family revoked"}),
+            )
+            .await;
             tracing::warn!(client = %client.id, "refresh token reused: its family was revoked");
             Err(OAuthError::bad(
                 "invalid_grant",
@@ -179,6 +209,20 @@ async fn refresh(idp: &Idp, client: &Client, token: &str) -> Result<Response, OA
         )),
         RefreshRotation::Unknown => Err(OAuthError::bad("invalid_grant", "unknown refresh token")),
     }
+}
+
+async fn token_issued(idp: &Idp, origin: &Origin, grant: &Grant, grant_type: &str) {
+    let scopes: Vec<&str> = grant.scope.split(' ').collect();
+    let detail = json!({"grant_type": grant_type, "scopes": scopes, "sid": grant.session_handle});
+    audit::record(
+        idp,
+        origin,
+        "token.issued",
+        Some(&grant.account_id),
+        Some(&grant.client_id),
+        detail,
+    )
+    .await;
 }
 
 async fn respond(

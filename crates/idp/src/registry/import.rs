@@ -97,6 +97,15 @@ async fn flush(
     report.written += outcome.written;
     report.unchanged += outcome.unchanged;
     report.disabled_accounts += outcome.disabled_accounts.len() as u64;
+    for account in outcome.disabled_accounts {
+        let event = llavero_store::NewAuditEvent {
+            kind: "account.disabled".into(),
+            account_id: Some(account),
+            detail: serde_json::json!({"reason": "civil registry status change"}),
+            ..llavero_store::NewAuditEvent::default()
+        };
+        store.append_audit(&event, now).await?;
+    }
     batch.clear();
     Ok(())
 }

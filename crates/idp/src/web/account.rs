@@ -3,13 +3,14 @@
 
 use axum::extract::State;
 use axum::http::{Extensions, HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::pages::Locale;
 use super::{CsrfSecret, RateClass, csrf_valid, rate_limit};
 use crate::accounts::{self, ActivationFailure};
+use crate::audit::{self, Origin};
 use crate::oidc::authorize::{current_session, see_other};
 use crate::oidc::token::peer;
 use crate::password::PasswordError;
@@ -94,7 +95,18 @@ pub async fn activate(
     )
     .await
     {
-        Ok(Ok(_)) => see_other("/login?activated=1"),
+        Ok(Ok(account_id)) => {
+            audit::record(
+                &idp,
+                &Origin::of(&extensions, &headers),
+                "account.activated",
+                Some(&account_id),
+                None,
+                json!({}),
+            )
+            .await;
+            see_other("/login?activated=1")
+        }
         Ok(Err(ActivationFailure::BadRun)) => activate_page(
             &idp,
             StatusCode::BAD_REQUEST,
@@ -157,11 +169,12 @@ async fn account_page(
             .store
             .sessions_of(&session.account_id, idp.session_limits(), now)
             .await?;
-        Ok::<_, llavero_store::StoreError>((person, consents, sessions))
+        let history = idp.store.audit_of_account(&session.account_id, 50).await?;
+        Ok::<_, llavero_store::StoreError>((person, consents, sessions, history))
     }
     .await;
-    let (person, consents, sessions) = match loaded {
-        Ok((Some(p), c, s)) => (p, c, s),
+    let (person, consents, sessions, history) = match loaded {
+        Ok((Some(p), c, s, h)) => (p, c, s, h),
         Ok((None, ..)) => return see_other("/login"),
         Err(e) => return super::internal(&e),
     };
@@ -170,6 +183,7 @@ async fn account_page(
         .and_then(|n| Run::from_number(n).ok())
         .map(|r| r.to_string())
         .unwrap_or_default();
+    let names = client_names(idp, &consents, &history).await;
     let consents: Vec<_> = consents
         .iter()
         .map(|c| {
@@ -181,6 +195,7 @@ async fn account_page(
         .iter()
         .map(|s| json!({"handle": s.handle, "created": format_time(s.created_at), "user_agent": s.user_agent, "current": s.handle == session.handle}))
         .collect();
+    let history = history_rows(idp, locale, &history, &names);
     let csrf = CsrfSecret::from_request(idp, headers);
     let mut response = idp.pages.render(
         status,
@@ -197,10 +212,65 @@ async fn account_page(
             "nationality": person.nationality,
             "consents": consents,
             "sessions": sessions,
+            "history": history,
         }),
     );
     csrf.attach(idp, &mut response);
     response
+}
+
+/// Display names of the clients in the consents and the history.
+async fn client_names(
+    idp: &Idp,
+    consents: &[llavero_store::Consent],
+    history: &[llavero_store::AuditEntry],
+) -> std::collections::HashMap<String, String> {
+    let mut names: std::collections::HashMap<String, String> = consents
+        .iter()
+        .map(|c| (c.client_id.clone(), c.client_name.clone()))
+        .collect();
+    for entry in history {
+        let unknown = entry
+            .client_id
+            .as_deref()
+            .filter(|c| !names.contains_key(*c));
+        if let Some(client) = unknown
+            && let Ok(Some(found)) = idp.store.client(client).await
+        {
+            names.insert(found.id, found.name);
+        }
+    }
+    names
+}
+
+/// "Where your identity was used": one row per audit entry, in the citizen's language.
+fn history_rows(
+    idp: &Idp,
+    locale: Locale,
+    history: &[llavero_store::AuditEntry],
+    names: &std::collections::HashMap<String, String>,
+) -> Vec<serde_json::Value> {
+    history
+        .iter()
+        .map(|e| {
+            let scopes = e.detail.get("scopes").and_then(serde_json::Value::as_array).map(|list| {
+                list.iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .filter(|s| *s != "openid")
+                    .map(|s| idp.pages.message(locale, &format!("scope_{s}")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            let result = e.detail.get("result").and_then(serde_json::Value::as_str).unwrap_or("");
+            json!({
+                "when": format_time(e.at),
+                "what": idp.pages.message(locale, &format!("event_{}{}", e.kind.replace('.', "_"), if result.is_empty() { String::new() } else { format!("_{result}") })),
+                "service": e.client_id.as_deref().and_then(|c| names.get(c)).cloned().unwrap_or_default(),
+                "shared": scopes.unwrap_or_default(),
+                "from": e.ip.clone().unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 /// `GET /account`.
@@ -247,6 +317,7 @@ async fn checked_session(
 /// `POST /account/consents/revoke`: withdraws a consent and revokes that client's tokens.
 pub async fn revoke_consent(
     State(idp): State<IdpState>,
+    extensions: Extensions,
     headers: HeaderMap,
     axum::Form(form): axum::Form<AccountForm>,
 ) -> Response {
@@ -261,12 +332,23 @@ pub async fn revoke_consent(
     {
         return super::internal(&e);
     }
+    let detail = json!({"result": "revoked"});
+    audit::record(
+        &idp,
+        &Origin::of(&extensions, &headers),
+        "consent",
+        Some(&session.account_id),
+        Some(&form.client_id),
+        detail,
+    )
+    .await;
     see_other("/account")
 }
 
 /// `POST /account/sessions/end`: ends one of the account's sessions.
 pub async fn end_session(
     State(idp): State<IdpState>,
+    extensions: Extensions,
     headers: HeaderMap,
     axum::Form(form): axum::Form<AccountForm>,
 ) -> Response {
@@ -281,6 +363,16 @@ pub async fn end_session(
     {
         return super::internal(&e);
     }
+    let detail = json!({"by": "account page", "sid": form.handle});
+    audit::record(
+        &idp,
+        &Origin::of(&extensions, &headers),
+        "session.ended",
+        Some(&session.account_id),
+        None,
+        detail,
+    )
+    .await;
     see_other(if form.handle == session.handle {
         "/login"
     } else {
@@ -312,6 +404,15 @@ pub async fn change_password(
     .await
     {
         Ok(Ok(())) => {
+            audit::record(
+                &idp,
+                &Origin::of(&extensions, &headers),
+                "password.changed",
+                Some(&session.account_id),
+                None,
+                json!({}),
+            )
+            .await;
             account_page(
                 &idp,
                 &headers,
@@ -340,6 +441,38 @@ pub async fn change_password(
                 StatusCode::BAD_REQUEST,
             )
             .await
+        }
+        Err(e) => super::internal(&e),
+    }
+}
+
+/// `GET /account/history.json`: the citizen's own audit history, to keep.
+pub async fn history_json(State(idp): State<IdpState>, headers: HeaderMap) -> Response {
+    let session = match current_session(&idp, &headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return see_other("/login"),
+        Err(e) => return super::internal(&e),
+    };
+    match idp
+        .store
+        .audit_of_account(&session.account_id, 10_000)
+        .await
+    {
+        Ok(entries) => {
+            let mut response =
+                axum::Json(json!({"account": session.account_id, "events": entries}))
+                    .into_response();
+            response.headers_mut().insert(
+                axum::http::header::CONTENT_DISPOSITION,
+                axum::http::HeaderValue::from_static(
+                    "attachment; filename=\"llavero-history.json\"",
+                ),
+            );
+            response.headers_mut().insert(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            response
         }
         Err(e) => super::internal(&e),
     }

@@ -166,11 +166,17 @@ pub async fn rate_limit(idp: &Idp, class: RateClass, ip: &str) -> Result<(), Res
 /// 429 with `Retry-After`.
 #[must_use]
 pub fn too_many(retry_after: i64) -> Response {
-    let mut response = (
+    let response = (
         StatusCode::TOO_MANY_REQUESTS,
         "Too many requests. Demasiadas solicitudes.",
     )
         .into_response();
+    with_retry_after(response, retry_after)
+}
+
+/// Adds `Retry-After` (at least one second).
+#[must_use]
+pub fn with_retry_after(mut response: Response, retry_after: i64) -> Response {
     if let Ok(v) = HeaderValue::from_str(&retry_after.max(1).to_string()) {
         response.headers_mut().insert(RETRY_AFTER, v);
     }

@@ -10,7 +10,7 @@ use llavero_credentials::time::{Clock, SystemClock, format_datetime};
 use llavero_idp::registry::Run;
 use llavero_idp::registry::import::{ImportFormat, import};
 
-use crate::cli::{AccountCommand, ClientCommand, RegistryCommand, RegistryFormat};
+use crate::cli::{AccountCommand, AuditCommand, ClientCommand, RegistryCommand, RegistryFormat};
 use crate::config::Config;
 use crate::identity;
 
@@ -179,5 +179,59 @@ pub fn client(config: &Config, command: ClientCommand) -> anyhow::Result<ExitCod
         let registered = llavero_idp::clients::register(&store, registration, now()).await?;
         println!("{}", serde_json::to_string(&registered)?);
         Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `llavero audit …`
+pub fn audit(config: &Config, command: AuditCommand) -> anyhow::Result<ExitCode> {
+    block_on(async {
+        let store = identity::open_store(config).await?;
+        let idp = identity::build(config, store, Arc::new(SystemClock)).await?;
+        match command {
+            AuditCommand::Verify => match llavero_idp::audit::verify(&idp).await? {
+                llavero_idp::audit::AuditVerdict::Intact {
+                    entries,
+                    checkpoints,
+                } => {
+                    println!(
+                        "{}",
+                        serde_json::json!({"intact": true, "entries": entries, "checkpoints": checkpoints})
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                llavero_idp::audit::AuditVerdict::Broken(link) => {
+                    println!(
+                        "{}",
+                        serde_json::json!({"intact": false, "seq": link.seq, "reason": link.reason})
+                    );
+                    Ok(ExitCode::from(1))
+                }
+                llavero_idp::audit::AuditVerdict::BadCheckpoint { seq, reason } => {
+                    println!(
+                        "{}",
+                        serde_json::json!({"intact": false, "checkpoint": seq, "reason": reason})
+                    );
+                    Ok(ExitCode::from(1))
+                }
+            },
+            AuditCommand::Export { from, to } => {
+                let from = llavero_credentials::time::parse_datetime(&from)
+                    .context("--from must be RFC 3339")?;
+                let to = llavero_credentials::time::parse_datetime(&to)
+                    .context("--to must be RFC 3339")?;
+                for entry in idp.store.audit_between(from, to).await? {
+                    println!("{}", serde_json::to_string(&entry)?);
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            AuditCommand::Checkpoint => {
+                let checkpoint = llavero_idp::audit::checkpoint(&idp).await?;
+                println!(
+                    "{}",
+                    serde_json::json!({"seq": checkpoint.seq, "jws": checkpoint.jws})
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+        }
     })
 }
