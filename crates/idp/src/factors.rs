@@ -1,13 +1,16 @@
-//! Authentication factors and the assurance levels they reach. A login is a sequence of
-//! factors: the password first; the second factor (WebAuthn) plugs in after it and raises the
-//! session's `acr`.
+//! Authentication factors and the assurance levels they reach (eIDAS levels of assurance). A
+//! login is a sequence of factors: the password first, then a WebAuthn assertion; or a passkey
+//! alone with user verification.
 
-/// Password alone (NIST SP 800-63B AAL1).
-pub const ACR_PASSWORD: &str = "urn:llavero:acr:aal1";
-/// Password and a second factor (AAL2).
-pub const ACR_MULTI_FACTOR: &str = "urn:llavero:acr:aal2";
+/// Password alone.
+pub const ACR_LOW: &str = "http://eidas.europa.eu/LoA/low";
+/// Two factors, or a passkey with user verification.
+pub const ACR_SUBSTANTIAL: &str = "http://eidas.europa.eu/LoA/substantial";
+/// A device-bound security key with user verification whose attestation is on an allow-list.
+/// Not reachable until an attestation allow-list is configured.
+pub const ACR_HIGH: &str = "http://eidas.europa.eu/LoA/high";
 /// Every `acr` value, lowest first (as published in discovery).
-pub const ACR_VALUES: [&str; 2] = [ACR_PASSWORD, ACR_MULTI_FACTOR];
+pub const ACR_VALUES: [&str; 3] = [ACR_LOW, ACR_SUBSTANTIAL, ACR_HIGH];
 
 /// The rank of an `acr` value; unknown values rank nowhere.
 #[must_use]
@@ -26,24 +29,84 @@ pub fn acr_satisfies(reached: &str, required: &str) -> bool {
 pub enum Factor {
     /// Something known: the password (`amr` `pwd`).
     Password,
+    /// A WebAuthn assertion.
+    WebAuthn {
+        /// Synced passkey (`swk`) rather than a device-bound key (`hwk`).
+        synced: bool,
+        /// The authenticator verified the user (PIN or biometric: `user`).
+        user_verified: bool,
+    },
 }
 
-impl Factor {
-    /// The RFC 8176 `amr` value.
-    #[must_use]
-    pub fn amr(self) -> &'static str {
-        match self {
-            Self::Password => "pwd",
+/// The RFC 8176 `amr` values of a completed set of factors.
+#[must_use]
+pub fn amr_for(factors: &[Factor]) -> Vec<String> {
+    let mut amr = Vec::new();
+    for factor in factors {
+        match factor {
+            Factor::Password => amr.push("pwd"),
+            Factor::WebAuthn {
+                synced,
+                user_verified,
+            } => {
+                amr.push(if *synced { "swk" } else { "hwk" });
+                if *user_verified {
+                    amr.push("user");
+                }
+            }
         }
+    }
+    if acr_for(factors) != ACR_LOW {
+        amr.push("mfa");
+    }
+    amr.into_iter().map(str::to_owned).collect()
+}
+
+/// The `acr` a set of completed factors reaches: two factors, or a WebAuthn assertion with
+/// user verification (possession plus knowledge or inherence), is substantial.
+#[must_use]
+pub fn acr_for(factors: &[Factor]) -> &'static str {
+    let webauthn_verified = factors.iter().any(|f| {
+        matches!(
+            f,
+            Factor::WebAuthn {
+                user_verified: true,
+                ..
+            }
+        )
+    });
+    if factors.len() >= 2 || webauthn_verified {
+        ACR_SUBSTANTIAL
+    } else {
+        ACR_LOW
     }
 }
 
-/// The `acr` a set of completed factors reaches.
-#[must_use]
-pub fn acr_for(factors: &[Factor]) -> &'static str {
-    if factors.len() >= 2 {
-        ACR_MULTI_FACTOR
-    } else {
-        ACR_PASSWORD
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_follow_the_factors() {
+        assert_eq!(
+            (acr_for(&[Factor::Password]), amr_for(&[Factor::Password])),
+            (ACR_LOW, vec!["pwd".to_owned()])
+        );
+        let key = Factor::WebAuthn {
+            synced: false,
+            user_verified: false,
+        };
+        assert_eq!(acr_for(&[Factor::Password, key]), ACR_SUBSTANTIAL);
+        assert_eq!(amr_for(&[Factor::Password, key]), ["pwd", "hwk", "mfa"]);
+        let passkey = Factor::WebAuthn {
+            synced: true,
+            user_verified: true,
+        };
+        assert_eq!(acr_for(&[passkey]), ACR_SUBSTANTIAL);
+        assert_eq!(amr_for(&[passkey]), ["swk", "user", "mfa"]);
+        assert!(
+            acr_satisfies(ACR_SUBSTANTIAL, ACR_LOW) && !acr_satisfies(ACR_LOW, ACR_SUBSTANTIAL)
+        );
+        assert!(!acr_satisfies("urn:unknown", ACR_LOW));
     }
 }

@@ -21,6 +21,7 @@ pub mod registry;
 pub mod seal;
 pub mod state;
 pub mod web;
+pub mod webauthn;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -70,6 +71,18 @@ pub fn router(idp: IdpState) -> Router {
         .route("/account/sessions/end", post(web::account::end_session))
         .route("/account/password", post(web::account::change_password))
         .route("/account/history.json", get(web::account::history_json))
+        .route(
+            "/account/webauthn/register/start",
+            post(webauthn::register_start),
+        )
+        .route(
+            "/account/webauthn/register/finish",
+            post(webauthn::register_finish),
+        )
+        .route("/login/passkey/start", post(webauthn::passkey_start))
+        .route("/login/webauthn/finish", post(webauthn::login_finish))
+        .route("/account/webauthn/remove", post(webauthn::remove))
+        .route("/static/webauthn.js", get(webauthn::script))
         .route("/admin/activation-codes", post(admin::activation_code))
         .route("/admin/clients", post(admin::register_client))
         .fallback(web::not_found)

@@ -24,6 +24,8 @@ pub struct Idp {
     pub pages: Pages,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// The WebAuthn relying party (none if the issuer's host cannot be an RP id).
+    pub webauthn: Option<webauthn_rs::Webauthn>,
     pub(crate) csrf_key: ring::hmac::Key,
     pub(crate) pairwise_key: ring::hmac::Key,
 }
@@ -48,10 +50,14 @@ impl Idp {
         clock: Arc<dyn Clock>,
     ) -> Result<IdpState, minijinja::Error> {
         let keys = KeyRing::new(config.id_token_secs + 300);
+        let webauthn = crate::webauthn::relying_party(&config.issuer)
+            .map_err(|e| tracing::warn!(error = %e, "WebAuthn disabled: the issuer cannot be a relying party"))
+            .ok();
         Ok(Arc::new(Self {
             csrf_key: master.derive("llavero csrf v1"),
             pairwise_key: master.derive("llavero pairwise subject v1"),
             pages: Pages::new()?,
+            webauthn,
             keys,
             config,
             store,

@@ -70,7 +70,7 @@ async fn id_token_carries_the_required_claims_with_a_pairwise_subject() {
     assert_eq!(claims["aud"], provider.client_id.as_str());
     assert_eq!(claims["nonce"], "n-1");
     assert_eq!(claims["auth_time"], START);
-    assert_eq!(claims["acr"], "urn:llavero:acr:aal1");
+    assert_eq!(claims["acr"], "http://eidas.europa.eu/LoA/low");
     assert_eq!(claims["amr"], json!(["pwd"]));
     assert!(claims["sid"].as_str().is_some_and(|s| !s.is_empty()));
     assert_eq!(
@@ -559,7 +559,7 @@ async fn a_client_requiring_a_second_factor_is_refused_a_password_only_login() {
             post_logout_redirect_uris: vec![],
             scopes: vec!["openid run".into()],
             token_endpoint_auth_method: None,
-            min_acr: Some("urn:llavero:acr:aal2".into()),
+            min_acr: Some("http://eidas.europa.eu/LoA/substantial".into()),
             subject_type: None,
             jwks: None,
         })

@@ -24,6 +24,7 @@ mod secret;
 mod sessions;
 pub mod testing;
 mod throttle;
+mod webauthn;
 
 use std::str::FromStr as _;
 use std::time::Duration;
@@ -45,6 +46,7 @@ pub use registry::{ImportOutcome, Person, PersonStatus};
 pub use secret::hash_secret;
 pub use sessions::{NewSession, Session, SessionLimits};
 pub use throttle::RateDecision;
+pub use webauthn::{Ceremony, WebauthnCredential};
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,7 +24,7 @@ use super::request::{
 use super::token::peer;
 use super::{OAuthError, client_auth, no_store};
 use crate::audit::{self, Origin};
-use crate::factors::{Factor, acr_for, acr_satisfies};
+use crate::factors::{Factor, acr_for, acr_satisfies, amr_for};
 use crate::state::{Idp, IdpState};
 use crate::web::pages::Locale;
 use crate::web::{CookieName, CsrfSecret, RateClass, cookie, csrf_valid, rate_limit, set_cookie};
@@ -297,15 +297,18 @@ async fn proceed(
         return see_other(&format!("/login?request={id}"));
     };
     if !acr_satisfies(&session.acr, &params.acr) {
-        // The password is the only factor so far; a client requiring more cannot be served
-        // until the citizen has a second factor.
-        let _ = idp.store.consume_authorization_request(id, now).await;
-        return to_client(
-            idp,
-            params,
-            "access_denied",
-            "the required authentication level was not reached",
-        );
+        // Step-up: a session from before this request logs in again (with every factor the
+        // account has); one made for this request that still falls short cannot be served.
+        if logged_in_now(session) || prompt("none") {
+            let _ = idp.store.consume_authorization_request(id, now).await;
+            return to_client(
+                idp,
+                params,
+                "access_denied",
+                "the required authentication level was not reached",
+            );
+        }
+        return see_other(&format!("/login?request={id}"));
     }
     let consented = match idp.store.consent(&session.account_id, &client.id).await {
         Ok(consent) => consent,
@@ -558,26 +561,78 @@ pub async fn login(
             );
         }
     };
-    let (session, value) =
-        match start_session(&idp, &headers, account_id, &[Factor::Password]).await {
-            Ok(started) => started,
-            Err(e) => return crate::web::internal(&e),
-        };
-    let detail = json!({"result": "success", "factors": session.amr, "sid": session.handle});
     audit::record(
         &idp,
         &origin,
         "login.password",
-        Some(&session.account_id),
+        Some(&account_id),
         client_id,
+        json!({"result": "success"}),
+    )
+    .await;
+    // With an authenticator enrolled, the password is only the first factor.
+    match crate::webauthn::second_factor(&idp, &csrf, &account_id, &form.request).await {
+        Ok(Some((ceremony, options))) => {
+            let mut response = idp.pages.render(
+                StatusCode::OK,
+                "second_factor.html",
+                locale,
+                json!({"csrf": csrf.form_token(&idp), "ceremony": ceremony, "options": options.to_string()}),
+            );
+            csrf.attach(&idp, &mut response);
+            response
+        }
+        Ok(None) => {
+            resume_after_login(
+                &idp,
+                &headers,
+                &origin,
+                account_id,
+                &[Factor::Password],
+                &form.request,
+            )
+            .await
+        }
+        Err(response) => response,
+    }
+}
+
+/// Once every factor is done: a new session, then the pending authorization request (or the
+/// account page), with the session cookie set.
+pub(crate) async fn resume_after_login(
+    idp: &Idp,
+    headers: &HeaderMap,
+    origin: &Origin,
+    account_id: String,
+    factors: &[Factor],
+    request: &str,
+) -> Response {
+    let (session, value) = match start_session(idp, headers, account_id, factors).await {
+        Ok(started) => started,
+        Err(e) => return crate::web::internal(&e),
+    };
+    let detail =
+        json!({"result": "success", "acr": session.acr, "amr": session.amr, "sid": session.handle});
+    audit::record(
+        idp,
+        origin,
+        "session.started",
+        Some(&session.account_id),
+        None,
         detail,
     )
     .await;
+    let csrf = CsrfSecret::from_request(idp, headers);
+    let pending = if request.is_empty() {
+        None
+    } else {
+        pending(idp, request, &csrf).await.ok().flatten()
+    };
     let mut response = match pending {
         Some(p) => {
             proceed(
-                &idp,
-                &form.request,
+                idp,
+                request,
                 &p.params,
                 &p.client,
                 Some(&session),
@@ -589,7 +644,7 @@ pub async fn login(
     };
     response.headers_mut().append(
         SET_COOKIE,
-        set_cookie(&idp, CookieName::Session, &value, None),
+        set_cookie(idp, CookieName::Session, &value, None),
     );
     response
 }
@@ -611,7 +666,7 @@ pub(crate) async fn start_session(
         account_id,
         auth_time: now,
         acr: acr_for(factors).to_owned(),
-        amr: factors.iter().map(|f| f.amr().to_owned()).collect(),
+        amr: amr_for(factors),
         user_agent: headers
             .get(USER_AGENT)
             .and_then(|v| v.to_str().ok())

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use llavero_store::Client;
 use serde::{Deserialize, Serialize};
 
-use crate::factors::{ACR_PASSWORD, acr_rank};
+use crate::factors::{ACR_LOW, acr_rank};
 
 /// A validated authorization request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,7 +165,7 @@ fn required_acr(client: &Client, acr_values: Option<&str>) -> String {
         .filter_map(|a| acr_rank(a).map(|r| (r, a)))
         .min()
         .map(|(_, a)| a);
-    let minimum = client.min_acr.as_deref().unwrap_or(ACR_PASSWORD);
+    let minimum = client.min_acr.as_deref().unwrap_or(ACR_LOW);
     match requested {
         Some(a) if acr_rank(a) > acr_rank(minimum) => a.to_owned(),
         _ => minimum.to_owned(),

@@ -170,11 +170,12 @@ async fn account_page(
             .sessions_of(&session.account_id, idp.session_limits(), now)
             .await?;
         let history = idp.store.audit_of_account(&session.account_id, 50).await?;
-        Ok::<_, llavero_store::StoreError>((person, consents, sessions, history))
+        let keys = idp.store.webauthn_credentials(&session.account_id).await?;
+        Ok::<_, llavero_store::StoreError>((person, consents, sessions, history, keys))
     }
     .await;
-    let (person, consents, sessions, history) = match loaded {
-        Ok((Some(p), c, s, h)) => (p, c, s, h),
+    let (person, consents, sessions, history, keys) = match loaded {
+        Ok((Some(p), c, s, h, k)) => (p, c, s, h, k),
         Ok((None, ..)) => return see_other("/login"),
         Err(e) => return super::internal(&e),
     };
@@ -213,6 +214,7 @@ async fn account_page(
             "consents": consents,
             "sessions": sessions,
             "history": history,
+            "keys": crate::webauthn::key_rows(idp, locale, &keys, format_time),
         }),
     );
     csrf.attach(idp, &mut response);

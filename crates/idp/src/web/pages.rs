@@ -91,7 +91,8 @@ impl Pages {
             "account.html",
             "error.html",
             "message.html",
-            "logout.html"
+            "logout.html",
+            "second_factor.html"
         );
         let parse = |text: &str| {
             serde_json::from_str(text).map_err(|e| {
@@ -169,7 +170,7 @@ pub fn secure_headers(headers: &mut HeaderMap, content_type: &'static str) {
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
         HeaderName::from_static("content-security-policy"),
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        HeaderValue::from_static("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
     );
     headers.insert(
         HeaderName::from_static("x-content-type-options"),

@@ -329,6 +329,17 @@ impl Browser {
         answer
     }
 
+    pub async fn post_json(&mut self, path: &str, body: &Value) -> Answer {
+        let request = Request::post(path)
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let answer = send(&self.router, request).await;
+        self.keep(&answer);
+        answer
+    }
+
     /// Starts an authorization request; returns the answer to GET /authorize.
     pub async fn authorize(
         &mut self,
