@@ -51,13 +51,11 @@ fn problem(status: StatusCode, error: &str) -> Response {
     (status, Json(json!({"error": error}))).into_response()
 }
 
-fn rp(idp: &Idp) -> Result<&Webauthn, Response> {
-    idp.webauthn.as_ref().ok_or_else(|| {
-        problem(
-            StatusCode::NOT_FOUND,
-            "webauthn is not configured for this issuer",
-        )
-    })
+fn not_configured() -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        "webauthn is not configured for this issuer",
+    )
 }
 
 /// The JSON bodies of the ceremony endpoints.
@@ -75,24 +73,30 @@ pub struct CeremonyRequest {
     credential: Value,
 }
 
-fn new_ceremony(
+/// Stores a new ceremony's state; returns its id.
+async fn begin(
+    idp: &Idp,
     kind: &str,
     binding: String,
     account_id: Option<String>,
     state: &impl serde::Serialize,
     context: Value,
-    now: i64,
-) -> Result<Ceremony, Response> {
+) -> Result<String, Response> {
     let state = serde_json::to_string(state).map_err(|e| crate::web::internal(&e))?;
-    Ok(Ceremony {
+    let ceremony = Ceremony {
         id: crate::random::token(),
         kind: kind.to_owned(),
         binding,
         account_id,
         state,
         context,
-        expires_at: now + CEREMONY_SECS,
-    })
+        expires_at: idp.now() + CEREMONY_SECS,
+    };
+    idp.store
+        .put_ceremony(&ceremony)
+        .await
+        .map_err(|e| crate::web::internal(&e))?;
+    Ok(ceremony.id)
 }
 
 /// `POST /account/webauthn/register/start`: options for a new authenticator.
@@ -101,9 +105,8 @@ pub async fn register_start(
     headers: HeaderMap,
     Json(body): Json<CeremonyRequest>,
 ) -> Response {
-    let rp = match rp(&idp) {
-        Ok(rp) => rp,
-        Err(r) => return r,
+    let Some(rp) = idp.webauthn.as_ref() else {
+        return not_configured();
     };
     if !csrf_valid(&idp, &headers, &body.csrf) {
         return problem(StatusCode::FORBIDDEN, "csrf");
@@ -139,21 +142,20 @@ pub async fn register_start(
             Ok(started) => started,
             Err(e) => return crate::web::internal(&e),
         };
-    let ceremony = match new_ceremony(
+    let binding = session.handle.clone();
+    match begin(
+        &idp,
         "register",
-        session.handle.clone(),
+        binding,
         Some(session.account_id.clone()),
         &state,
         json!({}),
-        idp.now(),
-    ) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    if let Err(e) = idp.store.put_ceremony(&ceremony).await {
-        return crate::web::internal(&e);
+    )
+    .await
+    {
+        Ok(ceremony) => Json(json!({"ceremony": ceremony, "options": options})).into_response(),
+        Err(r) => r,
     }
-    Json(json!({"ceremony": ceremony.id, "options": options})).into_response()
 }
 
 /// `POST /account/webauthn/register/finish`: verifies the attestation and stores the credential.
@@ -163,9 +165,8 @@ pub async fn register_finish(
     headers: HeaderMap,
     Json(body): Json<CeremonyRequest>,
 ) -> Response {
-    let rp = match rp(&idp) {
-        Ok(rp) => rp,
-        Err(r) => return r,
+    let Some(rp) = idp.webauthn.as_ref() else {
+        return not_configured();
     };
     if !csrf_valid(&idp, &headers, &body.csrf) {
         return problem(StatusCode::FORBIDDEN, "csrf");
@@ -260,20 +261,18 @@ pub async fn second_factor(
     let (options, state) = rp
         .start_passkey_authentication(&passkeys)
         .map_err(|e| crate::web::internal(&e))?;
-    let ceremony = new_ceremony(
+    let context = json!({"request": request, "factors": ["pwd"]});
+    let ceremony = begin(
+        idp,
         "second_factor",
         csrf.browser_binding(),
         Some(account_id.to_owned()),
         &state,
-        json!({"request": request, "factors": ["pwd"]}),
-        idp.now(),
-    )?;
-    idp.store
-        .put_ceremony(&ceremony)
-        .await
-        .map_err(|e| crate::web::internal(&e))?;
+        context,
+    )
+    .await?;
     Ok(Some((
-        ceremony.id,
+        ceremony,
         serde_json::to_value(options).unwrap_or_default(),
     )))
 }
@@ -285,9 +284,8 @@ pub async fn passkey_start(
     headers: HeaderMap,
     Json(body): Json<CeremonyRequest>,
 ) -> Response {
-    let rp = match rp(&idp) {
-        Ok(rp) => rp,
-        Err(r) => return r,
+    let Some(rp) = idp.webauthn.as_ref() else {
+        return not_configured();
     };
     if !csrf_valid(&idp, &headers, &body.csrf) {
         return problem(StatusCode::FORBIDDEN, "csrf");
@@ -299,21 +297,20 @@ pub async fn passkey_start(
     };
     // A button press, not autofill: ask for the passkey directly.
     options.mediation = None;
-    let ceremony = match new_ceremony(
+    let context = json!({"request": body.request, "factors": []});
+    match begin(
+        &idp,
         "passkey",
         csrf.browser_binding(),
         None,
         &state,
-        json!({"request": body.request, "factors": []}),
-        idp.now(),
-    ) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    if let Err(e) = idp.store.put_ceremony(&ceremony).await {
-        return crate::web::internal(&e);
+        context,
+    )
+    .await
+    {
+        Ok(ceremony) => Json(json!({"ceremony": ceremony, "options": options})).into_response(),
+        Err(r) => r,
     }
-    Json(json!({"ceremony": ceremony.id, "options": options})).into_response()
 }
 
 /// `POST /login/webauthn/finish`: verifies the assertion of a second-factor or passkey
@@ -325,135 +322,37 @@ pub async fn login_finish(
     headers: HeaderMap,
     Json(body): Json<CeremonyRequest>,
 ) -> Response {
-    let rp = match rp(&idp) {
-        Ok(rp) => rp,
-        Err(r) => return r,
+    let Some(rp) = idp.webauthn.as_ref() else {
+        return not_configured();
     };
     if !csrf_valid(&idp, &headers, &body.csrf) {
         return problem(StatusCode::FORBIDDEN, "csrf");
     }
     let origin = Origin::of(&extensions, &headers);
     let binding = CsrfSecret::from_request(&idp, &headers).browser_binding();
-    let now = idp.now();
-    let mut ceremony = None;
-    for kind in ["second_factor", "passkey"] {
-        match idp
-            .store
-            .take_ceremony(&body.ceremony, kind, &binding, now)
-            .await
-        {
-            Ok(Some(c)) => {
-                ceremony = Some(c);
-                break;
-            }
-            Ok(None) => {}
-            Err(e) => return crate::web::internal(&e),
-        }
-    }
-    let Some(ceremony) = ceremony else {
-        return problem(StatusCode::BAD_REQUEST, "unknown, used or expired ceremony");
+    let ceremony = match take_login_ceremony(&idp, &body.ceremony, &binding).await {
+        Ok(c) => c,
+        Err(r) => return r,
     };
     let Ok(assertion) = serde_json::from_value::<PublicKeyCredential>(body.credential) else {
         return problem(StatusCode::BAD_REQUEST, "malformed credential");
     };
-    let asserted_id = credential_id(&assertion.raw_id);
-    // Whose credential: the account of the second-factor ceremony, or the user handle the
-    // passkey returned.
-    let account_id = match (&ceremony.account_id, ceremony.kind.as_str()) {
-        (Some(account), _) => account.clone(),
-        (None, _) => {
-            let handle = rp
-                .identify_discoverable_authentication(&assertion)
-                .ok()
-                .map(|(uuid, _)| uuid.to_string());
-            let found = match handle {
-                Some(h) => idp.store.account_by_webauthn_user(&h).await.ok().flatten(),
-                None => None,
-            };
-            let Some(found) = found else {
-                return problem(StatusCode::UNAUTHORIZED, "unknown passkey");
-            };
-            found
-        }
+    let account_id = match whose(&idp, rp, &ceremony, &assertion).await {
+        Ok(account) => account,
+        Err(r) => return r,
     };
-    let credentials = match idp.store.webauthn_credentials(&account_id).await {
-        Ok(c) => c,
-        Err(e) => return crate::web::internal(&e),
-    };
-    let Some(stored) = credentials.iter().find(|c| c.credential_id == asserted_id) else {
-        return problem(StatusCode::UNAUTHORIZED, "unknown authenticator");
-    };
-    let Ok(mut passkey) = serde_json::from_str::<Passkey>(&stored.passkey) else {
-        return crate::web::internal(&"stored passkey unreadable");
-    };
-    let verified = if ceremony.kind == "passkey" {
-        serde_json::from_str::<DiscoverableAuthentication>(&ceremony.state)
-            .map_err(|_| WebauthnError::InvalidUserUniqueId)
-            .and_then(|state| rp.finish_discoverable_authentication_v2(&assertion, state, &passkey))
-    } else {
-        serde_json::from_str::<PasskeyAuthentication>(&ceremony.state)
-            .map_err(|_| WebauthnError::InvalidUserUniqueId)
-            .and_then(|state| rp.finish_passkey_authentication(&assertion, &state))
-    };
-    let result = match verified {
-        Ok(result) => result,
-        Err(WebauthnError::CredentialPossibleCompromise) => {
-            let _ = idp
-                .store
-                .flag_webauthn_credential(&stored.credential_id, now)
-                .await;
-            let detail = json!({"result": "failure", "reason": "counter went backwards: the authenticator may be cloned", "name": stored.name});
-            audit::record(
-                &idp,
-                &origin,
-                "login.webauthn",
-                Some(&account_id),
-                None,
-                detail,
-            )
-            .await;
-            return problem(
-                StatusCode::UNAUTHORIZED,
-                "this authenticator may have been cloned; it is flagged",
-            );
-        }
-        Err(e) => {
-            tracing::info!(error = %e, "webauthn assertion refused");
-            audit::record(
-                &idp,
-                &origin,
-                "login.webauthn",
-                Some(&account_id),
-                None,
-                json!({"result": "failure"}),
-            )
-            .await;
-            return problem(
-                StatusCode::UNAUTHORIZED,
-                "the authenticator's answer did not verify",
-            );
-        }
-    };
-    passkey.update_credential(&result);
-    if let Err(e) = idp
-        .store
-        .used_webauthn_credential(
-            &stored.credential_id,
-            &serde_json::to_string(&passkey).unwrap_or_default(),
-            result.backup_eligible(),
-            now,
-        )
-        .await
+    let result = match verify_assertion(&idp, rp, &origin, &ceremony, &assertion, &account_id).await
     {
-        return crate::web::internal(&e);
-    }
+        Ok(result) => result,
+        Err(r) => return r,
+    };
     let mut factors = Vec::new();
-    if ceremony
+    let after_password = ceremony
         .context
         .get("factors")
         .and_then(Value::as_array)
-        .is_some_and(|f| f.iter().any(|x| x == "pwd"))
-    {
+        .is_some_and(|f| f.iter().any(|x| x == "pwd"));
+    if after_password {
         factors.push(Factor::Password);
     }
     factors.push(Factor::WebAuthn {
@@ -466,9 +365,126 @@ pub async fn login_finish(
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
-    let response =
-        resume_after_login(&idp, &headers, &origin, account_id, &factors, &request).await;
-    as_json_redirect(response)
+    as_json_redirect(
+        resume_after_login(&idp, &headers, &origin, account_id, &factors, &request).await,
+    )
+}
+
+/// Takes this browser's second-factor or passkey ceremony (single use, unexpired).
+async fn take_login_ceremony(idp: &Idp, id: &str, binding: &str) -> Result<Ceremony, Response> {
+    for kind in ["second_factor", "passkey"] {
+        if let Some(c) = idp
+            .store
+            .take_ceremony(id, kind, binding, idp.now())
+            .await
+            .map_err(|e| crate::web::internal(&e))?
+        {
+            return Ok(c);
+        }
+    }
+    Err(problem(
+        StatusCode::BAD_REQUEST,
+        "unknown, used or expired ceremony",
+    ))
+}
+
+/// Whose credential: the account of a second-factor ceremony, or the one whose user handle
+/// the passkey returned.
+async fn whose(
+    idp: &Idp,
+    rp: &Webauthn,
+    ceremony: &Ceremony,
+    assertion: &PublicKeyCredential,
+) -> Result<String, Response> {
+    if let Some(account) = &ceremony.account_id {
+        return Ok(account.clone());
+    }
+    let handle = rp
+        .identify_discoverable_authentication(assertion)
+        .ok()
+        .map(|(uuid, _)| uuid.to_string());
+    let found = match handle {
+        Some(h) => idp.store.account_by_webauthn_user(&h).await.ok().flatten(),
+        None => None,
+    };
+    found.ok_or_else(|| problem(StatusCode::UNAUTHORIZED, "unknown passkey"))
+}
+
+/// Verifies the assertion against the account's stored credential; on success stores the
+/// updated counter and backup state, on a counter regression flags the credential.
+async fn verify_assertion(
+    idp: &Idp,
+    rp: &Webauthn,
+    origin: &Origin,
+    ceremony: &Ceremony,
+    assertion: &PublicKeyCredential,
+    account_id: &str,
+) -> Result<webauthn_rs::prelude::AuthenticationResult, Response> {
+    let now = idp.now();
+    let asserted_id = credential_id(&assertion.raw_id);
+    let credentials = idp
+        .store
+        .webauthn_credentials(account_id)
+        .await
+        .map_err(|e| crate::web::internal(&e))?;
+    let stored = credentials
+        .iter()
+        .find(|c| c.credential_id == asserted_id)
+        .ok_or_else(|| problem(StatusCode::UNAUTHORIZED, "unknown authenticator"))?;
+    let mut passkey: Passkey =
+        serde_json::from_str(&stored.passkey).map_err(|e| crate::web::internal(&e))?;
+    let verified = if ceremony.kind == "passkey" {
+        serde_json::from_str::<DiscoverableAuthentication>(&ceremony.state)
+            .map_err(|_| WebauthnError::InvalidUserUniqueId)
+            .and_then(|state| rp.finish_discoverable_authentication_v2(assertion, state, &passkey))
+    } else {
+        serde_json::from_str::<PasskeyAuthentication>(&ceremony.state)
+            .map_err(|_| WebauthnError::InvalidUserUniqueId)
+            .and_then(|state| rp.finish_passkey_authentication(assertion, &state))
+    };
+    let result = match verified {
+        Ok(result) => result,
+        Err(e) => {
+            let cloned = matches!(e, WebauthnError::CredentialPossibleCompromise);
+            let detail = if cloned {
+                let _ = idp
+                    .store
+                    .flag_webauthn_credential(&stored.credential_id, now)
+                    .await;
+                json!({"result": "failure", "reason": "counter went backwards: the authenticator may be cloned", "name": stored.name})
+            } else {
+                tracing::info!(error = %e, "webauthn assertion refused");
+                json!({"result": "failure"})
+            };
+            audit::record(
+                idp,
+                origin,
+                "login.webauthn",
+                Some(account_id),
+                None,
+                detail,
+            )
+            .await;
+            let message = if cloned {
+                "this authenticator may have been cloned; it is flagged"
+            } else {
+                "the authenticator's answer did not verify"
+            };
+            return Err(problem(StatusCode::UNAUTHORIZED, message));
+        }
+    };
+    passkey.update_credential(&result);
+    let serialized = serde_json::to_string(&passkey).map_err(|e| crate::web::internal(&e))?;
+    idp.store
+        .used_webauthn_credential(
+            &stored.credential_id,
+            &serialized,
+            result.backup_eligible(),
+            now,
+        )
+        .await
+        .map_err(|e| crate::web::internal(&e))?;
+    Ok(result)
 }
 
 /// Turns the 303 the login flow answers into `{"redirect": …}` for the page's script, keeping

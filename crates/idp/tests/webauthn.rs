@@ -1,7 +1,7 @@
 //! WebAuthn with software authenticators (`webauthn-authenticator-rs` SoftPasskey): enrolment,
 //! password + key, passkey alone, step-up, and the attacks.
 
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)] // helpers outside #[test] fns
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::string_slice)] // helpers outside #[test] fns
 
 mod harness;
 

@@ -175,7 +175,9 @@ async fn account_page(
     }
     .await;
     let (person, consents, sessions, history, keys) = match loaded {
-        Ok((Some(p), c, s, h, k)) => (p, c, s, h, k),
+        Ok((Some(person), consents, sessions, history, keys)) => {
+            (person, consents, sessions, history, keys)
+        }
         Ok((None, ..)) => return see_other("/login"),
         Err(e) => return super::internal(&e),
     };
