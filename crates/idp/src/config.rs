@@ -34,6 +34,10 @@ pub struct IdpConfig {
     pub lock_after_failures: i64,
     /// SHA-256 (base64url) of the admin API bearer token; no admin API without it.
     pub admin_token_hash: Option<String>,
+    /// WebAuthn relying-party id. Default: the issuer's host.
+    pub webauthn_rp_id: Option<String>,
+    /// Origins allowed in WebAuthn client data. Default: the issuer.
+    pub webauthn_origins: Vec<String>,
 }
 
 impl IdpConfig {
@@ -56,6 +60,8 @@ impl IdpConfig {
             client_rate_per_minute: 600,
             lock_after_failures: 100,
             admin_token_hash: None,
+            webauthn_rp_id: None,
+            webauthn_origins: Vec::new(),
         }
     }
 

@@ -50,7 +50,7 @@ impl Idp {
         clock: Arc<dyn Clock>,
     ) -> Result<IdpState, minijinja::Error> {
         let keys = KeyRing::new(config.id_token_secs + 300);
-        let webauthn = crate::webauthn::relying_party(&config.issuer)
+        let webauthn = crate::webauthn::relying_party(&config)
             .map_err(|e| tracing::warn!(error = %e, "WebAuthn disabled: the issuer cannot be a relying party"))
             .ok();
         Ok(Arc::new(Self {

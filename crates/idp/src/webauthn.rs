@@ -31,16 +31,34 @@ use crate::web::{CsrfSecret, csrf_valid};
 /// How long a ceremony may take (the WebAuthn recommended timeout).
 pub const CEREMONY_SECS: i64 = 300;
 
-/// The relying party for the provider's issuer: RP id = the issuer's host, origin = the issuer.
-pub fn relying_party(issuer: &str) -> Result<Webauthn, String> {
-    let origin = Url::parse(issuer).map_err(|e| e.to_string())?;
-    let rp_id = origin
-        .host_str()
-        .ok_or("the issuer has no host")?
-        .to_owned();
-    WebauthnBuilder::new(&rp_id, &origin)
-        .and_then(|b| b.rp_name("Llavero").build())
-        .map_err(|e| e.to_string())
+/// The relying party from the configuration: RP id and origins as configured, by default the
+/// issuer's host and the issuer.
+pub fn relying_party(config: &crate::IdpConfig) -> Result<Webauthn, String> {
+    let issuer = Url::parse(&config.issuer).map_err(|e| e.to_string())?;
+    let origins = if config.webauthn_origins.is_empty() {
+        vec![issuer.clone()]
+    } else {
+        config
+            .webauthn_origins
+            .iter()
+            .map(|o| Url::parse(o).map_err(|e| format!("{o}: {e}")))
+            .collect::<Result<_, _>>()?
+    };
+    let rp_id = match &config.webauthn_rp_id {
+        Some(id) => id.clone(),
+        None => issuer
+            .host_str()
+            .ok_or("the issuer has no host")?
+            .to_owned(),
+    };
+    let (first, rest) = origins.split_first().ok_or("no WebAuthn origin")?;
+    let mut builder = WebauthnBuilder::new(&rp_id, first)
+        .map_err(|e| e.to_string())?
+        .rp_name("Llavero");
+    for origin in rest {
+        builder = builder.append_allowed_origin(origin);
+    }
+    builder.build().map_err(|e| e.to_string())
 }
 
 fn credential_id(bytes: &[u8]) -> String {

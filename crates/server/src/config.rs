@@ -46,6 +46,10 @@ pub struct Config {
     pub demo_data: bool,
     /// Days the audit trail keeps full IP addresses; older ones are truncated (/24, /48).
     pub audit_ip_retention_days: i64,
+    /// WebAuthn relying-party id (default: the issuer's host).
+    pub webauthn_rp_id: Option<String>,
+    /// WebAuthn origins (default: the issuer).
+    pub webauthn_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -66,6 +70,8 @@ impl Default for Config {
             client_rate_per_minute: 600,
             demo_data: true,
             audit_ip_retention_days: 90,
+            webauthn_rp_id: None,
+            webauthn_origins: Vec::new(),
         }
     }
 }
@@ -109,7 +115,8 @@ impl Config {
     /// `LLAVERO_CLOCK_SKEW_SECS`, `LLAVERO_LOG_FORMAT`, `LLAVERO_DATABASE_URL`, `LLAVERO_ISSUER`,
     /// `LLAVERO_MASTER_KEY`, `LLAVERO_SECURE_COOKIES`, `LLAVERO_ADMIN_TOKEN`,
     /// `LLAVERO_LOGIN_RATE_PER_MINUTE`, `LLAVERO_CLIENT_RATE_PER_MINUTE`,
-    /// `LLAVERO_AUDIT_IP_RETENTION_DAYS` and `LLAVERO_DEMO_DATA`.
+    /// `LLAVERO_AUDIT_IP_RETENTION_DAYS`, `LLAVERO_WEBAUTHN_RP_ID`, `LLAVERO_WEBAUTHN_ORIGINS`
+    /// (comma-separated) and `LLAVERO_DEMO_DATA`.
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(v) = var("LLAVERO_LISTEN") {
             self.listen = v.parse().context("LLAVERO_LISTEN")?;
@@ -152,6 +159,16 @@ impl Config {
         }
         if let Some(v) = var("LLAVERO_AUDIT_IP_RETENTION_DAYS") {
             self.audit_ip_retention_days = v.parse().context("LLAVERO_AUDIT_IP_RETENTION_DAYS")?;
+        }
+        if let Some(v) = var("LLAVERO_WEBAUTHN_RP_ID") {
+            self.webauthn_rp_id = Some(v);
+        }
+        if let Some(v) = var("LLAVERO_WEBAUTHN_ORIGINS") {
+            self.webauthn_origins = v
+                .split(',')
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect();
         }
         if let Some(v) = var("LLAVERO_DEMO_DATA") {
             self.demo_data = v.parse().context("LLAVERO_DEMO_DATA")?;

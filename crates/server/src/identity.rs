@@ -57,6 +57,8 @@ pub fn idp_config(config: &Config) -> IdpConfig {
         .map(llavero_store::hash_secret);
     idp.login_rate_per_minute = config.login_rate_per_minute;
     idp.client_rate_per_minute = config.client_rate_per_minute;
+    idp.webauthn_rp_id.clone_from(&config.webauthn_rp_id);
+    idp.webauthn_origins.clone_from(&config.webauthn_origins);
     idp
 }
 
