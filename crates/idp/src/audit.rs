@@ -38,6 +38,71 @@ impl Origin {
     }
 }
 
+/// One queued append and where its sequence number goes.
+type Queued = (
+    NewAuditEvent,
+    i64,
+    tokio::sync::oneshot::Sender<Result<i64, String>>,
+);
+
+/// Group commit for the audit chain: requests hand their events to one task per instance,
+/// which appends whatever has queued up in a single transaction. Each request still waits for
+/// its entry to be committed; concurrent requests share the wait on the chain's head row and
+/// the commit instead of queueing on it one by one.
+#[derive(Debug, Clone)]
+pub struct AuditWriter(tokio::sync::mpsc::Sender<Queued>);
+
+/// Most events per transaction.
+const MAX_BATCH: usize = 256;
+
+impl AuditWriter {
+    /// Starts the writer on the current tokio runtime; `None` outside one.
+    #[must_use]
+    pub fn start(store: llavero_store::Store) -> Option<Self> {
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        let (sender, mut queue) = tokio::sync::mpsc::channel::<Queued>(4096);
+        runtime.spawn(async move {
+            while let Some(first) = queue.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match queue.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let events: Vec<(NewAuditEvent, i64)> =
+                    batch.iter().map(|(e, at, _)| (e.clone(), *at)).collect();
+                let result = store
+                    .append_audit_batch(&events)
+                    .await
+                    .map_err(|e| e.to_string());
+                for (index, (_, _, reply)) in batch.into_iter().enumerate() {
+                    let answer = match &result {
+                        Ok(seqs) => seqs
+                            .get(index)
+                            .copied()
+                            .ok_or_else(|| "missing sequence number".to_owned()),
+                        Err(e) => Err(e.clone()),
+                    };
+                    let _ = reply.send(answer);
+                }
+            }
+        });
+        Some(Self(sender))
+    }
+
+    async fn append(&self, event: NewAuditEvent, at: i64) -> Result<i64, String> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.0
+            .send((event, at, reply))
+            .await
+            .map_err(|_| "audit writer stopped".to_owned())?;
+        answer
+            .await
+            .map_err(|_| "audit writer stopped".to_owned())?
+    }
+}
+
 /// Records an event. A failure to record is logged loudly but does not fail the citizen's
 /// request (the event also goes to the service log).
 pub async fn record(
@@ -57,7 +122,15 @@ pub async fn record(
         detail,
     };
     tracing::info!(kind, account = account_id, client = client_id, "audit");
-    match idp.store.append_audit(&event, idp.now()).await {
+    let appended = match &idp.audit_writer {
+        Some(writer) => writer.append(event, idp.now()).await,
+        None => idp
+            .store
+            .append_audit(&event, idp.now())
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    match appended {
         Ok(seq) if seq % CHECKPOINT_EVERY == 0 => {
             if let Err(e) = checkpoint(idp).await {
                 tracing::error!(error = %e, "audit checkpoint failed");

@@ -24,6 +24,8 @@ pub struct Idp {
     pub pages: Pages,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Group commit for the audit chain (none outside a tokio runtime: direct appends).
+    pub audit_writer: Option<crate::audit::AuditWriter>,
     /// The WebAuthn relying party (none if the issuer's host cannot be an RP id).
     pub webauthn: Option<webauthn_rs::Webauthn>,
     pub(crate) csrf_key: ring::hmac::Key,
@@ -57,6 +59,7 @@ impl Idp {
             csrf_key: master.derive("llavero csrf v1"),
             pairwise_key: master.derive("llavero pairwise subject v1"),
             pages: Pages::new()?,
+            audit_writer: crate::audit::AuditWriter::start(store.clone()),
             webauthn,
             keys,
             config,

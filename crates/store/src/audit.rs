@@ -135,59 +135,95 @@ pub fn truncate_ip(ip: &str) -> String {
     }
 }
 
+/// Inserts entry `seq` after `prev`; returns its hash.
+async fn insert_entry(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    seq: i64,
+    prev: &str,
+    event: &NewAuditEvent,
+    now: i64,
+) -> Result<String, StoreError> {
+    let detail = event.detail.to_string();
+    let salt = event.ip.as_ref().map(|_| {
+        let mut bytes = [0u8; 16];
+        let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes);
+        URL_SAFE_NO_PAD.encode(bytes)
+    });
+    let digest = match (&salt, &event.ip) {
+        (Some(salt), Some(ip)) => Some(sha256(&[salt.as_bytes(), ip.as_bytes()])),
+        _ => None,
+    };
+    let hash = entry_hash(
+        prev,
+        seq,
+        now,
+        &event.kind,
+        event.account_id.as_deref(),
+        event.client_id.as_deref(),
+        digest.as_deref(),
+        event.user_agent.as_deref(),
+        &detail,
+    );
+    sqlx::query(&format!("INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
+        .bind(seq)
+        .bind(now)
+        .bind(&event.kind)
+        .bind(event.account_id.as_deref())
+        .bind(event.client_id.as_deref())
+        .bind(event.ip.as_deref())
+        .bind(salt.as_deref())
+        .bind(digest.as_deref())
+        .bind(event.user_agent.as_deref())
+        .bind(&detail)
+        .bind(prev)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(hash)
+}
+
 impl Store {
     /// Appends an event to the chain; returns its sequence number.
     pub async fn append_audit(&self, event: &NewAuditEvent, now: i64) -> Result<i64, StoreError> {
+        let seqs = self.append_audit_batch(&[(event.clone(), now)]).await?;
+        seqs.first()
+            .copied()
+            .ok_or_else(|| StoreError::corrupt("audit_head", "no sequence number"))
+    }
+
+    /// Appends several events in one transaction (group commit: one wait on the head row and
+    /// one commit for the whole batch); each event comes with its time. Returns their sequence
+    /// numbers in order.
+    pub async fn append_audit_batch(
+        &self,
+        events: &[(NewAuditEvent, i64)],
+    ) -> Result<Vec<i64>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let count =
+            i64::try_from(events.len()).map_err(|e| StoreError::corrupt("audit batch", e))?;
         let mut tx = self.pool.begin().await?;
         // The head row's update takes its lock: appends from every instance queue here.
         let head =
-            sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+            sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+                .bind(count)
                 .fetch_one(&mut *tx)
                 .await?;
-        let seq: i64 = head.try_get("seq")?;
-        let prev: String = head.try_get("hash")?;
-        let detail = event.detail.to_string();
-        let salt = event.ip.as_ref().map(|_| {
-            let mut bytes = [0u8; 16];
-            let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes);
-            URL_SAFE_NO_PAD.encode(bytes)
-        });
-        let digest = match (&salt, &event.ip) {
-            (Some(salt), Some(ip)) => Some(sha256(&[salt.as_bytes(), ip.as_bytes()])),
-            _ => None,
-        };
-        let hash = entry_hash(
-            &prev,
-            seq,
-            now,
-            &event.kind,
-            event.account_id.as_deref(),
-            event.client_id.as_deref(),
-            digest.as_deref(),
-            event.user_agent.as_deref(),
-            &detail,
-        );
-        sqlx::query(&format!("INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
-            .bind(seq)
-            .bind(now)
-            .bind(&event.kind)
-            .bind(event.account_id.as_deref())
-            .bind(event.client_id.as_deref())
-            .bind(event.ip.as_deref())
-            .bind(salt.as_deref())
-            .bind(digest.as_deref())
-            .bind(event.user_agent.as_deref())
-            .bind(&detail)
-            .bind(&prev)
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await?;
+        let last: i64 = head.try_get("seq")?;
+        let mut prev: String = head.try_get("hash")?;
+        let mut seqs = Vec::with_capacity(events.len());
+        for (offset, (event, at)) in (1..=count).rev().zip(events) {
+            let seq = last - offset + 1;
+            prev = insert_entry(&mut tx, seq, &prev, event, *at).await?;
+            seqs.push(seq);
+        }
         sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-            .bind(&hash)
+            .bind(&prev)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(seq)
+        Ok(seqs)
     }
 
     /// Checks the whole chain from the first entry; `Ok(count)` or the first broken link.

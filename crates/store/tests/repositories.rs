@@ -34,6 +34,7 @@ on_both_backends!(
     rate_limit_counts_per_window,
     activation_code_is_single_use,
     audit_chain_detects_edits_and_survives_ip_truncation,
+    concurrent_audit_batches_keep_one_chain,
 );
 
 const NOW: i64 = 1_790_000_000;
@@ -496,4 +497,35 @@ async fn audit_chain_detects_edits_and_survives_ip_truncation(store: Store) {
         store.verify_audit_chain().await.unwrap().unwrap_err().seq,
         3
     );
+}
+
+async fn concurrent_audit_batches_keep_one_chain(store: Store) {
+    let mut tasks = Vec::new();
+    for writer in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let batch: Vec<_> = (0..5)
+                .map(|i| {
+                    let event = llavero_store::NewAuditEvent {
+                        kind: format!("w{writer}.{i}"),
+                        ..Default::default()
+                    };
+                    (event, NOW)
+                })
+                .collect();
+            store.append_audit_batch(&batch).await.unwrap()
+        }));
+    }
+    let mut seqs = Vec::new();
+    for task in tasks {
+        let batch = task.await.unwrap();
+        assert!(
+            batch.windows(2).all(|w| w[1] == w[0] + 1),
+            "a batch is contiguous: {batch:?}"
+        );
+        seqs.extend(batch);
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
+    assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(20));
 }
