@@ -28,6 +28,7 @@ pub struct Idp {
     pub audit_writer: Option<crate::audit::AuditWriter>,
     /// The WebAuthn relying party (none if the issuer's host cannot be an RP id).
     pub webauthn: Option<webauthn_rs::Webauthn>,
+    pub(crate) client_limiter: crate::web::LocalLimiter,
     pub(crate) csrf_key: ring::hmac::Key,
     pub(crate) pairwise_key: ring::hmac::Key,
 }
@@ -60,6 +61,7 @@ impl Idp {
             pairwise_key: master.derive("llavero pairwise subject v1"),
             pages: Pages::new()?,
             audit_writer: crate::audit::AuditWriter::start(store.clone()),
+            client_limiter: crate::web::LocalLimiter::default(),
             webauthn,
             keys,
             config,

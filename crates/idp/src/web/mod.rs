@@ -146,17 +146,59 @@ pub enum RateClass {
     Client,
 }
 
+/// Fixed-window counters in this instance's memory.
+#[derive(Debug, Default)]
+pub struct LocalLimiter(std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>);
+
+impl LocalLimiter {
+    /// Counts a hit on `key` in the current `window`-second window and decides.
+    pub fn hit(&self, key: &str, window: i64, limit: i64, now: i64) -> RateDecision {
+        let window = window.max(1);
+        let start = now - now.rem_euclid(window);
+        let Ok(mut counters) = self.0.lock() else {
+            return RateDecision::Allowed;
+        };
+        if counters.len() > 100_000 {
+            counters.retain(|_, (s, _)| *s == start);
+        }
+        let counter = counters.entry(key.to_owned()).or_insert((start, 0));
+        if counter.0 != start {
+            *counter = (start, 0);
+        }
+        counter.1 += 1;
+        if counter.1 > limit {
+            RateDecision::Limited {
+                retry_after: start + window - now,
+            }
+        } else {
+            RateDecision::Allowed
+        }
+    }
+}
+
 /// Counts a request from `ip`; `Err` is the 429 answer with `Retry-After`.
+///
+/// Citizen-facing endpoints count in the database, shared by every instance: there the limit
+/// protects passwords and activation codes. Client-facing endpoints count in each instance's
+/// memory: clients prove high-entropy secrets or keys, so the limit guards capacity, and a
+/// database write on one shared row per token request would cost more than it protects.
 pub async fn rate_limit(idp: &Idp, class: RateClass, ip: &str) -> Result<(), Response> {
-    let (name, limit) = match class {
-        RateClass::Login => ("login", idp.config.login_rate_per_minute),
-        RateClass::Client => ("client", idp.config.client_rate_per_minute),
+    let decision = match class {
+        RateClass::Login => idp
+            .store
+            .hit_rate_limit(
+                &format!("login:{ip}"),
+                60,
+                idp.config.login_rate_per_minute,
+                idp.now(),
+            )
+            .await
+            .map_err(|e| internal(&e))?,
+        RateClass::Client => {
+            idp.client_limiter
+                .hit(ip, 60, idp.config.client_rate_per_minute, idp.now())
+        }
     };
-    let decision = idp
-        .store
-        .hit_rate_limit(&format!("{name}:{ip}"), 60, limit, idp.now())
-        .await
-        .map_err(|e| internal(&e))?;
     match decision {
         RateDecision::Allowed => Ok(()),
         RateDecision::Limited { retry_after } => Err(too_many(retry_after)),
@@ -207,4 +249,21 @@ pub async fn not_found(
         pages::Locale::choose(None, &headers),
         "error_not_found",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_limiter_counts_per_key_and_window() {
+        let limiter = LocalLimiter::default();
+        let now = 1_800_000_010;
+        for _ in 0..3 {
+            assert_eq!(limiter.hit("ip", 60, 3, now), RateDecision::Allowed);
+        }
+        assert_eq!(limiter.hit("ip", 60, 3, now), RateDecision::Limited { retry_after: 50 });
+        assert_eq!(limiter.hit("other", 60, 3, now), RateDecision::Allowed);
+        assert_eq!(limiter.hit("ip", 60, 3, now + 50), RateDecision::Allowed);
+    }
 }
