@@ -1,0 +1,341 @@
+// Throughput of a running Llavero server, measured like bench.mjs measures npm oidc-provider:
+//   node bench_llavero.mjs BASE_URL LLAVERO_BIN DATA_DIR [--server NAME] [--connections 16]
+//                          [--duration 5] [--login-duration 3]
+// BASE_URL is the server's issuer; LLAVERO_BIN sets up the person, the client and the activation
+// code exactly as flow.mjs does (LLAVERO_DATA_DIR=DATA_DIR, and the rest of the environment, so
+// LLAVERO_DATABASE_URL and LLAVERO_MASTER_KEY reach the CLI when the server runs on PostgreSQL).
+// Use a fresh data directory (and database): the account is activated once.
+//
+// After one browser login and consent, every authorization request answers 303 straight to the
+// callback (the session cookie, consent remembered), so token sets are cheap to get. Then,
+// after a 1 s warm-up each:
+//   userinfo  GET /userinfo with one bearer access token on every connection (as bench.mjs);
+//   token     POST /token grant_type=refresh_token. Llavero rotates refresh tokens and revokes
+//             the whole family when one is reused, so each connection owns one refresh-token
+//             family (from its own authorization) and sends, each time, the refresh token of its
+//             family's previous answer (see runRotating);
+//   login     POST /login (RUN and password, Argon2id m=19 MiB t=2 p=1), a fixed CSRF cookie and
+//             token; success is a 303. Reported on its own: the password hash dominates by design.
+// One JSON line per measure on stdout (measure.mjs's `line`), progress on stderr. Any other
+// status, socket error or timeout fails the benchmark (exit 1).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import * as client from 'openid-client';
+import { Browser, findForm } from './browser.mjs';
+import { DEFAULT_CONNECTIONS, DEFAULT_DURATION_S, line, measure } from './measure.mjs';
+
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    server: { type: 'string', default: 'llavero' },
+    connections: { type: 'string', short: 'c', default: String(DEFAULT_CONNECTIONS) },
+    duration: { type: 'string', short: 'd', default: String(DEFAULT_DURATION_S) },
+    'login-duration': { type: 'string', default: '3' },
+  },
+});
+const [BASE_URL, LLAVERO_BIN, DATA_DIR] = positionals;
+const connections = Number(args.connections);
+const duration = Number(args.duration);
+const loginDuration = Number(args['login-duration']);
+if (positionals.length !== 3 || !(Number.isInteger(connections) && connections > 0) || !(duration > 0)
+  || !(loginDuration > 0)) {
+  console.error('usage: node bench_llavero.mjs BASE_URL LLAVERO_BIN DATA_DIR [--server NAME] ' +
+    '[--connections N] [--duration SECONDS] [--login-duration SECONDS]');
+  process.exit(2);
+}
+const SERVER = args.server;
+const BASE = new URL(BASE_URL);
+const WARMUP_S = 1;
+const REDIRECT_URI = 'http://127.0.0.1:9999/cb';
+const SCOPE = 'openid run name birthdate';
+const PERSON = {
+  run: '12.345.678-5', given_names: 'María José', paternal_surname: 'González', maternal_surname: 'Rojas',
+  birth_date: '1990-04-12', sex: 'F', nationality: 'CL', document_serial: 'A123456789', status: 'active',
+  updated_at: '2026-01-01T00:00:00Z',
+};
+const PASSWORD = 'Interop-Llavero-2026!';
+const log = (msg) => console.error(`bench_llavero[${SERVER}]: ${msg}`);
+
+// ------------------------------------------------------------------------------------ setup
+
+function llavero(...cli) {
+  try {
+    return execFileSync(LLAVERO_BIN, cli, {
+      env: { ...process.env, LLAVERO_DATA_DIR: DATA_DIR },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (err) {
+    throw new Error(`llavero ${cli.join(' ')} failed (exit ${err.status ?? err.code}):\n${err.stderr || err.message}`);
+  }
+}
+
+/** Person, client and activation code through the CLI; returns `{ client_id, client_secret }`. */
+function setUp() {
+  const work = mkdtempSync(join(tmpdir(), 'llavero-bench-'));
+  try {
+    const file = join(work, 'registry.jsonl');
+    writeFileSync(file, `${JSON.stringify(PERSON)}\n`);
+    llavero('registry', 'import', file);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const registered = JSON.parse(llavero('client', 'add', '--name', 'Bench', '--redirect-uri', REDIRECT_URI,
+    '--scope', SCOPE, '--auth', 'client_secret_basic'));
+  assert.ok(registered.client_id && registered.client_secret, `llavero client add: ${JSON.stringify(registered)}`);
+  const activation = JSON.parse(llavero('account', 'activation-code', PERSON.run));
+  assert.ok(activation.code, `llavero account activation-code: ${JSON.stringify(activation)}`);
+  return { ...registered, activationCode: activation.code };
+}
+
+const browser = new Browser();
+
+/** GET `url`: 200 with a form posting to `path`, with a hidden csrf input. */
+async function getForm(url, path) {
+  const res = await browser.get(url);
+  assert.equal(res.status, 200, `GET ${url}: expected the form (200), got ${res.status}\n${browser.recent()}`);
+  const form = findForm(res.body, res.url, path);
+  assert.ok(form.hidden.csrf, `form to ${path} has no hidden csrf input`);
+  return form;
+}
+
+/** A pushed authorization request (PKCE S256, state, nonce): its URL and what to check. */
+async function newAuthorization(config) {
+  const pkceCodeVerifier = client.randomPKCECodeVerifier();
+  const expectedState = client.randomState();
+  const expectedNonce = client.randomNonce();
+  const url = await client.buildAuthorizationUrlWithPAR(config, {
+    redirect_uri: REDIRECT_URI,
+    scope: SCOPE,
+    code_challenge: await client.calculatePKCECodeChallenge(pkceCodeVerifier),
+    code_challenge_method: 'S256',
+    state: expectedState,
+    nonce: expectedNonce,
+  });
+  return { url, checks: { pkceCodeVerifier, expectedState, expectedNonce, idTokenExpected: true } };
+}
+
+function expectCallback(res, what) {
+  assert.equal(res.status, 303, `${what}: expected 303, got ${res.status}\n${browser.recent()}`);
+  assert.ok(res.location?.startsWith(`${REDIRECT_URI}?`), `${what}: expected a redirect to ${REDIRECT_URI}, got ${res.location}`);
+  return new URL(res.location);
+}
+
+/** One more authorization with the session cookie (303 straight to the callback), code grant. */
+async function tokenSet(config) {
+  const auth = await newAuthorization(config);
+  const callback = expectCallback(await browser.get(auth.url.href), 'authorization with the session cookie');
+  const t = await client.authorizationCodeGrant(config, callback, auth.checks);
+  assert.ok(t.access_token && t.refresh_token, 'the code grant gave no access or refresh token');
+  return { access: t.access_token, refresh: t.refresh_token };
+}
+
+async function tokenSets(config, n) {
+  const sets = [];
+  for (let i = 0; i < n; i++) sets.push(await tokenSet(config));
+  return sets;
+}
+
+// ------------------------------------------------------------------- the rotating token run
+
+function autocannonRun(opts) {
+  let instance;
+  const done = new Promise((resolve, reject) => {
+    instance = autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
+  });
+  return { instance, done };
+}
+
+function badRun(what, label, r, extra = '') {
+  const codes = Object.entries(r.statusCodeStats ?? {}).map(([c, s]) => `${c}: ${s.count}`).join(', ');
+  return new Error(`${what} (${label}): ${r.requests.total} requests, ${r.non2xx} non-2xx, ${r.errors} errors, ` +
+    `${r.timeouts} timeouts (status codes: ${codes || 'none'})${extra}`);
+}
+
+function summary(r, seconds) {
+  return {
+    requests_per_sec: Math.round(r.requests.average * 10) / 10,
+    connections,
+    duration_s: seconds,
+    total: r.requests.total,
+    latency_ms: { p50: r.latency.p50, p99: r.latency.p99 },
+  };
+}
+
+/**
+ * One autocannon run of `seconds` at the token endpoint, refresh_token grant, where connection i
+ * owns `families[i]` ({ refresh }) for the whole run.
+ *
+ * autocannon 9.0.0 does give each connection its own `context`, but resets it to a copy of
+ * `initialContext` every time the connection's list of requests wraps around
+ * (RequestIterator.nextRequest), which for a one-request list is after every response: the
+ * context cannot carry a refresh token to the next request. So `setupClient`, called once per
+ * connection, gives the connection its own request whose `setupRequest` and `onResponse` close
+ * over that connection's family: each request carries the family's current refresh token, each
+ * 200 answer replaces it with the new one. With pipelining 1 a connection sends its next request
+ * only after reading the previous answer (Client's kOnMessageComplete: onResponse, then
+ * _doRequest), so a family never has two requests in flight and never replays a token. Any other
+ * answer (a replayed token revokes the whole family: 400 invalid_grant) stops the run and throws.
+ *
+ * When the run stops, each connection may have one request in flight: the server may have
+ * rotated that family without our reading the new token, so such a family (`inFlight`) must not
+ * be used again; the caller gives every run fresh families.
+ */
+async function runRotating(tokenUrl, basic, families, seconds) {
+  const target = new URL(tokenUrl);
+  const headers = { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' };
+  const failures = [];
+  let assigned = 0;
+  const run = autocannonRun({
+    url: tokenUrl,
+    method: 'POST',
+    headers,
+    connections: families.length,
+    pipelining: 1,
+    duration: seconds,
+    timeout: 10,
+    setupClient(connection) {
+      const family = families[assigned++];
+      if (!family) throw new Error('more connections than refresh-token families');
+      Object.assign(family, { inFlight: false, rotations: 0 });
+      connection.setRequests([{
+        method: 'POST',
+        path: target.pathname,
+        headers,
+        setupRequest(req) {
+          family.inFlight = true;
+          const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: family.refresh }).toString();
+          return { ...req, body };
+        },
+        onResponse(status, body) {
+          family.inFlight = false;
+          let json;
+          try { json = JSON.parse(body); } catch { json = undefined; }
+          if (status !== 200 || typeof json?.refresh_token !== 'string' || json.refresh_token === family.refresh
+            || typeof json.access_token !== 'string' || typeof json.id_token !== 'string') {
+            if (failures.length < 5) failures.push(`HTTP ${status}: ${String(body).slice(0, 300)}`);
+            run.instance.stop();
+            return;
+          }
+          family.refresh = json.refresh_token;
+          family.rotations += 1;
+        },
+      }]);
+    },
+  });
+  const r = await run.done;
+  const rotations = families.reduce((n, f) => n + f.rotations, 0);
+  return { r, failures, rotations };
+}
+
+/** The token endpoint (refresh_token grant, rotating): warm-up then measure, fresh families each. */
+async function measureRefresh(config, tokenUrl, basic) {
+  for (const [seconds, label] of [[WARMUP_S, 'warm-up'], [duration, 'measure']]) {
+    const families = (await tokenSets(config, connections)).map(({ refresh }) => ({ refresh }));
+    const { r, failures, rotations } = await runRotating(tokenUrl, basic, families, seconds);
+    const what = `POST ${tokenUrl} grant_type=refresh_token`;
+    if (failures.length || r.non2xx + r.errors + r.timeouts > 0 || r.requests.total === 0) {
+      throw badRun(what, label, r, failures.length ? `; first failures:\n  ${failures.join('\n  ')}` : '');
+    }
+    // Every 2xx counted by autocannon is one rotation read back (a new refresh token stored).
+    assert.equal(rotations, r['2xx'], `${what} (${label}): ${r['2xx']} answers 2xx but ${rotations} rotations`);
+    // A run at full load stops with a request in flight on (nearly) every connection: whether the
+    // server rotated that family is unknown, so the families are dropped, never checked again.
+    const inFlight = families.filter((f) => f.inFlight).length;
+    const perFamily = families.map((f) => f.rotations);
+    log(`token ${label}: ${rotations} rotations read back over ${families.length} families ` +
+      `(min ${Math.min(...perFamily)}, max ${Math.max(...perFamily)} each), every answer 200 with a new refresh ` +
+      `token; ${inFlight} families had a request in flight at the stop (abandoned)`);
+    if (label === 'measure') return summary(r, seconds);
+  }
+  throw new Error('unreachable');
+}
+
+/** POST /login: a fixed CSRF cookie and token; every answer must be 303 (to /account). */
+async function measureLogin(loginUrl, csrfCookie, csrfToken) {
+  const body = new URLSearchParams({ csrf: csrfToken, request: '', run: PERSON.run, password: PASSWORD }).toString();
+  const headers = { cookie: `llavero_csrf=${csrfCookie}`, 'content-type': 'application/x-www-form-urlencoded' };
+  for (const [seconds, label] of [[WARMUP_S, 'warm-up'], [loginDuration, 'measure']]) {
+    const { done } = autocannonRun({ url: loginUrl, method: 'POST', headers, body, connections, duration: seconds, timeout: 10 });
+    const r = await done;
+    const codes = Object.keys(r.statusCodeStats ?? {});
+    if (r.errors + r.timeouts > 0 || r.requests.total === 0 || codes.some((c) => c !== '303')) {
+      throw badRun(`POST ${loginUrl}`, label, r, ' (expected 303 only)');
+    }
+    if (label === 'measure') return summary(r, seconds);
+  }
+  throw new Error('unreachable');
+}
+
+// -------------------------------------------------------------------------------------- main
+
+try {
+  const registered = setUp();
+  log(`client ${registered.client_id} registered, person imported`);
+
+  // Activation, as flow.mjs does it.
+  const activateUrl = new URL('/activate', BASE).href;
+  const activate = await getForm(activateUrl, '/activate');
+  const activated = await browser.postForm(activate.action, {
+    ...activate.hidden, run: PERSON.run, code: registered.activationCode, serial: PERSON.document_serial,
+    password: PASSWORD, password_confirm: PASSWORD,
+  });
+  assert.equal(activated.status, 303, `POST /activate: expected 303, got ${activated.status}: ${activated.body.slice(0, 500)}`);
+
+  const config = await client.discovery(BASE, registered.client_id,
+    { client_secret: registered.client_secret, id_token_signed_response_alg: 'ES256' },
+    client.ClientSecretBasic(), { execute: [client.allowInsecureRequests] });
+  const { userinfo_endpoint: userinfoUrl, token_endpoint: tokenUrl } = config.serverMetadata();
+
+  // One browser login and consent.
+  const first = await newAuthorization(config);
+  let res = await browser.get(first.url.href);
+  assert.equal(res.status, 303, `authorization: expected 303 to /login, got ${res.status}`);
+  const login = await getForm(res.location, '/login');
+  res = await browser.postForm(login.action, { ...login.hidden, run: PERSON.run, password: PASSWORD });
+  assert.equal(res.status, 303, `POST /login: expected 303 to /consent, got ${res.status}\n${browser.recent()}`);
+  const consent = await getForm(res.location, '/consent');
+  res = await browser.postForm(consent.action, { ...consent.hidden, decision: 'allow' });
+  const tokens = await client.authorizationCodeGrant(config, expectCallback(res, 'POST /consent'), first.checks);
+  const info = await client.fetchUserInfo(config, tokens.access_token, tokens.claims().sub);
+  assert.equal(info.given_name, 'María José', `userinfo: ${JSON.stringify(info)}`);
+  log('activated, logged in, consented; userinfo answers');
+
+  const basic = Buffer.from(`${encodeURIComponent(registered.client_id)}:${encodeURIComponent(registered.client_secret)}`)
+    .toString('base64');
+
+  // userinfo: one access token (of a fresh set), as bench.mjs does for oidc-provider.
+  const [{ access }] = await tokenSets(config, 1);
+  log(`measuring userinfo: ${connections} connections, ${duration} s (after a ${WARMUP_S} s warm-up)`);
+  let result = await measure({ url: userinfoUrl, headers: { authorization: `Bearer ${access}` } },
+    { connections, duration, warmup: WARMUP_S });
+  log(`userinfo: ${result.total} requests, latency p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms`);
+  console.log(line(SERVER, 'userinfo', result));
+
+  log(`measuring token (refresh_token, rotating; one family per connection): ${connections} connections, ` +
+    `${duration} s (after a ${WARMUP_S} s warm-up)`);
+  result = await measureRefresh(config, tokenUrl, basic);
+  log(`token: ${result.total} requests, latency p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms`);
+  console.log(line(SERVER, 'token', result, { grant_type: 'refresh_token', rotating: true }));
+
+  // Password login: the CSRF pair of one GET /login (stateless: HMAC of the cookie's secret).
+  const loginUrl = new URL('/login', BASE).href;
+  const fresh = new Browser();
+  const page = await fresh.get(loginUrl);
+  assert.equal(page.status, 200, `GET /login: ${page.status}`);
+  const loginForm = findForm(page.body, page.url, '/login');
+  const csrfCookie = fresh.jar.get('llavero_csrf');
+  assert.ok(csrfCookie && loginForm.hidden.csrf, 'GET /login gave no llavero_csrf cookie or csrf token');
+  log(`measuring login (password, Argon2id): ${connections} connections, ${loginDuration} s (after a ${WARMUP_S} s warm-up)`);
+  result = await measureLogin(loginUrl, csrfCookie, loginForm.hidden.csrf);
+  log(`login: ${result.total} requests, latency p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms`);
+  console.log(line(SERVER, 'login', result, { method: 'password' }));
+} catch (err) {
+  console.error(`bench_llavero[${SERVER}]: FAILED: ${err?.stack ?? err}`);
+  process.exitCode = 1;
+}
