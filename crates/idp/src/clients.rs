@@ -7,7 +7,7 @@ use crate::factors::acr_rank;
 use crate::oidc::claims::CLAIM_SCOPES;
 
 /// A registration request.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Registration {
     /// Shown to citizens.

@@ -69,6 +69,17 @@ fn problem(status: StatusCode, error: &str) -> Response {
     (status, Json(json!({"error": error}))).into_response()
 }
 
+/// What every ceremony endpoint checks first: WebAuthn is configured and the CSRF token is
+/// this browser's.
+#[allow(clippy::result_large_err)] // the error is the answer itself, sent at once
+fn checked<'a>(idp: &'a Idp, headers: &HeaderMap, csrf: &str) -> Result<&'a Webauthn, Response> {
+    let rp = idp.webauthn.as_ref().ok_or_else(not_configured)?;
+    if !csrf_valid(idp, headers, csrf) {
+        return Err(problem(StatusCode::FORBIDDEN, "csrf"));
+    }
+    Ok(rp)
+}
+
 fn not_configured() -> Response {
     problem(
         StatusCode::NOT_FOUND,
@@ -123,12 +134,10 @@ pub async fn register_start(
     headers: HeaderMap,
     Json(body): Json<CeremonyRequest>,
 ) -> Response {
-    let Some(rp) = idp.webauthn.as_ref() else {
-        return not_configured();
+    let rp = match checked(&idp, &headers, &body.csrf) {
+        Ok(rp) => rp,
+        Err(r) => return r,
     };
-    if !csrf_valid(&idp, &headers, &body.csrf) {
-        return problem(StatusCode::FORBIDDEN, "csrf");
-    }
     let Ok(Some(session)) = current_session(&idp, &headers).await else {
         return problem(StatusCode::UNAUTHORIZED, "login required");
     };
@@ -183,12 +192,10 @@ pub async fn register_finish(
     headers: HeaderMap,
     Json(body): Json<CeremonyRequest>,
 ) -> Response {
-    let Some(rp) = idp.webauthn.as_ref() else {
-        return not_configured();
+    let rp = match checked(&idp, &headers, &body.csrf) {
+        Ok(rp) => rp,
+        Err(r) => return r,
     };
-    if !csrf_valid(&idp, &headers, &body.csrf) {
-        return problem(StatusCode::FORBIDDEN, "csrf");
-    }
     let Ok(Some(session)) = current_session(&idp, &headers).await else {
         return problem(StatusCode::UNAUTHORIZED, "login required");
     };
@@ -302,12 +309,10 @@ pub async fn passkey_start(
     headers: HeaderMap,
     Json(body): Json<CeremonyRequest>,
 ) -> Response {
-    let Some(rp) = idp.webauthn.as_ref() else {
-        return not_configured();
+    let rp = match checked(&idp, &headers, &body.csrf) {
+        Ok(rp) => rp,
+        Err(r) => return r,
     };
-    if !csrf_valid(&idp, &headers, &body.csrf) {
-        return problem(StatusCode::FORBIDDEN, "csrf");
-    }
     let csrf = CsrfSecret::from_request(&idp, &headers);
     let (mut options, state) = match rp.start_discoverable_authentication() {
         Ok(started) => started,
@@ -340,12 +345,10 @@ pub async fn login_finish(
     headers: HeaderMap,
     Json(body): Json<CeremonyRequest>,
 ) -> Response {
-    let Some(rp) = idp.webauthn.as_ref() else {
-        return not_configured();
+    let rp = match checked(&idp, &headers, &body.csrf) {
+        Ok(rp) => rp,
+        Err(r) => return r,
     };
-    if !csrf_valid(&idp, &headers, &body.csrf) {
-        return problem(StatusCode::FORBIDDEN, "csrf");
-    }
     let origin = Origin::of(&extensions, &headers);
     let binding = CsrfSecret::from_request(&idp, &headers).browser_binding();
     let ceremony = match take_login_ceremony(&idp, &body.ceremony, &binding).await {

@@ -556,12 +556,10 @@ async fn a_client_requiring_a_second_factor_is_refused_a_password_only_login() {
         .register(llavero_idp::clients::Registration {
             name: "Tesorería".into(),
             redirect_uris: vec![REDIRECT.into()],
-            post_logout_redirect_uris: vec![],
             scopes: vec!["openid run".into()],
             token_endpoint_auth_method: None,
             min_acr: Some("http://eidas.europa.eu/LoA/substantial".into()),
-            subject_type: None,
-            jwks: None,
+            ..Default::default()
         })
         .await;
     let mut browser = provider.browser();
@@ -716,12 +714,10 @@ async fn private_key_jwt_clients_authenticate_with_single_use_assertions() {
         .register(llavero_idp::clients::Registration {
             name: "Servicio con llave".into(),
             redirect_uris: vec![REDIRECT.into()],
-            post_logout_redirect_uris: vec![],
             scopes: vec!["openid run".into()],
             token_endpoint_auth_method: Some("private_key_jwt".into()),
-            min_acr: None,
-            subject_type: None,
             jwks: Some(json!({"keys": [key.public().to_value()]})),
+            ..Default::default()
         })
         .await;
     assert!(secret.is_none());
@@ -792,12 +788,10 @@ async fn public_clients_use_pkce_without_a_secret() {
         .register(llavero_idp::clients::Registration {
             name: "App móvil".into(),
             redirect_uris: vec!["cl.llavero.app:/callback".into()],
-            post_logout_redirect_uris: vec![],
             scopes: vec!["openid name".into()],
             token_endpoint_auth_method: Some("none".into()),
-            min_acr: None,
             subject_type: Some("public".into()),
-            jwks: None,
+            ..Default::default()
         })
         .await;
     assert!(secret.is_none());

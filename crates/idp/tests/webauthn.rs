@@ -141,12 +141,10 @@ async fn a_client_requiring_substantial_gets_it_only_with_the_key() {
         .register(llavero_idp::clients::Registration {
             name: "Tesorería".into(),
             redirect_uris: vec![REDIRECT.into()],
-            post_logout_redirect_uris: vec![],
             scopes: vec!["openid run".into()],
             token_endpoint_auth_method: None,
             min_acr: Some("http://eidas.europa.eu/LoA/substantial".into()),
-            subject_type: None,
-            jwks: None,
+            ..Default::default()
         })
         .await;
     let mut browser = provider.browser();

@@ -262,7 +262,10 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(limiter.hit("ip", 60, 3, now), RateDecision::Allowed);
         }
-        assert_eq!(limiter.hit("ip", 60, 3, now), RateDecision::Limited { retry_after: 50 });
+        assert_eq!(
+            limiter.hit("ip", 60, 3, now),
+            RateDecision::Limited { retry_after: 50 }
+        );
         assert_eq!(limiter.hit("other", 60, 3, now), RateDecision::Allowed);
         assert_eq!(limiter.hit("ip", 60, 3, now + 50), RateDecision::Allowed);
     }
