@@ -29,6 +29,9 @@ pub fn acr_satisfies(reached: &str, required: &str) -> bool {
 pub enum Factor {
     /// Something known: the password (`amr` `pwd`).
     Password,
+    /// A one-time recovery code (`otp`), used when the authenticators are lost: it does not
+    /// raise the level, and the citizen is sent to enrol a new authenticator.
+    RecoveryCode,
     /// A WebAuthn assertion.
     WebAuthn {
         /// Synced passkey (`swk`) rather than a device-bound key (`hwk`).
@@ -45,6 +48,7 @@ pub fn amr_for(factors: &[Factor]) -> Vec<String> {
     for factor in factors {
         match factor {
             Factor::Password => amr.push("pwd"),
+            Factor::RecoveryCode => amr.push("otp"),
             Factor::WebAuthn {
                 synced,
                 user_verified,
@@ -62,11 +66,13 @@ pub fn amr_for(factors: &[Factor]) -> Vec<String> {
     amr.into_iter().map(str::to_owned).collect()
 }
 
-/// The `acr` a set of completed factors reaches: two factors, or a WebAuthn assertion with
-/// user verification (possession plus knowledge or inherence), is substantial.
+/// The `acr` a set of completed factors reaches: the password and a WebAuthn assertion, or a
+/// WebAuthn assertion with user verification (possession plus knowledge or inherence), is
+/// substantial; a recovery code does not raise the level.
 #[must_use]
 pub fn acr_for(factors: &[Factor]) -> &'static str {
-    let webauthn_verified = factors.iter().any(|f| {
+    let webauthn = factors.iter().any(|f| matches!(f, Factor::WebAuthn { .. }));
+    let verified = factors.iter().any(|f| {
         matches!(
             f,
             Factor::WebAuthn {
@@ -75,7 +81,7 @@ pub fn acr_for(factors: &[Factor]) -> &'static str {
             }
         )
     });
-    if factors.len() >= 2 || webauthn_verified {
+    if (webauthn && factors.contains(&Factor::Password)) || verified {
         ACR_SUBSTANTIAL
     } else {
         ACR_LOW
@@ -108,5 +114,10 @@ mod tests {
             acr_satisfies(ACR_SUBSTANTIAL, ACR_LOW) && !acr_satisfies(ACR_LOW, ACR_SUBSTANTIAL)
         );
         assert!(!acr_satisfies("urn:unknown", ACR_LOW));
+        assert_eq!(acr_for(&[Factor::Password, Factor::RecoveryCode]), ACR_LOW);
+        assert_eq!(
+            amr_for(&[Factor::Password, Factor::RecoveryCode]),
+            ["pwd", "otp"]
+        );
     }
 }

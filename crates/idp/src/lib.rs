@@ -82,6 +82,11 @@ pub fn router(idp: IdpState) -> Router {
         .route("/login/passkey/start", post(webauthn::passkey_start))
         .route("/login/webauthn/finish", post(webauthn::login_finish))
         .route("/account/webauthn/remove", post(webauthn::remove))
+        .route(
+            "/account/recovery-codes",
+            post(webauthn::new_recovery_codes),
+        )
+        .route("/login/recovery", post(webauthn::recovery_login))
         .route("/static/webauthn.js", get(webauthn::script))
         .route("/admin/activation-codes", post(admin::activation_code))
         .route("/admin/clients", post(admin::register_client))

@@ -366,3 +366,102 @@ async fn the_last_key_cannot_be_removed() {
         1
     );
 }
+
+#[tokio::test]
+async fn recovery_codes_work_once_and_send_the_citizen_to_enrol_a_new_key() {
+    let provider = Provider::new().await;
+    let mut browser = provider.browser();
+    let mut key = SoftPasskey::new(true);
+    let csrf = enrol(&provider, &mut browser, &mut key).await;
+    let page = browser
+        .post("/account/recovery-codes", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let codes: Vec<String> = page
+        .body
+        .split("<code>")
+        .skip(1)
+        .map(|c| c.split("</code>").next().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    let account = provider
+        .idp
+        .store
+        .account_by_run(12_345_678)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        provider
+            .idp
+            .store
+            .recovery_codes_left(&account.id)
+            .await
+            .unwrap(),
+        10
+    );
+    let stored =
+        serde_json::to_string(&provider.idp.store.audit_between(0, i64::MAX).await.unwrap())
+            .unwrap();
+    assert!(
+        !codes.iter().any(|c| stored.contains(c.as_str())),
+        "codes are not in the audit trail"
+    );
+
+    // Lost key: password, then a recovery code instead of the key.
+    let mut lost = provider.browser();
+    let (second, _) = password_step(&provider, &mut lost, &[]).await;
+    let form = [
+        ("csrf", attribute(&second.body, "data-csrf")),
+        ("ceremony", attribute(&second.body, "data-ceremony")),
+        ("code", codes[0].to_lowercase()),
+    ];
+    let borrowed: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let answer = lost.post("/login/recovery", &borrowed).await;
+    assert_eq!(
+        (answer.status, answer.location().as_str()),
+        (StatusCode::SEE_OTHER, "/account?enrol=1")
+    );
+    let account_page = lost.get("/account?enrol=1").await;
+    assert!(account_page.body.contains("agrega ahora una llave nueva"));
+    assert_eq!(
+        provider
+            .idp
+            .store
+            .recovery_codes_left(&account.id)
+            .await
+            .unwrap(),
+        9
+    );
+
+    // The same code a second time does not work.
+    let mut again = provider.browser();
+    let (second, _) = password_step(&provider, &mut again, &[]).await;
+    let form = [
+        ("csrf", attribute(&second.body, "data-csrf")),
+        ("ceremony", attribute(&second.body, "data-ceremony")),
+        ("code", codes[0].clone()),
+    ];
+    let borrowed: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        again.post("/login/recovery", &borrowed).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // With recovery codes left, even the last key may be removed.
+    let only = provider
+        .idp
+        .store
+        .webauthn_credentials(&account.id)
+        .await
+        .unwrap()
+        .remove(0);
+    let csrf = lost.get("/account").await.hidden("csrf");
+    let removed = lost
+        .post(
+            "/account/webauthn/remove",
+            &[("csrf", &csrf), ("credential", &only.credential_id)],
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+}

@@ -237,7 +237,59 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Removes a credential of the account unless it is the last one.
+    /// Replaces the account's recovery codes (their hashes) in one transaction.
+    pub async fn replace_recovery_codes(
+        &self,
+        account_id: &str,
+        code_hashes: &[String],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        for hash in code_hashes {
+            sqlx::query("INSERT INTO recovery_codes (account_id, code_hash, created_at) VALUES ($1, $2, $3)")
+                .bind(account_id)
+                .bind(hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Spends a recovery code; false if unknown or already used.
+    pub async fn use_recovery_code(
+        &self,
+        account_id: &str,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query("UPDATE recovery_codes SET used_at = $3 WHERE account_id = $1 AND code_hash = $2 AND used_at IS NULL")
+            .bind(account_id)
+            .bind(code_hash)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Unused recovery codes left.
+    pub async fn recovery_codes_left(&self, account_id: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL",
+        )
+        .bind(account_id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Removes a credential of the account, unless it is the last one and no unused recovery
+    /// code is left (the account would lose its second factor for good).
     pub async fn remove_webauthn_credential(
         &self,
         account_id: &str,
@@ -249,7 +301,13 @@ impl Store {
                 .bind(account_id)
                 .fetch_one(&mut *tx)
                 .await?;
-        if count <= 1 {
+        let codes: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL",
+        )
+        .bind(account_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if count <= 1 && codes == 0 {
             return Ok(false);
         }
         let n = sqlx::query(

@@ -1,7 +1,7 @@
 //! The citizen's own pages: activation (also password reset) and the account page (registry
 //! profile, connected services with revoke, open sessions with "end session", password change).
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
@@ -217,6 +217,7 @@ async fn account_page(
             "sessions": sessions,
             "history": history,
             "keys": crate::webauthn::key_rows(idp, locale, &keys, format_time),
+            "recovery_left": idp.store.recovery_codes_left(&session.account_id).await.unwrap_or(0),
         }),
     );
     csrf.attach(idp, &mut response);
@@ -278,8 +279,20 @@ fn history_rows(
 }
 
 /// `GET /account`.
-pub async fn account(State(idp): State<IdpState>, headers: HeaderMap) -> Response {
-    account_page(&idp, &headers, None, None, StatusCode::OK).await
+pub async fn account(
+    State(idp): State<IdpState>,
+    headers: HeaderMap,
+    Query(query): Query<AccountQuery>,
+) -> Response {
+    let notice = query.enrol.is_some().then_some("enrol_now");
+    account_page(&idp, &headers, notice, None, StatusCode::OK).await
+}
+
+/// `?enrol=1` after a login with a recovery code.
+#[derive(Debug, Deserialize)]
+pub struct AccountQuery {
+    #[serde(default)]
+    enrol: Option<String>,
 }
 
 /// Forms on the account page.

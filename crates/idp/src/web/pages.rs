@@ -92,7 +92,8 @@ impl Pages {
             "error.html",
             "message.html",
             "logout.html",
-            "second_factor.html"
+            "second_factor.html",
+            "recovery_codes.html"
         );
         let parse = |text: &str| {
             serde_json::from_str(text).map_err(|e| {
