@@ -269,13 +269,26 @@ fn history_rows(
             let result = e.detail.get("result").and_then(serde_json::Value::as_str).unwrap_or("");
             json!({
                 "when": format_time(e.at),
-                "what": idp.pages.message(locale, &format!("event_{}{}", e.kind.replace('.', "_"), if result.is_empty() { String::new() } else { format!("_{result}") })),
+                "what": event_label(idp, locale, &e.kind, result),
                 "service": e.client_id.as_deref().and_then(|c| names.get(c)).cloned().unwrap_or_default(),
                 "shared": scopes.unwrap_or_default(),
                 "from": e.ip.clone().unwrap_or_default(),
             })
         })
         .collect()
+}
+
+/// The citizen's words for an audit event: `event_<kind>_<result>`, else `event_<kind>`.
+fn event_label(idp: &Idp, locale: Locale, kind: &str, result: &str) -> String {
+    let base = format!("event_{}", kind.replace('.', "_"));
+    let specific = format!("{base}_{result}");
+    let messages = idp.pages.messages(locale);
+    let key = if !result.is_empty() && messages.get(&specific).is_some() {
+        specific
+    } else {
+        base
+    };
+    idp.pages.message(locale, &key)
 }
 
 /// `GET /account`.
