@@ -82,6 +82,11 @@ pub fn router(idp: IdpState) -> Router {
         .route("/login/passkey/start", post(webauthn::passkey_start))
         .route("/login/webauthn/finish", post(webauthn::login_finish))
         .route("/account/webauthn/remove", post(webauthn::remove))
+        .route("/account/webauthn/rename", post(webauthn::rename))
+        .route(
+            "/account/sessions/end-others",
+            post(web::account::end_other_sessions),
+        )
         .route(
             "/account/recovery-codes",
             post(webauthn::new_recovery_codes),

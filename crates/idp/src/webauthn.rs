@@ -31,6 +31,14 @@ use crate::web::{CsrfSecret, csrf_valid};
 /// How long a ceremony may take (the WebAuthn recommended timeout).
 pub const CEREMONY_SECS: i64 = 300;
 
+/// Changing factors needs a login at most this old (the citizen logs in again otherwise).
+pub const FRESH_LOGIN_SECS: i64 = 600;
+
+/// Whether the session's login is recent enough to change factors.
+fn fresh(idp: &Idp, session: &llavero_store::Session) -> bool {
+    idp.now() - session.auth_time <= FRESH_LOGIN_SECS
+}
+
 /// The relying party from the configuration: RP id and origins as configured, by default the
 /// issuer's host and the issuer.
 pub fn relying_party(config: &crate::IdpConfig) -> Result<Webauthn, String> {
@@ -141,6 +149,9 @@ pub async fn register_start(
     let Ok(Some(session)) = current_session(&idp, &headers).await else {
         return problem(StatusCode::UNAUTHORIZED, "login required");
     };
+    if !fresh(&idp, &session) {
+        return problem(StatusCode::FORBIDDEN, "log in again to change your keys");
+    }
     let result = async {
         let user_id = idp
             .store
@@ -199,6 +210,9 @@ pub async fn register_finish(
     let Ok(Some(session)) = current_session(&idp, &headers).await else {
         return problem(StatusCode::UNAUTHORIZED, "login required");
     };
+    if !fresh(&idp, &session) {
+        return problem(StatusCode::FORBIDDEN, "log in again to change your keys");
+    }
     let now = idp.now();
     let ceremony = match idp
         .store
@@ -563,6 +577,11 @@ pub async fn remove(
     let Ok(Some(session)) = current_session(&idp, &headers).await else {
         return crate::oidc::authorize::see_other("/login");
     };
+    if !fresh(&idp, &session) {
+        return idp
+            .pages
+            .error(StatusCode::FORBIDDEN, locale, "reauth_needed");
+    }
     match idp
         .store
         .remove_webauthn_credential(&session.account_id, &form.credential)
@@ -579,7 +598,7 @@ pub async fn remove(
                 detail,
             )
             .await;
-            crate::oidc::authorize::see_other("/account")
+            crate::oidc::authorize::see_other("/account?changed=1")
         }
         Ok(false) => idp.pages.error(StatusCode::BAD_REQUEST, locale, "key_last"),
         Err(e) => crate::web::internal(&e),
@@ -623,6 +642,11 @@ pub async fn new_recovery_codes(
     let Ok(Some(session)) = current_session(&idp, &headers).await else {
         return crate::oidc::authorize::see_other("/login");
     };
+    if !fresh(&idp, &session) {
+        return idp
+            .pages
+            .error(StatusCode::FORBIDDEN, locale, "reauth_needed");
+    }
     let codes: Vec<String> = (0..10).map(|_| crate::random::activation_code()).collect();
     let hashes: Vec<String> = codes
         .iter()
@@ -748,4 +772,66 @@ fn with_location(mut response: Response, location: &'static str) -> Response {
             .insert(LOCATION, axum::http::HeaderValue::from_static(location));
     }
     response
+}
+
+/// The rename form.
+#[derive(Debug, Deserialize)]
+pub struct RenameForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    credential: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /account/webauthn/rename`.
+pub async fn rename(
+    State(idp): State<IdpState>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<RenameForm>,
+) -> Response {
+    let locale = crate::web::pages::Locale::choose(None, &headers);
+    if !csrf_valid(&idp, &headers, &form.csrf) {
+        return idp.pages.error(StatusCode::FORBIDDEN, locale, "error_csrf");
+    }
+    let Ok(Some(session)) = current_session(&idp, &headers).await else {
+        return crate::oidc::authorize::see_other("/login");
+    };
+    if !fresh(&idp, &session) {
+        return idp
+            .pages
+            .error(StatusCode::FORBIDDEN, locale, "reauth_needed");
+    }
+    let name: String = form
+        .name
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(60)
+        .collect();
+    if name.is_empty() {
+        return crate::oidc::authorize::see_other("/account");
+    }
+    match idp
+        .store
+        .rename_webauthn_credential(&session.account_id, &form.credential, &name)
+        .await
+    {
+        Ok(_) => {
+            let detail = json!({"action": "renamed", "name": name});
+            audit::record(
+                &idp,
+                &Origin::of(&extensions, &headers),
+                "factor",
+                Some(&session.account_id),
+                None,
+                detail,
+            )
+            .await;
+            crate::oidc::authorize::see_other("/account")
+        }
+        Err(e) => crate::web::internal(&e),
+    }
 }

@@ -49,7 +49,7 @@
         const start = await post("/account/webauthn/register/start", { csrf });
         const credential = await navigator.credentials.create(creationOptions(start.options));
         await post("/account/webauthn/register/finish", { csrf, ceremony: start.ceremony, name, credential: attestation(credential) });
-        window.location.assign("/account");
+        window.location.assign("/account?changed=1");
       } else {
         let ceremony = root.dataset.ceremony;
         let options = root.dataset.options ? JSON.parse(root.dataset.options) : null;

@@ -465,3 +465,81 @@ async fn recovery_codes_work_once_and_send_the_citizen_to_enrol_a_new_key() {
         .await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn key_changes_need_a_fresh_login_and_offer_to_end_other_sessions() {
+    let provider = Provider::new().await;
+    let mut other_device = provider.browser();
+    let csrf_other = other_device.get("/login").await.hidden("csrf");
+    other_device
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf_other),
+                ("request", ""),
+                ("run", RUN),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(other_device.get("/account").await.status, StatusCode::OK);
+
+    let mut browser = provider.browser();
+    let mut key = SoftPasskey::new(true);
+    let csrf = enrol(&provider, &mut browser, &mut key).await;
+    let account = provider
+        .idp
+        .store
+        .account_by_run(12_345_678)
+        .await
+        .unwrap()
+        .unwrap();
+    let id = provider
+        .idp
+        .store
+        .webauthn_credentials(&account.id)
+        .await
+        .unwrap()
+        .remove(0)
+        .credential_id;
+    let renamed = browser
+        .post(
+            "/account/webauthn/rename",
+            &[("csrf", &csrf), ("credential", &id), ("name", "llave roja")],
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::SEE_OTHER);
+    assert!(browser.get("/account").await.body.contains("llave roja"));
+
+    let changed = browser.get("/account?changed=1").await;
+    assert!(changed.body.contains("/account/sessions/end-others"));
+    let ended = browser
+        .post("/account/sessions/end-others", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        other_device.get("/account").await.status,
+        StatusCode::SEE_OTHER,
+        "the other session ended"
+    );
+    assert_eq!(
+        browser.get("/account").await.status,
+        StatusCode::OK,
+        "this one did not"
+    );
+
+    // Ten minutes later, changes need a new login.
+    provider.clock.advance(601);
+    let stale = browser
+        .post_json("/account/webauthn/register/start", &json!({"csrf": csrf}))
+        .await;
+    assert_eq!(stale.status, StatusCode::FORBIDDEN);
+    let rename = browser
+        .post(
+            "/account/webauthn/rename",
+            &[("csrf", &csrf), ("credential", &id), ("name", "otra")],
+        )
+        .await;
+    assert_eq!(rename.status, StatusCode::FORBIDDEN);
+    assert!(browser.get("/account").await.body.contains("llave roja"));
+}

@@ -183,4 +183,25 @@ impl Store {
         tx.commit().await?;
         Ok(ended == 1)
     }
+
+    /// Ends every live session of the account except `keep` (after a factor change), revoking
+    /// the grants made in them. Returns how many ended.
+    pub async fn end_other_sessions(
+        &self,
+        account_id: &str,
+        keep: &str,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        let others: Vec<String> = sqlx::query_scalar(
+            "SELECT handle FROM sessions WHERE account_id = $1 AND handle <> $2 AND ended_at IS NULL",
+        )
+        .bind(account_id)
+        .bind(keep)
+        .fetch_all(&self.pool)
+        .await?;
+        for handle in &others {
+            self.end_session(account_id, handle, now).await?;
+        }
+        Ok(others.len() as u64)
+    }
 }

@@ -207,6 +207,7 @@ async fn account_page(
         json!({
             "csrf": csrf.form_token(idp),
             "notice": notice.map(|k| idp.pages.message(locale, k)),
+            "offer_end_others": notice == Some("factor_changed"),
             "error": error.map(|k| idp.pages.message(locale, k)),
             "run": run,
             "given_names": person.given_names,
@@ -297,7 +298,11 @@ pub async fn account(
     headers: HeaderMap,
     Query(query): Query<AccountQuery>,
 ) -> Response {
-    let notice = query.enrol.is_some().then_some("enrol_now");
+    let notice = if query.enrol.is_some() {
+        Some("enrol_now")
+    } else {
+        query.changed.is_some().then_some("factor_changed")
+    };
     account_page(&idp, &headers, notice, None, StatusCode::OK).await
 }
 
@@ -306,6 +311,41 @@ pub async fn account(
 pub struct AccountQuery {
     #[serde(default)]
     enrol: Option<String>,
+    #[serde(default)]
+    changed: Option<String>,
+}
+
+/// `POST /account/sessions/end-others`: after a factor change, ends every other session.
+pub async fn end_other_sessions(
+    State(idp): State<IdpState>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<AccountForm>,
+) -> Response {
+    let session = match checked_session(&idp, &headers, &form).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match idp
+        .store
+        .end_other_sessions(&session.account_id, &session.handle, idp.now())
+        .await
+    {
+        Ok(ended) => {
+            let detail = json!({"by": "account page", "other_sessions": ended});
+            audit::record(
+                &idp,
+                &Origin::of(&extensions, &headers),
+                "session.ended",
+                Some(&session.account_id),
+                None,
+                detail,
+            )
+            .await;
+            see_other("/account")
+        }
+        Err(e) => super::internal(&e),
+    }
 }
 
 /// Forms on the account page.
