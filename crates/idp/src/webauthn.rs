@@ -248,7 +248,10 @@ pub async fn register_finish(
         } else {
             name
         },
-        passkey: serde_json::to_string(&passkey).unwrap_or_default(),
+        passkey: match serde_json::to_string(&passkey) {
+            Ok(serialized) => serialized,
+            Err(e) => return crate::web::internal(&e),
+        },
         synced: false,
         created_at: now,
         last_used_at: None,
@@ -554,6 +557,29 @@ pub async fn script() -> Response {
     response
 }
 
+/// What every key-changing form checks first: the CSRF token, a live session, and a login at
+/// most [`FRESH_LOGIN_SECS`] old (for an enrolled account that login included a WebAuthn
+/// assertion). `Err` is the page to answer with.
+async fn key_change_session(
+    idp: &Idp,
+    headers: &HeaderMap,
+    csrf: &str,
+    locale: crate::web::pages::Locale,
+) -> Result<llavero_store::Session, Response> {
+    if !csrf_valid(idp, headers, csrf) {
+        return Err(idp.pages.error(StatusCode::FORBIDDEN, locale, "error_csrf"));
+    }
+    let Ok(Some(session)) = current_session(idp, headers).await else {
+        return Err(crate::oidc::authorize::see_other("/login"));
+    };
+    if !fresh(idp, &session) {
+        return Err(idp
+            .pages
+            .error(StatusCode::FORBIDDEN, locale, "reauth_needed"));
+    }
+    Ok(session)
+}
+
 /// The remove form.
 #[derive(Debug, Deserialize)]
 pub struct RemoveForm {
@@ -571,17 +597,10 @@ pub async fn remove(
     axum::Form(form): axum::Form<RemoveForm>,
 ) -> Response {
     let locale = crate::web::pages::Locale::choose(None, &headers);
-    if !csrf_valid(&idp, &headers, &form.csrf) {
-        return idp.pages.error(StatusCode::FORBIDDEN, locale, "error_csrf");
-    }
-    let Ok(Some(session)) = current_session(&idp, &headers).await else {
-        return crate::oidc::authorize::see_other("/login");
+    let session = match key_change_session(&idp, &headers, &form.csrf, locale).await {
+        Ok(session) => session,
+        Err(response) => return response,
     };
-    if !fresh(&idp, &session) {
-        return idp
-            .pages
-            .error(StatusCode::FORBIDDEN, locale, "reauth_needed");
-    }
     match idp
         .store
         .remove_webauthn_credential(&session.account_id, &form.credential)
@@ -636,17 +655,10 @@ pub async fn new_recovery_codes(
     axum::Form(form): axum::Form<RemoveForm>,
 ) -> Response {
     let locale = crate::web::pages::Locale::choose(None, &headers);
-    if !csrf_valid(&idp, &headers, &form.csrf) {
-        return idp.pages.error(StatusCode::FORBIDDEN, locale, "error_csrf");
-    }
-    let Ok(Some(session)) = current_session(&idp, &headers).await else {
-        return crate::oidc::authorize::see_other("/login");
+    let session = match key_change_session(&idp, &headers, &form.csrf, locale).await {
+        Ok(session) => session,
+        Err(response) => return response,
     };
-    if !fresh(&idp, &session) {
-        return idp
-            .pages
-            .error(StatusCode::FORBIDDEN, locale, "reauth_needed");
-    }
     let codes: Vec<String> = (0..10).map(|_| crate::random::activation_code()).collect();
     let hashes: Vec<String> = codes
         .iter()
@@ -793,17 +805,10 @@ pub async fn rename(
     axum::Form(form): axum::Form<RenameForm>,
 ) -> Response {
     let locale = crate::web::pages::Locale::choose(None, &headers);
-    if !csrf_valid(&idp, &headers, &form.csrf) {
-        return idp.pages.error(StatusCode::FORBIDDEN, locale, "error_csrf");
-    }
-    let Ok(Some(session)) = current_session(&idp, &headers).await else {
-        return crate::oidc::authorize::see_other("/login");
+    let session = match key_change_session(&idp, &headers, &form.csrf, locale).await {
+        Ok(session) => session,
+        Err(response) => return response,
     };
-    if !fresh(&idp, &session) {
-        return idp
-            .pages
-            .error(StatusCode::FORBIDDEN, locale, "reauth_needed");
-    }
     let name: String = form
         .name
         .trim()
