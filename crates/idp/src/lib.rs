@@ -27,7 +27,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use config::IdpConfig;
-pub use state::{Idp, IdpState};
+pub use state::{ExtraGrant, Idp, IdpState};
 
 /// Every route of the identity provider.
 pub fn router(idp: IdpState) -> Router {

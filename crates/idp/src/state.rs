@@ -28,6 +28,9 @@ pub struct Idp {
     pub audit_writer: Option<crate::audit::AuditWriter>,
     /// The WebAuthn relying party (none if the issuer's host cannot be an RP id).
     pub webauthn: Option<webauthn_rs::Webauthn>,
+    /// A grant type another service handles at this provider's token endpoint (the issuer's
+    /// pre-authorized code), set once at start.
+    pub extra_grant: std::sync::OnceLock<std::sync::Arc<dyn ExtraGrant>>,
     pub(crate) client_limiter: crate::web::LocalLimiter,
     pub(crate) csrf_key: ring::hmac::Key,
     pub(crate) pairwise_key: ring::hmac::Key,
@@ -39,6 +42,21 @@ impl std::fmt::Debug for Idp {
             .field("issuer", &self.config.issuer)
             .finish_non_exhaustive()
     }
+}
+
+/// A grant type handled outside the provider, at its token endpoint: OpenID4VCI's
+/// pre-authorized code, whose anonymous wallets are no registered client, is the issuer's.
+pub trait ExtraGrant: Send + Sync {
+    /// The `grant_type` value.
+    fn grant_type(&self) -> &'static str;
+    /// Metadata members to add to the provider's metadata.
+    fn metadata(&self) -> serde_json::Map<String, serde_json::Value>;
+    /// Answers a token request of that grant type.
+    fn token(
+        &self,
+        form: std::collections::BTreeMap<String, String>,
+        origin: crate::audit::Origin,
+    ) -> std::pin::Pin<Box<dyn Future<Output = axum::response::Response> + Send + '_>>;
 }
 
 /// The handle handlers receive.
@@ -63,6 +81,7 @@ impl Idp {
             audit_writer: crate::audit::AuditWriter::start(store.clone()),
             client_limiter: crate::web::LocalLimiter::default(),
             webauthn,
+            extra_grant: std::sync::OnceLock::new(),
             keys,
             config,
             store,

@@ -86,8 +86,10 @@ fn serve(config: &Config) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let store = crate::identity::open_store(config).await?;
         let idp = crate::identity::build(config, store, clock).await?;
+        let issuer = crate::issuance::build(config, &idp)?;
         if config.demo_data {
             crate::identity::seed_demo(&idp).await?;
+            crate::issuance::seed_demo(&issuer).await?;
         }
         tokio::spawn(crate::identity::truncate_audit_ips(
             std::sync::Arc::clone(&idp),
@@ -97,7 +99,7 @@ fn serve(config: &Config) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         tracing::info!(address = %listener.local_addr()?, issuer = %idp.config.issuer, "llavero listening");
-        let app = http::app(state, idp).layer(tower_http::trace::TraceLayer::new_for_http());
+        let app = http::app(state, idp, issuer).layer(tower_http::trace::TraceLayer::new_for_http());
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

@@ -50,6 +50,9 @@ pub struct Config {
     pub webauthn_rp_id: Option<String>,
     /// WebAuthn origins (default: the issuer).
     pub webauthn_origins: Vec<String>,
+    /// A directory of credential type definitions (`<id>.json` + `<id>.schema.json`) added to,
+    /// or replacing, the built-in ones.
+    pub credential_types_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -72,6 +75,7 @@ impl Default for Config {
             audit_ip_retention_days: 90,
             webauthn_rp_id: None,
             webauthn_origins: Vec::new(),
+            credential_types_dir: None,
         }
     }
 }
@@ -169,6 +173,9 @@ impl Config {
                 .map(|o| o.trim().to_owned())
                 .filter(|o| !o.is_empty())
                 .collect();
+        }
+        if let Some(v) = var("LLAVERO_CREDENTIAL_TYPES_DIR") {
+            self.credential_types_dir = Some(PathBuf::from(v));
         }
         if let Some(v) = var("LLAVERO_DEMO_DATA") {
             self.demo_data = v.parse().context("LLAVERO_DEMO_DATA")?;

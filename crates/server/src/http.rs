@@ -41,9 +41,15 @@ pub fn router(state: AppState) -> Router {
 /// Request bodies of the identity provider's forms and token requests are small.
 pub const MAX_IDP_BODY_BYTES: usize = 64 * 1024;
 
-/// The whole service: the verification endpoints and the identity provider.
-pub fn app(state: AppState, idp: llavero_idp::IdpState) -> Router {
-    router(state).merge(llavero_idp::router(idp).layer(DefaultBodyLimit::max(MAX_IDP_BODY_BYTES)))
+/// The whole service: the verification endpoints, the identity provider and the issuer.
+pub fn app(
+    state: AppState,
+    idp: llavero_idp::IdpState,
+    issuer: llavero_issuer::IssuerState,
+) -> Router {
+    router(state)
+        .merge(llavero_issuer::router(issuer))
+        .merge(llavero_idp::router(idp).layer(DefaultBodyLimit::max(MAX_IDP_BODY_BYTES)))
 }
 
 async fn health() -> Json<Value> {

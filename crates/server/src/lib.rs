@@ -13,3 +13,4 @@ pub mod demo;
 pub mod files;
 pub mod http;
 pub mod identity;
+pub mod issuance;

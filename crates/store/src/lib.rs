@@ -13,12 +13,15 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod agencies;
 mod audit;
 mod clients;
 mod error;
 mod events;
+mod issued;
 mod keys;
 mod oauth;
+mod offers;
 mod registry;
 mod secret;
 mod sessions;
@@ -33,17 +36,23 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor as _};
 
 pub use accounts::{Account, ActivationCode, LoginSubject};
+pub use agencies::{Agency, AgencyClient, AgencyKey};
 pub use audit::{AuditCheckpoint, AuditEntry, BrokenLink, NewAuditEvent, truncate_ip};
 pub use clients::{Client, ClientAuthMethod, NewClient, SubjectType};
 pub use error::StoreError;
 pub use events::{Event, EventKind};
+pub use issued::{
+    CredentialStatus, Deferred, Issuance, IssuedCredential, NewCredential, PICKS_PER_LIST, Slot,
+    StatusChange, StatusListRow,
+};
 pub use keys::StoredKey;
 pub use oauth::{
     AccessGrant, AuthorizationRequest, CodeRedemption, Consent, Grant, IssuedCode, NewGrant,
     RefreshRotation,
 };
+pub use offers::{IssuanceToken, Offer, Redemption};
 pub use registry::{ImportOutcome, Person, PersonStatus};
-pub use secret::hash_secret;
+pub use secret::{hash_secret, hashes_equal};
 pub use sessions::{NewSession, Session, SessionLimits};
 pub use throttle::RateDecision;
 pub use webauthn::{Ceremony, WebauthnCredential};

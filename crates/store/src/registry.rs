@@ -75,6 +75,8 @@ pub struct ImportOutcome {
     pub unchanged: u64,
     /// Accounts disabled because their person is no longer active.
     pub disabled_accounts: Vec<String>,
+    /// Credentials revoked (deceased), suspended (blocked) or unsuspended (active again).
+    pub credentials_changed: u64,
 }
 
 const COLUMNS: &str = "run, given_names, paternal_surname, maternal_surname, birth_date, sex, \
@@ -185,6 +187,8 @@ impl Store {
             outcome.unchanged += chunk.len() as u64 - written.min(chunk.len() as u64);
         }
         for p in newest.iter().filter(|p| p.status != PersonStatus::Active) {
+            outcome.credentials_changed +=
+                crate::issued::follow_registry_status(&mut tx, p.run, p.status, now).await?;
             let ids: Vec<String> = sqlx::query_scalar(
                 "SELECT a.id FROM accounts a JOIN registry_people p ON p.run = a.run \
                  WHERE a.run = $1 AND a.disabled_at IS NULL AND p.status <> 'active'",
@@ -205,6 +209,8 @@ impl Store {
                 outcome.disabled_accounts.push(id);
             }
         }
+        outcome.credentials_changed +=
+            crate::issued::lift_registry_suspensions(&mut tx, now).await?;
         tx.commit().await?;
         Ok(outcome)
     }

@@ -26,3 +26,10 @@ pub(crate) fn json_list(
 pub(crate) fn to_json_list(items: &[String]) -> String {
     serde_json::Value::from(items.to_vec()).to_string()
 }
+
+/// Compares two stored hashes without leaking, through timing, how much of them matched.
+#[must_use]
+pub fn hashes_equal(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq as _;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}

@@ -16,7 +16,7 @@ pub fn metadata(idp: &crate::state::Idp) -> Value {
     let url = |p: &str| idp.config.url(p);
     let mut scopes = vec!["openid"];
     scopes.extend(CLAIM_SCOPES);
-    json!({
+    let mut metadata = json!({
         "issuer": idp.config.issuer,
         "authorization_endpoint": url("/authorize"),
         "pushed_authorization_request_endpoint": url("/par"),
@@ -46,7 +46,14 @@ pub fn metadata(idp: &crate::state::Idp) -> Value {
         "authorization_response_iss_parameter_supported": true,
         "frontchannel_logout_supported": false,
         "backchannel_logout_supported": false,
-    })
+    });
+    if let (Some(extra), Some(obj)) = (idp.extra_grant.get(), metadata.as_object_mut()) {
+        obj.extend(extra.metadata());
+        if let Some(Value::Array(grants)) = obj.get_mut("grant_types_supported") {
+            grants.push(extra.grant_type().into());
+        }
+    }
+    metadata
 }
 
 /// `GET /.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.

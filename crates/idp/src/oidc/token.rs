@@ -36,6 +36,12 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(extra) = idp.extra_grant.get() {
+        let form: BTreeMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+        if form.get("grant_type").map(String::as_str) == Some(extra.grant_type()) {
+            return extra.token(form, Origin::of(&extensions, &headers)).await;
+        }
+    }
     let (form, client) =
         match client_auth::client_request(&idp, &extensions, &headers, &body, "token").await {
             Ok(found) => found,

@@ -1,0 +1,201 @@
+//! What an agency publishes: its OpenID4VCI credential issuer metadata, its keys as SD-JWT VC
+//! issuer metadata (`/.well-known/jwt-vc-issuer/<agency>`) and as a `did:web` document.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use llavero_store::Agency;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::state::{Issuer, IssuerState};
+use crate::types::{CredentialType, Format};
+
+/// The agency named in a path, or 404.
+pub async fn agency(issuer: &Issuer, id: &str) -> Result<Agency, ApiError> {
+    issuer
+        .idp
+        .store
+        .agency(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no agency {id:?}")))
+}
+
+fn configuration(credential_type: &CredentialType, format: Format) -> Value {
+    let id = credential_type.configuration_id(format);
+    let claims: Vec<Value> = credential_type
+        .claims
+        .iter()
+        .map(|c| json!({"path": c.path, "mandatory": c.mandatory, "display": c.display}))
+        .collect();
+    let display: Vec<Value> = credential_type
+        .display
+        .iter()
+        .map(|d| {
+            json!({"name": d.get("name"), "locale": d.get("locale"), "description": d.get("description")})
+        })
+        .collect();
+    let mut config = json!({
+        "format": format.as_str(),
+        "scope": id,
+        "cryptographic_binding_methods_supported": ["jwk"],
+        "credential_signing_alg_values_supported": ["ES256"],
+        "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": ["ES256"]}},
+        "credential_metadata": {"display": display, "claims": claims},
+    });
+    if let Some(obj) = config.as_object_mut() {
+        match format {
+            Format::SdJwtVc => {
+                obj.insert("vct".into(), credential_type.vct.clone().into());
+            }
+            Format::VcJwt => {
+                obj.insert(
+                    "credential_definition".into(),
+                    json!({"type": ["VerifiableCredential", credential_type.issuance.w3c_type]}),
+                );
+            }
+        }
+    }
+    config
+}
+
+/// The credential issuer metadata of an agency (OpenID4VCI 1.0 §12.2).
+#[must_use]
+pub fn credential_issuer_metadata(issuer: &Issuer, agency: &Agency) -> Value {
+    let url = issuer.agency_url(&agency.id);
+    let mut configurations = serde_json::Map::new();
+    for credential_type in agency
+        .credential_types
+        .iter()
+        .filter_map(|t| issuer.catalog.get(t))
+    {
+        for format in &credential_type.issuance.formats {
+            configurations.insert(
+                credential_type.configuration_id(*format),
+                configuration(credential_type, *format),
+            );
+        }
+    }
+    json!({
+        "credential_issuer": url,
+        "authorization_servers": [issuer.base()],
+        "credential_endpoint": format!("{url}/credential"),
+        "nonce_endpoint": format!("{url}/nonce"),
+        "deferred_credential_endpoint": format!("{url}/deferred-credential"),
+        "notification_endpoint": format!("{url}/notification"),
+        "batch_credential_issuance": {"batch_size": issuer.config.batch_size},
+        "display": [{"name": agency.name, "locale": "es"}, {"name": agency.name, "locale": "en"}],
+        "credential_configurations_supported": configurations,
+    })
+}
+
+/// `GET /.well-known/openid-credential-issuer/{agency}`.
+pub async fn openid_credential_issuer(
+    State(issuer): State<IssuerState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let agency = agency(&issuer, &id).await?;
+    Ok(Json(credential_issuer_metadata(&issuer, &agency)))
+}
+
+/// `GET /.well-known/jwt-vc-issuer/{agency}`: SD-JWT VC issuer metadata with inline keys.
+pub async fn jwt_vc_issuer(
+    State(issuer): State<IssuerState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let agency = agency(&issuer, &id).await?;
+    let keys = issuer
+        .keys
+        .get(
+            &issuer.idp.store,
+            &issuer.idp.master,
+            &agency.id,
+            issuer.now(),
+        )
+        .await?;
+    let jwks: Vec<Value> = keys
+        .published
+        .iter()
+        .map(llavero_credentials::jwk::Jwk::to_value)
+        .collect();
+    Ok(Json(json!({
+        "issuer": issuer.agency_url(&agency.id),
+        "jwks": {"keys": jwks},
+    })))
+}
+
+/// The `did:web` of an agency URL (`https://host:port/agency` → `did:web:host%3Aport:agency`).
+#[must_use]
+pub fn did_web(agency_url: &str) -> String {
+    let rest = agency_url
+        .strip_prefix("https://")
+        .or_else(|| agency_url.strip_prefix("http://"))
+        .unwrap_or(agency_url);
+    let mut segments = rest.split('/');
+    let host = segments.next().unwrap_or_default().replace(':', "%3A");
+    std::iter::once(host)
+        .chain(segments.map(str::to_owned))
+        .fold(String::from("did:web"), |did, s| format!("{did}:{s}"))
+}
+
+/// `GET /{agency}/did.json`: the agency's keys as a DID document.
+pub async fn did_document(
+    State(issuer): State<IssuerState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let agency = agency(&issuer, &id).await?;
+    let keys = issuer
+        .keys
+        .get(
+            &issuer.idp.store,
+            &issuer.idp.master,
+            &agency.id,
+            issuer.now(),
+        )
+        .await?;
+    let did = did_web(&issuer.agency_url(&agency.id));
+    let methods: Vec<Value> = keys
+        .published
+        .iter()
+        .map(|k| {
+            json!({
+                "id": format!("{did}#{}", k.kid().unwrap_or_default()),
+                "type": "JsonWebKey",
+                "controller": did,
+                "publicKeyJwk": k.to_value(),
+            })
+        })
+        .collect();
+    let ids: Vec<Value> = methods
+        .iter()
+        .filter_map(|m| m.get("id").cloned())
+        .collect();
+    let document = json!({
+        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/jwk/v1"],
+        "id": did,
+        "verificationMethod": methods,
+        "assertionMethod": ids,
+    });
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/did+json")],
+        document.to_string(),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::did_web;
+
+    #[test]
+    fn did_web_encodes_the_port_and_keeps_the_path() {
+        assert_eq!(
+            did_web("https://llavero.cl/registro-civil"),
+            "did:web:llavero.cl:registro-civil"
+        );
+        assert_eq!(
+            did_web("http://localhost:8080/transito"),
+            "did:web:localhost%3A8080:transito"
+        );
+    }
+}

@@ -1,0 +1,838 @@
+//! OpenID4VCI issuance end to end, in process: offers, the pre-authorized code with a
+//! transaction code, nonces, proofs, batches, status lists, the agency API, the registry
+//! coupling, deferred issuance, and the attacks each step must refuse.
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::too_many_lines)]
+
+mod harness;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use harness::{BASE, OTHER_RUN, REGISTRO, RUN, Service, TRANSITO, holder_key, person, proof};
+use llavero_credentials::jwk::Jwk;
+use llavero_store::PersonStatus;
+use llavero_verifier::{Expectations, Rejection};
+use serde_json::json;
+
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $scenario() {
+                super::$scenario(super::Service::sqlite().await).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $scenario() {
+                super::$scenario(super::Service::postgres().await).await;
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    pre_authorized_batch_is_bound_to_each_key_and_verifies,
+    revocation_and_suspension_reach_the_published_lists,
+);
+
+async fn pre_authorized_batch_is_bound_to_each_key_and_verifies(service: Service) {
+    let offer = service
+        .offer(
+            REGISTRO,
+            &json!({"run": RUN, "credential_configuration_ids": ["birth-certificate_sd-jwt"],
+                    "claims": {"birth-certificate": {"birth_place": "Valparaíso"}}}),
+        )
+        .await;
+    assert_eq!(offer.status, StatusCode::OK, "{}", offer.text());
+    let offer = offer.json();
+    let tx_code = offer["tx_code"].as_str().unwrap();
+    assert_eq!(tx_code.len(), 6);
+    assert!(tx_code.bytes().all(|b| b.is_ascii_digit()));
+
+    // By reference: the same offer object, including the pre-authorized code.
+    let id = offer["id"].as_str().unwrap();
+    let by_reference = service.get(&format!("/{REGISTRO}/offers/{id}")).await;
+    assert_eq!(by_reference.json(), offer["credential_offer"]);
+    assert_eq!(
+        by_reference.json()["credential_issuer"],
+        format!("{BASE}/{REGISTRO}")
+    );
+    let qr = service
+        .get(&format!("/{REGISTRO}/offers/{id}/qr.svg"))
+        .await;
+    assert_eq!(qr.headers[header::CONTENT_TYPE], "image/svg+xml");
+
+    let token = service
+        .redeem(&Service::code_of(&offer), Some(tx_code))
+        .await;
+    assert_eq!(token.status, StatusCode::OK, "{}", token.text());
+    let token = token.json()["access_token"].as_str().unwrap().to_owned();
+
+    let keys = [holder_key(1), holder_key(2), holder_key(3)];
+    let nonce = service.nonce(REGISTRO).await;
+    let response = service
+        .request_credentials(REGISTRO, &token, "birth-certificate_sd-jwt", &keys, &nonce)
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let body = response.json();
+    assert!(body["notification_id"].is_string());
+    let credentials: Vec<String> = body["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["credential"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(credentials.len(), 3);
+
+    let verifier = service.verifier().await;
+    let mut indexes = Vec::new();
+    for (credential, key) in credentials.iter().zip(&keys) {
+        let verified = verifier
+            .verify(credential, service.now(), &Expectations::default())
+            .unwrap();
+        let vc = &verified.credentials[0];
+        assert_eq!(vc.issuer, format!("{BASE}/{REGISTRO}"));
+        assert_eq!(vc.claims["run"], RUN);
+        assert_eq!(vc.claims["birth_place"], "Valparaíso");
+        assert_eq!(vc.claims["family_name"], "González Rojas");
+        assert_eq!(
+            vc.holder_key.as_ref().map(Jwk::key),
+            Some(key.public().key())
+        );
+        let payload =
+            llavero_credentials::jws::DecodedJws::decode(credential.split('~').next().unwrap())
+                .unwrap()
+                .unverified_value()
+                .unwrap();
+        indexes.push(payload["status"]["status_list"]["idx"].as_u64().unwrap());
+    }
+    indexes.sort_unstable();
+    indexes.dedup();
+    assert_eq!(indexes.len(), 3, "each credential has its own slot");
+
+    // Every credential the wallet got is recorded, in its own slot.
+    let listed = service
+        .get_with_agency_token(REGISTRO, "/registro-civil/api/credentials")
+        .await;
+    assert_eq!(listed["credentials"].as_array().unwrap().len(), 3);
+
+    // The nonce was single use; the code too.
+    let again = service
+        .request_credentials(
+            REGISTRO,
+            &token,
+            "birth-certificate_sd-jwt",
+            &keys[..1],
+            &nonce,
+        )
+        .await;
+    assert_eq!(again.error(), "invalid_nonce");
+    let replay = service
+        .redeem(&Service::code_of(&offer), Some(tx_code))
+        .await;
+    assert_eq!(replay.error(), "invalid_grant");
+}
+
+async fn revocation_and_suspension_reach_the_published_lists(service: Service) {
+    let token = service.access_token().await;
+    let nonce = service.nonce(REGISTRO).await;
+    let sd = service
+        .request_credentials(
+            REGISTRO,
+            &token,
+            "birth-certificate_sd-jwt",
+            &[holder_key(1)],
+            &nonce,
+        )
+        .await
+        .json()["credentials"][0]["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let nonce = service.nonce(REGISTRO).await;
+    let w3c = service
+        .request_credentials(
+            REGISTRO,
+            &token,
+            "birth-certificate_vc-jwt",
+            &[holder_key(2)],
+            &nonce,
+        )
+        .await;
+    assert_eq!(w3c.status, StatusCode::OK, "{}", w3c.text());
+    let w3c = w3c.json()["credentials"][0]["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let verified = service
+        .verifier()
+        .await
+        .verify(&w3c, service.now(), &Expectations::default())
+        .unwrap();
+    assert_eq!(
+        verified.credentials[0].credential_type,
+        "BirthCertificateCredential"
+    );
+
+    let agency_token = service.agency_token(REGISTRO).await;
+    let listed = service
+        .get_with_agency_token(REGISTRO, "/registro-civil/api/credentials")
+        .await;
+    let ids: Vec<(String, String)> = listed["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["format"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let id_of = |format: &str| ids.iter().find(|(_, f)| f == format).unwrap().0.clone();
+    let change = |id: String, action: &'static str| {
+        let token = agency_token.clone();
+        let service = &service;
+        async move {
+            service
+                .post_json(
+                    &format!("/{REGISTRO}/api/credentials/{id}/{action}"),
+                    Some(&token),
+                    &json!({"reason": "court order 123"}),
+                )
+                .await
+        }
+    };
+    let list_path = format!("/{REGISTRO}/status/1");
+    let before = service.get(&list_path).await;
+    assert_eq!(
+        before.headers[header::CONTENT_TYPE],
+        "application/statuslist+jwt"
+    );
+    assert!(
+        before.headers[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("max-age=300")
+    );
+    let etag = before.headers[header::ETAG].clone();
+    let not_modified = service
+        .send(
+            Request::get(&list_path)
+                .header(header::IF_NONE_MATCH, etag.clone())
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
+
+    // Suspend: the verifier (with a fresh bundle) says suspended; unsuspend: valid again.
+    assert_eq!(
+        change(id_of("dc+sd-jwt"), "suspend").await.status,
+        StatusCode::OK
+    );
+    let verifier = service.verifier().await;
+    assert_eq!(
+        verifier
+            .verify(&sd, service.now(), &Expectations::default())
+            .unwrap_err(),
+        Rejection::Suspended
+    );
+    let after = service.get(&list_path).await;
+    assert_ne!(after.headers[header::ETAG], etag, "the list changed");
+    assert_eq!(
+        change(id_of("dc+sd-jwt"), "unsuspend").await.status,
+        StatusCode::OK
+    );
+    assert!(
+        service
+            .verifier()
+            .await
+            .verify(&sd, service.now(), &Expectations::default())
+            .is_ok()
+    );
+
+    // Revoke both: the token list and the W3C revocation list say so; revocation is final.
+    assert_eq!(
+        change(id_of("dc+sd-jwt"), "revoke").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        change(id_of("jwt_vc_json"), "revoke").await.status,
+        StatusCode::OK
+    );
+    let verifier = service.verifier().await;
+    assert_eq!(
+        verifier
+            .verify(&sd, service.now(), &Expectations::default())
+            .unwrap_err(),
+        Rejection::Revoked
+    );
+    assert_eq!(
+        verifier
+            .verify(&w3c, service.now(), &Expectations::default())
+            .unwrap_err(),
+        Rejection::Revoked
+    );
+    let unrevoke = change(id_of("dc+sd-jwt"), "unsuspend").await;
+    assert_eq!(unrevoke.status, StatusCode::BAD_REQUEST);
+    assert!(unrevoke.text().contains("final"));
+    let w3c_list = service
+        .get(&format!("/{REGISTRO}/status/1/revocation"))
+        .await;
+    assert_eq!(w3c_list.headers[header::CONTENT_TYPE], "application/vc+jwt");
+}
+
+#[tokio::test]
+async fn wrong_transaction_codes_kill_the_offer_after_five() {
+    let service = Service::sqlite().await;
+    let offer = service
+        .offer(
+            REGISTRO,
+            &json!({"run": RUN, "credential_configuration_ids": ["identity-card_sd-jwt"],
+                                 "claims": {"identity-card": {"document_expiry": "2031-01-01"}}}),
+        )
+        .await
+        .json();
+    let code = Service::code_of(&offer);
+    let right = offer["tx_code"].as_str().unwrap();
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    assert_eq!(service.redeem(&code, None).await.error(), "invalid_request");
+    for _ in 0..5 {
+        let attempt = service.redeem(&code, Some(wrong)).await;
+        assert_eq!(attempt.error(), "invalid_grant");
+    }
+    // The right code no longer helps, and the offer is gone.
+    assert_eq!(
+        service.redeem(&code, Some(right)).await.error(),
+        "invalid_grant"
+    );
+    let id = offer["id"].as_str().unwrap();
+    assert_eq!(
+        service
+            .get(&format!("/{REGISTRO}/offers/{id}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn proofs_with_wrong_audience_foreign_key_stale_iat_or_reused_nonce_are_refused() {
+    let service = Service::sqlite().await;
+    let token = service.access_token().await;
+    let config = "birth-certificate_sd-jwt";
+    let send = |proofs: Vec<String>| {
+        let token = token.clone();
+        let service = &service;
+        async move {
+            service
+                .post_json(
+                    &format!("/{REGISTRO}/credential"),
+                    Some(&token),
+                    &json!({"credential_configuration_id": config, "proofs": {"jwt": proofs}}),
+                )
+                .await
+        }
+    };
+    let key = holder_key(5);
+    let audience = format!("{BASE}/{REGISTRO}");
+
+    let nonce = service.nonce(REGISTRO).await;
+    let wrong_aud = send(vec![proof(
+        &key,
+        &format!("{BASE}/{TRANSITO}"),
+        &nonce,
+        service.now(),
+    )])
+    .await;
+    assert_eq!(wrong_aud.error(), "invalid_proof");
+    assert!(wrong_aud.text().contains("aud"));
+
+    // A proof carrying one key but signed with another.
+    let mut forged = proof(&holder_key(6), &audience, &nonce, service.now());
+    let honest = proof(&key, &audience, &nonce, service.now());
+    let header = honest.split('.').next().unwrap();
+    forged = format!("{header}.{}", forged.split_once('.').unwrap().1);
+    let forged = send(vec![forged]).await;
+    assert_eq!(forged.error(), "invalid_proof");
+    assert!(forged.text().contains("signature"));
+
+    let stale = send(vec![proof(&key, &audience, &nonce, service.now() - 3600)]).await;
+    assert_eq!(stale.error(), "invalid_proof");
+
+    let unknown = send(vec![proof(&key, &audience, "never-issued", service.now())]).await;
+    assert_eq!(unknown.error(), "invalid_nonce");
+
+    // An expired nonce.
+    let old = service.nonce(REGISTRO).await;
+    service.clock.advance(301);
+    let token_expired = send(vec![proof(&key, &audience, &old, service.now())]).await;
+    // The token (5 min) also expired: the wallet is told its token is no good first.
+    assert_eq!(token_expired.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        token_expired.headers[header::WWW_AUTHENTICATE],
+        "Bearer error=\"invalid_token\""
+    );
+
+    let stale_nonce = service.nonce(REGISTRO).await;
+    service.clock.advance(301);
+    let token2 = service.access_token().await;
+    let response = service
+        .request_credentials(
+            REGISTRO,
+            &token2,
+            config,
+            std::slice::from_ref(&key),
+            &stale_nonce,
+        )
+        .await;
+    assert_eq!(response.error(), "invalid_nonce");
+
+    // The same key twice in one batch, and more proofs than the batch size.
+    let nonce = service.nonce(REGISTRO).await;
+    let twice = service
+        .request_credentials(
+            REGISTRO,
+            &token2,
+            config,
+            &[key.clone(), key.clone()],
+            &nonce,
+        )
+        .await;
+    assert_eq!(twice.error(), "invalid_proof");
+    let many: Vec<_> = (0..11).map(holder_key).collect();
+    let nonce = service.nonce(REGISTRO).await;
+    let too_many = service
+        .request_credentials(REGISTRO, &token2, config, &many, &nonce)
+        .await;
+    assert_eq!(too_many.error(), "invalid_credential_request");
+}
+
+#[tokio::test]
+async fn requests_outside_the_token_agency_or_schema_are_refused() {
+    let service = Service::sqlite().await;
+    // A type the agency may not issue.
+    let wrong_agency = service
+        .offer(
+            TRANSITO,
+            &json!({"run": RUN, "credential_configuration_ids": ["birth-certificate_sd-jwt"]}),
+        )
+        .await;
+    assert_eq!(wrong_agency.status, StatusCode::FORBIDDEN);
+    // Claims failing the schema: each reason named.
+    let bad_claims = service
+        .offer(TRANSITO, &json!({"run": RUN, "credential_configuration_ids": ["driving-licence_sd-jwt"],
+                                 "claims": {"driving-licence": {"classes": ["Z"], "licence_expiry": "soon"}}}))
+        .await;
+    assert_eq!(bad_claims.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad_claims.text().contains("/classes/0"),
+        "{}",
+        bad_claims.text()
+    );
+    assert!(bad_claims.text().contains("/licence_expiry"));
+    // A registry claim the agency tries to set.
+    let override_registry = service
+        .offer(
+            REGISTRO,
+            &json!({"run": RUN, "credential_configuration_ids": ["birth-certificate_sd-jwt"],
+                                 "claims": {"birth-certificate": {"birthdate": "2000-01-01"}}}),
+        )
+        .await;
+    assert!(override_registry.text().contains("civil registry"));
+    // An unknown RUN or an invalid check digit.
+    let bad_run = service
+        .offer(REGISTRO, &json!({"run": "12.345.678-9", "credential_configuration_ids": ["birth-certificate_sd-jwt"]}))
+        .await;
+    assert_eq!(bad_run.error(), "invalid_request");
+
+    // A token of one agency on another's credential endpoint, and a configuration not covered.
+    let token = service.access_token().await;
+    let nonce = service.nonce(TRANSITO).await;
+    let elsewhere = service
+        .request_credentials(
+            TRANSITO,
+            &token,
+            "driving-licence_sd-jwt",
+            &[holder_key(1)],
+            &nonce,
+        )
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::UNAUTHORIZED);
+    let nonce = service.nonce(REGISTRO).await;
+    let not_offered = service
+        .request_credentials(
+            REGISTRO,
+            &token,
+            "identity-card_sd-jwt",
+            &[holder_key(1)],
+            &nonce,
+        )
+        .await;
+    assert_eq!(not_offered.status, StatusCode::FORBIDDEN);
+    let unknown = service
+        .request_credentials(
+            REGISTRO,
+            &token,
+            "passport_sd-jwt",
+            &[holder_key(1)],
+            &nonce,
+        )
+        .await;
+    assert_eq!(unknown.error(), "unknown_credential_configuration");
+
+    // Singular proof, both identifiers, oversized body.
+    let singular = service
+        .post_json(&format!("/{REGISTRO}/credential"), Some(&token),
+                   &json!({"credential_configuration_id": "birth-certificate_sd-jwt", "proof": {"proof_type": "jwt", "jwt": "x"}}))
+        .await;
+    assert_eq!(singular.error(), "invalid_credential_request");
+    let huge = service
+        .post_json(&format!("/{REGISTRO}/credential"), Some(&token),
+                   &json!({"credential_configuration_id": "birth-certificate_sd-jwt", "proofs": {"jwt": ["a".repeat(70_000)]}}))
+        .await;
+    assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn an_agency_cannot_touch_another_agencys_credentials() {
+    let service = Service::sqlite().await;
+    let token = service.access_token().await;
+    let nonce = service.nonce(REGISTRO).await;
+    assert_eq!(
+        service
+            .request_credentials(
+                REGISTRO,
+                &token,
+                "birth-certificate_sd-jwt",
+                &[holder_key(1)],
+                &nonce
+            )
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let listed = service
+        .get_with_agency_token(REGISTRO, "/registro-civil/api/credentials")
+        .await;
+    let id = listed["credentials"][0]["id"].as_str().unwrap().to_owned();
+    let transito = service.agency_token(TRANSITO).await;
+    // Through its own path: the credential is not its own.
+    let own_path = service
+        .post_json(
+            &format!("/{TRANSITO}/api/credentials/{id}/revoke"),
+            Some(&transito),
+            &json!({"reason": "x"}),
+        )
+        .await;
+    assert_eq!(own_path.status, StatusCode::NOT_FOUND);
+    // Through the other agency's path: its token is refused.
+    let other_path = service
+        .post_json(
+            &format!("/{REGISTRO}/api/credentials/{id}/revoke"),
+            Some(&transito),
+            &json!({"reason": "x"}),
+        )
+        .await;
+    assert_eq!(other_path.status, StatusCode::FORBIDDEN);
+    let listing = service
+        .send(
+            Request::get("/registro-civil/api/credentials")
+                .header(header::AUTHORIZATION, format!("Bearer {transito}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(listing.status, StatusCode::FORBIDDEN);
+    let still = service
+        .get_with_agency_token(REGISTRO, "/registro-civil/api/credentials")
+        .await;
+    assert_eq!(still["credentials"][0]["status"], "valid");
+}
+
+#[tokio::test]
+async fn registry_status_revokes_suspends_and_lifts() {
+    let service = Service::sqlite().await;
+    let token = service.access_token().await;
+    let nonce = service.nonce(REGISTRO).await;
+    let credential = service
+        .request_credentials(
+            REGISTRO,
+            &token,
+            "birth-certificate_sd-jwt",
+            &[holder_key(1)],
+            &nonce,
+        )
+        .await
+        .json()["credentials"][0]["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let store = &service.issuer.idp.store;
+    let verify = || async {
+        service
+            .verifier()
+            .await
+            .verify(&credential, service.now(), &Expectations::default())
+            .map(|_| ())
+    };
+    store
+        .upsert_people(&[person(RUN, PersonStatus::Blocked, 2)], service.now())
+        .await
+        .unwrap();
+    assert_eq!(verify().await, Err(Rejection::Suspended));
+    store
+        .upsert_people(&[person(RUN, PersonStatus::Active, 3)], service.now())
+        .await
+        .unwrap();
+    assert_eq!(verify().await, Ok(()));
+    store
+        .upsert_people(&[person(RUN, PersonStatus::Deceased, 4)], service.now())
+        .await
+        .unwrap();
+    assert_eq!(verify().await, Err(Rejection::Revoked));
+    // Deceased is final even if a later record says active.
+    store
+        .upsert_people(&[person(RUN, PersonStatus::Active, 5)], service.now())
+        .await
+        .unwrap();
+    assert_eq!(verify().await, Err(Rejection::Revoked));
+    // The other citizen's offers still work.
+    let other = service
+        .offer(REGISTRO, &json!({"run": OTHER_RUN, "credential_configuration_ids": ["birth-certificate_sd-jwt"]}))
+        .await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.text());
+    let dead = service
+        .offer(
+            REGISTRO,
+            &json!({"run": RUN, "credential_configuration_ids": ["birth-certificate_sd-jwt"]}),
+        )
+        .await;
+    assert_eq!(
+        dead.status,
+        StatusCode::BAD_REQUEST,
+        "no offers for a deceased person"
+    );
+}
+
+#[tokio::test]
+async fn deferred_issuance_waits_for_the_agency_approval() {
+    let service = Service::sqlite().await;
+    let offer = service
+        .offer(REGISTRO, &json!({"run": RUN, "credential_configuration_ids": ["criminal-record_sd-jwt"],
+                                 "claims": {"criminal-record": {"has_records": false, "purpose": "employment"}},
+                                 "tx_code": false}))
+        .await
+        .json();
+    assert!(offer["tx_code"].is_null());
+    let token = service.redeem(&Service::code_of(&offer), None).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let nonce = service.nonce(REGISTRO).await;
+    let pending = service
+        .request_credentials(
+            REGISTRO,
+            &token,
+            "criminal-record_sd-jwt",
+            &[holder_key(1), holder_key(2)],
+            &nonce,
+        )
+        .await;
+    assert_eq!(pending.status, StatusCode::ACCEPTED, "{}", pending.text());
+    let transaction = pending.json()["transaction_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deferred_path = format!("/{REGISTRO}/deferred-credential");
+    let deferred_body = json!({"transaction_id": transaction});
+    let poll = || service.post_json(&deferred_path, Some(&token), &deferred_body);
+    assert_eq!(poll().await.error(), "issuance_pending");
+
+    let queue = service
+        .get_with_agency_token(REGISTRO, "/registro-civil/api/deferred")
+        .await;
+    let id = queue["deferred"][0]["id"].as_str().unwrap().to_owned();
+    let agency = service.agency_token(REGISTRO).await;
+    let approved = service
+        .post_json(
+            &format!("/{REGISTRO}/api/deferred/{id}/approve"),
+            Some(&agency),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK);
+    let collected = poll().await;
+    assert_eq!(collected.status, StatusCode::OK, "{}", collected.text());
+    let credentials = collected.json()["credentials"].as_array().unwrap().clone();
+    assert_eq!(credentials.len(), 2);
+    let verified = service
+        .verifier()
+        .await
+        .verify(
+            credentials[0]["credential"].as_str().unwrap(),
+            service.now(),
+            &Expectations::default(),
+        )
+        .unwrap();
+    assert_eq!(verified.credentials[0].claims["has_records"], false);
+    // Collected once.
+    assert_eq!(poll().await.error(), "invalid_transaction_id");
+
+    let notified = service
+        .post_json(&format!("/{REGISTRO}/notification"), Some(&token),
+                   &json!({"notification_id": collected.json()["notification_id"], "event": "credential_accepted"}))
+        .await;
+    assert_eq!(notified.status, StatusCode::NO_CONTENT);
+    let unknown = service
+        .post_json(
+            &format!("/{REGISTRO}/notification"),
+            Some(&token),
+            &json!({"notification_id": "nope", "event": "credential_accepted"}),
+        )
+        .await;
+    assert_eq!(unknown.error(), "invalid_notification_id");
+}
+
+#[tokio::test]
+async fn metadata_describes_every_configuration_and_the_keys() {
+    let service = Service::sqlite().await;
+    let metadata = service
+        .get("/.well-known/openid-credential-issuer/registro-civil")
+        .await
+        .json();
+    assert_eq!(metadata["credential_issuer"], format!("{BASE}/{REGISTRO}"));
+    assert_eq!(metadata["authorization_servers"], json!([BASE]));
+    assert_eq!(metadata["batch_credential_issuance"]["batch_size"], 10);
+    let configurations = metadata["credential_configurations_supported"]
+        .as_object()
+        .unwrap();
+    assert_eq!(configurations.len(), 6);
+    assert_eq!(
+        configurations["identity-card_sd-jwt"]["vct"],
+        "https://llavero.cl/vct/identity-card"
+    );
+    assert_eq!(
+        configurations["identity-card_vc-jwt"]["credential_definition"]["type"],
+        json!(["VerifiableCredential", "IdentityCardCredential"])
+    );
+    let authorization_server = service
+        .get("/.well-known/oauth-authorization-server")
+        .await
+        .json();
+    assert_eq!(
+        authorization_server["pre-authorized_grant_anonymous_access_supported"],
+        true
+    );
+    assert!(
+        authorization_server["grant_types_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(
+                "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+            ))
+    );
+
+    let jwt_vc = service
+        .get("/.well-known/jwt-vc-issuer/registro-civil")
+        .await
+        .json();
+    assert_eq!(jwt_vc["issuer"], format!("{BASE}/{REGISTRO}"));
+    let key = Jwk::from_value(&jwt_vc["jwks"]["keys"][0]).unwrap();
+    let did = service.get("/registro-civil/did.json").await.json();
+    assert_eq!(did["id"], "did:web:llavero.test:registro-civil");
+    assert_eq!(
+        Jwk::from_value(&did["verificationMethod"][0]["publicKeyJwk"]).unwrap(),
+        key
+    );
+    assert_eq!(
+        service
+            .get("/.well-known/openid-credential-issuer/nowhere")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn rotation_publishes_the_new_key_first_and_keeps_the_old_one() {
+    let service = Service::sqlite().await;
+    let issuer = &service.issuer;
+    let before = issuer
+        .keys
+        .get(
+            &issuer.idp.store,
+            &issuer.idp.master,
+            REGISTRO,
+            service.now(),
+        )
+        .await
+        .unwrap();
+    let new_kid = llavero_issuer::keys::rotate(
+        &issuer.idp.store,
+        &issuer.idp.master,
+        REGISTRO,
+        service.now(),
+        3600,
+        86_400,
+    )
+    .await
+    .unwrap();
+    issuer.keys.invalidate();
+    let during = issuer
+        .keys
+        .get(
+            &issuer.idp.store,
+            &issuer.idp.master,
+            REGISTRO,
+            service.now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        during.kid, before.kid,
+        "the old key signs during the overlap"
+    );
+    assert_eq!(
+        during.published.len(),
+        2,
+        "the new key is already published"
+    );
+    service.clock.advance(3600);
+    issuer.keys.invalidate();
+    let after = issuer
+        .keys
+        .get(
+            &issuer.idp.store,
+            &issuer.idp.master,
+            REGISTRO,
+            service.now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.kid, new_kid);
+    assert_eq!(
+        after.published.len(),
+        2,
+        "the old key stays while its credentials may be valid"
+    );
+    service.clock.advance(86_400 + 61);
+    issuer.keys.invalidate();
+    let later = issuer
+        .keys
+        .get(
+            &issuer.idp.store,
+            &issuer.idp.master,
+            REGISTRO,
+            service.now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(later.published.len(), 1);
+}
