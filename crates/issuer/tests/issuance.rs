@@ -597,17 +597,6 @@ async fn registry_status_revokes_suspends_and_lifts() {
         .await
         .unwrap();
     assert_eq!(verify().await, Err(Rejection::Revoked));
-    // Deceased is final even if a later record says active.
-    store
-        .upsert_people(&[person(RUN, PersonStatus::Active, 5)], service.now())
-        .await
-        .unwrap();
-    assert_eq!(verify().await, Err(Rejection::Revoked));
-    // The other citizen's offers still work.
-    let other = service
-        .offer(REGISTRO, &json!({"run": OTHER_RUN, "credential_configuration_ids": ["birth-certificate_sd-jwt"]}))
-        .await;
-    assert_eq!(other.status, StatusCode::OK, "{}", other.text());
     let dead = service
         .offer(
             REGISTRO,
@@ -619,6 +608,17 @@ async fn registry_status_revokes_suspends_and_lifts() {
         StatusCode::BAD_REQUEST,
         "no offers for a deceased person"
     );
+    // Deceased is final even if a later record says active.
+    store
+        .upsert_people(&[person(RUN, PersonStatus::Active, 5)], service.now())
+        .await
+        .unwrap();
+    assert_eq!(verify().await, Err(Rejection::Revoked));
+    // The other citizen's offers still work.
+    let other = service
+        .offer(REGISTRO, &json!({"run": OTHER_RUN, "credential_configuration_ids": ["birth-certificate_sd-jwt"]}))
+        .await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.text());
 }
 
 #[tokio::test]
