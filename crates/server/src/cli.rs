@@ -56,6 +56,46 @@ pub enum Command {
     /// The tamper-evident audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Issuing agencies: their keys, types and API clients.
+    #[command(subcommand)]
+    Issuer(IssuerCommand),
+}
+
+/// `llavero issuer …`
+#[derive(Debug, Subcommand)]
+pub enum IssuerCommand {
+    /// Add an agency (or update its name and types) with a first signing key and an API client.
+    #[command(
+        after_help = "Example:\n  llavero issuer add transito --name 'Dirección de Tránsito' --types driving-licence"
+    )]
+    Add {
+        /// Its id: the last path segment of its credential issuer URL.
+        id: String,
+        /// Its name, shown to citizens.
+        #[arg(long)]
+        name: String,
+        /// Credential types it may issue (ids of `specs/credential-types/`), comma separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        types: Vec<String>,
+    },
+    /// A new API client (`client_credentials`) for an agency; the secret is printed once.
+    #[command(after_help = "Example:\n  llavero issuer client transito")]
+    Client {
+        /// The agency.
+        id: String,
+    },
+    /// A new signing key, published now and signing after the overlap; the old one stays
+    /// published until the credentials it signed expire.
+    #[command(after_help = "Example:\n  llavero issuer rotate-key transito --overlap-days 7")]
+    RotateKey {
+        /// The agency.
+        id: String,
+        /// Days between publishing the new key and signing with it.
+        #[arg(long, default_value_t = 7)]
+        overlap_days: i64,
+    },
+    /// List the agencies with their issuer URLs, types and keys.
+    List,
 }
 
 /// `llavero audit …`
@@ -329,6 +369,27 @@ pub enum TrustListCommand {
         #[arg(long, default_value = "-")]
         out: PathBuf,
     },
+    /// Sign a trust list of every agency in the database (ids, names, published keys, types).
+    #[command(
+        after_help = "Example:\n  llavero trust-list publish --anchor-key anchor.jwk --out trust-list.jwt"
+    )]
+    Publish {
+        /// The trust anchor's private JWK.
+        #[arg(long)]
+        anchor_key: PathBuf,
+        /// The anchor's identifier (`iss`).
+        #[arg(long, default_value = "https://trust.llavero.cl")]
+        anchor_id: String,
+        /// Days until the list expires.
+        #[arg(long, default_value_t = 30)]
+        valid_days: i64,
+        /// Publication sequence number (default: now, so it always grows).
+        #[arg(long)]
+        sequence: Option<u64>,
+        /// Output file (`-` for stdout).
+        #[arg(long, default_value = "-")]
+        out: PathBuf,
+    },
 }
 
 /// Status list kinds.
@@ -395,6 +456,9 @@ pub enum BundleCommand {
         /// A signed status list (token or bitstring); repeat for several.
         #[arg(long = "status-list")]
         status_lists: Vec<PathBuf>,
+        /// Also every agency's current status lists, signed now from the database.
+        #[arg(long)]
+        from_database: bool,
         /// Output file (`-` for stdout).
         #[arg(long, default_value = "-")]
         out: PathBuf,

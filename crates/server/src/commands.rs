@@ -14,6 +14,7 @@ use crate::{demo, files, http};
 
 pub mod credential;
 pub mod identity;
+pub mod issuer;
 pub mod trust;
 pub mod verify;
 
@@ -25,14 +26,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(KeysCommand::Generate { out, kid }) => generate_key(&out, kid),
         Command::Credential(command) => credential::run(command),
         Command::Verify(args) => verify::run(&config, &args),
-        Command::TrustList(command) => trust::trust_list(command),
+        Command::TrustList(command) => trust::trust_list(&config, command),
         Command::StatusList(command) => trust::status_list(command),
-        Command::Bundle(command) => trust::bundle(command),
+        Command::Bundle(command) => trust::bundle(&config, command),
         Command::Keys(KeysCommand::Rotate) => identity::rotate_key(&config),
         Command::Registry(command) => identity::registry(&config, command),
         Command::Account(command) => identity::account(&config, command),
         Command::Client(command) => identity::client(&config, command),
         Command::Audit(command) => identity::audit(&config, command),
+        Command::Issuer(command) => issuer::run(&config, command),
     }
 }
 

@@ -14,7 +14,9 @@ use crate::cli::{AccountCommand, AuditCommand, ClientCommand, RegistryCommand, R
 use crate::config::Config;
 use crate::identity;
 
-fn block_on<T>(future: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+pub(crate) fn block_on<T>(
+    future: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -82,15 +82,36 @@ pub fn build_trust_list(
 }
 
 /// `llavero trust-list …`
-pub fn trust_list(command: TrustListCommand) -> anyhow::Result<ExitCode> {
-    let TrustListCommand::Build {
-        issuers,
-        anchor_key,
-        anchor_id,
-        valid_days,
-        sequence,
-        out,
-    } = command;
+pub fn trust_list(
+    config: &crate::config::Config,
+    command: TrustListCommand,
+) -> anyhow::Result<ExitCode> {
+    let (issuers, anchor_key, anchor_id, valid_days, sequence, out) = match command {
+        TrustListCommand::Build {
+            issuers,
+            anchor_key,
+            anchor_id,
+            valid_days,
+            sequence,
+            out,
+        } => (issuers, anchor_key, anchor_id, valid_days, sequence, out),
+        TrustListCommand::Publish {
+            anchor_key,
+            anchor_id,
+            valid_days,
+            sequence,
+            out,
+        } => {
+            return super::issuer::publish_trust_list(
+                config,
+                &anchor_key,
+                &anchor_id,
+                valid_days,
+                sequence,
+                &out,
+            );
+        }
+    };
     let entries: Vec<IssuerEntry> = serde_json::from_value(files::read_json(&issuers)?)
         .with_context(|| format!("{} is not a list of issuers", issuers.display()))?;
     let base = issuers.parent().unwrap_or(Path::new("."));
@@ -229,17 +250,21 @@ pub fn build_bundle(trust_list: String, lists: Vec<String>, now: i64) -> anyhow:
 }
 
 /// `llavero bundle …`
-pub fn bundle(command: BundleCommand) -> anyhow::Result<ExitCode> {
+pub fn bundle(config: &crate::config::Config, command: BundleCommand) -> anyhow::Result<ExitCode> {
     let BundleCommand::Build {
         trust_list,
         status_lists,
+        from_database,
         out,
     } = command;
     let trust = files::read_text(&trust_list)?.trim().to_owned();
-    let lists = status_lists
+    let mut lists = status_lists
         .iter()
         .map(|p| files::read_text(p).map(|t| t.trim().to_owned()))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    if from_database {
+        lists.extend(super::issuer::current_status_lists(config)?);
+    }
     files::write_text(&out, &build_bundle(trust, lists, SystemClock.now())?)?;
     Ok(ExitCode::SUCCESS)
 }
