@@ -59,6 +59,82 @@ pub enum Command {
     /// Issuing agencies: their keys, types and API clients.
     #[command(subcommand)]
     Issuer(IssuerCommand),
+    /// Load-test a running issuer over HTTP, or measure raw signing for a baseline.
+    #[command(subcommand)]
+    Load(LoadCommand),
+}
+
+/// `llavero load …`
+#[derive(Debug, Subcommand)]
+pub enum LoadCommand {
+    /// Issue credentials as fast as possible: each worker takes one offer and token, then loops
+    /// nonce, proofs, credential request. Prints a JSON summary on stdout.
+    #[command(
+        after_help = "Example:\n  llavero load issue --url http://127.0.0.1:8080 --agency registro-civil \\\n    --client-id ag-… --client-secret … --concurrency 16 --duration 20 --record received.txt"
+    )]
+    Issue(LoadIssueArgs),
+    /// Revoke the agency's newest valid credentials (at most 1000, what one listing returns) as
+    /// fast as possible. Prints a JSON summary on stdout.
+    #[command(
+        after_help = "Example:\n  llavero load revoke --url http://127.0.0.1:8080 --agency registro-civil \\\n    --client-id ag-… --client-secret … --concurrency 16 --duration 10"
+    )]
+    Revoke(LoadTarget),
+    /// Sign SD-JWT VCs in-process on one thread, as the issuer does, for a per-core baseline.
+    #[command(after_help = "Example:\n  llavero load sign --duration 5")]
+    Sign {
+        /// Seconds to run.
+        #[arg(long, default_value_t = 5)]
+        duration: u64,
+    },
+}
+
+/// The issuer under load and how hard to push it.
+#[derive(Debug, Args)]
+pub struct LoadTarget {
+    /// Base URL of `llavero serve` (plain HTTP).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// The agency (last path segment of its credential issuer URL).
+    #[arg(long, default_value = "registro-civil")]
+    pub agency: String,
+    /// The agency's API client id.
+    #[arg(long)]
+    pub client_id: String,
+    /// The agency's API client secret.
+    #[arg(long, env = "LLAVERO_LOAD_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: String,
+    /// Worker threads, each with its own connection.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 20)]
+    pub duration: u64,
+}
+
+/// Arguments of `load issue`.
+#[derive(Debug, Args)]
+pub struct LoadIssueArgs {
+    /// Target and load.
+    #[command(flatten)]
+    pub target: LoadTarget,
+    /// Proofs (so credentials) per credential request.
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Append every credential received to this file, one per line, as it arrives.
+    #[arg(long)]
+    pub record: Option<PathBuf>,
+    /// The citizen the offers are for (the demo citizen by default).
+    #[arg(long, default_value = "11.111.111-1")]
+    pub run: String,
+    /// The credential configuration requested.
+    #[arg(long, default_value = "birth-certificate_sd-jwt")]
+    pub configuration_id: String,
+    /// The agency's claims for the offer (`{"type": {claim: value}}`).
+    #[arg(
+        long,
+        default_value = r#"{"birth-certificate":{"birth_place":"Santiago"}}"#
+    )]
+    pub claims: String,
 }
 
 /// `llavero issuer …`

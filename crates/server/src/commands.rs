@@ -15,6 +15,7 @@ use crate::{demo, files, http};
 pub mod credential;
 pub mod identity;
 pub mod issuer;
+pub mod load;
 pub mod trust;
 pub mod verify;
 
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Client(command) => identity::client(&config, command),
         Command::Audit(command) => identity::audit(&config, command),
         Command::Issuer(command) => issuer::run(&config, command),
+        Command::Load(command) => load::run(command),
     }
 }
 
