@@ -116,7 +116,10 @@ pub async fn register(
         .flat_map(|s| s.split(' '))
         .filter(|s| !s.is_empty())
     {
-        if scope != "openid" && !CLAIM_SCOPES.contains(&scope) {
+        if scope != "openid"
+            && !CLAIM_SCOPES.contains(&scope)
+            && !crate::oidc::credentials::is_configuration_scope(scope)
+        {
             return Err(RegistrationError::Invalid(format!("unknown scope {scope}")));
         }
         if !scopes.iter().any(|s| s == scope) {

@@ -213,7 +213,7 @@ fn sign(
             sd_jwt_vc::issue(
                 &envelope,
                 request.claims,
-                &request.credential_type.disclosable(),
+                &request.credential_type.disclosable_in(request.claims),
                 Some(&record.kid),
                 0,
                 signer,

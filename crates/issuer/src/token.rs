@@ -29,6 +29,10 @@ impl ExtraGrant for PreAuthorizedGrant {
             "pre-authorized_grant_anonymous_access_supported".into(),
             true.into(),
         );
+        extra.insert(
+            "authorization_details_types_supported".into(),
+            vec![llavero_idp::oidc::credentials::DETAILS_TYPE].into(),
+        );
         extra
     }
 

@@ -295,12 +295,19 @@ impl CredentialType {
         })
     }
 
-    /// Paths concealed in SD-JWT VCs.
+    /// Paths concealed in an SD-JWT VC with these claims: optional claims that are absent
+    /// have nothing to conceal.
     #[must_use]
-    pub fn disclosable(&self) -> Vec<ClaimPath> {
+    pub fn disclosable_in(&self, claims: &Map<String, Value>) -> Vec<ClaimPath> {
         self.claims
             .iter()
             .filter(|c| c.sd != "never")
+            .filter(|c| {
+                c.path
+                    .first()
+                    .and_then(Value::as_str)
+                    .is_some_and(|name| claims.contains_key(name))
+            })
             .filter_map(|c| ClaimPath::from_value(&Value::Array(c.path.clone())).ok())
             .collect()
     }

@@ -13,6 +13,8 @@ use axum::response::{IntoResponse, Response};
 use llavero_credentials::crypto;
 use llavero_credentials::jwk::Jwk;
 use llavero_idp::audit::Origin;
+use llavero_idp::factors::{ACR_SUBSTANTIAL, acr_satisfies};
+use llavero_idp::oidc::credentials::DETAILS_PREFIX;
 use llavero_store::{Agency, Deferred, Person, hash_secret};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -50,6 +52,9 @@ struct Authorized {
     run: i64,
     person: Option<Person>,
     configurations: Vec<String>,
+    /// `credential_identifier`s the token covers (authorization code flow with
+    /// `authorization_details`): each is the configuration id of its one dataset.
+    identifiers: Vec<String>,
     offer: Option<llavero_store::Offer>,
 }
 
@@ -83,6 +88,7 @@ async fn authorize(
             run: granted.run,
             person: None,
             configurations: granted.configuration_ids,
+            identifiers: Vec::new(),
             offer: store.offer(&granted.offer_id).await?,
         });
     }
@@ -90,14 +96,27 @@ async fn authorize(
         .access_grant(&hash, now)
         .await?
         .ok_or_else(|| ApiError::invalid_token("unknown, expired or revoked access token"))?;
+    // A credential of the citizen's own identity needs two factors (or a passkey with user
+    // verification): the password alone is not enough to put an identity document in a wallet.
+    if !acr_satisfies(&access.grant.acr, ACR_SUBSTANTIAL) {
+        return Err(ApiError::forbidden(
+            "insufficient_authentication",
+            "issuance needs a login with two factors (acr substantial)",
+        ));
+    }
+    let scope = &access.grant.scope;
+    let identifiers: Vec<String> = scope
+        .split_whitespace()
+        .filter_map(|s| s.strip_prefix(DETAILS_PREFIX))
+        .map(str::to_owned)
+        .collect();
     Ok(Authorized {
         run: access.person.run,
-        configurations: access
-            .grant
-            .scope
+        configurations: scope
             .split_whitespace()
-            .map(str::to_owned)
+            .map(|s| s.strip_prefix(DETAILS_PREFIX).unwrap_or(s).to_owned())
             .collect(),
+        identifiers,
         person: Some(access.person),
         offer: None,
     })
@@ -246,11 +265,14 @@ pub async fn credential(
         &request.credential_identifier,
     ) {
         (Some(id), None) => id.clone(),
-        (None, Some(_)) => {
-            return Err(ApiError::bad(
-                "unknown_credential_identifier",
-                "this issuer hands out no credential identifiers: use credential_configuration_id",
-            ));
+        (None, Some(identifier)) => {
+            if !authorized.identifiers.contains(identifier) {
+                return Err(ApiError::bad(
+                    "unknown_credential_identifier",
+                    "the access token covers no such credential_identifier",
+                ));
+            }
+            identifier.clone()
         }
         _ => {
             return Err(invalid_request(

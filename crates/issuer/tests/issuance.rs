@@ -285,6 +285,108 @@ async fn revocation_and_suspension_reach_the_published_lists(service: Service) {
 }
 
 #[tokio::test]
+async fn an_optional_claim_left_out_is_simply_absent() {
+    let service = Service::sqlite().await;
+    let offer = service
+        .offer(REGISTRO, &json!({"run": RUN, "credential_configuration_ids": ["birth-certificate_sd-jwt"], "tx_code": false}))
+        .await
+        .json();
+    let token = service.redeem(&Service::code_of(&offer), None).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let nonce = service.nonce(REGISTRO).await;
+    let response = service
+        .request_credentials(
+            REGISTRO,
+            &token,
+            "birth-certificate_sd-jwt",
+            &[holder_key(1)],
+            &nonce,
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let credential = response.json()["credentials"][0]["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let verified = service
+        .verifier()
+        .await
+        .verify(&credential, service.now(), &Expectations::default())
+        .unwrap();
+    assert!(verified.credentials[0].claims.get("birth_place").is_none());
+    assert_eq!(verified.credentials[0].claims["birthdate"], "1990-04-12");
+}
+
+#[tokio::test]
+async fn the_authorization_code_flow_issues_registry_credentials_after_two_factors() {
+    use llavero_idp::factors::{ACR_LOW, ACR_SUBSTANTIAL};
+    let service = Service::sqlite().await;
+    let config = "birth-certificate_sd-jwt";
+    // A password-only login is not enough to put an identity document in a wallet.
+    let weak = service.idp_access_token(config, ACR_LOW).await;
+    let nonce = service.nonce(REGISTRO).await;
+    let refused = service
+        .request_credentials(REGISTRO, &weak, config, &[holder_key(1)], &nonce)
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.error(), "insufficient_authentication");
+
+    // By scope: the configuration id.
+    let token = service.idp_access_token(config, ACR_SUBSTANTIAL).await;
+    let nonce = service.nonce(REGISTRO).await;
+    let issued = service
+        .request_credentials(REGISTRO, &token, config, &[holder_key(2)], &nonce)
+        .await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.text());
+    let credential = issued.json()["credentials"][0]["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let verified = service
+        .verifier()
+        .await
+        .verify(&credential, service.now(), &Expectations::default())
+        .unwrap();
+    assert_eq!(verified.credentials[0].claims["run"], RUN);
+
+    // By authorization_details: the credential_identifier the token response named.
+    let token = service
+        .idp_access_token("openid_credential:identity-card_sd-jwt", ACR_SUBSTANTIAL)
+        .await;
+    let nonce = service.nonce(REGISTRO).await;
+    let proof = proof(
+        &holder_key(3),
+        &format!("{BASE}/{REGISTRO}"),
+        &nonce,
+        service.now(),
+    );
+    let by_identifier = service
+        .post_json(
+            &format!("/{REGISTRO}/credential"),
+            Some(&token),
+            &json!({"credential_identifier": "identity-card_sd-jwt", "proofs": {"jwt": [proof]}}),
+        )
+        .await;
+    // The identity card needs the agency's document expiry, which no login supplies.
+    assert_eq!(by_identifier.error(), "credential_request_denied");
+    assert!(
+        by_identifier.text().contains("document_expiry"),
+        "{}",
+        by_identifier.text()
+    );
+    let unknown = service
+        .post_json(
+            &format!("/{REGISTRO}/credential"),
+            Some(&token),
+            &json!({"credential_identifier": "birth-certificate_sd-jwt", "proofs": {"jwt": ["x"]}}),
+        )
+        .await;
+    assert_eq!(unknown.error(), "unknown_credential_identifier");
+}
+
+#[tokio::test]
 async fn wrong_transaction_codes_kill_the_offer_after_five() {
     let service = Service::sqlite().await;
     let offer = service

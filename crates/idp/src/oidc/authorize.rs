@@ -708,7 +708,18 @@ pub async fn consent_form(
         .params
         .scopes
         .iter()
-        .map(|s| idp.pages.message(locale, &format!("scope_{s}")))
+        .map(|s| {
+            if super::credentials::is_identity_scope(s) {
+                idp.pages.message(locale, &format!("scope_{s}"))
+            } else {
+                let id = s
+                    .strip_prefix(super::credentials::DETAILS_PREFIX)
+                    .unwrap_or(s);
+                idp.pages
+                    .message(locale, "scope_credential")
+                    .replace("{}", id)
+            }
+        })
         .collect();
     let mut response = idp.pages.render(
         StatusCode::OK,

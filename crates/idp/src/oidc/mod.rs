@@ -4,6 +4,7 @@
 pub mod authorize;
 pub mod claims;
 pub mod client_auth;
+pub mod credentials;
 pub mod discovery;
 pub mod logout;
 pub mod request;

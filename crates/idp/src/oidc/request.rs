@@ -8,6 +8,7 @@ use llavero_store::Client;
 use serde::{Deserialize, Serialize};
 
 use crate::factors::{ACR_LOW, acr_rank};
+use crate::oidc::credentials;
 
 /// A validated authorization request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,7 +17,8 @@ pub struct AuthParams {
     pub client_id: String,
     /// Exactly one of the client's registered redirect URIs.
     pub redirect_uri: String,
-    /// Requested scopes the client may have (`openid` always among them).
+    /// Requested scopes the client may have (`openid` among them unless only credentials are
+    /// requested; see [`credentials`]).
     pub scopes: Vec<String>,
     /// Echoed to the client.
     pub state: Option<String>,
@@ -88,19 +90,42 @@ pub fn parse_params(raw: &[u8]) -> Result<BTreeMap<String, String>, &'static str
 /// An error to send back to the client: `(error, error_description)`.
 type Refusal = (&'static str, &'static str);
 
-/// The requested scopes the client may have, in order, without repeats; `openid` required.
-fn granted_scopes(client: &Client, scope: &str) -> Result<Vec<String>, Refusal> {
-    let requested: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
-    if !requested.contains(&"openid") {
-        return Err(("invalid_scope", "the openid scope is required"));
-    }
+/// The requested scopes the client may have, in order, without repeats, plus the credential
+/// configurations asked for in `authorization_details` (each must be among the client's
+/// scopes). `openid` is required unless credentials are requested (OpenID4VCI is plain OAuth).
+fn granted_scopes(
+    client: &Client,
+    scope: &str,
+    authorization_details: Option<&str>,
+) -> Result<Vec<String>, Refusal> {
+    let allowed = |s: &str| client.scopes.iter().any(|c| c == s);
     let mut scopes: Vec<String> = Vec::new();
-    for scope in requested {
-        if client.scopes.iter().any(|s| s == scope) && !scopes.iter().any(|s| s == scope) {
+    for scope in scope.split(' ').filter(|s| !s.is_empty()) {
+        if allowed(scope) && !scopes.iter().any(|s| s == scope) {
             scopes.push(scope.to_owned());
         }
     }
-    if !scopes.iter().any(|s| s == "openid") {
+    if let Some(parameter) = authorization_details {
+        let asked = credentials::requested_configurations(parameter)
+            .map_err(|why| ("invalid_authorization_details", why))?;
+        for id in asked {
+            if !allowed(&id) || credentials::is_identity_scope(&id) {
+                return Err((
+                    "invalid_authorization_details",
+                    "a requested credential configuration is not allowed for this client",
+                ));
+            }
+            let entry = format!("{}{id}", credentials::DETAILS_PREFIX);
+            if !scopes.contains(&entry) {
+                scopes.push(entry);
+            }
+        }
+    }
+    let wants_credentials = scopes.iter().any(|s| !credentials::is_identity_scope(s));
+    if !scope.split(' ').any(|s| s == "openid") && !wants_credentials {
+        return Err(("invalid_scope", "the openid scope is required"));
+    }
+    if !wants_credentials && !scopes.iter().any(|s| s == "openid") {
         return Err(("invalid_scope", "the client may not request openid"));
     }
     Ok(scopes)
@@ -213,7 +238,12 @@ pub fn validate(
             "only response_mode=query is supported",
         )));
     }
-    let scopes = granted_scopes(client, get("scope").unwrap_or("")).map_err(fail)?;
+    let scopes = granted_scopes(
+        client,
+        get("scope").unwrap_or(""),
+        get("authorization_details"),
+    )
+    .map_err(fail)?;
     let code_challenge =
         pkce_challenge(get("code_challenge"), get("code_challenge_method")).map_err(fail)?;
     let prompt = prompt_values(get("prompt")).map_err(fail)?;

@@ -239,18 +239,26 @@ async fn respond(
     access: &str,
     refresh: &str,
 ) -> Result<Response, OAuthError> {
-    let id_token = claims::id_token(idp, client, grant, nonce)
-        .await
-        .map_err(|e| OAuthError::server(&e))?;
-    let mut response = Json(json!({
+    let mut body = json!({
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": idp.config.access_token_secs,
         "refresh_token": refresh,
-        "id_token": id_token,
-        "scope": grant.scope,
-    }))
-    .into_response();
+        "scope": super::credentials::reported_scope(&grant.scope),
+    });
+    if let Some(obj) = body.as_object_mut() {
+        // A pure OpenID4VCI request (no `openid`) gets no ID token.
+        if grant.scope.split(' ').any(|s| s == "openid") {
+            let id_token = claims::id_token(idp, client, grant, nonce)
+                .await
+                .map_err(|e| OAuthError::server(&e))?;
+            obj.insert("id_token".into(), id_token.into());
+        }
+        if let Some(details) = super::credentials::token_details(&grant.scope) {
+            obj.insert("authorization_details".into(), details);
+        }
+    }
+    let mut response = Json(body).into_response();
     no_store(&mut response);
     Ok(response)
 }

@@ -240,6 +240,92 @@ impl Service {
         response.json()["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// An identity provider access token of the citizen `RUN` (with an account) for a wallet
+    /// client, as the authorization code flow leaves it: `scope` granted at `acr`.
+    pub async fn idp_access_token(&self, scope: &str, acr: &str) -> String {
+        use llavero_store::{AuthorizationRequest, IssuedCode, NewGrant, hash_secret};
+        let store = &self.issuer.idp.store;
+        let run = i64::from(RUN.parse::<Run>().unwrap().number());
+        let account = match store.account_by_run(run).await.unwrap() {
+            Some(account) => account,
+            None => {
+                let code = llavero_store::ActivationCode {
+                    run,
+                    code_hash: hash_secret("activation"),
+                    expires_at: self.now() + 60,
+                };
+                store.put_activation_code(&code, self.now()).await.unwrap();
+                store
+                    .activate_account(&code, "account-1", "$argon2id$unused", self.now())
+                    .await
+                    .unwrap()
+                    .unwrap()
+            }
+        };
+        let client = llavero_idp::clients::register(
+            store,
+            llavero_idp::clients::Registration {
+                name: "Billetera".into(),
+                redirect_uris: vec!["https://wallet.example/cb".into()],
+                scopes: vec![scope.replace("openid_credential:", "")],
+                token_endpoint_auth_method: Some("none".into()),
+                ..Default::default()
+            },
+            self.now(),
+        )
+        .await
+        .unwrap();
+        let id = llavero_idp::random::id();
+        let request = AuthorizationRequest {
+            id: id.clone(),
+            client_id: client.client_id.clone(),
+            params: json!({}),
+            pushed: false,
+            expires_at: self.now() + 60,
+        };
+        store
+            .put_authorization_request(&request, self.now())
+            .await
+            .unwrap();
+        let grant = NewGrant {
+            id: llavero_idp::random::id(),
+            account_id: account.id,
+            client_id: client.client_id,
+            session_handle: "session".into(),
+            scope: scope.into(),
+            auth_time: self.now(),
+            acr: acr.into(),
+            amr: vec!["pwd".into(), "hwk".into(), "mfa".into()],
+        };
+        let issued = IssuedCode {
+            grant: grant.clone(),
+            redirect_uri: "https://wallet.example/cb".into(),
+            code_challenge: "unused".into(),
+            nonce: None,
+            expires_at: self.now() + 60,
+        };
+        let code = llavero_idp::random::token();
+        assert!(
+            store
+                .issue_code(&id, &grant, &hash_secret(&code), &issued, self.now())
+                .await
+                .unwrap()
+        );
+        let access = llavero_idp::random::token();
+        store
+            .store_tokens(
+                &grant.id,
+                (&hash_secret(&access), self.now() + 600),
+                (
+                    &hash_secret(&llavero_idp::random::token()),
+                    self.now() + 600,
+                ),
+            )
+            .await
+            .unwrap();
+        access
+    }
+
     /// A GET with a fresh token of `agency`, as JSON.
     pub async fn get_with_agency_token(&self, agency: &str, path: &str) -> Value {
         let token = self.agency_token(agency).await;

@@ -29,7 +29,7 @@ pub(super) fn run(duration: Duration) -> anyhow::Result<Value> {
     agency_claims.insert("birth_place".into(), "Santiago".into());
     let claims =
         llavero_issuer::issue::claims_for(credential_type, &demo_person(), &agency_claims)?;
-    let disclosable = credential_type.disclosable();
+    let disclosable = credential_type.disclosable_in(&claims);
     let issuer_key = crypto::generate_p256(Some("load-baseline".into()))?;
     let signer = crypto::signer_from_jwk(&issuer_key)?;
     let holder = crypto::generate_p256(None)?.public();
