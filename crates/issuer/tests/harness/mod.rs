@@ -261,14 +261,6 @@ impl Service {
                 .unwrap()
                 .unwrap()
         };
-                store.put_activation_code(&code, self.now()).await.unwrap();
-                store
-                    .activate_account(&code, "account-1", "$argon2id$unused", self.now())
-                    .await
-                    .unwrap()
-                    .unwrap()
-            }
-        };
         let client = llavero_idp::clients::register(
             store,
             llavero_idp::clients::Registration {
