@@ -31,6 +31,9 @@ pub enum IssueError {
     /// The agency tried to set a claim the civil registry supplies.
     #[error("claim {0:?} comes from the civil registry, not from the agency")]
     RegistryClaim(String),
+    /// The proofs' `c_nonce` is unknown, expired or used.
+    #[error("c_nonce unknown, expired or already used: get a fresh one from the nonce endpoint")]
+    Nonce,
     /// The person is not active in the registry.
     #[error("the person is not active in the civil registry")]
     PersonNotActive,
@@ -85,6 +88,8 @@ pub struct IssueRequest<'a> {
     pub offer_id: Option<&'a str>,
     /// A deferred issuance this completes (marked collected in the same transaction).
     pub deferred_id: Option<&'a str>,
+    /// The hash of the proofs' `c_nonce`, consumed in the same transaction.
+    pub nonce_hash: Option<&'a str>,
 }
 
 /// A signed credential and where its status lives.
@@ -142,6 +147,11 @@ pub async fn issue(
         .await?;
     let expires_at = now + request.credential_type.issuance.validity_days * 86_400;
     let mut transaction = issuer.idp.store.begin_issuance().await?;
+    if let Some(nonce) = request.nonce_hash
+        && !transaction.take_nonce(nonce, now).await?
+    {
+        return Err(IssueError::Nonce);
+    }
     let mut issued = Vec::with_capacity(request.holder_keys.len());
     let mut pick = |size: i64| rand::thread_rng().gen_range(0..size.max(1));
     for holder in request.holder_keys {

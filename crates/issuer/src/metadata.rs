@@ -11,14 +11,28 @@ use crate::error::ApiError;
 use crate::state::{Issuer, IssuerState};
 use crate::types::{CredentialType, Format};
 
+/// How long an agency read from the database is used before reading it again.
+const AGENCY_CACHE_SECS: i64 = 60;
+
 /// The agency named in a path, or 404.
 pub async fn agency(issuer: &Issuer, id: &str) -> Result<Agency, ApiError> {
-    issuer
+    let now = issuer.now();
+    if let Ok(cache) = issuer.agencies.read()
+        && let Some((at, agency)) = cache.get(id)
+        && (0..AGENCY_CACHE_SECS).contains(&(now - at))
+    {
+        return Ok(agency.clone());
+    }
+    let agency = issuer
         .idp
         .store
         .agency(id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no agency {id:?}")))
+        .ok_or_else(|| ApiError::not_found(format!("no agency {id:?}")))?;
+    if let Ok(mut cache) = issuer.agencies.write() {
+        cache.insert(id.to_owned(), (now, agency.clone()));
+    }
+    Ok(agency)
 }
 
 fn configuration(credential_type: &CredentialType, format: Format) -> Value {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use llavero_idp::IdpState;
+use llavero_store::Agency;
 
 use crate::keys::KeyCache;
 use crate::status::ListCache;
@@ -69,6 +70,9 @@ pub struct Issuer {
     /// Agency keys.
     pub keys: KeyCache,
     pub(crate) lists: ListCache,
+    /// Agencies by id, with when they were read: every wallet request names one, and they
+    /// change only by operator command (seen by every instance within a minute).
+    pub(crate) agencies: std::sync::RwLock<std::collections::HashMap<String, (i64, Agency)>>,
 }
 
 /// The handle handlers receive.
@@ -84,6 +88,7 @@ impl Issuer {
             catalog,
             keys: KeyCache::default(),
             lists: ListCache::default(),
+            agencies: std::sync::RwLock::default(),
         })
     }
 

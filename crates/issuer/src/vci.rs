@@ -140,12 +140,13 @@ fn invalid_request(why: impl Into<String>) -> ApiError {
     ApiError::bad("invalid_credential_request", why)
 }
 
-/// The checked holder keys of a request's proofs, their shared nonce consumed.
-async fn holder_keys(
+/// The checked holder keys of a request's proofs and the hash of their shared `c_nonce`
+/// (consumed by the caller, in the issuance transaction when there is one).
+fn holder_keys(
     issuer: &Issuer,
     agency_url: &str,
     proofs: &[String],
-) -> Result<Vec<Jwk>, ApiError> {
+) -> Result<(Vec<Jwk>, String), ApiError> {
     if proofs.is_empty() || proofs.len() > issuer.config.batch_size {
         return Err(invalid_request(format!(
             "send 1 to {} proofs",
@@ -178,19 +179,7 @@ async fn holder_keys(
         nonce = Some(proven.nonce);
         keys.push(proven.key);
     }
-    let nonce = nonce.unwrap_or_default();
-    if !issuer
-        .idp
-        .store
-        .take_nonce(&hash_secret(&nonce), issuer.now())
-        .await?
-    {
-        return Err(ApiError::bad(
-            "invalid_nonce",
-            "c_nonce unknown, expired or already used: get a fresh one from the nonce endpoint",
-        ));
-    }
-    Ok(keys)
+    Ok((keys, hash_secret(&nonce.unwrap_or_default())))
 }
 
 fn issue_error(e: IssueError) -> ApiError {
@@ -199,6 +188,7 @@ fn issue_error(e: IssueError) -> ApiError {
         | IssueError::PersonNotActive
         | IssueError::Type(_)
         | IssueError::RegistryClaim(_) => ApiError::bad("credential_request_denied", e.to_string()),
+        IssueError::Nonce => ApiError::bad("invalid_nonce", e.to_string()),
         other => ApiError::server(&other),
     }
 }
@@ -239,18 +229,13 @@ fn credentials_body(issued: &[crate::issue::Issued], notification_id: &str) -> V
     json!({"credentials": credentials, "notification_id": notification_id})
 }
 
-/// `POST /{agency}/credential`.
-pub async fn credential(
-    State(issuer): State<IssuerState>,
-    Path(id): Path<String>,
-    extensions: Extensions,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let agency = agency(&issuer, &id).await?;
-    let authorized = authorize(&issuer, &agency, &headers).await?;
-    let request: CredentialRequest = serde_json::from_slice(&body)
-        .map_err(|e| invalid_request(format!("the body is not a credential request: {e}")))?;
+/// The configuration a credential request names, checked against the agency and the token.
+fn requested_configuration<'a>(
+    issuer: &'a Issuer,
+    agency: &Agency,
+    authorized: &Authorized,
+    request: &CredentialRequest,
+) -> Result<(String, &'a CredentialType, crate::types::Format), ApiError> {
     if request.credential_response_encryption.is_some() {
         return Err(ApiError::bad(
             "invalid_encryption_parameters",
@@ -296,10 +281,27 @@ pub async fn credential(
             format!("the access token does not cover {configuration_id}"),
         ));
     }
+    Ok((configuration_id, credential_type, format))
+}
+
+/// `POST /{agency}/credential`.
+pub async fn credential(
+    State(issuer): State<IssuerState>,
+    Path(id): Path<String>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let agency = agency(&issuer, &id).await?;
+    let authorized = authorize(&issuer, &agency, &headers).await?;
+    let request: CredentialRequest = serde_json::from_slice(&body)
+        .map_err(|e| invalid_request(format!("the body is not a credential request: {e}")))?;
+    let (configuration_id, credential_type, format) =
+        requested_configuration(&issuer, &agency, &authorized, &request)?;
     let proofs = request.proofs.ok_or_else(|| {
         invalid_request("proofs are required: the credential is bound to your key")
     })?;
-    let keys = holder_keys(&issuer, &issuer.agency_url(&agency.id), &proofs.jwt).await?;
+    let (keys, nonce_hash) = holder_keys(&issuer, &issuer.agency_url(&agency.id), &proofs.jwt)?;
     let person = person(&issuer, &authorized).await?;
     let claims = claims_for(
         credential_type,
@@ -309,6 +311,14 @@ pub async fn credential(
     .map_err(issue_error)?;
     let origin = Origin::of(&extensions, &headers);
     if credential_type.issuance.deferred {
+        if !issuer
+            .idp
+            .store
+            .take_nonce(&nonce_hash, issuer.now())
+            .await?
+        {
+            return Err(issue_error(IssueError::Nonce));
+        }
         return defer(
             &issuer,
             &agency,
@@ -329,6 +339,7 @@ pub async fn credential(
         holder_keys: &keys,
         offer_id: authorized.offer.as_ref().map(|o| o.id.as_str()),
         deferred_id: None,
+        nonce_hash: Some(&nonce_hash),
     };
     let issued = issue(&issuer, &request, &notification_id)
         .await
@@ -479,6 +490,7 @@ pub async fn deferred_credential(
         holder_keys: &keys,
         offer_id: offer.as_ref().map(|o| o.id.as_str()),
         deferred_id: Some(&deferred.id),
+        nonce_hash: None,
     };
     let issued = issue(&issuer, &issue_request, &notification_id)
         .await

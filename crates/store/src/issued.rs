@@ -327,6 +327,18 @@ impl Issuance {
         list_from_row(&row)
     }
 
+    /// Consumes a `c_nonce` in this transaction: true once if it exists and has not expired.
+    /// A failed issuance rolls the consumption back with everything else.
+    pub async fn take_nonce(&mut self, nonce_hash: &str, now: i64) -> Result<bool, StoreError> {
+        let taken: Option<i64> = sqlx::query_scalar(
+            "DELETE FROM issuance_nonces WHERE nonce_hash = $1 RETURNING expires_at",
+        )
+        .bind(nonce_hash)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(taken.is_some_and(|expires_at| expires_at > now))
+    }
+
     /// Marks a deferred issuance collected, in this transaction. False if it already was.
     pub async fn collect_deferred(&mut self, id: &str, now: i64) -> Result<bool, StoreError> {
         let changed = sqlx::query(

@@ -120,8 +120,12 @@ impl Store {
                     .await?
             }
             Backend::Postgres => {
+                // No ping before each acquire: a dead connection fails its query and is
+                // replaced, and the ping costs a round trip on every one of the several
+                // acquisitions a request makes.
                 AnyPoolOptions::new()
                     .max_connections(16)
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await?
