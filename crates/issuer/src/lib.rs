@@ -19,6 +19,7 @@ pub mod issue;
 pub mod keys;
 pub mod metadata;
 pub mod offers;
+pub mod openapi;
 pub mod proof;
 pub mod qr;
 pub mod state;
@@ -61,6 +62,7 @@ pub fn router(issuer: IssuerState) -> Router {
             "/{agency}/status/{n}/{purpose}",
             get(status::bitstring_list),
         )
+        .route("/openapi/issuer.yaml", get(openapi::document))
         .route("/agency/token", post(agency_api::token))
         .route("/{agency}/api/offers", post(agency_api::create_offer))
         .route(
