@@ -938,3 +938,25 @@ async fn rotation_publishes_the_new_key_first_and_keeps_the_old_one() {
         .unwrap();
     assert_eq!(later.published.len(), 1);
 }
+
+#[tokio::test]
+async fn expired_nonces_and_tokens_are_purged() {
+    let service = Service::sqlite().await;
+    let token = service.access_token().await;
+    let nonce = service.nonce(REGISTRO).await;
+    let store = &service.issuer.idp.store;
+    assert_eq!(store.purge_issuance_state(service.now()).await.unwrap(), 0);
+    service.clock.advance(601);
+    // The nonce, the wallet's token and the agency token of the offer are gone.
+    assert!(store.purge_issuance_state(service.now()).await.unwrap() >= 3);
+    let response = service
+        .request_credentials(
+            REGISTRO,
+            &token,
+            "birth-certificate_sd-jwt",
+            &[holder_key(1)],
+            &nonce,
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+}

@@ -95,6 +95,7 @@ fn serve(config: &Config) -> anyhow::Result<ExitCode> {
             crate::identity::seed_demo(&idp).await?;
             crate::issuance::seed_demo(&issuer).await?;
         }
+        tokio::spawn(crate::issuance::purge_expired(std::sync::Arc::clone(&issuer)));
         tokio::spawn(crate::identity::truncate_audit_ips(
             std::sync::Arc::clone(&idp),
             config.audit_ip_retention_days,

@@ -54,3 +54,16 @@ pub async fn seed_demo(issuer: &Issuer) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Deletes expired nonces and agency tokens, now and every hour.
+pub async fn purge_expired(issuer: IssuerState) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_hours(1));
+    loop {
+        every_hour.tick().await;
+        match issuer.idp.store.purge_issuance_state(issuer.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "purged expired issuance state"),
+            Err(e) => tracing::error!(error = %e, "purging expired issuance state failed"),
+        }
+    }
+}

@@ -273,12 +273,14 @@ impl Store {
         Ok(taken.is_some_and(|expires_at| expires_at > now))
     }
 
-    /// Deletes expired nonces, tokens and dead or used offers past their expiry.
+    /// Deletes expired nonces, issuance tokens and agency tokens (offers stay: credentials
+    /// and the audit trail refer to them).
     pub async fn purge_issuance_state(&self, now: i64) -> Result<u64, StoreError> {
         let mut purged = 0;
         for sql in [
             "DELETE FROM issuance_nonces WHERE expires_at <= $1",
             "DELETE FROM agency_tokens WHERE expires_at <= $1",
+            "DELETE FROM issuance_tokens WHERE expires_at <= $1",
         ] {
             purged += sqlx::query(sql)
                 .bind(now)
