@@ -32,7 +32,7 @@ pub enum IssueError {
     #[error("claim {0:?} comes from the civil registry, not from the agency")]
     RegistryClaim(String),
     /// The proofs' `c_nonce` is unknown, expired or used.
-    #[error("c_nonce unknown, expired or already used: get a fresh one from the nonce endpoint")]
+    #[error("c_nonce already used: get a fresh one from the nonce endpoint")]
     Nonce,
     /// The person is not active in the registry.
     #[error("the person is not active in the civil registry")]
@@ -88,8 +88,8 @@ pub struct IssueRequest<'a> {
     pub offer_id: Option<&'a str>,
     /// A deferred issuance this completes (marked collected in the same transaction).
     pub deferred_id: Option<&'a str>,
-    /// The hash of the proofs' `c_nonce`, consumed in the same transaction.
-    pub nonce_hash: Option<&'a str>,
+    /// The proofs' `c_nonce` (hash and expiry), spent in the same transaction.
+    pub nonce: Option<(&'a str, i64)>,
 }
 
 /// A signed credential and where its status lives.
@@ -147,8 +147,8 @@ pub async fn issue(
         .await?;
     let expires_at = now + request.credential_type.issuance.validity_days * 86_400;
     let mut transaction = issuer.idp.store.begin_issuance().await?;
-    if let Some(nonce) = request.nonce_hash
-        && !transaction.take_nonce(nonce, now).await?
+    if let Some((nonce_hash, expires_at)) = request.nonce
+        && !transaction.spend_nonce(nonce_hash, expires_at).await?
     {
         return Err(IssueError::Nonce);
     }

@@ -18,6 +18,7 @@ pub mod error;
 pub mod issue;
 pub mod keys;
 pub mod metadata;
+pub mod nonce;
 pub mod offers;
 pub mod openapi;
 pub mod proof;

@@ -35,13 +35,7 @@ pub async fn nonce(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     agency(&issuer, &id).await?;
-    let nonce = llavero_idp::random::token();
-    let expires = issuer.now() + issuer.config.nonce_secs;
-    issuer
-        .idp
-        .store
-        .put_nonce(&hash_secret(&nonce), expires)
-        .await?;
+    let nonce = crate::nonce::issue(&issuer);
     Ok(no_store(
         json!({"c_nonce": nonce, "c_nonce_expires_in": issuer.config.nonce_secs}),
     ))
@@ -140,13 +134,13 @@ fn invalid_request(why: impl Into<String>) -> ApiError {
     ApiError::bad("invalid_credential_request", why)
 }
 
-/// The checked holder keys of a request's proofs and the hash of their shared `c_nonce`
-/// (consumed by the caller, in the issuance transaction when there is one).
+/// The checked holder keys of a request's proofs and their shared `c_nonce`, checked (hash and
+/// expiry; the caller spends it, in the issuance transaction when there is one).
 fn holder_keys(
     issuer: &Issuer,
     agency_url: &str,
     proofs: &[String],
-) -> Result<(Vec<Jwk>, String), ApiError> {
+) -> Result<(Vec<Jwk>, (String, i64)), ApiError> {
     if proofs.is_empty() || proofs.len() > issuer.config.batch_size {
         return Err(invalid_request(format!(
             "send 1 to {} proofs",
@@ -179,7 +173,14 @@ fn holder_keys(
         nonce = Some(proven.nonce);
         keys.push(proven.key);
     }
-    Ok((keys, hash_secret(&nonce.unwrap_or_default())))
+    let nonce = nonce.unwrap_or_default();
+    let expires_at = crate::nonce::check(issuer, &nonce).ok_or_else(|| {
+        ApiError::bad(
+            "invalid_nonce",
+            "c_nonce unknown or expired: get a fresh one from the nonce endpoint",
+        )
+    })?;
+    Ok((keys, (hash_secret(&nonce), expires_at)))
 }
 
 fn issue_error(e: IssueError) -> ApiError {
@@ -301,7 +302,8 @@ pub async fn credential(
     let proofs = request.proofs.ok_or_else(|| {
         invalid_request("proofs are required: the credential is bound to your key")
     })?;
-    let (keys, nonce_hash) = holder_keys(&issuer, &issuer.agency_url(&agency.id), &proofs.jwt)?;
+    let (keys, (nonce_hash, nonce_expiry)) =
+        holder_keys(&issuer, &issuer.agency_url(&agency.id), &proofs.jwt)?;
     let person = person(&issuer, &authorized).await?;
     let claims = claims_for(
         credential_type,
@@ -314,7 +316,7 @@ pub async fn credential(
         if !issuer
             .idp
             .store
-            .take_nonce(&nonce_hash, issuer.now())
+            .spend_nonce(&nonce_hash, nonce_expiry)
             .await?
         {
             return Err(issue_error(IssueError::Nonce));
@@ -339,7 +341,7 @@ pub async fn credential(
         holder_keys: &keys,
         offer_id: authorized.offer.as_ref().map(|o| o.id.as_str()),
         deferred_id: None,
-        nonce_hash: Some(&nonce_hash),
+        nonce: Some((&nonce_hash, nonce_expiry)),
     };
     let issued = issue(&issuer, &request, &notification_id)
         .await
@@ -490,7 +492,7 @@ pub async fn deferred_credential(
         holder_keys: &keys,
         offer_id: offer.as_ref().map(|o| o.id.as_str()),
         deferred_id: Some(&deferred.id),
-        nonce_hash: None,
+        nonce: None,
     };
     let issued = issue(&issuer, &issue_request, &notification_id)
         .await

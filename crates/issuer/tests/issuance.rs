@@ -943,11 +943,22 @@ async fn rotation_publishes_the_new_key_first_and_keeps_the_old_one() {
 async fn expired_nonces_and_tokens_are_purged() {
     let service = Service::sqlite().await;
     let token = service.access_token().await;
+    let spent = service.nonce(REGISTRO).await;
+    let issued = service
+        .request_credentials(
+            REGISTRO,
+            &token,
+            "birth-certificate_sd-jwt",
+            &[holder_key(2)],
+            &spent,
+        )
+        .await;
+    assert_eq!(issued.status, StatusCode::OK);
     let nonce = service.nonce(REGISTRO).await;
     let store = &service.issuer.idp.store;
     assert_eq!(store.purge_issuance_state(service.now()).await.unwrap(), 0);
     service.clock.advance(601);
-    // The nonce, the wallet's token and the agency token of the offer are gone.
+    // The spent nonce, the wallet's token and the agency token of the offer are gone.
     assert!(store.purge_issuance_state(service.now()).await.unwrap() >= 3);
     let response = service
         .request_credentials(

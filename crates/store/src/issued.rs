@@ -327,16 +327,14 @@ impl Issuance {
         list_from_row(&row)
     }
 
-    /// Consumes a `c_nonce` in this transaction: true once if it exists and has not expired.
-    /// A failed issuance rolls the consumption back with everything else.
-    pub async fn take_nonce(&mut self, nonce_hash: &str, now: i64) -> Result<bool, StoreError> {
-        let taken: Option<i64> = sqlx::query_scalar(
-            "DELETE FROM issuance_nonces WHERE nonce_hash = $1 RETURNING expires_at",
-        )
-        .bind(nonce_hash)
-        .fetch_optional(&mut *self.tx)
-        .await?;
-        Ok(taken.is_some_and(|expires_at| expires_at > now))
+    /// Spends a `c_nonce` in this transaction: true the first time, false if it was spent
+    /// before. A failed issuance rolls the spending back with everything else.
+    pub async fn spend_nonce(
+        &mut self,
+        nonce_hash: &str,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(spend_nonce(&mut self.tx, nonce_hash, expires_at).await?)
     }
 
     /// Marks a deferred issuance collected, in this transaction. False if it already was.
@@ -571,6 +569,32 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(deferred_from_row).collect()
+    }
+}
+
+async fn spend_nonce(
+    tx: &mut Transaction<'_, Any>,
+    nonce_hash: &str,
+    expires_at: i64,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO issuance_nonces (nonce_hash, expires_at) VALUES ($1, $2) ON CONFLICT (nonce_hash) DO NOTHING",
+    )
+    .bind(nonce_hash)
+    .bind(expires_at)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+impl Store {
+    /// Spends a `c_nonce` outside an issuance (a deferred request): true the first time.
+    pub async fn spend_nonce(&self, nonce_hash: &str, expires_at: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let spent = spend_nonce(&mut tx, nonce_hash, expires_at).await?;
+        tx.commit().await?;
+        Ok(spent)
     }
 }
 

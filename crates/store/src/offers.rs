@@ -252,27 +252,6 @@ impl Store {
         .transpose()
     }
 
-    /// Records a fresh `c_nonce` (hashed).
-    pub async fn put_nonce(&self, nonce_hash: &str, expires_at: i64) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO issuance_nonces (nonce_hash, expires_at) VALUES ($1, $2)")
-            .bind(nonce_hash)
-            .bind(expires_at)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Consumes a `c_nonce`: true once if it exists and has not expired, false ever after.
-    pub async fn take_nonce(&self, nonce_hash: &str, now: i64) -> Result<bool, StoreError> {
-        let taken: Option<i64> = sqlx::query_scalar(
-            "DELETE FROM issuance_nonces WHERE nonce_hash = $1 RETURNING expires_at",
-        )
-        .bind(nonce_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(taken.is_some_and(|expires_at| expires_at > now))
-    }
-
     /// Deletes expired nonces, issuance tokens and agency tokens (offers stay: credentials
     /// and the audit trail refer to them).
     pub async fn purge_issuance_state(&self, now: i64) -> Result<u64, StoreError> {
