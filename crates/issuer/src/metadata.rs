@@ -103,13 +103,43 @@ pub fn credential_issuer_metadata(issuer: &Issuer, agency: &Agency) -> Value {
     })
 }
 
-/// `GET /.well-known/openid-credential-issuer/{agency}`.
+/// The signed form's `typ` (OpenID4VCI 1.0 §12.2.3).
+pub const SIGNED_METADATA_TYP: &str = "openidvci-issuer-metadata+jwt";
+
+/// `GET /.well-known/openid-credential-issuer/{agency}`: JSON, or with `Accept:
+/// application/jwt` the same metadata signed by the agency's key (every member a top-level
+/// claim, plus `sub` = the credential issuer, `iat` and `exp`; the key in the header).
 pub async fn openid_credential_issuer(
     State(issuer): State<IssuerState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
     let agency = agency(&issuer, &id).await?;
-    Ok(Json(credential_issuer_metadata(&issuer, &agency)))
+    let metadata = credential_issuer_metadata(&issuer, &agency);
+    let wants_jwt = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/jwt"));
+    if !wants_jwt {
+        return Ok(Json(metadata).into_response());
+    }
+    let now = issuer.now();
+    let keys = issuer
+        .keys
+        .get(&issuer.idp.store, &issuer.idp.master, &agency.id, now)
+        .await?;
+    let mut claims = metadata;
+    if let Some(obj) = claims.as_object_mut() {
+        obj.insert("sub".into(), issuer.agency_url(&agency.id).into());
+        obj.insert("iat".into(), now.into());
+        obj.insert("exp".into(), (now + 86_400).into());
+    }
+    let mut header = llavero_credentials::jws::Header::new(SIGNED_METADATA_TYP);
+    header.kid = Some(keys.kid.clone());
+    header.jwk = Some(keys.signer.public_jwk().to_value());
+    let jwt = llavero_credentials::jws::sign_json(header, &claims, keys.signer.as_ref())
+        .map_err(|e| ApiError::server(&e))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/jwt")], jwt).into_response())
 }
 
 /// `GET /.well-known/jwt-vc-issuer/{agency}`: SD-JWT VC issuer metadata with inline keys.

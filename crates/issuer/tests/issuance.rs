@@ -841,12 +841,39 @@ async fn metadata_describes_every_configuration_and_the_keys() {
             ))
     );
 
+    // The signed form: the same metadata, signed by a published key of the agency.
+    let signed = service
+        .send(
+            Request::get("/.well-known/openid-credential-issuer/registro-civil")
+                .header(header::ACCEPT, "application/jwt")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(signed.headers[header::CONTENT_TYPE], "application/jwt");
+    let jws = llavero_credentials::jws::DecodedJws::decode(&signed.text()).unwrap();
+    assert_eq!(
+        jws.header().typ.as_deref(),
+        Some("openidvci-issuer-metadata+jwt")
+    );
+    let claims = jws.unverified_value().unwrap();
+    assert_eq!(claims["sub"], format!("{BASE}/{REGISTRO}"));
+    assert_eq!(
+        claims["credential_configurations_supported"],
+        metadata["credential_configurations_supported"]
+    );
     let jwt_vc = service
         .get("/.well-known/jwt-vc-issuer/registro-civil")
         .await
         .json();
     assert_eq!(jwt_vc["issuer"], format!("{BASE}/{REGISTRO}"));
     let key = Jwk::from_value(&jwt_vc["jwks"]["keys"][0]).unwrap();
+    jws.verify(
+        llavero_credentials::crypto::default_backend(),
+        &key,
+        &llavero_credentials::jws::AlgorithmPolicy::es256_only(),
+    )
+    .unwrap();
     let did = service.get("/registro-civil/did.json").await.json();
     assert_eq!(did["id"], "did:web:llavero.test:registro-civil");
     assert_eq!(
