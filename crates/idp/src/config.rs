@@ -38,6 +38,9 @@ pub struct IdpConfig {
     pub webauthn_rp_id: Option<String>,
     /// Origins allowed in WebAuthn client data. Default: the issuer.
     pub webauthn_origins: Vec<String>,
+    /// Every citizen must have a second factor: an account without one, after its password,
+    /// is sent to enrol a security key or passkey instead of to the service.
+    pub require_enrolment: bool,
 }
 
 impl IdpConfig {
@@ -62,6 +65,7 @@ impl IdpConfig {
             admin_token_hash: None,
             webauthn_rp_id: None,
             webauthn_origins: Vec::new(),
+            require_enrolment: false,
         }
     }
 

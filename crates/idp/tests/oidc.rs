@@ -570,6 +570,33 @@ async fn a_client_requiring_a_second_factor_is_refused_a_password_only_login() {
 }
 
 #[tokio::test]
+async fn a_provider_requiring_enrolment_sends_a_password_only_account_to_enrol() {
+    let provider = Provider::configured(|c| c.require_enrolment = true).await;
+    let mut browser = provider.browser();
+    let (_, challenge) = pkce();
+    let start = browser
+        .authorize(&provider.client_id, &challenge, &[])
+        .await;
+    let after_login = browser.login(&start.location(), RUN, PASSWORD).await;
+    assert_eq!(after_login.location(), "/account?enrol=required");
+    let page = browser.get(&after_login.location()).await;
+    assert!(
+        page.body.contains("llave de seguridad o una passkey"),
+        "{}",
+        page.body
+    );
+    // Without the setting, the same login goes on to consent.
+    let relaxed = Provider::new().await;
+    let mut browser = relaxed.browser();
+    let start = browser.authorize(&relaxed.client_id, &challenge, &[]).await;
+    let after_login = browser.login(&start.location(), RUN, PASSWORD).await;
+    assert!(
+        after_login.location().starts_with("/consent"),
+        "{after_login:?}"
+    );
+}
+
+#[tokio::test]
 async fn session_cookies_are_host_prefixed_secure_httponly_lax_and_rotate_at_login() {
     let provider = Provider::new().await;
     let mut browser = provider.browser();

@@ -50,6 +50,8 @@ pub struct Config {
     pub webauthn_rp_id: Option<String>,
     /// WebAuthn origins (default: the issuer).
     pub webauthn_origins: Vec<String>,
+    /// Every citizen must enrol a second factor (WebAuthn) before reaching any service.
+    pub require_enrolment: bool,
     /// A directory of credential type definitions (`<id>.json` + `<id>.schema.json`) added to,
     /// or replacing, the built-in ones.
     pub credential_types_dir: Option<PathBuf>,
@@ -76,6 +78,7 @@ impl Default for Config {
             webauthn_rp_id: None,
             webauthn_origins: Vec::new(),
             credential_types_dir: None,
+            require_enrolment: false,
         }
     }
 }
@@ -173,6 +176,9 @@ impl Config {
                 .map(|o| o.trim().to_owned())
                 .filter(|o| !o.is_empty())
                 .collect();
+        }
+        if let Some(v) = var("LLAVERO_REQUIRE_ENROLMENT") {
+            self.require_enrolment = v.parse().context("LLAVERO_REQUIRE_ENROLMENT")?;
         }
         if let Some(v) = var("LLAVERO_CREDENTIAL_TYPES_DIR") {
             self.credential_types_dir = Some(PathBuf::from(v));

@@ -59,6 +59,7 @@ pub fn idp_config(config: &Config) -> IdpConfig {
     idp.client_rate_per_minute = config.client_rate_per_minute;
     idp.webauthn_rp_id.clone_from(&config.webauthn_rp_id);
     idp.webauthn_origins.clone_from(&config.webauthn_origins);
+    idp.require_enrolment = config.require_enrolment;
     idp
 }
 

@@ -296,6 +296,13 @@ async fn proceed(
         }
         return see_other(&format!("/login?request={id}"));
     };
+    if idp.config.require_enrolment && session.acr == crate::factors::ACR_LOW {
+        match idp.store.webauthn_credentials(&session.account_id).await {
+            Ok(keys) if keys.is_empty() => return see_other("/account?enrol=required"),
+            Ok(_) => {}
+            Err(e) => return crate::web::internal(&e),
+        }
+    }
     if !acr_satisfies(&session.acr, &params.acr) {
         // Step-up: a session from before this request logs in again (with every factor the
         // account has); one made for this request that still falls short cannot be served.

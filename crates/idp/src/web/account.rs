@@ -298,7 +298,9 @@ pub async fn account(
     headers: HeaderMap,
     Query(query): Query<AccountQuery>,
 ) -> Response {
-    let notice = if query.enrol.is_some() {
+    let notice = if query.enrol.as_deref() == Some("required") {
+        Some("enrol_required")
+    } else if query.enrol.is_some() {
         Some("enrol_now")
     } else {
         query.changed.is_some().then_some("factor_changed")
@@ -306,7 +308,8 @@ pub async fn account(
     account_page(&idp, &headers, notice, None, StatusCode::OK).await
 }
 
-/// `?enrol=1` after a login with a recovery code.
+/// `?enrol=1` after a login with a recovery code, `?enrol=required` when the provider requires a
+/// second factor and the account has none.
 #[derive(Debug, Deserialize)]
 pub struct AccountQuery {
     #[serde(default)]

@@ -93,14 +93,34 @@ impl Provider {
         provider
     }
 
+    /// A provider on a fresh SQLite store, its configuration changed by `configure`.
+    pub async fn configured(configure: impl FnOnce(&mut IdpConfig)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = llavero_store::testing::sqlite(dir.path()).await.unwrap();
+        let mut provider = Self::on_with(store, MasterKey::generate(), None, configure).await;
+        provider.dir = Some(dir);
+        provider.seed().await;
+        provider
+    }
+
     /// A provider instance over an existing store (several may share one database).
     pub async fn on(store: Store, master: MasterKey, client: Option<(String, String)>) -> Self {
+        Self::on_with(store, master, client, |_| {}).await
+    }
+
+    async fn on_with(
+        store: Store,
+        master: MasterKey,
+        client: Option<(String, String)>,
+        configure: impl FnOnce(&mut IdpConfig),
+    ) -> Self {
         let clock = Arc::new(TestClock(AtomicI64::new(START)));
         llavero_idp::keys::ensure(&store, &master, START)
             .await
             .unwrap();
         let mut config = IdpConfig::new(ISSUER);
         config.admin_token_hash = Some(llavero_store::hash_secret("admin-token"));
+        configure(&mut config);
         let idp = Idp::new(config, store, master, clock.clone()).unwrap();
         let router = llavero_idp::router(Arc::clone(&idp));
         let (client_id, client_secret) = client.unwrap_or_default();
