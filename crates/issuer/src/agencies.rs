@@ -114,15 +114,7 @@ pub async fn trusted_issuers(
 ) -> Result<Vec<llavero_verifier::trust_list::TrustedIssuer>, AgencyError> {
     let mut out = Vec::new();
     for agency in issuer.idp.store.agencies().await? {
-        let keys = issuer
-            .keys
-            .get(
-                &issuer.idp.store,
-                &issuer.idp.master,
-                &agency.id,
-                issuer.now(),
-            )
-            .await?;
+        let keys = issuer.agency_keys(&agency.id).await?;
         let mut credential_types = Vec::new();
         for t in agency
             .credential_types

@@ -136,15 +136,7 @@ pub async fn issue(
         return Err(IssueError::PersonNotActive);
     }
     let now = issuer.now();
-    let keys = issuer
-        .keys
-        .get(
-            &issuer.idp.store,
-            &issuer.idp.master,
-            &request.agency.id,
-            now,
-        )
-        .await?;
+    let keys = issuer.agency_keys(&request.agency.id).await?;
     let expires_at = now + request.credential_type.issuance.validity_days * 86_400;
     let mut transaction = issuer.idp.store.begin_issuance().await?;
     if let Some((nonce_hash, expires_at)) = request.nonce

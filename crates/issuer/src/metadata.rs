@@ -124,10 +124,7 @@ pub async fn openid_credential_issuer(
         return Ok(Json(metadata).into_response());
     }
     let now = issuer.now();
-    let keys = issuer
-        .keys
-        .get(&issuer.idp.store, &issuer.idp.master, &agency.id, now)
-        .await?;
+    let keys = issuer.agency_keys(&agency.id).await?;
     let mut claims = metadata;
     if let Some(obj) = claims.as_object_mut() {
         obj.insert("sub".into(), issuer.agency_url(&agency.id).into());
@@ -148,15 +145,7 @@ pub async fn jwt_vc_issuer(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let agency = agency(&issuer, &id).await?;
-    let keys = issuer
-        .keys
-        .get(
-            &issuer.idp.store,
-            &issuer.idp.master,
-            &agency.id,
-            issuer.now(),
-        )
-        .await?;
+    let keys = issuer.agency_keys(&agency.id).await?;
     let jwks: Vec<Value> = keys
         .published
         .iter()
@@ -188,15 +177,7 @@ pub async fn did_document(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let agency = agency(&issuer, &id).await?;
-    let keys = issuer
-        .keys
-        .get(
-            &issuer.idp.store,
-            &issuer.idp.master,
-            &agency.id,
-            issuer.now(),
-        )
-        .await?;
+    let keys = issuer.agency_keys(&agency.id).await?;
     let did = did_web(&issuer.agency_url(&agency.id));
     let methods: Vec<Value> = keys
         .published

@@ -104,6 +104,16 @@ impl Issuer {
         self.idp.config.issuer.trim_end_matches('/')
     }
 
+    /// The agency's keys as of now (cached).
+    pub async fn agency_keys(
+        &self,
+        agency: &str,
+    ) -> Result<crate::keys::AgencyKeys, crate::keys::KeyError> {
+        self.keys
+            .get(&self.idp.store, &self.idp.master, agency, self.now())
+            .await
+    }
+
     /// An agency's credential issuer identifier.
     #[must_use]
     pub fn agency_url(&self, agency: &str) -> String {

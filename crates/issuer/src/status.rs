@@ -178,10 +178,7 @@ pub async fn publish(
             etag: signed.etag.clone(),
         });
     }
-    let keys = issuer
-        .keys
-        .get(&issuer.idp.store, &issuer.idp.master, &list.agency_id, now)
-        .await?;
+    let keys = issuer.agency_keys(&list.agency_id).await?;
     let body = build(issuer, keys.signer.as_ref(), list, form, &entries, now)?;
     if let Ok(mut cache) = issuer.lists.signed.write() {
         cache.insert(

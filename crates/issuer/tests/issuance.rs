@@ -136,35 +136,12 @@ async fn pre_authorized_batch_is_bound_to_each_key_and_verifies(service: Service
 
 async fn revocation_and_suspension_reach_the_published_lists(service: Service) {
     let token = service.access_token().await;
-    let nonce = service.nonce(REGISTRO).await;
     let sd = service
-        .request_credentials(
-            REGISTRO,
-            &token,
-            "birth-certificate_sd-jwt",
-            &[holder_key(1)],
-            &nonce,
-        )
-        .await
-        .json()["credentials"][0]["credential"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let nonce = service.nonce(REGISTRO).await;
-    let w3c = service
-        .request_credentials(
-            REGISTRO,
-            &token,
-            "birth-certificate_vc-jwt",
-            &[holder_key(2)],
-            &nonce,
-        )
+        .issue_one(REGISTRO, &token, "birth-certificate_sd-jwt", &holder_key(1))
         .await;
-    assert_eq!(w3c.status, StatusCode::OK, "{}", w3c.text());
-    let w3c = w3c.json()["credentials"][0]["credential"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let w3c = service
+        .issue_one(REGISTRO, &token, "birth-certificate_vc-jwt", &holder_key(2))
+        .await;
     let verified = service
         .verifier()
         .await
@@ -295,21 +272,9 @@ async fn an_optional_claim_left_out_is_simply_absent() {
         .as_str()
         .unwrap()
         .to_owned();
-    let nonce = service.nonce(REGISTRO).await;
-    let response = service
-        .request_credentials(
-            REGISTRO,
-            &token,
-            "birth-certificate_sd-jwt",
-            &[holder_key(1)],
-            &nonce,
-        )
+    let credential = service
+        .issue_one(REGISTRO, &token, "birth-certificate_sd-jwt", &holder_key(1))
         .await;
-    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
-    let credential = response.json()["credentials"][0]["credential"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let verified = service
         .verifier()
         .await
@@ -662,20 +627,9 @@ async fn an_agency_cannot_touch_another_agencys_credentials() {
 async fn registry_status_revokes_suspends_and_lifts() {
     let service = Service::sqlite().await;
     let token = service.access_token().await;
-    let nonce = service.nonce(REGISTRO).await;
     let credential = service
-        .request_credentials(
-            REGISTRO,
-            &token,
-            "birth-certificate_sd-jwt",
-            &[holder_key(1)],
-            &nonce,
-        )
-        .await
-        .json()["credentials"][0]["credential"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .issue_one(REGISTRO, &token, "birth-certificate_sd-jwt", &holder_key(1))
+        .await;
     let store = &service.issuer.idp.store;
     let verify = || async {
         service
@@ -893,16 +847,7 @@ async fn metadata_describes_every_configuration_and_the_keys() {
 async fn rotation_publishes_the_new_key_first_and_keeps_the_old_one() {
     let service = Service::sqlite().await;
     let issuer = &service.issuer;
-    let before = issuer
-        .keys
-        .get(
-            &issuer.idp.store,
-            &issuer.idp.master,
-            REGISTRO,
-            service.now(),
-        )
-        .await
-        .unwrap();
+    let before = issuer.agency_keys(REGISTRO).await.unwrap();
     let new_kid = llavero_issuer::keys::rotate(
         &issuer.idp.store,
         &issuer.idp.master,
@@ -914,16 +859,7 @@ async fn rotation_publishes_the_new_key_first_and_keeps_the_old_one() {
     .await
     .unwrap();
     issuer.keys.invalidate();
-    let during = issuer
-        .keys
-        .get(
-            &issuer.idp.store,
-            &issuer.idp.master,
-            REGISTRO,
-            service.now(),
-        )
-        .await
-        .unwrap();
+    let during = issuer.agency_keys(REGISTRO).await.unwrap();
     assert_eq!(
         during.kid, before.kid,
         "the old key signs during the overlap"
@@ -935,16 +871,7 @@ async fn rotation_publishes_the_new_key_first_and_keeps_the_old_one() {
     );
     service.clock.advance(3600);
     issuer.keys.invalidate();
-    let after = issuer
-        .keys
-        .get(
-            &issuer.idp.store,
-            &issuer.idp.master,
-            REGISTRO,
-            service.now(),
-        )
-        .await
-        .unwrap();
+    let after = issuer.agency_keys(REGISTRO).await.unwrap();
     assert_eq!(after.kid, new_kid);
     assert_eq!(
         after.published.len(),
@@ -953,16 +880,7 @@ async fn rotation_publishes_the_new_key_first_and_keeps_the_old_one() {
     );
     service.clock.advance(86_400 + 61);
     issuer.keys.invalidate();
-    let later = issuer
-        .keys
-        .get(
-            &issuer.idp.store,
-            &issuer.idp.master,
-            REGISTRO,
-            service.now(),
-        )
-        .await
-        .unwrap();
+    let later = issuer.agency_keys(REGISTRO).await.unwrap();
     assert_eq!(later.published.len(), 1);
 }
 

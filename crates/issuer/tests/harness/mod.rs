@@ -418,6 +418,31 @@ impl Service {
         .await
     }
 
+    /// One credential of `configuration` from `agency` for a fresh nonce, bound to `key`.
+    pub async fn issue_one(
+        &self,
+        agency: &str,
+        token: &str,
+        configuration: &str,
+        key: &PrivateJwk,
+    ) -> String {
+        let nonce = self.nonce(agency).await;
+        let response = self
+            .request_credentials(
+                agency,
+                token,
+                configuration,
+                std::slice::from_ref(key),
+                &nonce,
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        response.json()["credentials"][0]["credential"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// A verifier loaded from a bundle built now: the agencies' trust list and every list.
     pub async fn verifier(&self) -> Verifier {
         let anchor = holder_key(9999);
