@@ -15,7 +15,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 
 use axum::Router;
 use axum::body::Body;
@@ -23,7 +22,6 @@ use axum::http::{Request, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use http_body_util::BodyExt as _;
-use llavero_credentials::time::Clock;
 use llavero_idp::clients::{Registration, register};
 use llavero_idp::registry::Run;
 use llavero_idp::seal::MasterKey;
@@ -41,20 +39,7 @@ pub const PASSWORD: &str = "caballo bateria grapa";
 pub const START: i64 = 1_800_000_000;
 
 /// A clock tests move.
-#[derive(Debug, Default)]
-pub struct TestClock(AtomicI64);
-
-impl Clock for TestClock {
-    fn now(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-impl TestClock {
-    pub fn advance(&self, secs: i64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
-    }
-}
+pub type TestClock = llavero_credentials::time::ManualClock;
 
 pub struct Provider {
     pub idp: IdpState,
@@ -114,7 +99,7 @@ impl Provider {
         client: Option<(String, String)>,
         configure: impl FnOnce(&mut IdpConfig),
     ) -> Self {
-        let clock = Arc::new(TestClock(AtomicI64::new(START)));
+        let clock = Arc::new(TestClock::new(START));
         llavero_idp::keys::ensure(&store, &master, START)
             .await
             .unwrap();

@@ -13,7 +13,6 @@
 )]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 
 use axum::Router;
 use axum::body::Body;
@@ -45,20 +44,7 @@ pub const REGISTRO: &str = "registro-civil";
 pub const TRANSITO: &str = "transito";
 
 /// A clock tests move.
-#[derive(Debug, Default)]
-pub struct TestClock(AtomicI64);
-
-impl Clock for TestClock {
-    fn now(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-impl TestClock {
-    pub fn advance(&self, secs: i64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
-    }
-}
+pub type TestClock = llavero_credentials::time::ManualClock;
 
 pub struct Service {
     pub issuer: IssuerState,
@@ -122,7 +108,7 @@ impl Service {
     }
 
     pub async fn on(store: Store, master: MasterKey, config: IssuerConfig) -> Self {
-        let clock = Arc::new(TestClock(AtomicI64::new(START)));
+        let clock = Arc::new(TestClock::new(START));
         llavero_idp::keys::ensure(&store, &master, START)
             .await
             .unwrap();
