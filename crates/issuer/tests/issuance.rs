@@ -916,3 +916,15 @@ async fn expired_nonces_and_tokens_are_purged() {
         .await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn pre_authorized_token_requests_are_rate_limited_per_ip() {
+    let service = Service::sqlite().await;
+    let limit = service.issuer.idp.config.client_rate_per_minute;
+    for _ in 0..limit {
+        assert_eq!(service.redeem("guess", None).await.error(), "invalid_grant");
+    }
+    let limited = service.redeem("guess", None).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers.contains_key(header::RETRY_AFTER));
+}

@@ -39,6 +39,13 @@ pub async fn token(
     if let Some(extra) = idp.extra_grant.get() {
         let form: BTreeMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
         if form.get("grant_type").map(String::as_str) == Some(extra.grant_type()) {
+            // Anonymous wallets are held to the same per-IP limit as clients.
+            if let Err(limited) =
+                crate::web::rate_limit(&idp, crate::web::RateClass::Client, &peer(&extensions))
+                    .await
+            {
+                return limited;
+            }
             return extra.token(form, Origin::of(&extensions, &headers)).await;
         }
     }
