@@ -291,18 +291,16 @@ async fn the_authorization_code_flow_issues_registry_credentials_after_two_facto
     let config = "birth-certificate_sd-jwt";
     // A password-only login is not enough to put an identity document in a wallet.
     let weak = service.idp_access_token(config, ACR_LOW).await;
-    let nonce = service.nonce(REGISTRO).await;
     let refused = service
-        .request_credentials(REGISTRO, &weak, config, &[holder_key(1)], &nonce)
+        .request_fresh(REGISTRO, &weak, config, &[holder_key(1)])
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(refused.error(), "insufficient_authentication");
 
     // By scope: the configuration id.
     let token = service.idp_access_token(config, ACR_SUBSTANTIAL).await;
-    let nonce = service.nonce(REGISTRO).await;
     let issued = service
-        .request_credentials(REGISTRO, &token, config, &[holder_key(2)], &nonce)
+        .request_fresh(REGISTRO, &token, config, &[holder_key(2)])
         .await;
     assert_eq!(issued.status, StatusCode::OK, "{}", issued.text());
     let credential = issued.json()["credentials"][0]["credential"]
@@ -462,21 +460,13 @@ async fn proofs_with_wrong_audience_foreign_key_stale_iat_or_reused_nonce_are_re
     assert_eq!(response.error(), "invalid_nonce");
 
     // The same key twice in one batch, and more proofs than the batch size.
-    let nonce = service.nonce(REGISTRO).await;
     let twice = service
-        .request_credentials(
-            REGISTRO,
-            &token2,
-            config,
-            &[key.clone(), key.clone()],
-            &nonce,
-        )
+        .request_fresh(REGISTRO, &token2, config, &[key.clone(), key.clone()])
         .await;
     assert_eq!(twice.error(), "invalid_proof");
     let many: Vec<_> = (0..11).map(holder_key).collect();
-    let nonce = service.nonce(REGISTRO).await;
     let too_many = service
-        .request_credentials(REGISTRO, &token2, config, &many, &nonce)
+        .request_fresh(REGISTRO, &token2, config, &many)
         .await;
     assert_eq!(too_many.error(), "invalid_credential_request");
 }
@@ -521,15 +511,8 @@ async fn requests_outside_the_token_agency_or_schema_are_refused() {
 
     // A token of one agency on another's credential endpoint, and a configuration not covered.
     let token = service.access_token().await;
-    let nonce = service.nonce(TRANSITO).await;
     let elsewhere = service
-        .request_credentials(
-            TRANSITO,
-            &token,
-            "driving-licence_sd-jwt",
-            &[holder_key(1)],
-            &nonce,
-        )
+        .request_fresh(TRANSITO, &token, "driving-licence_sd-jwt", &[holder_key(1)])
         .await;
     assert_eq!(elsewhere.status, StatusCode::UNAUTHORIZED);
     let nonce = service.nonce(REGISTRO).await;
@@ -691,14 +674,12 @@ async fn deferred_issuance_waits_for_the_agency_approval() {
         .as_str()
         .unwrap()
         .to_owned();
-    let nonce = service.nonce(REGISTRO).await;
     let pending = service
-        .request_credentials(
+        .request_fresh(
             REGISTRO,
             &token,
             "criminal-record_sd-jwt",
             &[holder_key(1), holder_key(2)],
-            &nonce,
         )
         .await;
     assert_eq!(pending.status, StatusCode::ACCEPTED, "{}", pending.text());

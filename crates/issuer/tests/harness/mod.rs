@@ -404,6 +404,19 @@ impl Service {
         .await
     }
 
+    /// A credential request with a fresh nonce, one proof per key.
+    pub async fn request_fresh(
+        &self,
+        agency: &str,
+        token: &str,
+        configuration: &str,
+        keys: &[PrivateJwk],
+    ) -> Response {
+        let nonce = self.nonce(agency).await;
+        self.request_credentials(agency, token, configuration, keys, &nonce)
+            .await
+    }
+
     /// One credential of `configuration` from `agency` for a fresh nonce, bound to `key`.
     pub async fn issue_one(
         &self,
