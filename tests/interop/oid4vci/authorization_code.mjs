@@ -30,7 +30,6 @@
 //      the credential endpoint answers 403 insufficient_authentication.
 // One line per check ("ok N - ..."); the first failure prints "not ok N - ...", the reason, and
 // exits 1.
-import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -44,6 +43,7 @@ import { authorizationCodeGrantIdentifier, clientAuthenticationNone, resourceReq
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { digest, ES256 } from '@sd-jwt/crypto-nodejs';
 import * as jose from 'jose';
+import { assert, llaveroCli } from './cli.mjs';
 import { chromium } from 'playwright-core';
 
 const [LLAVERO_BIN, BASE_URL, DATA_DIR] = process.argv.slice(2);
@@ -52,6 +52,7 @@ if (!DATA_DIR) {
   process.exit(2);
 }
 const BASE = BASE_URL.replace(/\/$/, '');
+const { run: llaveroRun, must: llavero } = llaveroCli(LLAVERO_BIN, DATA_DIR, BASE);
 if (new URL(BASE).hostname !== 'localhost') {
   console.error('BASE_URL must be http://localhost:PORT (WebAuthn needs a domain RP id)');
   process.exit(2);
@@ -86,24 +87,6 @@ async function check(name, fn) {
   }
 }
 
-function assert(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-function llaveroRun(...args) {
-  const r = spawnSync(LLAVERO_BIN, args, {
-    env: { ...process.env, LLAVERO_DATA_DIR: DATA_DIR, LLAVERO_ISSUER: BASE },
-    encoding: 'utf8',
-  });
-  if (r.error) throw new Error(`llavero ${args.join(' ')}: ${r.error.message}`);
-  return r;
-}
-
-function llavero(...args) {
-  const r = llaveroRun(...args);
-  if (r.status !== 0) throw new Error(`llavero ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
 
 /** The canonical RUN (12.345.678-5) of a number, with its mod-11 check digit. */
 function runOf(number) {

@@ -22,12 +22,13 @@
 //      5 wrong tx_codes the right one no longer works (as reported through the library).
 // One line per check ("ok N - ..."); the first failure prints "not ok N - ...", the reason, and
 // exits 1.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import * as jose from 'jose';
+import { assert, llaveroCli } from './cli.mjs';
 
 const [LLAVERO_BIN, BASE_URL, DATA_DIR] = process.argv.slice(2);
 if (!DATA_DIR) {
@@ -36,6 +37,7 @@ if (!DATA_DIR) {
 }
 const here = dirname(fileURLToPath(import.meta.url));
 const BASE = BASE_URL.replace(/\/$/, '');
+const { run: llaveroRun, must: llavero } = llaveroCli(LLAVERO_BIN, DATA_DIR, BASE);
 const started = Date.now();
 
 // ---------------------------------------------------------------------------------- harness
@@ -57,25 +59,6 @@ async function check(name, fn) {
   }
 }
 
-function assert(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-/** The llavero CLI on the server's database; {status, stdout, stderr}. */
-function llaveroRun(...args) {
-  const r = spawnSync(LLAVERO_BIN, args, {
-    env: { ...process.env, LLAVERO_DATA_DIR: DATA_DIR, LLAVERO_ISSUER: BASE },
-    encoding: 'utf8',
-  });
-  if (r.error) throw new Error(`llavero ${args.join(' ')}: ${r.error.message}`);
-  return r;
-}
-
-function llavero(...args) {
-  const r = llaveroRun(...args);
-  if (r.status !== 0) throw new Error(`llavero ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
 
 /** The wallet CLI; {status, stdout, stderr, out (parsed stdout when it succeeded)}. */
 function wallet(...args) {
