@@ -1,8 +1,13 @@
 """Verification through the Python binding against the same verification inside Rust, in the
 same run: the difference is the cost of crossing the FFI boundary (target: under 10%).
 
-    LLAVERO_BIN=target/release/llavero PYTHONPATH=<dir with llavero_mobile.py + the release .so> \\
+    LLAVERO_BIN=target/debug/llavero PYTHONPATH=<dir with llavero_mobile.py + the release .so> \\
         python mobile-bindings/bench_ffi.py
+
+For each case it times, in rounds interleaved so that the shared machine's noise falls on all of
+them alike: a tight Rust loop (`time_native_verification`), one binding call per credential,
+and one `verify_all` call over a batch, each set against the time Rust itself spent verifying
+inside those calls (`seconds_verifying`). Medians over the rounds, per credential.
 """
 
 import statistics
@@ -17,36 +22,70 @@ from conftest import World  # noqa: E402
 import llavero_mobile as lm  # noqa: E402
 
 AUD, NONCE = "https://rp.example", "n-bench"
-ROUNDS, ITERATIONS = 7, 400
+ROUNDS, ITERATIONS, BATCH = 9, 400, 20
+
+
+def timed(verifier, body, count):
+    """Seconds per credential of `body` (which verifies `count` credentials) as the app sees
+    it, and inside Rust."""
+    busy = verifier.seconds_verifying()
+    start = time.perf_counter()
+    body()
+    wall = time.perf_counter() - start
+    return wall / count, (verifier.seconds_verifying() - busy) / count
 
 
 def main() -> None:
     world = World(Path(tempfile.mkdtemp()))
     verifier = world.verifier()
+    presentation = lm.create_presentation(world.sd_jwt_vc, ["given_name", "birthdate"], AUD, NONCE,
+                                          world.now, world.holder)
+    request = verifier.presentation_request(AUD, NONCE)
+    now = world.now
+
+    def loop(call, text):
+        def body():
+            for _ in range(ITERATIONS):
+                call(text, now)
+        return body
+
+    def batch(verify_all, text):
+        texts = [text] * BATCH
+
+        def body():
+            for _ in range(ITERATIONS // BATCH):
+                verify_all(texts, now)
+        return body
+
     cases = {
-        "SD-JWT VC + KB": (lm.create_presentation(world.sd_jwt_vc, ["given_name", "birthdate"], AUD, NONCE,
-                                                  world.now, world.holder), AUD, NONCE),
-        "VC-JWT": (world.vc_jwt, None, None),
+        "SD-JWT VC + KB": (presentation, AUD, NONCE, {
+            "request.verify": loop(request.verify, presentation),
+            "new request + verify": loop(lambda t, n: verifier.presentation_request(AUD, NONCE).verify(t, n),
+                                         presentation),
+            f"request.verify_all ({BATCH})": batch(request.verify_all, presentation),
+        }),
+        "VC-JWT": (world.vc_jwt, None, None, {
+            "verify": loop(verifier.verify, world.vc_jwt),
+            f"verify_all ({BATCH})": batch(verifier.verify_all, world.vc_jwt),
+        }),
     }
-    print(f"{'case':<16} {'Rust loop µs':>12} {'Python µs':>10} {'vs loop':>8} {'in call µs':>11} {'boundary':>9} {'+ claims µs':>12}")
-    for name, (text, aud, nonce) in cases.items():
-        call = verifier.verify if aud is None else (lambda t, now: verifier.verify_presentation(t, aud, nonce, now))
-        native, binding, inside, with_claims = [], [], [], []
+    print(f"{'case':<16} {'call':<24} {'Rust loop µs':>12} {'in Rust µs':>10} {'Python µs':>10}"
+          f" {'boundary':>9} {'vs loop':>8}")
+    for name, (text, aud, nonce, calls) in cases.items():
+        native = []
+        seen = {call: ([], []) for call in calls}
         for _ in range(ROUNDS):
-            native.append(verifier.time_native_verification(text, aud, nonce, world.now, ITERATIONS))
-            busy = verifier.seconds_verifying()
-            start = time.perf_counter()
-            for _ in range(ITERATIONS):
-                call(text, world.now)
-            binding.append((time.perf_counter() - start) / ITERATIONS)
-            inside.append((verifier.seconds_verifying() - busy) / ITERATIONS)
-            start = time.perf_counter()
-            for _ in range(ITERATIONS):
-                call(text, world.now).claims_json(0)
-            with_claims.append((time.perf_counter() - start) / ITERATIONS)
-        n, b, i, c = (statistics.median(x) for x in (native, binding, inside, with_claims))
-        print(f"{name:<16} {n * 1e6:>12.1f} {b * 1e6:>10.1f} {100 * (b - n) / n:>7.1f}% {i * 1e6:>11.1f}"
-              f" {100 * (b - i) / i:>8.1f}% {c * 1e6:>12.1f}")
+            native.append(verifier.time_native_verification(text, aud, nonce, now, ITERATIONS))
+            for call, body in calls.items():
+                wall, inside = timed(verifier, body, ITERATIONS)
+                seen[call][0].append(wall)
+                seen[call][1].append(inside)
+        n = statistics.median(native)
+        for call, (walls, insides) in seen.items():
+            b, i = statistics.median(walls), statistics.median(insides)
+            print(f"{name:<16} {call:<24} {n * 1e6:>12.1f} {i * 1e6:>10.1f} {b * 1e6:>10.1f}"
+                  f" {100 * (b - i) / i:>8.1f}% {100 * (b - n) / n:>7.1f}%")
+            name = ""
 
 
 if __name__ == "__main__":

@@ -18,7 +18,10 @@ pub use holder::{
     CredentialOffer, DcqlMatch, HolderSigner, TxCode, create_presentation, create_proof_jwt,
     match_dcql_query, parse_credential_offer,
 };
-pub use verify::{BundleFreshness, OfflineVerifier, VerificationResult, VerifiedCredential};
+pub use verify::{
+    BundleFreshness, OfflineVerifier, PresentationRequest, VerificationOutcome, VerificationResult,
+    VerifiedCredential,
+};
 
 uniffi::setup_scaffolding!();
 

@@ -130,24 +130,98 @@ fn text<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
+/// A request this verifier sent to a wallet (see [`OfflineVerifier::presentation_request`]):
+/// presentations answering it must carry key binding naming its audience and nonce.
+#[derive(uniffi::Object)]
+pub struct PresentationRequest {
+    verifier: Arc<OfflineVerifier>,
+    expect: Expectations,
+}
+
+#[uniffi::export]
+impl PresentationRequest {
+    /// Verifies a presentation made for this request (SD-JWT VC with a key-binding JWT, or a
+    /// `vp+jwt`): key binding is required and must name the audience and answer the nonce.
+    pub fn verify(&self, input: String, now: i64) -> Result<Arc<VerificationResult>, VerifyError> {
+        self.verifier.verify_with(&input, &self.expect, now)
+    }
+
+    /// Verifies several presentations answering this request at once (an OpenID4VP response
+    /// carries one per requested credential, all bound to the same nonce): one outcome per
+    /// input, in order, each the verified result or the reason that one was rejected.
+    #[must_use]
+    pub fn verify_all(&self, inputs: Vec<String>, now: i64) -> Vec<VerificationOutcome> {
+        self.verifier.verify_each(&inputs, &self.expect, now)
+    }
+
+    /// The audience presentations must name.
+    #[must_use]
+    pub fn audience(&self) -> String {
+        self.expect.audience.clone().unwrap_or_default()
+    }
+
+    /// The nonce presentations must answer.
+    #[must_use]
+    pub fn nonce(&self) -> String {
+        self.expect.nonce.clone().unwrap_or_default()
+    }
+}
+
+/// One item of a batch verification ([`OfflineVerifier::verify_all`]): the verified result, or
+/// why that credential was rejected. One bad credential does not fail the batch.
+#[derive(uniffi::Enum)]
+pub enum VerificationOutcome {
+    /// The credential (or presentation) verified.
+    Verified {
+        /// What was verified, read on demand.
+        result: Arc<VerificationResult>,
+    },
+    /// It was rejected, for this reason (the error a single `verify` would have thrown).
+    Rejected {
+        /// Why.
+        reason: VerifyError,
+    },
+}
+
+impl From<Result<Arc<VerificationResult>, VerifyError>> for VerificationOutcome {
+    fn from(result: Result<Arc<VerificationResult>, VerifyError>) -> Self {
+        match result {
+            Ok(result) => Self::Verified { result },
+            Err(reason) => Self::Rejected { reason },
+        }
+    }
+}
+
 impl OfflineVerifier {
     fn verify_with(
         &self,
         input: &str,
-        expect: Expectations,
+        expect: &Expectations,
         now: i64,
     ) -> Result<Arc<VerificationResult>, VerifyError> {
         guard(
             |reason| VerifyError::Internal { reason },
             || {
                 let start = std::time::Instant::now();
-                let verified = self.inner.verify(input, now, &expect);
+                let verified = self.inner.verify(input, now, expect);
                 let spent = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
                 self.busy_nanos
                     .fetch_add(spent, std::sync::atomic::Ordering::Relaxed);
                 Ok(Arc::new(VerificationResult { inner: verified? }))
             },
         )
+    }
+
+    fn verify_each(
+        &self,
+        inputs: &[String],
+        expect: &Expectations,
+        now: i64,
+    ) -> Vec<VerificationOutcome> {
+        inputs
+            .iter()
+            .map(|input| self.verify_with(input, expect, now).into())
+            .collect()
     }
 }
 
@@ -188,19 +262,30 @@ impl OfflineVerifier {
     /// Verifies a credential as it stands, with no key binding asked for (the verifier learns
     /// what the issuer says, not who is presenting it).
     pub fn verify(&self, input: String, now: i64) -> Result<Arc<VerificationResult>, VerifyError> {
-        self.verify_with(&input, Expectations::default(), now)
+        self.verify_with(&input, &Expectations::default(), now)
     }
 
-    /// Verifies a presentation made for this verifier: key binding is required and must name
-    /// `audience` and answer `nonce`.
-    pub fn verify_presentation(
-        &self,
-        input: String,
+    /// Verifies several credentials at once, as [`Self::verify`] does each (say every held
+    /// credential against a freshly downloaded bundle): one outcome per input, in order, each
+    /// the verified result or the reason that credential was rejected.
+    #[must_use]
+    pub fn verify_all(&self, inputs: Vec<String>, now: i64) -> Vec<VerificationOutcome> {
+        self.verify_each(&inputs, &Expectations::default(), now)
+    }
+
+    /// What a presentation made for this verifier must be bound to: this `audience` and the
+    /// `nonce` of one request (OpenID4VP: the verifier's client identifier and the request's
+    /// nonce). Make it when sending the request, then verify the wallet's answer with it.
+    #[must_use]
+    pub fn presentation_request(
+        self: Arc<Self>,
         audience: String,
         nonce: String,
-        now: i64,
-    ) -> Result<Arc<VerificationResult>, VerifyError> {
-        self.verify_with(&input, Expectations::key_binding(audience, nonce), now)
+    ) -> Arc<PresentationRequest> {
+        Arc::new(PresentationRequest {
+            verifier: self,
+            expect: Expectations::key_binding(audience, nonce),
+        })
     }
 
     /// How old the bundle is at `now`, and which of its lists are stale or missing.

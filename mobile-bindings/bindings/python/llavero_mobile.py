@@ -542,15 +542,25 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_freshness() != 56633:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_presentation_request() != 28627:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_seconds_verifying() != 54965:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_time_native_verification() != 56013:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify() != 4810:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_presentation() != 62103:
+    if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_all() != 13690:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_constructor_offlineverifier_new() != 55243:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_llavero_mobile_checksum_method_presentationrequest_audience() != 15249:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_llavero_mobile_checksum_method_presentationrequest_nonce() != 31183:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify() != 648:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_all() != 43907:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_method_verificationresult_claims_json() != 56802:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -618,6 +628,9 @@ _UniffiLib.uniffi_llavero_mobile_checksum_method_holdersigner_sign.restype = cty
 _UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_freshness.argtypes = (
 )
 _UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_freshness.restype = ctypes.c_uint16
+_UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_presentation_request.argtypes = (
+)
+_UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_presentation_request.restype = ctypes.c_uint16
 _UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_seconds_verifying.argtypes = (
 )
 _UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_seconds_verifying.restype = ctypes.c_uint16
@@ -627,12 +640,24 @@ _UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_time_native_ver
 _UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify.argtypes = (
 )
 _UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify.restype = ctypes.c_uint16
-_UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_presentation.argtypes = (
+_UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_all.argtypes = (
 )
-_UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_presentation.restype = ctypes.c_uint16
+_UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_all.restype = ctypes.c_uint16
 _UniffiLib.uniffi_llavero_mobile_checksum_constructor_offlineverifier_new.argtypes = (
 )
 _UniffiLib.uniffi_llavero_mobile_checksum_constructor_offlineverifier_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_llavero_mobile_checksum_method_presentationrequest_audience.argtypes = (
+)
+_UniffiLib.uniffi_llavero_mobile_checksum_method_presentationrequest_audience.restype = ctypes.c_uint16
+_UniffiLib.uniffi_llavero_mobile_checksum_method_presentationrequest_nonce.argtypes = (
+)
+_UniffiLib.uniffi_llavero_mobile_checksum_method_presentationrequest_nonce.restype = ctypes.c_uint16
+_UniffiLib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify.argtypes = (
+)
+_UniffiLib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify.restype = ctypes.c_uint16
+_UniffiLib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_all.argtypes = (
+)
+_UniffiLib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_all.restype = ctypes.c_uint16
 _UniffiLib.uniffi_llavero_mobile_checksum_method_verificationresult_claims_json.argtypes = (
 )
 _UniffiLib.uniffi_llavero_mobile_checksum_method_verificationresult_claims_json.restype = ctypes.c_uint16
@@ -704,6 +729,13 @@ _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_freshness.argtypes = 
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_freshness.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_presentation_request.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_presentation_request.restype = ctypes.c_uint64
 _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_seconds_verifying.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -726,15 +758,13 @@ _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify.restype = ctypes.c_uint64
-_UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_presentation.argtypes = (
+_UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_all.argtypes = (
     ctypes.c_uint64,
-    _UniffiRustBuffer,
-    _UniffiRustBuffer,
     _UniffiRustBuffer,
     ctypes.c_int64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
-_UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_presentation.restype = ctypes.c_uint64
+_UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_all.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_llavero_mobile_fn_constructor_offlineverifier_new.argtypes = (
     _UniffiRustBuffer,
     _UniffiRustBuffer,
@@ -742,6 +772,30 @@ _UniffiLib.uniffi_llavero_mobile_fn_constructor_offlineverifier_new.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_llavero_mobile_fn_constructor_offlineverifier_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_audience.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_audience.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_nonce.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_nonce.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_int64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify.restype = ctypes.c_uint64
+_UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify_all.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_int64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify_all.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_claims_json.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint32,
@@ -788,6 +842,16 @@ _UniffiLib.uniffi_llavero_mobile_fn_free_offlineverifier.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_llavero_mobile_fn_free_offlineverifier.restype = None
+_UniffiLib.uniffi_llavero_mobile_fn_clone_presentationrequest.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_clone_presentationrequest.restype = ctypes.c_uint64
+_UniffiLib.uniffi_llavero_mobile_fn_free_presentationrequest.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_free_presentationrequest.restype = None
 _UniffiLib.uniffi_llavero_mobile_fn_clone_verificationresult.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1852,6 +1916,200 @@ class _UniffiFfiConverterTypeSignerError(_UniffiConverterRustBuffer):
             buf.write_i32(1)
             _UniffiFfiConverterString.write(value.reason, buf)
 
+class _UniffiFfiConverterSequenceTypeVerifiedCredential(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeVerifiedCredential.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeVerifiedCredential.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeVerifiedCredential.read(buf) for i in range(count)
+        ]
+
+
+class VerificationResultProtocol(typing.Protocol):
+    """
+    The result of a successful verification. An object rather than a record: crossing the
+    boundary costs a handle, and an app reads only what it shows (lifting every field of every
+    credential on each call would cost more than the verification in Python).
+"""
+    
+    def claims_json(self, index: int) -> typing.Optional[str]:
+        """
+        The disclosed claims of credential `index`, as JSON.
+"""
+        raise NotImplementedError
+    def credential_count(self, ) -> int:
+        """
+        How many credentials were verified (one, or several in a `vp+jwt`).
+"""
+        raise NotImplementedError
+    def credentials(self, ) -> typing.List[VerifiedCredential]:
+        """
+        Every verified credential, in full.
+"""
+        raise NotImplementedError
+    def format(self, ) -> str:
+        """
+        `dc+sd-jwt`, `vc+jwt` or `vp+jwt`.
+"""
+        raise NotImplementedError
+    def warnings(self, ) -> typing.List[str]:
+        """
+        Warnings, such as a status list past its `ttl` (as JSON objects).
+"""
+        raise NotImplementedError
+
+class VerificationResult(VerificationResultProtocol):
+    """
+    The result of a successful verification. An object rather than a record: crossing the
+    boundary costs a handle, and an app reads only what it shows (lifting every field of every
+    credential on each call would cost more than the verification in Python).
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_llavero_mobile_fn_free_verificationresult, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_llavero_mobile_fn_clone_verificationresult, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def claims_json(self, index: int) -> typing.Optional[str]:
+        """
+        The disclosed claims of credential `index`, as JSON.
+"""
+        
+        _UniffiFfiConverterUInt32.check_lower(index)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt32.lower(index),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_claims_json,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def credential_count(self, ) -> int:
+        """
+        How many credentials were verified (one, or several in a `vp+jwt`).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_credential_count,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def credentials(self, ) -> typing.List[VerifiedCredential]:
+        """
+        Every verified credential, in full.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeVerifiedCredential.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_credentials,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def format(self, ) -> str:
+        """
+        `dc+sd-jwt`, `vc+jwt` or `vp+jwt`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_format,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def warnings(self, ) -> typing.List[str]:
+        """
+        Warnings, such as a status list past its `ttl` (as JSON objects).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_warnings,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeVerificationResult:
+    @staticmethod
+    def lift(value: int) -> VerificationResult:
+        return VerificationResult._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: VerificationResult):
+        if not isinstance(value, VerificationResult):
+            raise TypeError("Expected VerificationResult instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: VerificationResult) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> VerificationResult:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: VerificationResult, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
 
 
 # VerifyError
@@ -2334,6 +2592,138 @@ class _UniffiFfiConverterTypeVerifyError(_UniffiConverterRustBuffer):
             buf.write_i32(21)
             _UniffiFfiConverterString.write(value.reason, buf)
 
+
+
+
+
+
+class VerificationOutcome:
+    """
+    One item of a batch verification ([`OfflineVerifier::verify_all`]): the verified result, or
+    why that credential was rejected. One bad credential does not fail the batch.
+"""
+    def __init__(self):
+        raise RuntimeError("VerificationOutcome cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class VERIFIED:
+        """
+        The credential (or presentation) verified.
+"""
+        
+        def __init__(self, result:VerificationResult):
+            self.result = result
+            
+            """
+        What was verified, read on demand.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerificationOutcome.VERIFIED(result={})".format(self.result)
+        def __eq__(self, other):
+            if not isinstance(other, VerificationOutcome):
+                return NotImplemented
+            if not other.is_VERIFIED():
+                return False
+            if self.result != other.result:
+                return False
+            return True
+
+    @dataclass
+    class REJECTED:
+        """
+        It was rejected, for this reason (the error a single `verify` would have thrown).
+"""
+        
+        def __init__(self, reason:VerifyError):
+            self.reason = reason
+            
+            """
+        Why.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VerificationOutcome.REJECTED(reason={})".format(self.reason)
+        def __eq__(self, other):
+            if not isinstance(other, VerificationOutcome):
+                return NotImplemented
+            if not other.is_REJECTED():
+                return False
+            if self.reason != other.reason:
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_VERIFIED(self) -> bool:
+        return isinstance(self, VerificationOutcome.VERIFIED)
+    def is_verified(self) -> bool:
+        return isinstance(self, VerificationOutcome.VERIFIED)
+    def is_REJECTED(self) -> bool:
+        return isinstance(self, VerificationOutcome.REJECTED)
+    def is_rejected(self) -> bool:
+        return isinstance(self, VerificationOutcome.REJECTED)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+VerificationOutcome.VERIFIED = type("VerificationOutcome.VERIFIED", (VerificationOutcome.VERIFIED, VerificationOutcome,), {})  # type: ignore
+VerificationOutcome.REJECTED = type("VerificationOutcome.REJECTED", (VerificationOutcome.REJECTED, VerificationOutcome,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeVerificationOutcome(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return VerificationOutcome.VERIFIED(
+                _UniffiFfiConverterTypeVerificationResult.read(buf),
+            )
+        if variant == 2:
+            return VerificationOutcome.REJECTED(
+                _UniffiFfiConverterTypeVerifyError.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_VERIFIED():
+            _UniffiFfiConverterTypeVerificationResult.check_lower(value.result)
+            return
+        if value.is_REJECTED():
+            _UniffiFfiConverterTypeVerifyError.check_lower(value.reason)
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_VERIFIED():
+            buf.write_i32(1)
+            _UniffiFfiConverterTypeVerificationResult.write(value.result, buf)
+        if value.is_REJECTED():
+            buf.write_i32(2)
+            _UniffiFfiConverterTypeVerifyError.write(value.reason, buf)
+
+
+
 class _UniffiFfiConverterBytes(_UniffiConverterRustBuffer):
     @staticmethod
     def read(buf):
@@ -2539,27 +2929,18 @@ class _UniffiFfiConverterTypeHolderSigner:
     def write(cls, value: HolderSigner, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
-class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
-    @staticmethod
-    def read(buf):
-        return buf.read_double()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_double(value)
-
-class _UniffiFfiConverterSequenceTypeVerifiedCredential(_UniffiConverterRustBuffer):
+class _UniffiFfiConverterSequenceTypeVerificationOutcome(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
         for item in value:
-            _UniffiFfiConverterTypeVerifiedCredential.check_lower(item)
+            _UniffiFfiConverterTypeVerificationOutcome.check_lower(item)
 
     @classmethod
     def write(cls, value, buf):
         items = len(value)
         buf.write_i32(items)
         for item in value:
-            _UniffiFfiConverterTypeVerifiedCredential.write(item, buf)
+            _UniffiFfiConverterTypeVerificationOutcome.write(item, buf)
 
     @classmethod
     def read(cls, buf):
@@ -2568,48 +2949,44 @@ class _UniffiFfiConverterSequenceTypeVerifiedCredential(_UniffiConverterRustBuff
             raise InternalError("Unexpected negative sequence length")
 
         return [
-            _UniffiFfiConverterTypeVerifiedCredential.read(buf) for i in range(count)
+            _UniffiFfiConverterTypeVerificationOutcome.read(buf) for i in range(count)
         ]
 
 
-class VerificationResultProtocol(typing.Protocol):
+class PresentationRequestProtocol(typing.Protocol):
     """
-    The result of a successful verification. An object rather than a record: crossing the
-    boundary costs a handle, and an app reads only what it shows (lifting every field of every
-    credential on each call would cost more than the verification in Python).
+    A request this verifier sent to a wallet (see [`OfflineVerifier::presentation_request`]):
+    presentations answering it must carry key binding naming its audience and nonce.
 """
     
-    def claims_json(self, index: int) -> typing.Optional[str]:
+    def audience(self, ) -> str:
         """
-        The disclosed claims of credential `index`, as JSON.
+        The audience presentations must name.
 """
         raise NotImplementedError
-    def credential_count(self, ) -> int:
+    def nonce(self, ) -> str:
         """
-        How many credentials were verified (one, or several in a `vp+jwt`).
+        The nonce presentations must answer.
 """
         raise NotImplementedError
-    def credentials(self, ) -> typing.List[VerifiedCredential]:
+    def verify(self, input: str,now: int) -> VerificationResult:
         """
-        Every verified credential, in full.
+        Verifies a presentation made for this request (SD-JWT VC with a key-binding JWT, or a
+        `vp+jwt`): key binding is required and must name the audience and answer the nonce.
 """
         raise NotImplementedError
-    def format(self, ) -> str:
+    def verify_all(self, inputs: typing.List[str],now: int) -> typing.List[VerificationOutcome]:
         """
-        `dc+sd-jwt`, `vc+jwt` or `vp+jwt`.
-"""
-        raise NotImplementedError
-    def warnings(self, ) -> typing.List[str]:
-        """
-        Warnings, such as a status list past its `ttl` (as JSON objects).
+        Verifies several presentations answering this request at once (an OpenID4VP response
+        carries one per requested credential, all bound to the same nonce): one outcome per
+        input, in order, each the verified result or the reason that one was rejected.
 """
         raise NotImplementedError
 
-class VerificationResult(VerificationResultProtocol):
+class PresentationRequest(PresentationRequestProtocol):
     """
-    The result of a successful verification. An object rather than a record: crossing the
-    boundary costs a handle, and an app reads only what it shows (lifting every field of every
-    credential on each call would cost more than the verification in Python).
+    A request this verifier sent to a wallet (see [`OfflineVerifier::presentation_request`]):
+    presentations answering it must carry key binding naming its audience and nonce.
 """
     
     _handle: ctypes.c_uint64
@@ -2621,10 +2998,10 @@ class VerificationResult(VerificationResultProtocol):
         # In case of partial initialization of instances.
         handle = getattr(self, "_handle", None)
         if handle is not None:
-            _uniffi_rust_call(_UniffiLib.uniffi_llavero_mobile_fn_free_verificationresult, handle)
+            _uniffi_rust_call(_UniffiLib.uniffi_llavero_mobile_fn_free_presentationrequest, handle)
 
     def _uniffi_clone_handle(self):
-        return _uniffi_rust_call(_UniffiLib.uniffi_llavero_mobile_fn_clone_verificationresult, self._handle)
+        return _uniffi_rust_call(_UniffiLib.uniffi_llavero_mobile_fn_clone_presentationrequest, self._handle)
 
     # Used by alternative constructors or any methods which return this type.
     @classmethod
@@ -2634,57 +3011,9 @@ class VerificationResult(VerificationResultProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
-    def claims_json(self, index: int) -> typing.Optional[str]:
+    def audience(self, ) -> str:
         """
-        The disclosed claims of credential `index`, as JSON.
-"""
-        
-        _UniffiFfiConverterUInt32.check_lower(index)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterUInt32.lower(index),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_claims_json,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def credential_count(self, ) -> int:
-        """
-        How many credentials were verified (one, or several in a `vp+jwt`).
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_credential_count,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def credentials(self, ) -> typing.List[VerifiedCredential]:
-        """
-        Every verified credential, in full.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeVerifiedCredential.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_credentials,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def format(self, ) -> str:
-        """
-        `dc+sd-jwt`, `vc+jwt` or `vp+jwt`.
+        The audience presentations must name.
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
@@ -2693,22 +3022,67 @@ class VerificationResult(VerificationResultProtocol):
         _uniffi_error_converter = None
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
-            _UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_format,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_audience,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
-    def warnings(self, ) -> typing.List[str]:
+    def nonce(self, ) -> str:
         """
-        Warnings, such as a status list past its `ttl` (as JSON objects).
+        The nonce presentations must answer.
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
         )
-        _uniffi_lift_return = _UniffiFfiConverterSequenceString.lift
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
         _uniffi_error_converter = None
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
-            _UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_warnings,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_nonce,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def verify(self, input: str,now: int) -> VerificationResult:
+        """
+        Verifies a presentation made for this request (SD-JWT VC with a key-binding JWT, or a
+        `vp+jwt`): key binding is required and must name the audience and answer the nonce.
+"""
+        
+        _UniffiFfiConverterString.check_lower(input)
+
+        _UniffiFfiConverterInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(input),
+            _UniffiFfiConverterInt64.lower(now),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeVerificationResult.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeVerifyError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def verify_all(self, inputs: typing.List[str],now: int) -> typing.List[VerificationOutcome]:
+        """
+        Verifies several presentations answering this request at once (an OpenID4VP response
+        carries one per requested credential, all bound to the same nonce): one outcome per
+        input, in order, each the verified result or the reason that one was rejected.
+"""
+        
+        _UniffiFfiConverterSequenceString.check_lower(inputs)
+
+        _UniffiFfiConverterInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterSequenceString.lower(inputs),
+            _UniffiFfiConverterInt64.lower(now),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeVerificationOutcome.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify_all,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2717,30 +3091,39 @@ class VerificationResult(VerificationResultProtocol):
 
 
 
-class _UniffiFfiConverterTypeVerificationResult:
+class _UniffiFfiConverterTypePresentationRequest:
     @staticmethod
-    def lift(value: int) -> VerificationResult:
-        return VerificationResult._uniffi_make_instance(value)
+    def lift(value: int) -> PresentationRequest:
+        return PresentationRequest._uniffi_make_instance(value)
 
     @staticmethod
-    def check_lower(value: VerificationResult):
-        if not isinstance(value, VerificationResult):
-            raise TypeError("Expected VerificationResult instance, {} found".format(type(value).__name__))
+    def check_lower(value: PresentationRequest):
+        if not isinstance(value, PresentationRequest):
+            raise TypeError("Expected PresentationRequest instance, {} found".format(type(value).__name__))
 
     @staticmethod
-    def lower(value: VerificationResult) -> ctypes.c_uint64:
+    def lower(value: PresentationRequest) -> ctypes.c_uint64:
         return value._uniffi_clone_handle()
 
     @classmethod
-    def read(cls, buf: _UniffiRustBuffer) -> VerificationResult:
+    def read(cls, buf: _UniffiRustBuffer) -> PresentationRequest:
         ptr = buf.read_u64()
         if ptr == 0:
             raise InternalError("Raw handle value was null")
         return cls.lift(ptr)
 
     @classmethod
-    def write(cls, value: VerificationResult, buf: _UniffiRustBuffer):
+    def write(cls, value: PresentationRequest, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
+
+class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
+    @staticmethod
+    def read(buf):
+        return buf.read_double()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_double(value)
 
 
 class OfflineVerifierProtocol(typing.Protocol):
@@ -2751,6 +3134,13 @@ class OfflineVerifierProtocol(typing.Protocol):
     def freshness(self, now: int) -> BundleFreshness:
         """
         How old the bundle is at `now`, and which of its lists are stale or missing.
+"""
+        raise NotImplementedError
+    def presentation_request(self, audience: str,nonce: str) -> PresentationRequest:
+        """
+        What a presentation made for this verifier must be bound to: this `audience` and the
+        `nonce` of one request (OpenID4VP: the verifier's client identifier and the request's
+        nonce). Make it when sending the request, then verify the wallet's answer with it.
 """
         raise NotImplementedError
     def seconds_verifying(self, ) -> float:
@@ -2771,10 +3161,11 @@ class OfflineVerifierProtocol(typing.Protocol):
         what the issuer says, not who is presenting it).
 """
         raise NotImplementedError
-    def verify_presentation(self, input: str,audience: str,nonce: str,now: int) -> VerificationResult:
+    def verify_all(self, inputs: typing.List[str],now: int) -> typing.List[VerificationOutcome]:
         """
-        Verifies a presentation made for this verifier: key binding is required and must name
-        `audience` and answer `nonce`.
+        Verifies several credentials at once, as [`Self::verify`] does each (say every held
+        credential against a freshly downloaded bundle): one outcome per input, in order, each
+        the verified result or the reason that credential was rejected.
 """
         raise NotImplementedError
 
@@ -2841,6 +3232,29 @@ class OfflineVerifier(OfflineVerifierProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_freshness,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def presentation_request(self, audience: str,nonce: str) -> PresentationRequest:
+        """
+        What a presentation made for this verifier must be bound to: this `audience` and the
+        `nonce` of one request (OpenID4VP: the verifier's client identifier and the request's
+        nonce). Make it when sending the request, then verify the wallet's answer with it.
+"""
+        
+        _UniffiFfiConverterString.check_lower(audience)
+
+        _UniffiFfiConverterString.check_lower(nonce)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(audience),
+            _UniffiFfiConverterString.lower(nonce),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePresentationRequest.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_presentation_request,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2913,31 +3327,26 @@ class OfflineVerifier(OfflineVerifierProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
-    def verify_presentation(self, input: str,audience: str,nonce: str,now: int) -> VerificationResult:
+    def verify_all(self, inputs: typing.List[str],now: int) -> typing.List[VerificationOutcome]:
         """
-        Verifies a presentation made for this verifier: key binding is required and must name
-        `audience` and answer `nonce`.
+        Verifies several credentials at once, as [`Self::verify`] does each (say every held
+        credential against a freshly downloaded bundle): one outcome per input, in order, each
+        the verified result or the reason that credential was rejected.
 """
         
-        _UniffiFfiConverterString.check_lower(input)
-
-        _UniffiFfiConverterString.check_lower(audience)
-
-        _UniffiFfiConverterString.check_lower(nonce)
+        _UniffiFfiConverterSequenceString.check_lower(inputs)
 
         _UniffiFfiConverterInt64.check_lower(now)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
-            _UniffiFfiConverterString.lower(input),
-            _UniffiFfiConverterString.lower(audience),
-            _UniffiFfiConverterString.lower(nonce),
+            _UniffiFfiConverterSequenceString.lower(inputs),
             _UniffiFfiConverterInt64.lower(now),
         )
-        _uniffi_lift_return = _UniffiFfiConverterTypeVerificationResult.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeVerifyError
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeVerificationOutcome.lift
+        _uniffi_error_converter = None
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
-            _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_presentation,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_all,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -3134,6 +3543,7 @@ __all__ = [
     "HolderError",
     "SignerError",
     "VerifyError",
+    "VerificationOutcome",
     "BundleFreshness",
     "ClaimDisplay",
     "TxCode",
@@ -3147,10 +3557,12 @@ __all__ = [
     "diagnostics_contained_panic",
     "match_dcql_query",
     "parse_credential_offer",
-    "HolderSignerImpl",
-    "HolderSigner",
     "VerificationResult",
     "VerificationResultProtocol",
+    "HolderSignerImpl",
+    "HolderSigner",
+    "PresentationRequest",
+    "PresentationRequestProtocol",
     "OfflineVerifier",
     "OfflineVerifierProtocol",
 ]

@@ -871,6 +871,13 @@ public protocol OfflineVerifierProtocol: AnyObject, Sendable {
     func freshness(now: Int64)  -> BundleFreshness
     
     /**
+     * What a presentation made for this verifier must be bound to: this `audience` and the
+     * `nonce` of one request (OpenID4VP: the verifier's client identifier and the request's
+     * nonce). Make it when sending the request, then verify the wallet's answer with it.
+     */
+    func presentationRequest(audience: String, nonce: String)  -> PresentationRequest
+    
+    /**
      * Total seconds spent verifying inside Rust by `verify` so far (a diagnostic for
      * measuring the cost of the FFI boundary).
      */
@@ -889,10 +896,11 @@ public protocol OfflineVerifierProtocol: AnyObject, Sendable {
     func verify(input: String, now: Int64) throws  -> VerificationResult
     
     /**
-     * Verifies a presentation made for this verifier: key binding is required and must name
-     * `audience` and answer `nonce`.
+     * Verifies several credentials at once, as [`Self::verify`] does each (say every held
+     * credential against a freshly downloaded bundle): one outcome per input, in order, each
+     * the verified result or the reason that credential was rejected.
      */
-    func verifyPresentation(input: String, audience: String, nonce: String, now: Int64) throws  -> VerificationResult
+    func verifyAll(inputs: [String], now: Int64)  -> [VerificationOutcome]
     
 }
 /**
@@ -980,6 +988,22 @@ open func freshness(now: Int64) -> BundleFreshness  {
 }
     
     /**
+     * What a presentation made for this verifier must be bound to: this `audience` and the
+     * `nonce` of one request (OpenID4VP: the verifier's client identifier and the request's
+     * nonce). Make it when sending the request, then verify the wallet's answer with it.
+     */
+open func presentationRequest(audience: String, nonce: String) -> PresentationRequest  {
+    return try!  FfiConverterTypePresentationRequest_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_llavero_mobile_fn_method_offlineverifier_presentation_request(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(audience),
+        FfiConverterString.lower(nonce),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Total seconds spent verifying inside Rust by `verify` so far (a diagnostic for
      * measuring the cost of the FFI boundary).
      */
@@ -1026,17 +1050,16 @@ open func verify(input: String, now: Int64)throws  -> VerificationResult  {
 }
     
     /**
-     * Verifies a presentation made for this verifier: key binding is required and must name
-     * `audience` and answer `nonce`.
+     * Verifies several credentials at once, as [`Self::verify`] does each (say every held
+     * credential against a freshly downloaded bundle): one outcome per input, in order, each
+     * the verified result or the reason that credential was rejected.
      */
-open func verifyPresentation(input: String, audience: String, nonce: String, now: Int64)throws  -> VerificationResult  {
-    return try  FfiConverterTypeVerificationResult_lift(try rustCallWithError(FfiConverterTypeVerifyError_lift) {
+open func verifyAll(inputs: [String], now: Int64) -> [VerificationOutcome]  {
+    return try!  FfiConverterSequenceTypeVerificationOutcome.lift(try! rustCall() {
         uniffiCallStatus in
-    uniffi_llavero_mobile_fn_method_offlineverifier_verify_presentation(
+    uniffi_llavero_mobile_fn_method_offlineverifier_verify_all(
             self.uniffiCloneHandle(),
-        FfiConverterString.lower(input),
-        FfiConverterString.lower(audience),
-        FfiConverterString.lower(nonce),
+        FfiConverterSequenceString.lower(inputs),
         FfiConverterInt64.lower(now),uniffiCallStatus
     )
 })
@@ -1085,6 +1108,198 @@ public func FfiConverterTypeOfflineVerifier_lift(_ handle: UInt64) throws -> Off
 #endif
 public func FfiConverterTypeOfflineVerifier_lower(_ value: OfflineVerifier) -> UInt64 {
     return FfiConverterTypeOfflineVerifier.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A request this verifier sent to a wallet (see [`OfflineVerifier::presentation_request`]):
+ * presentations answering it must carry key binding naming its audience and nonce.
+ */
+public protocol PresentationRequestProtocol: AnyObject, Sendable {
+    
+    /**
+     * The audience presentations must name.
+     */
+    func audience()  -> String
+    
+    /**
+     * The nonce presentations must answer.
+     */
+    func nonce()  -> String
+    
+    /**
+     * Verifies a presentation made for this request (SD-JWT VC with a key-binding JWT, or a
+     * `vp+jwt`): key binding is required and must name the audience and answer the nonce.
+     */
+    func verify(input: String, now: Int64) throws  -> VerificationResult
+    
+    /**
+     * Verifies several presentations answering this request at once (an OpenID4VP response
+     * carries one per requested credential, all bound to the same nonce): one outcome per
+     * input, in order, each the verified result or the reason that one was rejected.
+     */
+    func verifyAll(inputs: [String], now: Int64)  -> [VerificationOutcome]
+    
+}
+/**
+ * A request this verifier sent to a wallet (see [`OfflineVerifier::presentation_request`]):
+ * presentations answering it must carry key binding naming its audience and nonce.
+ */
+open class PresentationRequest: PresentationRequestProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_llavero_mobile_fn_clone_presentationrequest(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_llavero_mobile_fn_free_presentationrequest(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The audience presentations must name.
+     */
+open func audience() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_llavero_mobile_fn_method_presentationrequest_audience(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The nonce presentations must answer.
+     */
+open func nonce() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_llavero_mobile_fn_method_presentationrequest_nonce(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Verifies a presentation made for this request (SD-JWT VC with a key-binding JWT, or a
+     * `vp+jwt`): key binding is required and must name the audience and answer the nonce.
+     */
+open func verify(input: String, now: Int64)throws  -> VerificationResult  {
+    return try  FfiConverterTypeVerificationResult_lift(try rustCallWithError(FfiConverterTypeVerifyError_lift) {
+        uniffiCallStatus in
+    uniffi_llavero_mobile_fn_method_presentationrequest_verify(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(input),
+        FfiConverterInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Verifies several presentations answering this request at once (an OpenID4VP response
+     * carries one per requested credential, all bound to the same nonce): one outcome per
+     * input, in order, each the verified result or the reason that one was rejected.
+     */
+open func verifyAll(inputs: [String], now: Int64) -> [VerificationOutcome]  {
+    return try!  FfiConverterSequenceTypeVerificationOutcome.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_llavero_mobile_fn_method_presentationrequest_verify_all(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceString.lower(inputs),
+        FfiConverterInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePresentationRequest: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = PresentationRequest
+
+    public static func lift(_ handle: UInt64) throws -> PresentationRequest {
+        return PresentationRequest(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: PresentationRequest) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PresentationRequest {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: PresentationRequest, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePresentationRequest_lift(_ handle: UInt64) throws -> PresentationRequest {
+    return try FfiConverterTypePresentationRequest.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePresentationRequest_lower(_ value: PresentationRequest) -> UInt64 {
+    return FfiConverterTypePresentationRequest.lower(value)
 }
 
 
@@ -2455,6 +2670,94 @@ public func FfiConverterTypeSignerError_lower(_ value: SignerError) -> RustBuffe
 
 
 /**
+ * One item of a batch verification ([`OfflineVerifier::verify_all`]): the verified result, or
+ * why that credential was rejected. One bad credential does not fail the batch.
+ */
+
+public enum VerificationOutcome {
+    
+    /**
+     * The credential (or presentation) verified.
+     */
+    case verified(
+        /**
+         * What was verified, read on demand.
+         */result: VerificationResult
+    )
+    /**
+     * It was rejected, for this reason (the error a single `verify` would have thrown).
+     */
+    case rejected(
+        /**
+         * Why.
+         */reason: VerifyError
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension VerificationOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVerificationOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = VerificationOutcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VerificationOutcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .verified(result: try FfiConverterTypeVerificationResult.read(from: &buf)
+        )
+        
+        case 2: return .rejected(reason: try FfiConverterTypeVerifyError.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: VerificationOutcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .verified(result):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeVerificationResult.write(result, into: &buf)
+            
+        
+        case let .rejected(reason):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeVerifyError.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerificationOutcome_lift(_ buf: RustBuffer) throws -> VerificationOutcome {
+    return try FfiConverterTypeVerificationOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerificationOutcome_lower(_ value: VerificationOutcome) -> RustBuffer {
+    return FfiConverterTypeVerificationOutcome.lower(value)
+}
+
+
+
+/**
  * Why a credential or presentation was rejected (one variant per [`Rejection`] code).
  */
 public 
@@ -2929,6 +3232,31 @@ fileprivate struct FfiConverterSequenceTypeVerifiedCredential: FfiConverterRustB
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeVerificationOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = [VerificationOutcome]
+
+    public static func write(_ value: [VerificationOutcome], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeVerificationOutcome.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [VerificationOutcome] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [VerificationOutcome]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeVerificationOutcome.read(from: &buf))
+        }
+        return seq
+    }
+}
 /**
  * Panics inside the guard on purpose, so an app's (and our) integration tests can prove that a
  * Rust panic reaches them as `VerifyError.Internal` and not as a crash.
@@ -3050,6 +3378,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_llavero_mobile_checksum_method_offlineverifier_freshness() != 56633) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_llavero_mobile_checksum_method_offlineverifier_presentation_request() != 28627) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_llavero_mobile_checksum_method_offlineverifier_seconds_verifying() != 54965) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3059,7 +3390,19 @@ private let initializationResult: InitializationResult = {
     if (uniffi_llavero_mobile_checksum_method_offlineverifier_verify() != 4810) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_llavero_mobile_checksum_method_offlineverifier_verify_presentation() != 62103) {
+    if (uniffi_llavero_mobile_checksum_method_offlineverifier_verify_all() != 13690) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_llavero_mobile_checksum_method_presentationrequest_audience() != 15249) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_llavero_mobile_checksum_method_presentationrequest_nonce() != 31183) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_llavero_mobile_checksum_method_presentationrequest_verify() != 648) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_llavero_mobile_checksum_method_presentationrequest_verify_all() != 43907) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_llavero_mobile_checksum_method_verificationresult_claims_json() != 56802) {

@@ -90,10 +90,10 @@ fun main() {
     }
     case("presentation signed by the keystore verifies, and a replay does not") {
         val presentation = createPresentation(credential, listOf("given_name"), AUD, "n-1", now, holder)
-        val result = verifier.verifyPresentation(presentation, AUD, "n-1", now)
+        val result = verifier.presentationRequest(AUD, "n-1").verify(presentation, now)
         check(result.credentials()[0].keyBindingVerified)
         check(!result.claimsJson(0u)!!.contains("family_name"))
-        expectThrows<VerifyException.WrongNonce> { verifier.verifyPresentation(presentation, AUD, "n-2", now) }
+        expectThrows<VerifyException.WrongNonce> { verifier.presentationRequest(AUD, "n-2").verify(presentation, now) }
     }
     case("a refusing signer is HolderException.Signing") {
         expectThrows<HolderException.Signing> {

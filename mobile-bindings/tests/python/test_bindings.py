@@ -51,7 +51,7 @@ def test_expired_and_missing_key_binding(world):
     with pytest.raises(lm.VerifyError.Expired):
         world.verifier().verify(world.sd_jwt_vc, world.now + 400 * 86400)
     with pytest.raises(lm.VerifyError.MissingKeyBinding):
-        world.verifier().verify_presentation(world.sd_jwt_vc, AUD, "n-1", world.now)
+        world.verifier().presentation_request(AUD, "n-1").verify(world.sd_jwt_vc, world.now)
 
 
 def test_bundle_signed_by_another_anchor_is_refused(world):
@@ -70,15 +70,15 @@ def test_bundle_freshness(world):
 def test_presentation_signed_by_a_python_keystore_verifies_and_binds(world):
     presentation = lm.create_presentation(world.sd_jwt_vc, ["given_name", '["birthdate"]'], AUD, "n-42",
                                           world.now, world.holder)
-    result = world.verifier().verify_presentation(presentation, AUD, "n-42", world.now)
+    result = world.verifier().presentation_request(AUD, "n-42").verify(presentation, world.now)
     claims = json.loads(result.claims_json(0))
     assert claims["given_name"] == "Ana María" and claims["birthdate"] == "1990-05-01"
     assert "family_name" not in claims and "run" not in claims
     assert result.credentials()[0].key_binding_verified
     with pytest.raises(lm.VerifyError.WrongNonce):
-        world.verifier().verify_presentation(presentation, AUD, "n-43", world.now)
+        world.verifier().presentation_request(AUD, "n-43").verify(presentation, world.now)
     with pytest.raises(lm.VerifyError.WrongAudience):
-        world.verifier().verify_presentation(presentation, "https://other.example", "n-42", world.now)
+        world.verifier().presentation_request("https://other.example", "n-42").verify(presentation, world.now)
     world.presentation = presentation
 
 
@@ -86,7 +86,7 @@ def test_presentation_verifies_with_npm_sd_jwt_vc(world, tmp_path):
     if not hasattr(world, "presentation"):
         test_presentation_signed_by_a_python_keystore_verifies_and_binds(world)
     interop = Path(os.environ["LLAVERO_INTEROP_DIR"])
-    view = world.verifier().verify_presentation(world.presentation, AUD, "n-42", world.now)
+    view = world.verifier().presentation_request(AUD, "n-42").verify(world.presentation, world.now)
     ours = json.loads(view.claims_json(0))
     base = {"issuer": ISSUER, "issuer_jwk": world.issuer_jwk}
     (tmp_path / "presentation.json").write_text(json.dumps({
@@ -102,7 +102,7 @@ def test_presentation_verifies_with_npm_sd_jwt_vc(world, tmp_path):
 
 def test_vc_jwt_presentation_with_the_python_signer(world):
     vp = lm.create_presentation(world.vc_jwt, [], AUD, "n-7", world.now, world.holder)
-    result = world.verifier().verify_presentation(vp, AUD, "n-7", world.now)
+    result = world.verifier().presentation_request(AUD, "n-7").verify(vp, world.now)
     assert result.format() == "vp+jwt" and result.credentials()[0].key_binding_verified
 
 
@@ -184,10 +184,36 @@ def test_dcql_query_is_answered_and_presented(world):
     assert [(m.query_id, m.credential_index) for m in matches] == [("birth", 1)]
     assert matches[0].disclose == ['["given_name"]', '["birthdate"]']
     presentation = lm.create_presentation(world.sd_jwt_vc, matches[0].disclose, AUD, "n-dcql", world.now, world.holder)
-    claims = json.loads(world.verifier().verify_presentation(presentation, AUD, "n-dcql", world.now).claims_json(0))
+    claims = json.loads(world.verifier().presentation_request(AUD, "n-dcql").verify(presentation, world.now).claims_json(0))
     assert claims["given_name"] == "Ana María" and "family_name" not in claims
     unanswerable = json.dumps({"credentials": [{"id": "x", "format": "dc+sd-jwt", "meta": {"vct_values": ["https://other"]}}]})
     with pytest.raises(lm.HolderError.NotAnswerable):
         lm.match_dcql_query(unanswerable, [world.sd_jwt_vc])
     with pytest.raises(lm.HolderError.Malformed):
         lm.match_dcql_query('{"credentials": []}', [world.sd_jwt_vc])
+
+
+def test_verify_all_gives_one_outcome_per_credential(world):
+    tampered = world.sd_jwt_vc.replace("~", "~WyJzYWx0IiwibmFtZSIsInZhbHVlIl0~", 1)
+    outcomes = world.verifier().verify_all([world.sd_jwt_vc, world.revoked, tampered, world.vc_jwt], world.now)
+    assert len(outcomes) == 4
+    valid, revoked, bad, vc = outcomes
+    assert valid.is_verified() and json.loads(valid.result.claims_json(0))["given_name"] == "Ana María"
+    assert revoked.is_rejected() and isinstance(revoked.reason, lm.VerifyError.Revoked)
+    assert bad.is_rejected() and isinstance(bad.reason, lm.VerifyError.DigestMismatch)
+    assert vc.is_verified() and vc.result.format() == "vc+jwt"
+    assert world.verifier().verify_all([], world.now) == []
+
+
+def test_presentation_request_verify_all(world):
+    request = world.verifier().presentation_request(AUD, "n-batch")
+    assert request.audience() == AUD and request.nonce() == "n-batch"
+    good = lm.create_presentation(world.sd_jwt_vc, ["given_name"], AUD, "n-batch", world.now, world.holder)
+    revoked = lm.create_presentation(world.revoked, ["given_name"], AUD, "n-batch", world.now, world.holder)
+    replayed = lm.create_presentation(world.sd_jwt_vc, ["given_name"], AUD, "n-other", world.now, world.holder)
+    vp = lm.create_presentation(world.vc_jwt, [], AUD, "n-batch", world.now, world.holder)
+    outcomes = request.verify_all([good, revoked, replayed, world.sd_jwt_vc, vp], world.now)
+    assert [type(o.reason) if o.is_rejected() else "ok" for o in outcomes] == [
+        "ok", lm.VerifyError.Revoked, lm.VerifyError.WrongNonce, lm.VerifyError.MissingKeyBinding, "ok"]
+    assert outcomes[0].result.credentials()[0].key_binding_verified
+    assert outcomes[4].result.format() == "vp+jwt"

@@ -721,13 +721,23 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_llavero_mobile_checksum_method_offlineverifier_freshness(
     ): Int
+    external fun uniffi_llavero_mobile_checksum_method_offlineverifier_presentation_request(
+    ): Int
     external fun uniffi_llavero_mobile_checksum_method_offlineverifier_seconds_verifying(
     ): Int
     external fun uniffi_llavero_mobile_checksum_method_offlineverifier_time_native_verification(
     ): Int
     external fun uniffi_llavero_mobile_checksum_method_offlineverifier_verify(
     ): Int
-    external fun uniffi_llavero_mobile_checksum_method_offlineverifier_verify_presentation(
+    external fun uniffi_llavero_mobile_checksum_method_offlineverifier_verify_all(
+    ): Int
+    external fun uniffi_llavero_mobile_checksum_method_presentationrequest_audience(
+    ): Int
+    external fun uniffi_llavero_mobile_checksum_method_presentationrequest_nonce(
+    ): Int
+    external fun uniffi_llavero_mobile_checksum_method_presentationrequest_verify(
+    ): Int
+    external fun uniffi_llavero_mobile_checksum_method_presentationrequest_verify_all(
     ): Int
     external fun uniffi_llavero_mobile_checksum_method_verificationresult_claims_json(
     ): Int
@@ -780,14 +790,28 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_llavero_mobile_fn_method_offlineverifier_freshness(`ptr`: Long,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_llavero_mobile_fn_method_offlineverifier_presentation_request(`ptr`: Long,`audience`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_llavero_mobile_fn_method_offlineverifier_seconds_verifying(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Double
     external fun uniffi_llavero_mobile_fn_method_offlineverifier_time_native_verification(`ptr`: Long,`input`: RustBuffer.ByValue,`audience`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,`now`: Long,`iterations`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Double
     external fun uniffi_llavero_mobile_fn_method_offlineverifier_verify(`ptr`: Long,`input`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_llavero_mobile_fn_method_offlineverifier_verify_presentation(`ptr`: Long,`input`: RustBuffer.ByValue,`audience`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_llavero_mobile_fn_method_offlineverifier_verify_all(`ptr`: Long,`inputs`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_llavero_mobile_fn_clone_presentationrequest(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_llavero_mobile_fn_free_presentationrequest(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_llavero_mobile_fn_method_presentationrequest_audience(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_llavero_mobile_fn_method_presentationrequest_nonce(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_llavero_mobile_fn_method_presentationrequest_verify(`ptr`: Long,`input`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_llavero_mobile_fn_method_presentationrequest_verify_all(`ptr`: Long,`inputs`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_llavero_mobile_fn_clone_verificationresult(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_llavero_mobile_fn_free_verificationresult(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -960,6 +984,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_freshness() and 0xFFFF) != 56633) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_presentation_request() and 0xFFFF) != 28627) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_seconds_verifying() and 0xFFFF) != 54965) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -969,7 +996,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify() and 0xFFFF) != 4810) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_presentation() and 0xFFFF) != 62103) {
+    if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_all() and 0xFFFF) != 13690) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_llavero_mobile_checksum_method_presentationrequest_audience() and 0xFFFF) != 15249) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_llavero_mobile_checksum_method_presentationrequest_nonce() and 0xFFFF) != 31183) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify() and 0xFFFF) != 648) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_all() and 0xFFFF) != 43907) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_llavero_mobile_checksum_method_verificationresult_claims_json() and 0xFFFF) != 56802) {
@@ -1818,6 +1857,13 @@ public interface OfflineVerifierInterface {
     fun `freshness`(`now`: kotlin.Long): BundleFreshness
     
     /**
+     * What a presentation made for this verifier must be bound to: this `audience` and the
+     * `nonce` of one request (OpenID4VP: the verifier's client identifier and the request's
+     * nonce). Make it when sending the request, then verify the wallet's answer with it.
+     */
+    fun `presentationRequest`(`audience`: kotlin.String, `nonce`: kotlin.String): PresentationRequest
+    
+    /**
      * Total seconds spent verifying inside Rust by `verify` so far (a diagnostic for
      * measuring the cost of the FFI boundary).
      */
@@ -1836,10 +1882,11 @@ public interface OfflineVerifierInterface {
     fun `verify`(`input`: kotlin.String, `now`: kotlin.Long): VerificationResult
     
     /**
-     * Verifies a presentation made for this verifier: key binding is required and must name
-     * `audience` and answer `nonce`.
+     * Verifies several credentials at once, as [`Self::verify`] does each (say every held
+     * credential against a freshly downloaded bundle): one outcome per input, in order, each
+     * the verified result or the reason that credential was rejected.
      */
-    fun `verifyPresentation`(`input`: kotlin.String, `audience`: kotlin.String, `nonce`: kotlin.String, `now`: kotlin.Long): VerificationResult
+    fun `verifyAll`(`inputs`: List<kotlin.String>, `now`: kotlin.Long): List<VerificationOutcome>
     
     companion object
 }
@@ -1982,6 +2029,26 @@ open class OfflineVerifier: Disposable, AutoCloseable, OfflineVerifierInterface
 
     
     /**
+     * What a presentation made for this verifier must be bound to: this `audience` and the
+     * `nonce` of one request (OpenID4VP: the verifier's client identifier and the request's
+     * nonce). Make it when sending the request, then verify the wallet's answer with it.
+     */override fun `presentationRequest`(`audience`: kotlin.String, `nonce`: kotlin.String): PresentationRequest {
+            return FfiConverterTypePresentationRequest.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_presentation_request(
+        it,
+        
+        FfiConverterString.lower(`audience`),
+        FfiConverterString.lower(`nonce`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Total seconds spent verifying inside Rust by `verify` so far (a diagnostic for
      * measuring the cost of the FFI boundary).
      */override fun `secondsVerifying`(): kotlin.Double {
@@ -2041,19 +2108,17 @@ open class OfflineVerifier: Disposable, AutoCloseable, OfflineVerifierInterface
 
     
     /**
-     * Verifies a presentation made for this verifier: key binding is required and must name
-     * `audience` and answer `nonce`.
-     */
-    @Throws(VerifyException::class)override fun `verifyPresentation`(`input`: kotlin.String, `audience`: kotlin.String, `nonce`: kotlin.String, `now`: kotlin.Long): VerificationResult {
-            return FfiConverterTypeVerificationResult.lift(
+     * Verifies several credentials at once, as [`Self::verify`] does each (say every held
+     * credential against a freshly downloaded bundle): one outcome per input, in order, each
+     * the verified result or the reason that credential was rejected.
+     */override fun `verifyAll`(`inputs`: List<kotlin.String>, `now`: kotlin.Long): List<VerificationOutcome> {
+            return FfiConverterSequenceTypeVerificationOutcome.lift(
     callWithHandle {
-    uniffiRustCallWithError(VerifyException) { _status ->
-    UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_presentation(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_all(
         it,
         
-        FfiConverterString.lower(`input`),
-        FfiConverterString.lower(`audience`),
-        FfiConverterString.lower(`nonce`),
+        FfiConverterSequenceString.lower(`inputs`),
         FfiConverterLong.lower(`now`),_status)
 }
     }
@@ -2095,6 +2160,349 @@ public object FfiConverterTypeOfflineVerifier: FfiConverter<OfflineVerifier, Lon
     override fun allocationSize(value: OfflineVerifier) = 8UL
 
     override fun write(value: OfflineVerifier, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A request this verifier sent to a wallet (see [`OfflineVerifier::presentation_request`]):
+ * presentations answering it must carry key binding naming its audience and nonce.
+ */
+public interface PresentationRequestInterface {
+    
+    /**
+     * The audience presentations must name.
+     */
+    fun `audience`(): kotlin.String
+    
+    /**
+     * The nonce presentations must answer.
+     */
+    fun `nonce`(): kotlin.String
+    
+    /**
+     * Verifies a presentation made for this request (SD-JWT VC with a key-binding JWT, or a
+     * `vp+jwt`): key binding is required and must name the audience and answer the nonce.
+     */
+    fun `verify`(`input`: kotlin.String, `now`: kotlin.Long): VerificationResult
+    
+    /**
+     * Verifies several presentations answering this request at once (an OpenID4VP response
+     * carries one per requested credential, all bound to the same nonce): one outcome per
+     * input, in order, each the verified result or the reason that one was rejected.
+     */
+    fun `verifyAll`(`inputs`: List<kotlin.String>, `now`: kotlin.Long): List<VerificationOutcome>
+    
+    companion object
+}
+
+/**
+ * A request this verifier sent to a wallet (see [`OfflineVerifier::presentation_request`]):
+ * presentations answering it must carry key binding naming its audience and nonce.
+ */
+open class PresentationRequest: Disposable, AutoCloseable, PresentationRequestInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_llavero_mobile_fn_free_presentationrequest(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_llavero_mobile_fn_clone_presentationrequest(handle, status)
+        }
+    }
+
+    
+    /**
+     * The audience presentations must name.
+     */override fun `audience`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_audience(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The nonce presentations must answer.
+     */override fun `nonce`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_nonce(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Verifies a presentation made for this request (SD-JWT VC with a key-binding JWT, or a
+     * `vp+jwt`): key binding is required and must name the audience and answer the nonce.
+     */
+    @Throws(VerifyException::class)override fun `verify`(`input`: kotlin.String, `now`: kotlin.Long): VerificationResult {
+            return FfiConverterTypeVerificationResult.lift(
+    callWithHandle {
+    uniffiRustCallWithError(VerifyException) { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify(
+        it,
+        
+        FfiConverterString.lower(`input`),
+        FfiConverterLong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Verifies several presentations answering this request at once (an OpenID4VP response
+     * carries one per requested credential, all bound to the same nonce): one outcome per
+     * input, in order, each the verified result or the reason that one was rejected.
+     */override fun `verifyAll`(`inputs`: List<kotlin.String>, `now`: kotlin.Long): List<VerificationOutcome> {
+            return FfiConverterSequenceTypeVerificationOutcome.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify_all(
+        it,
+        
+        FfiConverterSequenceString.lower(`inputs`),
+        FfiConverterLong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePresentationRequest: FfiConverter<PresentationRequest, Long> {
+    override fun lower(value: PresentationRequest): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): PresentationRequest {
+        return PresentationRequest(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): PresentationRequest {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: PresentationRequest) = 8UL
+
+    override fun write(value: PresentationRequest, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -3415,6 +3823,125 @@ public object FfiConverterTypeSignerError : FfiConverterRustBuffer<SignerExcepti
 
 
 
+/**
+ * One item of a batch verification ([`OfflineVerifier::verify_all`]): the verified result, or
+ * why that credential was rejected. One bad credential does not fail the batch.
+ */
+sealed class VerificationOutcome: Disposable  {
+    
+    /**
+     * The credential (or presentation) verified.
+     */
+    data class Verified(
+        /**
+         * What was verified, read on demand.
+         */
+        val `result`: uniffi.llavero_mobile.VerificationResult) : VerificationOutcome()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * It was rejected, for this reason (the error a single `verify` would have thrown).
+     */
+    data class Rejected(
+        /**
+         * Why.
+         */
+        val `reason`: uniffi.llavero_mobile.VerifyException) : VerificationOutcome()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        when(this) {
+            is VerificationOutcome.Verified -> {
+                
+    Disposable.destroy(
+        this.`result`
+    )
+                
+            }
+            is VerificationOutcome.Rejected -> {
+                
+    Disposable.destroy(
+        this.`reason`
+    )
+                
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVerificationOutcome : FfiConverterRustBuffer<VerificationOutcome>{
+    override fun read(buf: ByteBuffer): VerificationOutcome {
+        return when(buf.getInt()) {
+            1 -> VerificationOutcome.Verified(
+                FfiConverterTypeVerificationResult.read(buf),
+                )
+            2 -> VerificationOutcome.Rejected(
+                FfiConverterTypeVerifyError.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: VerificationOutcome): ULong = when(value) {
+        is VerificationOutcome.Verified -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeVerificationResult.allocationSize(value.`result`)
+            )
+        }
+        is VerificationOutcome.Rejected -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeVerifyError.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: VerificationOutcome, buf: ByteBuffer) {
+        when(value) {
+            is VerificationOutcome.Verified -> {
+                buf.putInt(1)
+                FfiConverterTypeVerificationResult.write(value.`result`, buf)
+                Unit
+            }
+            is VerificationOutcome.Rejected -> {
+                buf.putInt(2)
+                FfiConverterTypeVerifyError.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
 
 
 /**
@@ -4137,6 +4664,34 @@ public object FfiConverterSequenceTypeVerifiedCredential: FfiConverterRustBuffer
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeVerifiedCredential.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeVerificationOutcome: FfiConverterRustBuffer<List<VerificationOutcome>> {
+    override fun read(buf: ByteBuffer): List<VerificationOutcome> {
+        val len = buf.getInt()
+        return List<VerificationOutcome>(len) {
+            FfiConverterTypeVerificationOutcome.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<VerificationOutcome>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeVerificationOutcome.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<VerificationOutcome>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeVerificationOutcome.write(it, buf)
         }
     }
 }
