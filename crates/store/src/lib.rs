@@ -55,7 +55,7 @@ pub use registry::{ImportOutcome, Person, PersonStatus};
 pub use secret::{hash_secret, hashes_equal};
 pub use sessions::{NewSession, Session, SessionLimits};
 pub use throttle::RateDecision;
-pub use webauthn::{Ceremony, WebauthnCredential};
+pub use webauthn::{Ceremony, CredentialAttestation, WebauthnCredential};
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

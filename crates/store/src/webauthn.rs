@@ -26,6 +26,18 @@ pub struct WebauthnCredential {
     pub last_used_at: Option<i64>,
     /// Set when its counter went backwards (it may have been cloned).
     pub flagged_at: Option<i64>,
+    /// Set when its attestation chained to a trusted CA with an allowed AAGUID at
+    /// registration.
+    pub attestation: Option<CredentialAttestation>,
+}
+
+/// Which allow-list entry a credential's attestation matched at registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialAttestation {
+    /// The trusted CA: SHA-256 of its certificate (hex).
+    pub ca: String,
+    /// The authenticator model (AAGUID, hyphenated lowercase).
+    pub aaguid: String,
 }
 
 /// A ceremony in progress.
@@ -47,11 +59,13 @@ pub struct Ceremony {
     pub expires_at: i64,
 }
 
-const COLUMNS: &str =
-    "credential_id, account_id, name, passkey, synced, created_at, last_used_at, flagged_at";
+const COLUMNS: &str = "credential_id, account_id, name, passkey, synced, created_at, last_used_at, flagged_at, \
+     attestation_ca, attestation_aaguid";
 
 fn credential_from_row(row: &AnyRow) -> Result<WebauthnCredential, StoreError> {
     let synced: i64 = row.try_get("synced")?;
+    let ca: Option<String> = row.try_get("attestation_ca")?;
+    let aaguid: Option<String> = row.try_get("attestation_aaguid")?;
     Ok(WebauthnCredential {
         credential_id: row.try_get("credential_id")?,
         account_id: row.try_get("account_id")?,
@@ -61,6 +75,9 @@ fn credential_from_row(row: &AnyRow) -> Result<WebauthnCredential, StoreError> {
         created_at: row.try_get("created_at")?,
         last_used_at: row.try_get("last_used_at")?,
         flagged_at: row.try_get("flagged_at")?,
+        attestation: ca
+            .zip(aaguid)
+            .map(|(ca, aaguid)| CredentialAttestation { ca, aaguid }),
     })
 }
 
@@ -161,7 +178,7 @@ impl Store {
         credential: &WebauthnCredential,
     ) -> Result<(), StoreError> {
         sqlx::query(&format!(
-            "INSERT INTO webauthn_credentials ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            "INSERT INTO webauthn_credentials ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
         .bind(&credential.credential_id)
         .bind(&credential.account_id)
@@ -171,6 +188,8 @@ impl Store {
         .bind(credential.created_at)
         .bind(credential.last_used_at)
         .bind(credential.flagged_at)
+        .bind(credential.attestation.as_ref().map(|a| a.ca.as_str()))
+        .bind(credential.attestation.as_ref().map(|a| a.aaguid.as_str()))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -320,5 +339,26 @@ impl Store {
         .rows_affected();
         tx.commit().await?;
         Ok(n == 1)
+    }
+
+    /// Marks or unmarks the account of `run` as staff (its authenticators must carry an allowed
+    /// attestation). Returns the account id, or `None` if `run` has no account.
+    pub async fn set_staff(&self, run: i64, staff: bool) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("UPDATE accounts SET staff = $2 WHERE run = $1 RETURNING id")
+                .bind(run)
+                .bind(i64::from(staff))
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Whether the account is a staff account.
+    pub async fn is_staff(&self, account_id: &str) -> Result<bool, StoreError> {
+        let staff: Option<i64> = sqlx::query_scalar("SELECT staff FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(staff.is_some_and(|s| s != 0))
     }
 }
