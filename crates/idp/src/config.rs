@@ -41,6 +41,10 @@ pub struct IdpConfig {
     /// Every citizen must have a second factor: an account without one, after its password,
     /// is sent to enrol a security key or passkey instead of to the service.
     pub require_enrolment: bool,
+    /// The attestation allow-list (trusted CAs and the AAGUIDs allowed under them). `None`,
+    /// the default: no attestation is requested, `…/LoA/high` is never reached, and staff
+    /// accounts cannot register authenticators.
+    pub webauthn_attestation: Option<crate::attestation::AttestationPolicy>,
 }
 
 impl IdpConfig {
@@ -66,6 +70,7 @@ impl IdpConfig {
             webauthn_rp_id: None,
             webauthn_origins: Vec::new(),
             require_enrolment: false,
+            webauthn_attestation: None,
         }
     }
 

@@ -1,13 +1,14 @@
 //! Authentication factors and the assurance levels they reach (eIDAS levels of assurance). A
 //! login is a sequence of factors: the password first, then a WebAuthn assertion; or a passkey
-//! alone with user verification.
+//! alone with user verification. A device-bound key whose attestation is on the configured
+//! allow-list ([`crate::attestation`]), used with user verification, reaches high.
 
 /// Password alone.
 pub const ACR_LOW: &str = "http://eidas.europa.eu/LoA/low";
 /// Two factors, or a passkey with user verification.
 pub const ACR_SUBSTANTIAL: &str = "http://eidas.europa.eu/LoA/substantial";
-/// A device-bound security key with user verification whose attestation is on an allow-list.
-/// Not reachable until an attestation allow-list is configured.
+/// A device-bound security key with user verification whose attestation is on the allow-list
+/// (with or without the password). Not reachable without an attestation allow-list.
 pub const ACR_HIGH: &str = "http://eidas.europa.eu/LoA/high";
 /// Every `acr` value, lowest first (as published in discovery).
 pub const ACR_VALUES: [&str; 3] = [ACR_LOW, ACR_SUBSTANTIAL, ACR_HIGH];
@@ -38,6 +39,8 @@ pub enum Factor {
         synced: bool,
         /// The authenticator verified the user (PIN or biometric: `user`).
         user_verified: bool,
+        /// Its attestation is on the allow-list (it is device-bound).
+        attested: bool,
     },
 }
 
@@ -52,6 +55,7 @@ pub fn amr_for(factors: &[Factor]) -> Vec<String> {
             Factor::WebAuthn {
                 synced,
                 user_verified,
+                ..
             } => {
                 amr.push(if *synced { "swk" } else { "hwk" });
                 if *user_verified {
@@ -68,9 +72,24 @@ pub fn amr_for(factors: &[Factor]) -> Vec<String> {
 
 /// The `acr` a set of completed factors reaches: the password and a WebAuthn assertion, or a
 /// WebAuthn assertion with user verification (possession plus knowledge or inherence), is
-/// substantial; a recovery code does not raise the level.
+/// substantial; an assertion with user verification by a device-bound key whose attestation
+/// is on the allow-list is high (eIDAS high wants a certified device: the attestation is the
+/// evidence); a recovery code does not raise the level.
 #[must_use]
 pub fn acr_for(factors: &[Factor]) -> &'static str {
+    let high = factors.iter().any(|f| {
+        matches!(
+            f,
+            Factor::WebAuthn {
+                synced: false,
+                user_verified: true,
+                attested: true,
+            }
+        )
+    });
+    if high {
+        return ACR_HIGH;
+    }
     let webauthn = factors.iter().any(|f| matches!(f, Factor::WebAuthn { .. }));
     let verified = factors.iter().any(|f| {
         matches!(
@@ -101,12 +120,14 @@ mod tests {
         let key = Factor::WebAuthn {
             synced: false,
             user_verified: false,
+            attested: false,
         };
         assert_eq!(acr_for(&[Factor::Password, key]), ACR_SUBSTANTIAL);
         assert_eq!(amr_for(&[Factor::Password, key]), ["pwd", "hwk", "mfa"]);
         let passkey = Factor::WebAuthn {
             synced: true,
             user_verified: true,
+            attested: false,
         };
         assert_eq!(acr_for(&[passkey]), ACR_SUBSTANTIAL);
         assert_eq!(amr_for(&[passkey]), ["swk", "user", "mfa"]);
@@ -118,6 +139,37 @@ mod tests {
         assert_eq!(
             amr_for(&[Factor::Password, Factor::RecoveryCode]),
             ["pwd", "otp"]
+        );
+    }
+
+    #[test]
+    fn high_needs_an_attested_device_bound_key_with_user_verification() {
+        let attested = |synced, user_verified| Factor::WebAuthn {
+            synced,
+            user_verified,
+            attested: true,
+        };
+        assert_eq!(acr_for(&[attested(false, true)]), ACR_HIGH);
+        assert_eq!(
+            acr_for(&[Factor::Password, attested(false, true)]),
+            ACR_HIGH
+        );
+        assert_eq!(
+            amr_for(&[Factor::Password, attested(false, true)]),
+            ["pwd", "hwk", "user", "mfa"]
+        );
+        assert_eq!(
+            acr_for(&[Factor::Password, attested(false, false)]),
+            ACR_SUBSTANTIAL,
+            "no user verification"
+        );
+        assert_eq!(
+            acr_for(&[attested(true, true)]),
+            ACR_SUBSTANTIAL,
+            "backed up"
+        );
+        assert!(
+            acr_satisfies(ACR_HIGH, ACR_SUBSTANTIAL) && !acr_satisfies(ACR_SUBSTANTIAL, ACR_HIGH)
         );
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod attestation;
 pub mod audit;
 pub mod clients;
 pub mod config;

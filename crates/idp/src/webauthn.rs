@@ -17,13 +17,14 @@ use llavero_store::{Ceremony, WebauthnCredential};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{
+    AttestedPasskey, AttestedPasskeyAuthentication, AttestedPasskeyRegistration, Credential,
     DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
     PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
     WebauthnError,
 };
 
 use crate::audit::{self, Origin};
-use crate::factors::Factor;
+use crate::factors::{ACR_HIGH, Factor};
 use crate::oidc::authorize::{current_session, resume_after_login};
 use crate::state::{Idp, IdpState};
 use crate::web::{CsrfSecret, csrf_valid};
@@ -175,25 +176,98 @@ pub async fn register_start(
         .map(|p| p.cred_id().clone())
         .collect();
     let run_label = account.map(|a| a.run.to_string()).unwrap_or_default();
-    let (options, state) =
-        match rp.start_passkey_registration(user, &run_label, &run_label, Some(exclude)) {
-            Ok(started) => started,
-            Err(e) => return crate::web::internal(&e),
-        };
+    let staff = match idp.store.is_staff(&session.account_id).await {
+        Ok(staff) => staff,
+        Err(e) => return crate::web::internal(&e),
+    };
+    let policy = idp.config.webauthn_attestation.as_ref();
     let binding = session.handle.clone();
-    match begin(
-        &idp,
-        "register",
-        binding,
-        Some(session.account_id.clone()),
-        &state,
-        json!({}),
-    )
-    .await
-    {
-        Ok(ceremony) => Json(json!({"ceremony": ceremony, "options": options})).into_response(),
+    let account_id = Some(session.account_id.clone());
+    let started = match (policy, staff) {
+        (None, true) => return problem(StatusCode::FORBIDDEN, STAFF_NEEDS_ATTESTATION),
+        // Staff: `webauthn-rs`'s attested registration (direct attestation, user verification
+        // required, synced authenticators refused, chain and AAGUID checked at finish).
+        (Some(policy), true) => match rp.start_attested_passkey_registration(
+            user,
+            &run_label,
+            &run_label,
+            Some(exclude),
+            policy.ca_list().clone(),
+            None,
+        ) {
+            Ok((options, state)) => {
+                let context = json!({"attested": true});
+                begin(&idp, "register", binding, account_id, &state, context)
+                    .await
+                    .map(|ceremony| (ceremony, json!(options)))
+            }
+            Err(e) => return crate::web::internal(&e),
+        },
+        // The public: an ordinary registration, asking for attestation when a list is
+        // configured (classified at finish; a key off the list is still a second factor).
+        (policy, false) => {
+            match rp.start_passkey_registration(user, &run_label, &run_label, Some(exclude)) {
+                Ok((options, state)) => {
+                    let mut options = json!(options);
+                    if policy.is_some()
+                        && let Some(public_key) =
+                            options.get_mut("publicKey").and_then(Value::as_object_mut)
+                    {
+                        public_key.insert("attestation".into(), json!("direct"));
+                    }
+                    begin(&idp, "register", binding, account_id, &state, json!({}))
+                        .await
+                        .map(|ceremony| (ceremony, options))
+                }
+                Err(e) => return crate::web::internal(&e),
+            }
+        }
+    };
+    match started {
+        Ok((ceremony, options)) => {
+            Json(json!({"ceremony": ceremony, "options": options})).into_response()
+        }
         Err(r) => r,
     }
+}
+
+/// What a staff account is told when its authenticator is not on the allow-list.
+const STAFF_NEEDS_ATTESTATION: &str = "staff accounts can register only a security key on the attestation allow-list (device-bound, with a PIN or biometric)";
+
+/// Finishes a registration: the attested ceremony of a staff account or the ordinary one.
+#[allow(clippy::result_large_err)] // the error is the answer itself, sent at once
+fn finish_registration(
+    rp: &Webauthn,
+    ceremony: &Ceremony,
+    credential: &RegisterPublicKeyCredential,
+) -> Result<Passkey, Response> {
+    let attested = ceremony
+        .context
+        .get("attested")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let malformed = || problem(StatusCode::BAD_REQUEST, "malformed credential");
+    let finished = if attested {
+        let state = serde_json::from_str::<AttestedPasskeyRegistration>(&ceremony.state)
+            .map_err(|_| malformed())?;
+        rp.finish_attested_passkey_registration(credential, &state)
+            .map(Passkey::from)
+    } else {
+        let state = serde_json::from_str::<PasskeyRegistration>(&ceremony.state)
+            .map_err(|_| malformed())?;
+        rp.finish_passkey_registration(credential, &state)
+    };
+    finished.map_err(|e| {
+        tracing::info!(error = %e, "webauthn registration refused");
+        if attested {
+            problem(StatusCode::BAD_REQUEST, STAFF_NEEDS_ATTESTATION)
+        } else {
+            problem(
+                StatusCode::BAD_REQUEST,
+                "the authenticator's answer did not verify",
+            )
+        }
+    })
 }
 
 /// `POST /account/webauthn/register/finish`: verifies the attestation and stores the credential.
@@ -223,22 +297,36 @@ pub async fn register_finish(
         Ok(None) => return problem(StatusCode::BAD_REQUEST, "unknown, used or expired ceremony"),
         Err(e) => return crate::web::internal(&e),
     };
-    let (Ok(state), Ok(credential)) = (
-        serde_json::from_str::<PasskeyRegistration>(&ceremony.state),
-        serde_json::from_value::<RegisterPublicKeyCredential>(body.credential),
-    ) else {
+    let Ok(credential) = serde_json::from_value::<RegisterPublicKeyCredential>(body.credential)
+    else {
         return problem(StatusCode::BAD_REQUEST, "malformed credential");
     };
-    let passkey = match rp.finish_passkey_registration(&credential, &state) {
+    let passkey = match finish_registration(rp, &ceremony, &credential) {
         Ok(passkey) => passkey,
-        Err(e) => {
-            tracing::info!(error = %e, "webauthn registration refused");
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "the authenticator's answer did not verify",
-            );
-        }
+        Err(r) => return r,
     };
+    let attestation = idp
+        .config
+        .webauthn_attestation
+        .as_ref()
+        .and_then(|policy| policy.classify(&passkey));
+    // Checked again at finish: the account may have become staff during the ceremony.
+    match idp.store.is_staff(&session.account_id).await {
+        Ok(true) if attestation.is_none() => {
+            audit::record(
+                &idp,
+                &Origin::of(&extensions, &headers),
+                "factor",
+                Some(&session.account_id),
+                None,
+                json!({"action": "refused", "reason": "staff account: attestation not on the allow-list"}),
+            )
+            .await;
+            return problem(StatusCode::BAD_REQUEST, STAFF_NEEDS_ATTESTATION);
+        }
+        Ok(_) => {}
+        Err(e) => return crate::web::internal(&e),
+    }
     let name: String = body.name.trim().chars().take(60).collect();
     let stored = WebauthnCredential {
         credential_id: credential_id(passkey.cred_id().as_ref()),
@@ -256,11 +344,17 @@ pub async fn register_finish(
         created_at: now,
         last_used_at: None,
         flagged_at: None,
+        attestation,
     };
     if let Err(e) = idp.store.add_webauthn_credential(&stored).await {
         return crate::web::internal(&e);
     }
-    let detail = json!({"action": "added", "name": stored.name});
+    let detail = match &stored.attestation {
+        Some(a) => {
+            json!({"action": "added", "name": stored.name, "attested": true, "aaguid": a.aaguid})
+        }
+        None => json!({"action": "added", "name": stored.name}),
+    };
     audit::record(
         &idp,
         &Origin::of(&extensions, &headers),
@@ -272,7 +366,7 @@ pub async fn register_finish(
     .await;
     (
         StatusCode::CREATED,
-        Json(json!({"id": stored.credential_id, "name": stored.name})),
+        Json(json!({"id": stored.credential_id, "name": stored.name, "attested": stored.attestation.is_some()})),
     )
         .into_response()
 }
@@ -300,23 +394,56 @@ pub async fn second_factor(
     if passkeys.is_empty() {
         return Ok(None);
     }
-    let (options, state) = rp
-        .start_passkey_authentication(&passkeys)
-        .map_err(|e| crate::web::internal(&e))?;
-    let context = json!({"request": request, "factors": ["pwd"]});
-    let ceremony = begin(
-        idp,
-        "second_factor",
-        csrf.browser_binding(),
-        Some(account_id.to_owned()),
-        &state,
-        context,
-    )
-    .await?;
-    Ok(Some((
-        ceremony,
-        serde_json::to_value(options).unwrap_or_default(),
-    )))
+    // A request that needs high asks only for the attested keys, with user verification; an
+    // account without one does the ordinary ceremony and falls short (access_denied).
+    let attested: Vec<AttestedPasskey> = if requires_high(idp, request).await {
+        credentials
+            .iter()
+            .filter(|c| attested_now(idp, c))
+            .filter_map(|c| serde_json::from_str::<Passkey>(&c.passkey).ok())
+            .map(|p| AttestedPasskey::from(Credential::from(p)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let binding = csrf.browser_binding();
+    let account = Some(account_id.to_owned());
+    let (ceremony, options) = if attested.is_empty() {
+        let (options, state) = rp
+            .start_passkey_authentication(&passkeys)
+            .map_err(|e| crate::web::internal(&e))?;
+        let context = json!({"request": request, "factors": ["pwd"]});
+        let id = begin(idp, "second_factor", binding, account, &state, context).await?;
+        (id, serde_json::to_value(options))
+    } else {
+        let (options, state) = rp
+            .start_attested_passkey_authentication(&attested)
+            .map_err(|e| crate::web::internal(&e))?;
+        let context = json!({"request": request, "factors": ["pwd"], "attested": true});
+        let id = begin(idp, "second_factor", binding, account, &state, context).await?;
+        (id, serde_json::to_value(options))
+    };
+    Ok(Some((ceremony, options.unwrap_or_default())))
+}
+
+/// Whether the pending authorization request `request` needs `…/LoA/high`.
+async fn requires_high(idp: &Idp, request: &str) -> bool {
+    if request.is_empty() || idp.config.webauthn_attestation.is_none() {
+        return false;
+    }
+    let Ok(Some(pending)) = idp.store.authorization_request(request, idp.now()).await else {
+        return false;
+    };
+    serde_json::from_value::<crate::oidc::request::AuthParams>(pending.params)
+        .is_ok_and(|params| params.acr == ACR_HIGH)
+}
+
+/// Whether a stored credential's attestation is on the allow-list as configured now.
+fn attested_now(idp: &Idp, credential: &WebauthnCredential) -> bool {
+    match (&idp.config.webauthn_attestation, &credential.attestation) {
+        (Some(policy), Some(attestation)) => policy.allows(attestation),
+        _ => false,
+    }
 }
 
 /// `POST /login/passkey/start`: a passkey-only login (discoverable credential, user
@@ -379,11 +506,11 @@ pub async fn login_finish(
         Ok(account) => account,
         Err(r) => return r,
     };
-    let result = match verify_assertion(&idp, rp, &origin, &ceremony, &assertion, &account_id).await
-    {
-        Ok(result) => result,
-        Err(r) => return r,
-    };
+    let (result, attested) =
+        match verify_assertion(&idp, rp, &origin, &ceremony, &assertion, &account_id).await {
+            Ok(verified) => verified,
+            Err(r) => return r,
+        };
     let mut factors = Vec::new();
     let after_password = ceremony
         .context
@@ -396,6 +523,7 @@ pub async fn login_finish(
     factors.push(Factor::WebAuthn {
         synced: result.backup_eligible(),
         user_verified: result.user_verified(),
+        attested: attested && !result.backup_eligible(),
     });
     let request = ceremony
         .context
@@ -449,7 +577,8 @@ async fn whose(
 }
 
 /// Verifies the assertion against the account's stored credential; on success stores the
-/// updated counter and backup state, on a counter regression flags the credential.
+/// updated counter and backup state, on a counter regression flags the credential. Also says
+/// whether the credential's attestation is on the allow-list.
 async fn verify_assertion(
     idp: &Idp,
     rp: &Webauthn,
@@ -457,7 +586,7 @@ async fn verify_assertion(
     ceremony: &Ceremony,
     assertion: &PublicKeyCredential,
     account_id: &str,
-) -> Result<webauthn_rs::prelude::AuthenticationResult, Response> {
+) -> Result<(webauthn_rs::prelude::AuthenticationResult, bool), Response> {
     let now = idp.now();
     let asserted_id = credential_id(&assertion.raw_id);
     let credentials = idp
@@ -471,10 +600,19 @@ async fn verify_assertion(
         .ok_or_else(|| problem(StatusCode::UNAUTHORIZED, "unknown authenticator"))?;
     let mut passkey: Passkey =
         serde_json::from_str(&stored.passkey).map_err(|e| crate::web::internal(&e))?;
+    let attested_ceremony = ceremony
+        .context
+        .get("attested")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let verified = if ceremony.kind == "passkey" {
         serde_json::from_str::<DiscoverableAuthentication>(&ceremony.state)
             .map_err(|_| WebauthnError::InvalidUserUniqueId)
             .and_then(|state| rp.finish_discoverable_authentication_v2(assertion, state, &passkey))
+    } else if attested_ceremony {
+        serde_json::from_str::<AttestedPasskeyAuthentication>(&ceremony.state)
+            .map_err(|_| WebauthnError::InvalidUserUniqueId)
+            .and_then(|state| rp.finish_attested_passkey_authentication(assertion, &state))
     } else {
         serde_json::from_str::<PasskeyAuthentication>(&ceremony.state)
             .map_err(|_| WebauthnError::InvalidUserUniqueId)
@@ -522,7 +660,7 @@ async fn verify_assertion(
         )
         .await
         .map_err(|e| crate::web::internal(&e))?;
-    Ok(result)
+    Ok((result, attested_now(idp, stored)))
 }
 
 /// Turns the 303 the login flow answers into `{"redirect": …}` for the page's script, keeping
@@ -641,6 +779,7 @@ pub fn key_rows(
                 "created": when(c.created_at),
                 "used": c.last_used_at.map(&when).unwrap_or_default(),
                 "flagged": c.flagged_at.is_some(),
+                "attested": c.attestation.as_ref().is_some_and(|a| idp.config.webauthn_attestation.as_ref().is_some_and(|p| p.allows(a))),
             })
         })
         .collect()

@@ -543,3 +543,433 @@ async fn key_changes_need_a_fresh_login_and_offer_to_end_other_sessions() {
     assert_eq!(rename.status, StatusCode::FORBIDDEN);
     assert!(browser.get("/account").await.body.contains("llave roja"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Attestation allow-list: eIDAS high, staff accounts. `SoftToken` attests with a CA of its own,
+// which the tests configure (or not) as the trusted CA.
+
+mod attestation {
+    use llavero_idp::attestation::{AttestationPolicy, AttestationTrust};
+    use llavero_store::Store;
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    use webauthn_authenticator_rs::softtoken::{AAGUID, SoftToken};
+
+    use super::*;
+
+    const HIGH: &str = "http://eidas.europa.eu/LoA/high";
+    const SUBSTANTIAL: &str = "http://eidas.europa.eu/LoA/substantial";
+
+    /// A soft security key (user verification) and its attestation CA, PEM.
+    fn token() -> (SoftToken, String) {
+        use crypto_glue::traits::{EncodePem as _, LineEndingPem};
+        let (token, ca) = SoftToken::new(true).unwrap();
+        (token, ca.to_pem(LineEndingPem::LF).unwrap())
+    }
+
+    fn policy(ca_pem: &str, aaguid: &str) -> AttestationPolicy {
+        AttestationPolicy::new(&[AttestationTrust {
+            ca_pem: ca_pem.to_owned(),
+            aaguids: vec![aaguid.to_owned()],
+        }])
+        .unwrap()
+    }
+
+    async fn provider(store: Store, allow: Option<AttestationPolicy>) -> Provider {
+        Provider::configured_on(store, |c| c.webauthn_attestation = allow).await
+    }
+
+    /// A public client (PKCE, no secret), with a minimum `acr` if given.
+    async fn public_client(provider: &Provider, acr: Option<&str>) -> String {
+        provider
+            .register(llavero_idp::clients::Registration {
+                name: "Servicio".into(),
+                redirect_uris: vec![REDIRECT.into()],
+                scopes: vec!["openid run".into()],
+                token_endpoint_auth_method: Some("none".into()),
+                min_acr: acr.map(str::to_owned),
+                ..Default::default()
+            })
+            .await
+            .0
+    }
+
+    /// Logs in with the password (only factor so far); returns the account page's CSRF token.
+    async fn password_session(browser: &mut Browser) -> String {
+        let csrf = browser.get("/login").await.hidden("csrf");
+        let login = browser
+            .post(
+                "/login",
+                &[
+                    ("csrf", &csrf),
+                    ("request", ""),
+                    ("run", RUN),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(login.location(), "/account");
+        browser.get("/account").await.hidden("csrf")
+    }
+
+    /// Registers `key` from the account page; returns the finish answer (and the options the
+    /// provider asked with).
+    async fn register(
+        browser: &mut Browser,
+        csrf: &str,
+        key: &mut impl WebauthnAuthenticator,
+    ) -> (Answer, Value) {
+        let start = browser
+            .post_json("/account/webauthn/register/start", &json!({"csrf": csrf}))
+            .await;
+        assert_eq!(start.status, StatusCode::OK, "{}", start.body);
+        let start = start.json();
+        let options = start["options"].clone();
+        let credential = key
+            .do_registration(origin(), serde_json::from_value(options.clone()).unwrap())
+            .unwrap();
+        let finish = browser
+            .post_json("/account/webauthn/register/finish", &json!({"csrf": csrf, "ceremony": start["ceremony"], "name": "llave", "credential": credential}))
+            .await;
+        (finish, options)
+    }
+
+    /// An authorization for `client_id` through password and `key`; returns the last answer
+    /// (the redirect to the client) and the PKCE verifier.
+    async fn log_in(
+        browser: &mut Browser,
+        client_id: &str,
+        key: &mut impl WebauthnAuthenticator,
+    ) -> (Answer, String, Value) {
+        let (verifier, challenge) = pkce();
+        let start = browser
+            .authorize(client_id, &challenge, &[("scope", "openid run")])
+            .await;
+        assert!(start.location().starts_with("/login?request="), "{start:?}");
+        let page = browser.login(&start.location(), RUN, PASSWORD).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let options: Value =
+            serde_json::from_str(&html_unescape(&attribute(&page.body, "data-options"))).unwrap();
+        let assertion = key
+            .do_authentication(origin(), serde_json::from_value(options.clone()).unwrap())
+            .unwrap();
+        let done = browser
+            .post_json(
+                "/login/webauthn/finish",
+                &json!({"csrf": attribute(&page.body, "data-csrf"), "ceremony": attribute(&page.body, "data-ceremony"), "credential": assertion}),
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        let redirect = done.json()["redirect"].as_str().unwrap().to_owned();
+        let answer = if redirect.starts_with("/consent") {
+            browser.consent(&redirect).await
+        } else {
+            Answer {
+                status: StatusCode::SEE_OTHER,
+                headers: {
+                    let mut h = axum::http::HeaderMap::new();
+                    h.insert(axum::http::header::LOCATION, redirect.parse().unwrap());
+                    h
+                },
+                body: String::new(),
+            }
+        };
+        (answer, verifier, options)
+    }
+
+    async fn id_token_claims(
+        provider: &Provider,
+        client_id: &str,
+        answer: &Answer,
+        verifier: &str,
+    ) -> Value {
+        let code = answer.location_params()["code"].clone();
+        let tokens = provider
+            .back(
+                "/token",
+                None,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT),
+                    ("code_verifier", verifier),
+                    ("client_id", client_id),
+                ],
+            )
+            .await;
+        assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+        let id_token = llavero_credentials::jws::DecodedJws::decode(
+            tokens.json()["id_token"].as_str().unwrap(),
+        )
+        .unwrap();
+        id_token.unverified_value().unwrap()
+    }
+
+    async fn account_id(provider: &Provider) -> String {
+        provider
+            .idp
+            .store
+            .account_by_run(12_345_678)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
+
+    async fn an_attested_key_reaches_high(store: Store) {
+        let (mut key, ca) = token();
+        let provider = provider(store, Some(policy(&ca, &AAGUID.to_string()))).await;
+        let mut browser = provider.browser();
+        let csrf = password_session(&mut browser).await;
+        let (finish, options) = register(&mut browser, &csrf, &mut key).await;
+        assert_eq!(finish.status, StatusCode::CREATED, "{}", finish.body);
+        assert_eq!(options["publicKey"]["attestation"], "direct");
+        assert_eq!(finish.json()["attested"], true);
+        let stored = provider
+            .idp
+            .store
+            .webauthn_credentials(&account_id(&provider).await)
+            .await
+            .unwrap();
+        assert_eq!(
+            stored[0].attestation.as_ref().unwrap().aaguid,
+            AAGUID.to_string()
+        );
+
+        let client_id = public_client(&provider, Some(HIGH)).await;
+        let mut fresh = provider.browser();
+        let (answer, verifier, _) = log_in(&mut fresh, &client_id, &mut key).await;
+        assert!(answer.location().starts_with(REDIRECT), "{answer:?}");
+        let claims = id_token_claims(&provider, &client_id, &answer, &verifier).await;
+        assert_eq!(claims["acr"], HIGH);
+        assert_eq!(claims["amr"], json!(["pwd", "hwk", "user", "mfa"]));
+        let discovery = fresh.get("/.well-known/openid-configuration").await.json();
+        assert!(
+            discovery["acr_values_supported"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a == HIGH)
+        );
+    }
+
+    async fn keys_off_the_list_are_ordinary_factors(store: Store, other_ca: bool) {
+        let (mut key, ca) = token();
+        let allow = if other_ca {
+            let (_, foreign) = token();
+            policy(&foreign, &AAGUID.to_string())
+        } else {
+            policy(&ca, "00000000-0000-4000-8000-000000000001")
+        };
+        let provider = provider(store, Some(allow)).await;
+        let mut browser = provider.browser();
+        let csrf = password_session(&mut browser).await;
+        let (finish, _) = register(&mut browser, &csrf, &mut key).await;
+        assert_eq!(finish.status, StatusCode::CREATED, "{}", finish.body);
+        assert_eq!(finish.json()["attested"], false);
+
+        let substantial = public_client(&provider, None).await;
+        let (answer, verifier, _) = log_in(&mut provider.browser(), &substantial, &mut key).await;
+        let claims = id_token_claims(&provider, &substantial, &answer, &verifier).await;
+        assert_eq!(claims["acr"], SUBSTANTIAL);
+
+        // Step-up to high with it: the ceremony completes, the level does not.
+        let high = public_client(&provider, Some(HIGH)).await;
+        let (answer, _, _) = log_in(&mut provider.browser(), &high, &mut key).await;
+        assert!(answer.location().starts_with(REDIRECT), "{answer:?}");
+        assert_eq!(answer.location_params()["error"], "access_denied");
+    }
+
+    async fn staff_accounts_need_an_allowed_attestation(store: Store) {
+        let (mut good, ca) = token();
+        let provider = provider(store, Some(policy(&ca, &AAGUID.to_string()))).await;
+        let changed =
+            llavero_idp::attestation::set_staff(&provider.idp, RUN.parse().unwrap(), true)
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(changed.unattested_keys, 0);
+        let mut browser = provider.browser();
+        let csrf = password_session(&mut browser).await;
+        // A key from another manufacturer (its CA is not listed): refused.
+        let (mut foreign, _) = token();
+        let (refused, options) = register(&mut browser, &csrf, &mut foreign).await;
+        assert_eq!(options["publicKey"]["attestation"], "direct");
+        assert_eq!(
+            options["publicKey"]["authenticatorSelection"]["userVerification"],
+            "required"
+        );
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+        assert!(
+            refused.json()["error"]
+                .as_str()
+                .unwrap()
+                .contains("staff accounts")
+        );
+        // A passkey without attestation: refused.
+        let (refused, _) = register(&mut browser, &csrf, &mut SoftPasskey::new(true)).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+        assert!(
+            provider
+                .idp
+                .store
+                .webauthn_credentials(&account_id(&provider).await)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // The listed one: accepted, attested.
+        let (added, _) = register(&mut browser, &csrf, &mut good).await;
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+        assert_eq!(added.json()["attested"], true);
+        let history = provider
+            .idp
+            .store
+            .audit_of_account(&account_id(&provider).await, 20)
+            .await
+            .unwrap();
+        assert!(history.iter().any(|e| e.kind == "account.staff"));
+    }
+
+    async fn a_substantial_session_steps_up_with_the_attested_key(store: Store) {
+        let (mut attested, ca) = token();
+        let provider = provider(store, Some(policy(&ca, &AAGUID.to_string()))).await;
+        let mut browser = provider.browser();
+        let csrf = password_session(&mut browser).await;
+        let mut passkey = SoftPasskey::new(true);
+        assert_eq!(
+            register(&mut browser, &csrf, &mut passkey).await.0.status,
+            StatusCode::CREATED
+        );
+        assert_eq!(
+            register(&mut browser, &csrf, &mut attested).await.0.status,
+            StatusCode::CREATED
+        );
+        let account = account_id(&provider).await;
+        let keys = provider
+            .idp
+            .store
+            .webauthn_credentials(&account)
+            .await
+            .unwrap();
+        let attested_id = keys
+            .iter()
+            .find(|k| k.attestation.is_some())
+            .unwrap()
+            .credential_id
+            .clone();
+
+        // Substantial with the passkey.
+        let substantial = public_client(&provider, Some(SUBSTANTIAL)).await;
+        let mut citizen = provider.browser();
+        let (answer, _, options) = log_in(&mut citizen, &substantial, &mut passkey).await;
+        assert!(answer.location().starts_with(REDIRECT), "{answer:?}");
+        assert_eq!(
+            options["publicKey"]["allowCredentials"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+
+        // The same session asked for high: a new ceremony, offering only the attested key,
+        // with user verification required.
+        let high = public_client(&provider, Some(HIGH)).await;
+        let (answer, verifier, options) = log_in(&mut citizen, &high, &mut attested).await;
+        let allowed = options["publicKey"]["allowCredentials"].as_array().unwrap();
+        assert_eq!(allowed.len(), 1);
+        assert_eq!(allowed[0]["id"], attested_id);
+        assert_eq!(options["publicKey"]["userVerification"], "required");
+        let claims = id_token_claims(&provider, &high, &answer, &verifier).await;
+        assert_eq!(claims["acr"], HIGH);
+
+        // Taken off the list (another instance configured without that CA): the same key
+        // now gives substantial.
+        let (_, other) = token();
+        let delisted = Provider::on_with(
+            provider.idp.store.clone(),
+            llavero_idp::seal::MasterKey::from_base64(&provider.idp.master.to_base64()).unwrap(),
+            None,
+            |c| c.webauthn_attestation = Some(policy(&other, &AAGUID.to_string())),
+        )
+        .await;
+        let (answer, verifier, _) =
+            log_in(&mut delisted.browser(), &substantial, &mut attested).await;
+        let claims = id_token_claims(&delisted, &substantial, &answer, &verifier).await;
+        assert_eq!(claims["acr"], SUBSTANTIAL);
+    }
+
+    async fn without_an_allow_list_nothing_changes(store: Store) {
+        let (mut key, _) = token();
+        let provider = provider(store, None).await;
+        let mut browser = provider.browser();
+        let csrf = password_session(&mut browser).await;
+        let (finish, options) = register(&mut browser, &csrf, &mut key).await;
+        assert_eq!(finish.status, StatusCode::CREATED);
+        assert_ne!(options["publicKey"]["attestation"], "direct");
+        assert_eq!(finish.json()["attested"], false);
+        let high = public_client(&provider, Some(HIGH)).await;
+        let (answer, _, _) = log_in(&mut provider.browser(), &high, &mut key).await;
+        assert_eq!(answer.location_params()["error"], "access_denied");
+        // And a staff account cannot register at all.
+        llavero_idp::attestation::set_staff(&provider.idp, RUN.parse().unwrap(), true)
+            .await
+            .unwrap()
+            .unwrap();
+        let start = browser
+            .post_json("/account/webauthn/register/start", &json!({"csrf": csrf}))
+            .await;
+        assert_eq!(start.status, StatusCode::FORBIDDEN);
+    }
+
+    async fn sqlite() -> Store {
+        let dir = tempfile::tempdir().unwrap();
+        let store = llavero_store::testing::sqlite(dir.path()).await.unwrap();
+        // The file stays open; the directory may go.
+        std::mem::forget(dir);
+        store
+    }
+
+    async fn postgres() -> Store {
+        llavero_store::testing::postgres().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_attested_key_reaches_high_sqlite() {
+        an_attested_key_reaches_high(sqlite().await).await;
+    }
+
+    #[tokio::test]
+    async fn an_attested_key_reaches_high_postgres() {
+        an_attested_key_reaches_high(postgres().await).await;
+    }
+
+    #[tokio::test]
+    async fn an_unlisted_aaguid_is_an_ordinary_factor_sqlite() {
+        keys_off_the_list_are_ordinary_factors(sqlite().await, false).await;
+    }
+
+    #[tokio::test]
+    async fn another_ca_is_an_ordinary_factor_postgres() {
+        keys_off_the_list_are_ordinary_factors(postgres().await, true).await;
+    }
+
+    #[tokio::test]
+    async fn staff_accounts_need_an_allowed_attestation_sqlite() {
+        staff_accounts_need_an_allowed_attestation(sqlite().await).await;
+    }
+
+    #[tokio::test]
+    async fn staff_accounts_need_an_allowed_attestation_postgres() {
+        staff_accounts_need_an_allowed_attestation(postgres().await).await;
+    }
+
+    #[tokio::test]
+    async fn a_substantial_session_steps_up_with_the_attested_key_sqlite() {
+        a_substantial_session_steps_up_with_the_attested_key(sqlite().await).await;
+    }
+
+    #[tokio::test]
+    async fn without_an_allow_list_nothing_changes_sqlite() {
+        without_an_allow_list_nothing_changes(sqlite().await).await;
+    }
+}

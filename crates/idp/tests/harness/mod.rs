@@ -88,12 +88,21 @@ impl Provider {
         provider
     }
 
+    /// A provider on `store` (SQLite or PostgreSQL), its configuration changed by `configure`,
+    /// with the citizen activated and a confidential client.
+    pub async fn configured_on(store: Store, configure: impl FnOnce(&mut IdpConfig)) -> Self {
+        let mut provider = Self::on_with(store, MasterKey::generate(), None, configure).await;
+        provider.seed().await;
+        provider
+    }
+
     /// A provider instance over an existing store (several may share one database).
     pub async fn on(store: Store, master: MasterKey, client: Option<(String, String)>) -> Self {
         Self::on_with(store, master, client, |_| {}).await
     }
 
-    async fn on_with(
+    /// A provider instance over an existing store, its configuration changed by `configure`.
+    pub async fn on_with(
         store: Store,
         master: MasterKey,
         client: Option<(String, String)>,
