@@ -95,6 +95,25 @@ fun main() {
         check(!result.claimsJson(0u)!!.contains("family_name"))
         expectThrows<VerifyException.WrongNonce> { verifier.presentationRequest(AUD, "n-2").verify(presentation, now) }
     }
+    case("verifyAll gives one outcome per credential: valid, revoked, tampered") {
+        val tampered = credential.replaceFirst("~", "~WyJzYWx0IiwibmFtZSIsInZhbHVlIl0~")
+        val outcomes = verifier.verifyAll(listOf(credential, revoked, tampered), now)
+        check(outcomes.size == 3)
+        val valid = outcomes[0] as VerificationOutcome.Verified
+        check(valid.result.claimsJson(0u)!!.contains("Ana María"))
+        check((outcomes[1] as VerificationOutcome.Rejected).reason is VerifyException.Revoked)
+        check((outcomes[2] as VerificationOutcome.Rejected).reason is VerifyException.DigestMismatch)
+    }
+    case("a presentation request verifies a batch of presentations, each on its own") {
+        val request = verifier.presentationRequest(AUD, "n-3")
+        val good = createPresentation(credential, listOf("given_name"), AUD, "n-3", now, holder)
+        val replayed = createPresentation(credential, listOf("given_name"), AUD, "n-4", now, holder)
+        val revokedPresentation = createPresentation(revoked, listOf("given_name"), AUD, "n-3", now, holder)
+        val outcomes = request.verifyAll(listOf(good, replayed, revokedPresentation), now)
+        check((outcomes[0] as VerificationOutcome.Verified).result.credentials()[0].keyBindingVerified)
+        check((outcomes[1] as VerificationOutcome.Rejected).reason is VerifyException.WrongNonce)
+        check((outcomes[2] as VerificationOutcome.Rejected).reason is VerifyException.Revoked)
+    }
     case("a refusing signer is HolderException.Signing") {
         expectThrows<HolderException.Signing> {
             createPresentation(credential, listOf("given_name"), AUD, "n", now, Refusing(holder.publicJwk()))
