@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use llavero_credentials::time::Clock;
-use llavero_store::{SessionLimits, Store};
+use llavero_store::{SessionLimits, Store, StoreError};
 
 use crate::config::IdpConfig;
 use crate::keys::KeyRing;
@@ -32,6 +32,7 @@ pub struct Idp {
     /// pre-authorized code), set once at start.
     pub extra_grant: std::sync::OnceLock<std::sync::Arc<dyn ExtraGrant>>,
     pub(crate) client_limiter: crate::web::LocalLimiter,
+    pub(crate) clients: crate::clients::ClientCache,
     pub(crate) csrf_key: ring::hmac::Key,
     pub(crate) pairwise_key: ring::hmac::Key,
 }
@@ -80,6 +81,7 @@ impl Idp {
             pages: Pages::new()?,
             audit_writer: crate::audit::AuditWriter::start(store.clone()),
             client_limiter: crate::web::LocalLimiter::default(),
+            clients: crate::clients::ClientCache::default(),
             webauthn,
             extra_grant: std::sync::OnceLock::new(),
             keys,
@@ -94,6 +96,11 @@ impl Idp {
     #[must_use]
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// The registered client `id` (cached: see [`crate::clients::ClientCache`]).
+    pub async fn client(&self, id: &str) -> Result<Option<llavero_store::Client>, StoreError> {
+        self.clients.get(&self.store, id, self.now()).await
     }
 
     /// Session limits from the configuration.

@@ -82,7 +82,7 @@ impl Store {
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE run = $1"
         ))
         .bind(run)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(account_from_row).transpose()
     }
@@ -93,7 +93,7 @@ impl Store {
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"
         ))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(account_from_row).transpose()
     }
@@ -123,7 +123,7 @@ impl Store {
         let row =
             sqlx::query("SELECT run, code_hash, expires_at FROM activation_codes WHERE run = $1")
                 .bind(run)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reader)
                 .await?;
         row.map(|row| {
             Ok(ActivationCode {
@@ -196,7 +196,7 @@ impl Store {
         let row =
             sqlx::query("SELECT failures, last_failed_at FROM login_failures WHERE subject = $1")
                 .bind(subject)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reader)
                 .await?;
         row.map(|row| {
             Ok(LoginSubject {

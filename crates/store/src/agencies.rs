@@ -111,7 +111,7 @@ impl Store {
     pub async fn agencies(&self) -> Result<Vec<Agency>, StoreError> {
         let rows =
             sqlx::query("SELECT id, name, credential_types, created_at FROM agencies ORDER BY id")
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reader)
                 .await?;
         rows.iter().map(agency_from_row).collect()
     }
@@ -122,7 +122,7 @@ impl Store {
             "SELECT id, name, credential_types, created_at FROM agencies WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(agency_from_row).transpose()
     }
@@ -134,7 +134,7 @@ impl Store {
              FROM agency_keys WHERE agency_id = $1 ORDER BY activates_at DESC, kid",
         )
         .bind(agency_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(key_from_row).collect()
     }
@@ -182,7 +182,7 @@ impl Store {
         let row =
             sqlx::query("SELECT id, agency_id, secret_hash FROM agency_clients WHERE id = $1")
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reader)
                 .await?;
         row.map(|row| {
             Ok(AgencyClient {
@@ -224,7 +224,7 @@ impl Store {
         )
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.map(|row| Ok((row.try_get("client_id")?, row.try_get("agency_id")?)))
             .transpose()

@@ -236,7 +236,7 @@ impl Store {
                 "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000"
             ))
             .bind(after)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
             if rows.is_empty() {
                 break;
@@ -286,7 +286,7 @@ impl Store {
             }
         }
         let head: String = sqlx::query_scalar("SELECT hash FROM audit_head WHERE id = 1")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await?;
         if head != prev {
             return Ok(Err(BrokenLink {
@@ -302,7 +302,7 @@ impl Store {
         Ok(
             sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = $1")
                 .bind(seq)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reader)
                 .await?,
         )
     }
@@ -310,7 +310,7 @@ impl Store {
     /// The chain head: `(seq, hash)`.
     pub async fn audit_head(&self) -> Result<(i64, String), StoreError> {
         let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await?;
         Ok((row.try_get("seq")?, row.try_get("hash")?))
     }
@@ -326,7 +326,7 @@ impl Store {
         ))
         .bind(account_id)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(entry_from_row).collect()
     }
@@ -338,7 +338,7 @@ impl Store {
         ))
         .bind(from)
         .bind(to)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(entry_from_row).collect()
     }
@@ -348,7 +348,7 @@ impl Store {
         let rows =
             sqlx::query("SELECT seq, ip FROM audit_log WHERE at < $1 AND ip_salt IS NOT NULL")
                 .bind(before)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reader)
                 .await?;
         let mut tx = self.pool.begin().await?;
         for row in &rows {
@@ -382,7 +382,7 @@ impl Store {
     /// Every checkpoint, oldest first.
     pub async fn audit_checkpoints(&self) -> Result<Vec<AuditCheckpoint>, StoreError> {
         let rows = sqlx::query("SELECT seq, jws FROM audit_checkpoints ORDER BY seq")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter()
             .map(|row| {

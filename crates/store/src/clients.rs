@@ -152,7 +152,7 @@ impl Store {
     pub async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM clients WHERE id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(client_from_row).transpose()
     }

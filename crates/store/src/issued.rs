@@ -369,7 +369,7 @@ impl Store {
         )
         .bind(agency_id)
         .bind(number)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(list_from_row).transpose()
     }
@@ -380,7 +380,7 @@ impl Store {
             "SELECT id, agency_id, number, size FROM status_lists WHERE agency_id = $1 ORDER BY number",
         )
         .bind(agency_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(list_from_row).collect()
     }
@@ -394,7 +394,7 @@ impl Store {
             "SELECT idx, status FROM issued_credentials WHERE list_id = $1 AND status <> 'valid' ORDER BY idx",
         )
         .bind(list_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter()
             .map(|row| {
@@ -415,7 +415,7 @@ impl Store {
                 "SELECT idx FROM issued_credentials WHERE list_id = $1 ORDER BY idx",
             )
             .bind(list_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?,
         )
     }
@@ -434,7 +434,7 @@ impl Store {
         .bind(agency_id)
         .bind(run)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(credential_from_row).collect()
     }
@@ -535,7 +535,7 @@ impl Store {
             "SELECT {DEFERRED_COLUMNS} FROM deferred_issuances WHERE transaction_hash = $1"
         ))
         .bind(transaction_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(deferred_from_row).transpose()
     }
@@ -566,7 +566,7 @@ impl Store {
              WHERE agency_id = $1 AND approved_at IS NULL ORDER BY created_at LIMIT 1000"
         ))
         .bind(agency_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(deferred_from_row).collect()
     }

@@ -82,7 +82,12 @@ impl Backend {
 /// The handle to the database: cheap to clone, shared by every request.
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Every write, and reads inside transactions.
     pool: AnyPool,
+    /// Reads outside transactions. On SQLite a pool of read-only connections beside the
+    /// single writer (WAL lets readers run while the writer commits), so a lookup never queues
+    /// behind a write transaction; on PostgreSQL the same pool as `pool`.
+    reader: AnyPool,
     backend: Backend,
 }
 
@@ -101,23 +106,17 @@ impl Store {
             // upgrade inside a transaction, and costs little: its queries take microseconds.
             // Other processes (an import run by the CLI) wait on the busy timeout.
             Backend::Sqlite => {
-                AnyPoolOptions::new()
-                    .max_connections(1)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            for pragma in [
-                                "PRAGMA journal_mode = WAL",
-                                "PRAGMA synchronous = NORMAL",
-                                "PRAGMA foreign_keys = ON",
-                                "PRAGMA busy_timeout = 10000",
-                            ] {
-                                conn.execute(pragma).await?;
-                            }
-                            Ok(())
-                        })
-                    })
-                    .connect_with(options)
-                    .await?
+                sqlite_pool(
+                    1,
+                    &[
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA synchronous = NORMAL",
+                        "PRAGMA foreign_keys = ON",
+                        "PRAGMA busy_timeout = 10000",
+                    ],
+                    options.clone(),
+                )
+                .await?
             }
             Backend::Postgres => {
                 // No ping before each acquire: a dead connection fails its query and is
@@ -127,7 +126,7 @@ impl Store {
                     .max_connections(16)
                     .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
+                    .connect_with(options.clone())
                     .await?
             }
         };
@@ -136,7 +135,26 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await?;
-        Ok(Self { pool, backend })
+        let reader = match backend {
+            // After the writer: it has switched the file to WAL (a persistent setting).
+            Backend::Sqlite => {
+                let readers = std::thread::available_parallelism()
+                    .map_or(2, std::num::NonZeroUsize::get)
+                    .clamp(2, 8);
+                sqlite_pool(
+                    u32::try_from(readers).unwrap_or(2),
+                    &["PRAGMA query_only = ON", "PRAGMA busy_timeout = 10000"],
+                    options,
+                )
+                .await?
+            }
+            Backend::Postgres => pool.clone(),
+        };
+        Ok(Self {
+            pool,
+            reader,
+            backend,
+        })
     }
 
     /// The backend in use.
@@ -147,8 +165,32 @@ impl Store {
 
     /// Closes every connection (waits for those in use).
     pub async fn close(&self) {
+        self.reader.close().await;
         self.pool.close().await;
     }
+}
+
+/// An SQLite pool of `size` connections, each set up with `pragmas`.
+async fn sqlite_pool(
+    size: u32,
+    pragmas: &'static [&'static str],
+    options: AnyConnectOptions,
+) -> Result<AnyPool, sqlx::Error> {
+    AnyPoolOptions::new()
+        .max_connections(size)
+        // A local file: no connection to lose, and the ping is a round trip to the
+        // connection's worker thread on every acquisition.
+        .test_before_acquire(false)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                for pragma in pragmas {
+                    conn.execute(*pragma).await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
 }
 
 impl Store {
@@ -159,7 +201,11 @@ impl Store {
             .max_connections(1)
             .connect(url)
             .await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            reader: pool.clone(),
+            pool,
+            backend,
+        })
     }
 
     async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {

@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row as _, Transaction};
 
 use crate::secret::{json_list, to_json_list};
-use crate::{Person, Store, StoreError};
+use crate::{Backend, Person, Store, StoreError};
 
 /// A validated authorization request waiting for the citizen to log in and consent.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,6 +159,49 @@ pub(crate) async fn revoke_grants_in(
 const GRANT_ALIVE: &str = "g.revoked_at IS NULL AND a.disabled_at IS NULL AND a.locked_at IS NULL \
      AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.handle = g.session_handle AND s.ended_at IS NOT NULL)";
 
+/// The refresh token spend shared by both dialects: `$1` the old token's hash, `$2` the
+/// client, `$3` now.
+fn spend_refresh_token() -> String {
+    format!(
+        "UPDATE refresh_tokens SET used_at = $3 \
+         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $3 AND grant_id IN \
+         (SELECT g.id FROM grants g JOIN accounts a ON a.id = g.account_id \
+          WHERE g.client_id = $2 AND {GRANT_ALIVE})"
+    )
+}
+
+/// PostgreSQL: data-modifying CTEs, so spend, both inserts and the grant's row are one
+/// statement (atomic by itself); the inserts read the spent row, so they happen only if it was
+/// spent. `$4`/`$5` the access token's hash and expiry, `$6`/`$7` the refresh token's.
+static ROTATE_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH spent AS ({spend} RETURNING grant_id), \
+         access AS (INSERT INTO access_tokens (token_hash, grant_id, expires_at) \
+                    SELECT $4, grant_id, $5 FROM spent), \
+         refresh AS (INSERT INTO refresh_tokens (token_hash, grant_id, expires_at) \
+                     SELECT $6, grant_id, $7 FROM spent) \
+         SELECT {GRANT_COLUMNS} FROM grants g JOIN spent ON spent.grant_id = g.id",
+        spend = spend_refresh_token()
+    )
+});
+
+/// SQLite has no data-modifying CTEs: four statements sent as one query (in a transaction the
+/// caller opens). Each later statement goes ahead only if the one before changed exactly one
+/// row: `changes()` is the row count of the last completed INSERT, UPDATE or DELETE on this
+/// connection, so a token spent earlier (even in the same second) yields no insert and no row.
+static ROTATE_SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{spend}; \
+         INSERT INTO access_tokens (token_hash, grant_id, expires_at) \
+         SELECT $4, grant_id, $5 FROM refresh_tokens WHERE token_hash = $1 AND changes() = 1; \
+         INSERT INTO refresh_tokens (token_hash, grant_id, expires_at) \
+         SELECT $6, grant_id, $7 FROM refresh_tokens WHERE token_hash = $1 AND changes() = 1; \
+         SELECT {GRANT_COLUMNS} FROM grants g \
+         WHERE g.id = (SELECT grant_id FROM refresh_tokens WHERE token_hash = $1) AND changes() = 1",
+        spend = spend_refresh_token()
+    )
+});
+
 impl Store {
     /// Stores a validated authorization request.
     pub async fn put_authorization_request(
@@ -193,7 +236,7 @@ impl Store {
         )
         .bind(id)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.map(|row| {
             let params: String = row.try_get("params")?;
@@ -359,6 +402,11 @@ impl Store {
 
     /// Rotates a refresh token of `client_id`: spends it and stores the new pair in one
     /// transaction. Presenting a spent one revokes the family (OAuth 2.0 Security BCP §4.14).
+    ///
+    /// This is the token endpoint's hot path, so the rotation is one round trip to the
+    /// database (see [`ROTATE_POSTGRES`] and [`ROTATE_SQLITE`]): the spend carries every check
+    /// in its `WHERE` (this client's token, unused, unexpired, its grant alive), and the new
+    /// tokens and the grant's row come only from a token spent by this very request.
     pub async fn rotate_refresh_token(
         &self,
         client_id: &str,
@@ -367,47 +415,67 @@ impl Store {
         refresh: (&str, i64),
         now: i64,
     ) -> Result<RefreshRotation, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let sql = match self.backend {
+            Backend::Postgres => &*ROTATE_POSTGRES,
+            Backend::Sqlite => &*ROTATE_SQLITE,
+        };
+        let query = sqlx::query(sql)
+            .bind(old_hash)
+            .bind(client_id)
+            .bind(now)
+            .bind(access.0)
+            .bind(access.1)
+            .bind(refresh.0)
+            .bind(refresh.1);
+        let rows = match self.backend {
+            // One statement: atomic on its own.
+            Backend::Postgres => query.fetch_all(&self.pool).await?,
+            // Several statements sent at once, inside a transaction.
+            Backend::Sqlite => {
+                let mut tx = self.pool.begin().await?;
+                let rows = query.fetch_all(&mut *tx).await?;
+                if rows.is_empty() {
+                    tx.rollback().await?;
+                } else {
+                    tx.commit().await?;
+                }
+                rows
+            }
+        };
+        match rows.first() {
+            Some(grant) => Ok(RefreshRotation::Rotated(Box::new(grant_from_row(grant)?))),
+            None => self.refused_rotation(client_id, old_hash, now).await,
+        }
+    }
+
+    /// Why a refresh token could not be spent: unknown (to this client), already used (the
+    /// family is revoked now), or expired / its grant no longer alive.
+    async fn refused_rotation(
+        &self,
+        client_id: &str,
+        old_hash: &str,
+        now: i64,
+    ) -> Result<RefreshRotation, StoreError> {
         let found = sqlx::query(
-            "SELECT r.grant_id, r.expires_at, r.used_at FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
+            "SELECT r.grant_id, r.used_at FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
              WHERE r.token_hash = $1 AND g.client_id = $2",
         )
         .bind(old_hash)
         .bind(client_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.pool)
         .await?;
         let Some(found) = found else {
             return Ok(RefreshRotation::Unknown);
         };
-        let grant_id: String = found.try_get("grant_id")?;
         let used_at: Option<i64> = found.try_get("used_at")?;
-        let expires_at: i64 = found.try_get("expires_at")?;
-        if used_at.is_some() {
-            revoke_grants_in(&mut tx, "id = $1", &grant_id, now).await?;
-            tx.commit().await?;
-            return Ok(RefreshRotation::Reused);
-        }
-        let spent = sqlx::query(
-            "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
-        )
-        .bind(old_hash)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let grant = sqlx::query(&format!(
-            "SELECT {GRANT_COLUMNS} FROM grants g JOIN accounts a ON a.id = g.account_id WHERE g.id = $1 AND {GRANT_ALIVE}"
-        ))
-        .bind(&grant_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let (Some(grant), true, 1) = (grant, expires_at > now, spent) else {
-            tx.commit().await?;
+        if used_at.is_none() {
             return Ok(RefreshRotation::Inactive);
-        };
-        insert_tokens(&mut tx, &grant_id, access, refresh).await?;
+        }
+        let grant_id: String = found.try_get("grant_id")?;
+        let mut tx = self.pool.begin().await?;
+        revoke_grants_in(&mut tx, "id = $1", &grant_id, now).await?;
         tx.commit().await?;
-        Ok(RefreshRotation::Rotated(Box::new(grant_from_row(&grant)?)))
+        Ok(RefreshRotation::Reused)
     }
 
     /// The grant behind a live access token, with the person's registry record.
@@ -425,7 +493,7 @@ impl Store {
         ))
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(AccessGrant {
@@ -478,7 +546,7 @@ impl Store {
         )
         .bind(account_id)
         .bind(client_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         scope.map(|s| json_list("scope", &s)).transpose()
     }
@@ -511,7 +579,7 @@ impl Store {
              WHERE c.account_id = $1 ORDER BY c.granted_at DESC",
         )
         .bind(account_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter()
             .map(|row| {

@@ -127,7 +127,7 @@ impl Store {
             "SELECT {OFFER_COLUMNS} FROM credential_offers WHERE id = $1"
         ))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(offer_from_row).transpose()
     }
@@ -138,7 +138,7 @@ impl Store {
             "SELECT {OFFER_COLUMNS} FROM credential_offers WHERE pre_authorized_code_hash = $1"
         ))
         .bind(code_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(offer_from_row).transpose()
     }
@@ -238,7 +238,7 @@ impl Store {
         )
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.map(|row| {
             Ok(IssuanceToken {

@@ -221,7 +221,7 @@ impl Store {
             "SELECT {COLUMNS} FROM registry_people WHERE run = $1"
         ))
         .bind(run)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(person_from_row).transpose()
     }
@@ -229,7 +229,7 @@ impl Store {
     /// How many people the registry holds.
     pub async fn people_count(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM registry_people")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await?)
     }
 }

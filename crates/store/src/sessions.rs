@@ -127,7 +127,7 @@ impl Store {
         .bind(id_hash)
         .bind(now - limits.idle)
         .bind(now - limits.absolute)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         let Some(session) = row.as_ref().map(session_from_row).transpose()? else {
             return Ok(None);
@@ -156,7 +156,7 @@ impl Store {
         .bind(account_id)
         .bind(now - limits.idle)
         .bind(now - limits.absolute)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(session_from_row).collect()
     }
@@ -197,7 +197,7 @@ impl Store {
         )
         .bind(account_id)
         .bind(keep)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         for handle in &others {
             self.end_session(account_id, handle, now).await?;

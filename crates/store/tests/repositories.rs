@@ -320,6 +320,16 @@ async fn reused_refresh_token_revokes_the_family(store: Store) {
         rotate("rt2", "rt4").await,
         RefreshRotation::Inactive
     ));
+    // A refused rotation stored nothing: neither new refresh token exists.
+    assert!(matches!(rotate("rt3", "rt5").await, RefreshRotation::Unknown));
+    assert!(matches!(rotate("rt4", "rt6").await, RefreshRotation::Unknown));
+    assert!(
+        store
+            .access_grant(&hash_secret("at-rt3"), NOW + 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // Another client cannot use it at all.
     let other = store
         .rotate_refresh_token(

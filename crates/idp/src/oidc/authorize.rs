@@ -405,7 +405,7 @@ async fn pending(
     if !bound {
         return Ok(None);
     }
-    let Some(client) = idp.store.client(&request.client_id).await? else {
+    let Some(client) = idp.client(&request.client_id).await? else {
         return Ok(None);
     };
     Ok(Some(Pending { params, client }))

@@ -121,7 +121,6 @@ pub async fn authenticate(
         return Err(ClientAuthError::Malformed);
     }
     let client = idp
-        .store
         .client(&client_id)
         .await
         .map_err(|e| ClientAuthError::Store(e.to_string()))?

@@ -159,7 +159,7 @@ async fn redirect_target(
 ) -> Result<Option<String>, ()> {
     let Some(uri) = uri else { return Ok(None) };
     let client = match client_id {
-        Some(id) => idp.store.client(id).await.ok().flatten(),
+        Some(id) => idp.client(id).await.ok().flatten(),
         None => None,
     };
     if !client.is_some_and(|c| c.post_logout_redirect_uris.iter().any(|u| u == uri)) {

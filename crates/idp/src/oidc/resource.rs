@@ -70,7 +70,7 @@ pub async fn userinfo(
     let Some(access) = found else {
         return bearer_error(StatusCode::UNAUTHORIZED, "invalid_token");
     };
-    let client = match idp.store.client(&access.grant.client_id).await {
+    let client = match idp.client(&access.grant.client_id).await {
         Ok(Some(client)) => client,
         Ok(None) => return bearer_error(StatusCode::UNAUTHORIZED, "invalid_token"),
         Err(e) => return OAuthError::server(&e).into_response(),

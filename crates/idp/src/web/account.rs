@@ -241,7 +241,7 @@ async fn client_names(
             .as_deref()
             .filter(|c| !names.contains_key(*c));
         if let Some(client) = unknown
-            && let Ok(Some(found)) = idp.store.client(client).await
+            && let Ok(Some(found)) = idp.client(client).await
         {
             names.insert(found.id, found.name);
         }
