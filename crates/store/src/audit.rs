@@ -135,14 +135,20 @@ pub fn truncate_ip(ip: &str) -> String {
     }
 }
 
-/// Inserts entry `seq` after `prev`; returns its hash.
-async fn insert_entry(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+/// An entry ready to insert: the event with its chain fields computed.
+struct Chained<'a> {
     seq: i64,
-    prev: &str,
-    event: &NewAuditEvent,
-    now: i64,
-) -> Result<String, StoreError> {
+    at: i64,
+    event: &'a NewAuditEvent,
+    detail: String,
+    salt: Option<String>,
+    digest: Option<String>,
+    prev: String,
+    hash: String,
+}
+
+/// Entry `seq` after `prev`: the IP's salted digest and the entry's hash.
+fn chain<'a>(seq: i64, prev: String, event: &'a NewAuditEvent, at: i64) -> Chained<'a> {
     let detail = event.detail.to_string();
     let salt = event.ip.as_ref().map(|_| {
         let mut bytes = [0u8; 16];
@@ -154,9 +160,9 @@ async fn insert_entry(
         _ => None,
     };
     let hash = entry_hash(
-        prev,
+        &prev,
         seq,
-        now,
+        at,
         &event.kind,
         event.account_id.as_deref(),
         event.client_id.as_deref(),
@@ -164,22 +170,51 @@ async fn insert_entry(
         event.user_agent.as_deref(),
         &detail,
     );
-    sqlx::query(&format!("INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
-        .bind(seq)
-        .bind(now)
-        .bind(&event.kind)
-        .bind(event.account_id.as_deref())
-        .bind(event.client_id.as_deref())
-        .bind(event.ip.as_deref())
-        .bind(salt.as_deref())
-        .bind(digest.as_deref())
-        .bind(event.user_agent.as_deref())
-        .bind(&detail)
-        .bind(prev)
-        .bind(&hash)
-        .execute(&mut **tx)
-        .await?;
-    Ok(hash)
+    Chained {
+        seq,
+        at,
+        event,
+        detail,
+        salt,
+        digest,
+        prev,
+        hash,
+    }
+}
+
+/// Inserts the entries with one multi-row `INSERT` (one round trip for the whole batch).
+async fn insert_entries(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    entries: &[Chained<'_>],
+) -> Result<(), StoreError> {
+    const PER_ROW: usize = 12;
+    let rows: Vec<String> = (0..entries.len())
+        .map(|row| {
+            let params: Vec<String> = (1..=PER_ROW)
+                .map(|column| format!("${}", row * PER_ROW + column))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    let sql = format!("INSERT INTO audit_log ({COLUMNS}) VALUES {}", rows.join(", "));
+    let mut query = sqlx::query(&sql);
+    for entry in entries {
+        query = query
+            .bind(entry.seq)
+            .bind(entry.at)
+            .bind(&entry.event.kind)
+            .bind(entry.event.account_id.as_deref())
+            .bind(entry.event.client_id.as_deref())
+            .bind(entry.event.ip.as_deref())
+            .bind(entry.salt.as_deref())
+            .bind(entry.digest.as_deref())
+            .bind(entry.event.user_agent.as_deref())
+            .bind(&entry.detail)
+            .bind(&entry.prev)
+            .bind(&entry.hash);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
 }
 
 impl Store {
@@ -212,12 +247,17 @@ impl Store {
                 .await?;
         let last: i64 = head.try_get("seq")?;
         let mut prev: String = head.try_get("hash")?;
-        let mut seqs = Vec::with_capacity(events.len());
+        let mut entries = Vec::with_capacity(events.len());
         for (offset, (event, at)) in (1..=count).rev().zip(events) {
-            let seq = last - offset + 1;
-            prev = insert_entry(&mut tx, seq, &prev, event, *at).await?;
-            seqs.push(seq);
+            let entry = chain(last - offset + 1, prev, event, *at);
+            prev = entry.hash.clone();
+            entries.push(entry);
         }
+        // Bounded statements: 256 rows are 3,072 parameters, far below either database's limit.
+        for chunk in entries.chunks(256) {
+            insert_entries(&mut tx, chunk).await?;
+        }
+        let seqs = entries.iter().map(|e| e.seq).collect();
         sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
             .bind(&prev)
             .execute(&mut *tx)
