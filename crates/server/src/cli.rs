@@ -257,6 +257,18 @@ pub enum AccountCommand {
         /// The citizen's RUN.
         run: String,
     },
+    /// Mark an account as staff: it may register only authenticators whose attestation is on
+    /// the allow-list (`webauthn_attestation`). Prints JSON.
+    #[command(
+        after_help = "Example:\n  llavero account staff 12.345.678-5\n  llavero account staff 12.345.678-5 --remove"
+    )]
+    Staff {
+        /// The citizen's RUN.
+        run: String,
+        /// Make it an ordinary account again.
+        #[arg(long)]
+        remove: bool,
+    },
 }
 
 /// `llavero client …`

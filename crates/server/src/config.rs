@@ -52,9 +52,23 @@ pub struct Config {
     pub webauthn_origins: Vec<String>,
     /// Every citizen must enrol a second factor (WebAuthn) before reaching any service.
     pub require_enrolment: bool,
+    /// The WebAuthn attestation allow-list: trusted attestation CAs and the authenticator
+    /// models (AAGUIDs) allowed under each. Empty (the default): no attestation is requested
+    /// and `…/LoA/high` is never reached.
+    pub webauthn_attestation: Vec<AttestationEntry>,
     /// A directory of credential type definitions (`<id>.json` + `<id>.schema.json`) added to,
     /// or replacing, the built-in ones.
     pub credential_types_dir: Option<PathBuf>,
+}
+
+/// One attestation allow-list entry (`[[webauthn_attestation]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationEntry {
+    /// The CA certificate, a PEM file.
+    pub ca: PathBuf,
+    /// The AAGUIDs allowed under it.
+    pub aaguids: Vec<String>,
 }
 
 impl Default for Config {
@@ -79,6 +93,7 @@ impl Default for Config {
             webauthn_origins: Vec::new(),
             credential_types_dir: None,
             require_enrolment: false,
+            webauthn_attestation: Vec::new(),
         }
     }
 }
@@ -123,7 +138,9 @@ impl Config {
     /// `LLAVERO_MASTER_KEY`, `LLAVERO_SECURE_COOKIES`, `LLAVERO_ADMIN_TOKEN`,
     /// `LLAVERO_LOGIN_RATE_PER_MINUTE`, `LLAVERO_CLIENT_RATE_PER_MINUTE`,
     /// `LLAVERO_AUDIT_IP_RETENTION_DAYS`, `LLAVERO_WEBAUTHN_RP_ID`, `LLAVERO_WEBAUTHN_ORIGINS`
-    /// (comma-separated) and `LLAVERO_DEMO_DATA`.
+    /// (comma-separated), `LLAVERO_WEBAUTHN_ATTESTATION_CA` with
+    /// `LLAVERO_WEBAUTHN_ATTESTATION_AAGUIDS` (comma-separated; together they replace the
+    /// allow-list by one entry) and `LLAVERO_DEMO_DATA`.
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(v) = var("LLAVERO_LISTEN") {
             self.listen = v.parse().context("LLAVERO_LISTEN")?;
@@ -177,6 +194,25 @@ impl Config {
                 .filter(|o| !o.is_empty())
                 .collect();
         }
+        match (
+            var("LLAVERO_WEBAUTHN_ATTESTATION_CA"),
+            var("LLAVERO_WEBAUTHN_ATTESTATION_AAGUIDS"),
+        ) {
+            (Some(ca), Some(aaguids)) => {
+                self.webauthn_attestation = vec![AttestationEntry {
+                    ca: ca.into(),
+                    aaguids: aaguids
+                        .split(',')
+                        .map(|a| a.trim().to_owned())
+                        .filter(|a| !a.is_empty())
+                        .collect(),
+                }];
+            }
+            (None, None) => {}
+            _ => anyhow::bail!(
+                "LLAVERO_WEBAUTHN_ATTESTATION_CA and LLAVERO_WEBAUTHN_ATTESTATION_AAGUIDS go together"
+            ),
+        }
         if let Some(v) = var("LLAVERO_REQUIRE_ENROLMENT") {
             self.require_enrolment = v.parse().context("LLAVERO_REQUIRE_ENROLMENT")?;
         }
@@ -206,5 +242,40 @@ mod tests {
         assert_eq!(config.listen.port(), 7000);
         assert_eq!(config.clock_skew_secs, 5);
         assert!(toml::from_str::<Config>("unknown = 1").is_err());
+    }
+
+    #[test]
+    fn attestation_allow_list_from_file_or_environment() {
+        let mut config: Config = toml::from_str(
+            "[[webauthn_attestation]]\nca = \"/etc/llavero/yubico.pem\"\naaguids = [\"cb69481e-8ff7-4039-93ec-0a2729a154a8\"]\n",
+        )
+        .unwrap();
+        assert_eq!(config.webauthn_attestation.len(), 1);
+        assert_eq!(
+            config.webauthn_attestation[0].ca,
+            PathBuf::from("/etc/llavero/yubico.pem")
+        );
+        config
+            .apply_env(|name| match name {
+                "LLAVERO_WEBAUTHN_ATTESTATION_CA" => Some("/ca.pem".into()),
+                "LLAVERO_WEBAUTHN_ATTESTATION_AAGUIDS" => Some("a, b".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(
+            config.webauthn_attestation,
+            [AttestationEntry {
+                ca: "/ca.pem".into(),
+                aaguids: vec!["a".into(), "b".into()]
+            }]
+        );
+        assert!(
+            Config::default()
+                .apply_env(
+                    |name| (name == "LLAVERO_WEBAUTHN_ATTESTATION_CA").then(|| "/ca.pem".into())
+                )
+                .is_err()
+        );
+        assert!(Config::default().webauthn_attestation.is_empty());
     }
 }

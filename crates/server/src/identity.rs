@@ -73,7 +73,33 @@ pub async fn build(
     llavero_idp::keys::ensure(&store, &master, clock.now())
         .await
         .context("signing keys")?;
-    Idp::new(idp_config(config), store, master, clock).context("compiling page templates")
+    let mut settings = idp_config(config);
+    settings.webauthn_attestation = attestation_policy(config)?;
+    Idp::new(settings, store, master, clock).context("compiling page templates")
+}
+
+/// The attestation allow-list: each configured CA file read and parsed with its AAGUIDs.
+pub fn attestation_policy(
+    config: &Config,
+) -> anyhow::Result<Option<llavero_idp::attestation::AttestationPolicy>> {
+    if config.webauthn_attestation.is_empty() {
+        return Ok(None);
+    }
+    let entries = config
+        .webauthn_attestation
+        .iter()
+        .map(|entry| {
+            let ca_pem = std::fs::read_to_string(&entry.ca)
+                .with_context(|| format!("reading attestation CA {}", entry.ca.display()))?;
+            Ok(llavero_idp::attestation::AttestationTrust {
+                ca_pem,
+                aaguids: entry.aaguids.clone(),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    llavero_idp::attestation::AttestationPolicy::new(&entries)
+        .map(Some)
+        .context("webauthn_attestation")
 }
 
 /// The demo citizen printed at start.

@@ -144,6 +144,28 @@ pub fn account(config: &Config, command: AccountCommand) -> anyhow::Result<ExitC
                 Ok(ExitCode::SUCCESS)
             })
         }
+        AccountCommand::Staff { run, remove } => {
+            let run: Run = run.parse()?;
+            block_on(async {
+                let store = identity::open_store(config).await?;
+                let idp = identity::build(config, store, Arc::new(SystemClock)).await?;
+                let Some(changed) = llavero_idp::attestation::set_staff(&idp, run, !remove).await?
+                else {
+                    eprintln!("{run} has no account");
+                    return Ok(ExitCode::FAILURE);
+                };
+                println!(
+                    "{}",
+                    serde_json::json!({"run": run.to_string(), "staff": !remove, "unattested_keys": changed.unattested_keys})
+                );
+                if !remove && idp.config.webauthn_attestation.is_none() {
+                    eprintln!(
+                        "warning: no webauthn_attestation allow-list is configured, so this account cannot register any authenticator"
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
+            })
+        }
     }
 }
 
