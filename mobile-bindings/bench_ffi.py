@@ -5,9 +5,11 @@ same run: the difference is the cost of crossing the FFI boundary (target: under
         python mobile-bindings/bench_ffi.py
 
 For each case it times, in rounds interleaved so that the shared machine's noise falls on all of
-them alike: a tight Rust loop (`time_native_verification`), one binding call per credential,
-and one `verify_all` call over a batch, each set against the time Rust itself spent verifying
-inside those calls (`seconds_verifying`). Medians over the rounds, per credential.
+them alike: a tight Rust loop (`time_native_verification`), one binding call per credential
+(taking a string, and taking the credential's UTF-8 bytes, `verify_bytes`, encoded once
+beforehand as an app holding bytes has them), and one `verify_all` call over a batch, each set
+against the time Rust itself spent verifying inside those calls (`seconds_verifying`). Medians
+over the rounds, per credential.
 """
 
 import statistics
@@ -60,12 +62,14 @@ def main() -> None:
     cases = {
         "SD-JWT VC + KB": (presentation, AUD, NONCE, {
             "request.verify": loop(request.verify, presentation),
+            "request.verify_bytes": loop(request.verify_bytes, presentation.encode()),
             "new request + verify": loop(lambda t, n: verifier.presentation_request(AUD, NONCE).verify(t, n),
                                          presentation),
             f"request.verify_all ({BATCH})": batch(request.verify_all, presentation),
         }),
         "VC-JWT": (world.vc_jwt, None, None, {
             "verify": loop(verifier.verify, world.vc_jwt),
+            "verify_bytes": loop(verifier.verify_bytes, world.vc_jwt.encode()),
             f"verify_all ({BATCH})": batch(verifier.verify_all, world.vc_jwt),
         }),
     }

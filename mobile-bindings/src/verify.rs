@@ -146,6 +146,18 @@ impl PresentationRequest {
         self.verifier.verify_with(&input, &self.expect, now)
     }
 
+    /// As [`Self::verify`], for a presentation the app holds as bytes anyway (from a QR code,
+    /// NFC or an HTTP body): `input` is the presentation's UTF-8 bytes, read in place rather
+    /// than copied into a string first (Python `bytes`, Swift `Data`, Kotlin a direct
+    /// `ByteBuffer`). Bytes that are not UTF-8 are rejected as `Malformed`.
+    pub fn verify_bytes(
+        &self,
+        input: &[u8],
+        now: i64,
+    ) -> Result<Arc<VerificationResult>, VerifyError> {
+        self.verifier.verify_with(utf8(input)?, &self.expect, now)
+    }
+
     /// Verifies several presentations answering this request at once (an OpenID4VP response
     /// carries one per requested credential, all bound to the same nonce): one outcome per
     /// input, in order, each the verified result or the reason that one was rejected.
@@ -190,6 +202,13 @@ impl From<Result<Arc<VerificationResult>, VerifyError>> for VerificationOutcome 
             Err(reason) => Self::Rejected { reason },
         }
     }
+}
+
+/// The credential text of a `verify_bytes` input: not UTF-8 is malformed input.
+fn utf8(input: &[u8]) -> Result<&str, VerifyError> {
+    std::str::from_utf8(input).map_err(|e| VerifyError::Malformed {
+        reason: format!("credential is not UTF-8: {e}"),
+    })
 }
 
 impl OfflineVerifier {
@@ -263,6 +282,18 @@ impl OfflineVerifier {
     /// what the issuer says, not who is presenting it).
     pub fn verify(&self, input: String, now: i64) -> Result<Arc<VerificationResult>, VerifyError> {
         self.verify_with(&input, &Expectations::default(), now)
+    }
+
+    /// As [`Self::verify`], for a credential the app holds as bytes anyway (from a QR code, NFC
+    /// or an HTTP body): `input` is the credential's UTF-8 bytes, read in place rather than
+    /// copied into a string first (Python `bytes`, Swift `Data`, Kotlin a direct `ByteBuffer`).
+    /// Bytes that are not UTF-8 are rejected as `Malformed`.
+    pub fn verify_bytes(
+        &self,
+        input: &[u8],
+        now: i64,
+    ) -> Result<Arc<VerificationResult>, VerifyError> {
+        self.verify_with(utf8(input)?, &Expectations::default(), now)
     }
 
     /// Verifies several credentials at once, as [`Self::verify`] does each (say every held

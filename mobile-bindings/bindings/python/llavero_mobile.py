@@ -552,6 +552,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_all() != 13690:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_bytes() != 25294:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_constructor_offlineverifier_new() != 55243:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_method_presentationrequest_audience() != 15249:
@@ -561,6 +563,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify() != 648:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_all() != 43907:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_bytes() != 64802:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_method_verificationresult_claims_json() != 56802:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -643,6 +647,9 @@ _UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify.restype 
 _UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_all.argtypes = (
 )
 _UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_all.restype = ctypes.c_uint16
+_UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_bytes.argtypes = (
+)
+_UniffiLib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_bytes.restype = ctypes.c_uint16
 _UniffiLib.uniffi_llavero_mobile_checksum_constructor_offlineverifier_new.argtypes = (
 )
 _UniffiLib.uniffi_llavero_mobile_checksum_constructor_offlineverifier_new.restype = ctypes.c_uint16
@@ -658,6 +665,9 @@ _UniffiLib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify.rest
 _UniffiLib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_all.argtypes = (
 )
 _UniffiLib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_all.restype = ctypes.c_uint16
+_UniffiLib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_bytes.argtypes = (
+)
+_UniffiLib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_bytes.restype = ctypes.c_uint16
 _UniffiLib.uniffi_llavero_mobile_checksum_method_verificationresult_claims_json.argtypes = (
 )
 _UniffiLib.uniffi_llavero_mobile_checksum_method_verificationresult_claims_json.restype = ctypes.c_uint16
@@ -765,6 +775,13 @@ _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_all.argtypes =
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_all.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_bytes.argtypes = (
+    ctypes.c_uint64,
+    _UniffiForeignBytes,
+    ctypes.c_int64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_bytes.restype = ctypes.c_uint64
 _UniffiLib.uniffi_llavero_mobile_fn_constructor_offlineverifier_new.argtypes = (
     _UniffiRustBuffer,
     _UniffiRustBuffer,
@@ -796,6 +813,13 @@ _UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify_all.argtyp
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify_all.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify_bytes.argtypes = (
+    ctypes.c_uint64,
+    _UniffiForeignBytes,
+    ctypes.c_int64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify_bytes.restype = ctypes.c_uint64
 _UniffiLib.uniffi_llavero_mobile_fn_method_verificationresult_claims_json.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint32,
@@ -2982,6 +3006,14 @@ class PresentationRequestProtocol(typing.Protocol):
         input, in order, each the verified result or the reason that one was rejected.
 """
         raise NotImplementedError
+    def verify_bytes(self, input: bytes,now: int) -> VerificationResult:
+        """
+        As [`Self::verify`], for a presentation the app holds as bytes anyway (from a QR code,
+        NFC or an HTTP body): `input` is the presentation's UTF-8 bytes, read in place rather
+        than copied into a string first (Python `bytes`, Swift `Data`, Kotlin a direct
+        `ByteBuffer`). Bytes that are not UTF-8 are rejected as `Malformed`.
+"""
+        raise NotImplementedError
 
 class PresentationRequest(PresentationRequestProtocol):
     """
@@ -3086,6 +3118,30 @@ class PresentationRequest(PresentationRequestProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def verify_bytes(self, input: bytes,now: int) -> VerificationResult:
+        """
+        As [`Self::verify`], for a presentation the app holds as bytes anyway (from a QR code,
+        NFC or an HTTP body): `input` is the presentation's UTF-8 bytes, read in place rather
+        than copied into a string first (Python `bytes`, Swift `Data`, Kotlin a direct
+        `ByteBuffer`). Bytes that are not UTF-8 are rejected as `Malformed`.
+"""
+        
+        _UniffiFfiConverterByRefBytes.check_lower(input)
+
+        _UniffiFfiConverterInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterByRefBytes.lower(input),
+            _UniffiFfiConverterInt64.lower(now),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeVerificationResult.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeVerifyError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify_bytes,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
 
 
 
@@ -3166,6 +3222,14 @@ class OfflineVerifierProtocol(typing.Protocol):
         Verifies several credentials at once, as [`Self::verify`] does each (say every held
         credential against a freshly downloaded bundle): one outcome per input, in order, each
         the verified result or the reason that credential was rejected.
+"""
+        raise NotImplementedError
+    def verify_bytes(self, input: bytes,now: int) -> VerificationResult:
+        """
+        As [`Self::verify`], for a credential the app holds as bytes anyway (from a QR code, NFC
+        or an HTTP body): `input` is the credential's UTF-8 bytes, read in place rather than
+        copied into a string first (Python `bytes`, Swift `Data`, Kotlin a direct `ByteBuffer`).
+        Bytes that are not UTF-8 are rejected as `Malformed`.
 """
         raise NotImplementedError
 
@@ -3347,6 +3411,30 @@ class OfflineVerifier(OfflineVerifierProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_all,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def verify_bytes(self, input: bytes,now: int) -> VerificationResult:
+        """
+        As [`Self::verify`], for a credential the app holds as bytes anyway (from a QR code, NFC
+        or an HTTP body): `input` is the credential's UTF-8 bytes, read in place rather than
+        copied into a string first (Python `bytes`, Swift `Data`, Kotlin a direct `ByteBuffer`).
+        Bytes that are not UTF-8 are rejected as `Malformed`.
+"""
+        
+        _UniffiFfiConverterByRefBytes.check_lower(input)
+
+        _UniffiFfiConverterInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterByRefBytes.lower(input),
+            _UniffiFfiConverterInt64.lower(now),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeVerificationResult.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeVerifyError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_bytes,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)

@@ -902,6 +902,14 @@ public protocol OfflineVerifierProtocol: AnyObject, Sendable {
      */
     func verifyAll(inputs: [String], now: Int64)  -> [VerificationOutcome]
     
+    /**
+     * As [`Self::verify`], for a credential the app holds as bytes anyway (from a QR code, NFC
+     * or an HTTP body): `input` is the credential's UTF-8 bytes, read in place rather than
+     * copied into a string first (Python `bytes`, Swift `Data`, Kotlin a direct `ByteBuffer`).
+     * Bytes that are not UTF-8 are rejected as `Malformed`.
+     */
+    func verifyBytes(input: Data, now: Int64) throws  -> VerificationResult
+    
 }
 /**
  * A verifier loaded from an offline bundle.
@@ -1065,6 +1073,25 @@ open func verifyAll(inputs: [String], now: Int64) -> [VerificationOutcome]  {
 })
 }
     
+    /**
+     * As [`Self::verify`], for a credential the app holds as bytes anyway (from a QR code, NFC
+     * or an HTTP body): `input` is the credential's UTF-8 bytes, read in place rather than
+     * copied into a string first (Python `bytes`, Swift `Data`, Kotlin a direct `ByteBuffer`).
+     * Bytes that are not UTF-8 are rejected as `Malformed`.
+     */
+open func verifyBytes(input: Data, now: Int64)throws  -> VerificationResult  {
+    return try  FfiConverterTypeVerificationResult_lift(try rustCallWithError(FfiConverterTypeVerifyError_lift) {
+        uniffiCallStatus in
+        FfiConverterByRefBytes.lower(input) { inputFb in
+    uniffi_llavero_mobile_fn_method_offlineverifier_verify_bytes(
+            self.uniffiCloneHandle(),
+        inputFb,
+        FfiConverterInt64.lower(now),uniffiCallStatus
+    )
+        }
+})
+}
+    
 
     
 }
@@ -1143,6 +1170,14 @@ public protocol PresentationRequestProtocol: AnyObject, Sendable {
      * input, in order, each the verified result or the reason that one was rejected.
      */
     func verifyAll(inputs: [String], now: Int64)  -> [VerificationOutcome]
+    
+    /**
+     * As [`Self::verify`], for a presentation the app holds as bytes anyway (from a QR code,
+     * NFC or an HTTP body): `input` is the presentation's UTF-8 bytes, read in place rather
+     * than copied into a string first (Python `bytes`, Swift `Data`, Kotlin a direct
+     * `ByteBuffer`). Bytes that are not UTF-8 are rejected as `Malformed`.
+     */
+    func verifyBytes(input: Data, now: Int64) throws  -> VerificationResult
     
 }
 /**
@@ -1254,6 +1289,25 @@ open func verifyAll(inputs: [String], now: Int64) -> [VerificationOutcome]  {
         FfiConverterSequenceString.lower(inputs),
         FfiConverterInt64.lower(now),uniffiCallStatus
     )
+})
+}
+    
+    /**
+     * As [`Self::verify`], for a presentation the app holds as bytes anyway (from a QR code,
+     * NFC or an HTTP body): `input` is the presentation's UTF-8 bytes, read in place rather
+     * than copied into a string first (Python `bytes`, Swift `Data`, Kotlin a direct
+     * `ByteBuffer`). Bytes that are not UTF-8 are rejected as `Malformed`.
+     */
+open func verifyBytes(input: Data, now: Int64)throws  -> VerificationResult  {
+    return try  FfiConverterTypeVerificationResult_lift(try rustCallWithError(FfiConverterTypeVerifyError_lift) {
+        uniffiCallStatus in
+        FfiConverterByRefBytes.lower(input) { inputFb in
+    uniffi_llavero_mobile_fn_method_presentationrequest_verify_bytes(
+            self.uniffiCloneHandle(),
+        inputFb,
+        FfiConverterInt64.lower(now),uniffiCallStatus
+    )
+        }
 })
 }
     
@@ -3393,6 +3447,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_llavero_mobile_checksum_method_offlineverifier_verify_all() != 13690) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_llavero_mobile_checksum_method_offlineverifier_verify_bytes() != 25294) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_llavero_mobile_checksum_method_presentationrequest_audience() != 15249) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3403,6 +3460,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_llavero_mobile_checksum_method_presentationrequest_verify_all() != 43907) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_llavero_mobile_checksum_method_presentationrequest_verify_bytes() != 64802) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_llavero_mobile_checksum_method_verificationresult_claims_json() != 56802) {

@@ -4,6 +4,7 @@
 
 import java.io.File
 import java.math.BigInteger
+import java.nio.ByteBuffer
 import java.security.KeyPairGenerator
 import java.security.Signature
 import java.security.interfaces.ECPublicKey
@@ -113,6 +114,15 @@ fun main() {
         check((outcomes[0] as VerificationOutcome.Verified).result.credentials()[0].keyBindingVerified)
         check((outcomes[1] as VerificationOutcome.Rejected).reason is VerifyException.WrongNonce)
         check((outcomes[2] as VerificationOutcome.Rejected).reason is VerifyException.Revoked)
+    }
+    case("verifyBytes takes UTF-8 bytes in a direct ByteBuffer; not UTF-8 is Malformed") {
+        fun direct(bytes: ByteArray) = ByteBuffer.allocateDirect(bytes.size).put(bytes).flip() as ByteBuffer
+        check(verifier.verifyBytes(direct(credential.toByteArray()), now).format() == "dc+sd-jwt")
+        expectThrows<VerifyException.Revoked> { verifier.verifyBytes(direct(revoked.toByteArray()), now) }
+        expectThrows<VerifyException.Malformed> { verifier.verifyBytes(direct(byteArrayOf(0x80.toByte())), now) }
+        val presentation = createPresentation(credential, listOf("given_name"), AUD, "n-5", now, holder)
+        val result = verifier.presentationRequest(AUD, "n-5").verifyBytes(direct(presentation.toByteArray()), now)
+        check(result.credentials()[0].keyBindingVerified)
     }
     case("a refusing signer is HolderException.Signing") {
         expectThrows<HolderException.Signing> {

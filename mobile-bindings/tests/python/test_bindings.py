@@ -47,6 +47,39 @@ def test_each_rejection_is_a_typed_error(world, make, error):
         world.verifier().verify(make(world), world.now)
 
 
+def test_verify_bytes_takes_the_credential_as_utf8_bytes(world):
+    verifier = world.verifier()
+    result = verifier.verify_bytes(world.sd_jwt_vc.encode(), world.now)
+    assert result.format() == "dc+sd-jwt"
+    assert json.loads(result.claims_json(0))["given_name"] == "Ana María"
+    assert verifier.verify_bytes(world.vc_jwt.encode(), world.now).format() == "vc+jwt"
+    with pytest.raises(lm.VerifyError.Revoked):
+        verifier.verify_bytes(world.revoked.encode(), world.now)
+    tampered = world.sd_jwt_vc.replace("~", "~WyJzYWx0IiwibmFtZSIsInZhbHVlIl0~", 1)
+    with pytest.raises(lm.VerifyError.DigestMismatch):
+        verifier.verify_bytes(tampered.encode(), world.now)
+    # Not UTF-8 (a Latin-1 "ñ", a lone continuation byte): the typed error for malformed input.
+    for bad in (world.sd_jwt_vc.encode()[:40] + b"\xf1" + world.sd_jwt_vc.encode()[40:], b"\x80", b""):
+        with pytest.raises(lm.VerifyError.Malformed):
+            verifier.verify_bytes(bad, world.now)
+    with pytest.raises(TypeError):
+        verifier.verify_bytes(world.sd_jwt_vc, world.now)
+
+
+def test_request_verify_bytes_checks_key_binding_as_verify_does(world):
+    presentation = lm.create_presentation(world.sd_jwt_vc, ["given_name"], AUD, "n-b", world.now, world.holder)
+    request = world.verifier().presentation_request(AUD, "n-b")
+    result = request.verify_bytes(presentation.encode(), world.now)
+    assert result.credentials()[0].key_binding_verified
+    with pytest.raises(lm.VerifyError.WrongNonce):
+        world.verifier().presentation_request(AUD, "n-c").verify_bytes(presentation.encode(), world.now)
+    revoked = lm.create_presentation(world.revoked, ["given_name"], AUD, "n-b", world.now, world.holder)
+    with pytest.raises(lm.VerifyError.Revoked):
+        request.verify_bytes(revoked.encode(), world.now)
+    with pytest.raises(lm.VerifyError.Malformed):
+        request.verify_bytes(presentation.encode().replace(b"~", b"~\xff", 1), world.now)
+
+
 def test_expired_and_missing_key_binding(world):
     with pytest.raises(lm.VerifyError.Expired):
         world.verifier().verify(world.sd_jwt_vc, world.now + 400 * 86400)

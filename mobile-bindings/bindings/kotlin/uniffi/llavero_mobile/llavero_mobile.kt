@@ -731,6 +731,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_llavero_mobile_checksum_method_offlineverifier_verify_all(
     ): Int
+    external fun uniffi_llavero_mobile_checksum_method_offlineverifier_verify_bytes(
+    ): Int
     external fun uniffi_llavero_mobile_checksum_method_presentationrequest_audience(
     ): Int
     external fun uniffi_llavero_mobile_checksum_method_presentationrequest_nonce(
@@ -738,6 +740,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_llavero_mobile_checksum_method_presentationrequest_verify(
     ): Int
     external fun uniffi_llavero_mobile_checksum_method_presentationrequest_verify_all(
+    ): Int
+    external fun uniffi_llavero_mobile_checksum_method_presentationrequest_verify_bytes(
     ): Int
     external fun uniffi_llavero_mobile_checksum_method_verificationresult_claims_json(
     ): Int
@@ -800,6 +804,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_llavero_mobile_fn_method_offlineverifier_verify_all(`ptr`: Long,`inputs`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_llavero_mobile_fn_method_offlineverifier_verify_bytes(`ptr`: Long,`input`: ForeignBytes.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_llavero_mobile_fn_clone_presentationrequest(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_llavero_mobile_fn_free_presentationrequest(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -812,6 +818,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_llavero_mobile_fn_method_presentationrequest_verify_all(`ptr`: Long,`inputs`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_llavero_mobile_fn_method_presentationrequest_verify_bytes(`ptr`: Long,`input`: ForeignBytes.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_llavero_mobile_fn_clone_verificationresult(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_llavero_mobile_fn_free_verificationresult(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -999,6 +1007,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_all() and 0xFFFF) != 13690) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_bytes() and 0xFFFF) != 25294) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_llavero_mobile_checksum_method_presentationrequest_audience() and 0xFFFF) != 15249) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1009,6 +1020,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_all() and 0xFFFF) != 43907) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_bytes() and 0xFFFF) != 64802) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_llavero_mobile_checksum_method_verificationresult_claims_json() and 0xFFFF) != 56802) {
@@ -1888,6 +1902,14 @@ public interface OfflineVerifierInterface {
      */
     fun `verifyAll`(`inputs`: List<kotlin.String>, `now`: kotlin.Long): List<VerificationOutcome>
     
+    /**
+     * As [`Self::verify`], for a credential the app holds as bytes anyway (from a QR code, NFC
+     * or an HTTP body): `input` is the credential's UTF-8 bytes, read in place rather than
+     * copied into a string first (Python `bytes`, Swift `Data`, Kotlin a direct `ByteBuffer`).
+     * Bytes that are not UTF-8 are rejected as `Malformed`.
+     */
+    fun `verifyBytes`(`input`: java.nio.ByteBuffer, `now`: kotlin.Long): VerificationResult
+    
     companion object
 }
 
@@ -2127,6 +2149,28 @@ open class OfflineVerifier: Disposable, AutoCloseable, OfflineVerifierInterface
     
 
     
+    /**
+     * As [`Self::verify`], for a credential the app holds as bytes anyway (from a QR code, NFC
+     * or an HTTP body): `input` is the credential's UTF-8 bytes, read in place rather than
+     * copied into a string first (Python `bytes`, Swift `Data`, Kotlin a direct `ByteBuffer`).
+     * Bytes that are not UTF-8 are rejected as `Malformed`.
+     */
+    @Throws(VerifyException::class)override fun `verifyBytes`(`input`: java.nio.ByteBuffer, `now`: kotlin.Long): VerificationResult {
+            return FfiConverterTypeVerificationResult.lift(
+    callWithHandle {
+    uniffiRustCallWithError(VerifyException) { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_bytes(
+        it,
+        
+        FfiConverterByRefBytes.lower(`input`),
+        FfiConverterLong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
 
     
 
@@ -2288,6 +2332,14 @@ public interface PresentationRequestInterface {
      * input, in order, each the verified result or the reason that one was rejected.
      */
     fun `verifyAll`(`inputs`: List<kotlin.String>, `now`: kotlin.Long): List<VerificationOutcome>
+    
+    /**
+     * As [`Self::verify`], for a presentation the app holds as bytes anyway (from a QR code,
+     * NFC or an HTTP body): `input` is the presentation's UTF-8 bytes, read in place rather
+     * than copied into a string first (Python `bytes`, Swift `Data`, Kotlin a direct
+     * `ByteBuffer`). Bytes that are not UTF-8 are rejected as `Malformed`.
+     */
+    fun `verifyBytes`(`input`: java.nio.ByteBuffer, `now`: kotlin.Long): VerificationResult
     
     companion object
 }
@@ -2462,6 +2514,28 @@ open class PresentationRequest: Disposable, AutoCloseable, PresentationRequestIn
         it,
         
         FfiConverterSequenceString.lower(`inputs`),
+        FfiConverterLong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * As [`Self::verify`], for a presentation the app holds as bytes anyway (from a QR code,
+     * NFC or an HTTP body): `input` is the presentation's UTF-8 bytes, read in place rather
+     * than copied into a string first (Python `bytes`, Swift `Data`, Kotlin a direct
+     * `ByteBuffer`). Bytes that are not UTF-8 are rejected as `Malformed`.
+     */
+    @Throws(VerifyException::class)override fun `verifyBytes`(`input`: java.nio.ByteBuffer, `now`: kotlin.Long): VerificationResult {
+            return FfiConverterTypeVerificationResult.lift(
+    callWithHandle {
+    uniffiRustCallWithError(VerifyException) { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify_bytes(
+        it,
+        
+        FfiConverterByRefBytes.lower(`input`),
         FfiConverterLong.lower(`now`),_status)
 }
     }
