@@ -148,7 +148,7 @@ struct Chained<'a> {
 }
 
 /// Entry `seq` after `prev`: the IP's salted digest and the entry's hash.
-fn chain<'a>(seq: i64, prev: String, event: &'a NewAuditEvent, at: i64) -> Chained<'a> {
+fn chain(seq: i64, prev: String, event: &NewAuditEvent, at: i64) -> Chained<'_> {
     let detail = event.detail.to_string();
     let salt = event.ip.as_ref().map(|_| {
         let mut bytes = [0u8; 16];
@@ -196,7 +196,10 @@ async fn insert_entries(
             format!("({})", params.join(", "))
         })
         .collect();
-    let sql = format!("INSERT INTO audit_log ({COLUMNS}) VALUES {}", rows.join(", "));
+    let sql = format!(
+        "INSERT INTO audit_log ({COLUMNS}) VALUES {}",
+        rows.join(", ")
+    );
     let mut query = sqlx::query(&sql);
     for entry in entries {
         query = query
