@@ -16,8 +16,8 @@ fn origin() -> Url {
     Url::parse(ISSUER).unwrap()
 }
 
-/// Logs in with the password (no authenticator yet) and enrols `key`.
-async fn enrol(provider: &Provider, browser: &mut Browser, key: &mut SoftPasskey) -> String {
+/// Logs in with the password (only factor so far); returns the account page's CSRF token.
+async fn password_session(browser: &mut Browser) -> String {
     let csrf = browser.get("/login").await.hidden("csrf");
     let login = browser
         .post(
@@ -31,8 +31,12 @@ async fn enrol(provider: &Provider, browser: &mut Browser, key: &mut SoftPasskey
         )
         .await;
     assert_eq!(login.location(), "/account");
-    let account = browser.get("/account").await;
-    let csrf = account.hidden("csrf");
+    browser.get("/account").await.hidden("csrf")
+}
+
+/// Logs in with the password (no authenticator yet) and enrols `key`.
+async fn enrol(provider: &Provider, browser: &mut Browser, key: &mut SoftPasskey) -> String {
+    let csrf = password_session(browser).await;
     let start = browser
         .post_json("/account/webauthn/register/start", &json!({"csrf": csrf}))
         .await;
@@ -591,24 +595,6 @@ mod attestation {
             })
             .await
             .0
-    }
-
-    /// Logs in with the password (only factor so far); returns the account page's CSRF token.
-    async fn password_session(browser: &mut Browser) -> String {
-        let csrf = browser.get("/login").await.hidden("csrf");
-        let login = browser
-            .post(
-                "/login",
-                &[
-                    ("csrf", &csrf),
-                    ("request", ""),
-                    ("run", RUN),
-                    ("password", PASSWORD),
-                ],
-            )
-            .await;
-        assert_eq!(login.location(), "/account");
-        browser.get("/account").await.hidden("csrf")
     }
 
     /// Registers `key` from the account page; returns the finish answer (and the options the

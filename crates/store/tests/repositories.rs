@@ -321,8 +321,14 @@ async fn reused_refresh_token_revokes_the_family(store: Store) {
         RefreshRotation::Inactive
     ));
     // A refused rotation stored nothing: neither new refresh token exists.
-    assert!(matches!(rotate("rt3", "rt5").await, RefreshRotation::Unknown));
-    assert!(matches!(rotate("rt4", "rt6").await, RefreshRotation::Unknown));
+    assert!(matches!(
+        rotate("rt3", "rt5").await,
+        RefreshRotation::Unknown
+    ));
+    assert!(matches!(
+        rotate("rt4", "rt6").await,
+        RefreshRotation::Unknown
+    ));
     assert!(
         store
             .access_grant(&hash_secret("at-rt3"), NOW + 1)
