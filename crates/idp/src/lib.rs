@@ -82,6 +82,8 @@ pub fn router(idp: IdpState) -> Router {
         )
         .route("/login/passkey/start", post(webauthn::passkey_start))
         .route("/login/webauthn/finish", post(webauthn::login_finish))
+        .route("/account/confirm/start", post(webauthn::confirm_start))
+        .route("/account/confirm/finish", post(webauthn::confirm_finish))
         .route("/account/webauthn/remove", post(webauthn::remove))
         .route("/account/webauthn/rename", post(webauthn::rename))
         .route(

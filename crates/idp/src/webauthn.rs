@@ -32,12 +32,33 @@ use crate::web::{CsrfSecret, csrf_valid};
 /// How long a ceremony may take (the WebAuthn recommended timeout).
 pub const CEREMONY_SECS: i64 = 300;
 
-/// Changing factors needs a login at most this old (the citizen logs in again otherwise).
+/// Enrolling the first authenticator needs a login at most this old (the citizen logs in again
+/// otherwise): with no key yet, the password is the strongest confirmation there is.
 pub const FRESH_LOGIN_SECS: i64 = 600;
 
-/// Whether the session's login is recent enough to change factors.
-fn fresh(idp: &Idp, session: &llavero_store::Session) -> bool {
-    idp.now() - session.auth_time <= FRESH_LOGIN_SECS
+/// A confirmation (a WebAuthn assertion on the account page, or a login with WebAuthn or a
+/// recovery code) allows one factor change within this time.
+pub const CONFIRMATION_SECS: i64 = 300;
+
+/// Whether session `session` may change a factor now, spending its confirmation if so. An
+/// account with authenticators needs a fresh confirmation for each change; one without any
+/// (first enrolment) a recent login.
+async fn may_change_factors(
+    idp: &Idp,
+    session: &llavero_store::Session,
+) -> Result<bool, llavero_store::StoreError> {
+    let now = idp.now();
+    if idp
+        .store
+        .webauthn_credentials(&session.account_id)
+        .await?
+        .is_empty()
+    {
+        return Ok(now - session.auth_time <= FRESH_LOGIN_SECS);
+    }
+    idp.store
+        .spend_confirmation(&session.handle, now - CONFIRMATION_SECS)
+        .await
 }
 
 /// The relying party from the configuration: RP id and origins as configured, by default the
@@ -150,8 +171,10 @@ pub async fn register_start(
     let Ok(Some(session)) = current_session(&idp, &headers).await else {
         return problem(StatusCode::UNAUTHORIZED, "login required");
     };
-    if !fresh(&idp, &session) {
-        return problem(StatusCode::FORBIDDEN, "log in again to change your keys");
+    match may_change_factors(&idp, &session).await {
+        Ok(true) => {}
+        Ok(false) => return problem(StatusCode::FORBIDDEN, CONFIRM_FIRST),
+        Err(e) => return crate::web::internal(&e),
     }
     let result = async {
         let user_id = idp
@@ -284,9 +307,8 @@ pub async fn register_finish(
     let Ok(Some(session)) = current_session(&idp, &headers).await else {
         return problem(StatusCode::UNAUTHORIZED, "login required");
     };
-    if !fresh(&idp, &session) {
-        return problem(StatusCode::FORBIDDEN, "log in again to change your keys");
-    }
+    // The start spent a confirmation; the ceremony (this session's, single use, expiring) is
+    // that permission.
     let now = idp.now();
     let ceremony = match idp
         .store
@@ -688,6 +710,105 @@ fn as_json_redirect(response: Response) -> Response {
     json
 }
 
+/// Answer to a factor change without a fresh confirmation.
+const CONFIRM_FIRST: &str = "confirm with one of your keys first (or log in again)";
+
+/// `POST /account/confirm/start`: a WebAuthn challenge over the account's own keys, to confirm
+/// the citizen before a factor change.
+pub async fn confirm_start(
+    State(idp): State<IdpState>,
+    headers: HeaderMap,
+    Json(body): Json<CeremonyRequest>,
+) -> Response {
+    let rp = match checked(&idp, &headers, &body.csrf) {
+        Ok(rp) => rp,
+        Err(r) => return r,
+    };
+    let Ok(Some(session)) = current_session(&idp, &headers).await else {
+        return problem(StatusCode::UNAUTHORIZED, "login required");
+    };
+    let credentials = match idp.store.webauthn_credentials(&session.account_id).await {
+        Ok(found) => found,
+        Err(e) => return crate::web::internal(&e),
+    };
+    let passkeys: Vec<Passkey> = credentials
+        .iter()
+        .filter_map(|c| serde_json::from_str(&c.passkey).ok())
+        .collect();
+    if passkeys.is_empty() {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "this account has no key to confirm with",
+        );
+    }
+    let (options, state) = match rp.start_passkey_authentication(&passkeys) {
+        Ok(started) => started,
+        Err(e) => return crate::web::internal(&e),
+    };
+    let account = Some(session.account_id.clone());
+    match begin(&idp, "confirm", session.handle, account, &state, json!({})).await {
+        Ok(ceremony) => Json(json!({"ceremony": ceremony, "options": options})).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `POST /account/confirm/finish`: verifies the assertion (this session's ceremony, one of
+/// the account's keys; counter and clone checks as at login) and records the confirmation.
+pub async fn confirm_finish(
+    State(idp): State<IdpState>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    Json(body): Json<CeremonyRequest>,
+) -> Response {
+    let rp = match checked(&idp, &headers, &body.csrf) {
+        Ok(rp) => rp,
+        Err(r) => return r,
+    };
+    let Ok(Some(session)) = current_session(&idp, &headers).await else {
+        return problem(StatusCode::UNAUTHORIZED, "login required");
+    };
+    let now = idp.now();
+    let ceremony = match idp
+        .store
+        .take_ceremony(&body.ceremony, "confirm", &session.handle, now)
+        .await
+    {
+        Ok(Some(c)) => c,
+        Ok(None) => return problem(StatusCode::BAD_REQUEST, "unknown, used or expired ceremony"),
+        Err(e) => return crate::web::internal(&e),
+    };
+    let Ok(assertion) = serde_json::from_value::<PublicKeyCredential>(body.credential) else {
+        return problem(StatusCode::BAD_REQUEST, "malformed credential");
+    };
+    let origin = Origin::of(&extensions, &headers);
+    if let Err(r) = verify_assertion(
+        &idp,
+        rp,
+        &origin,
+        &ceremony,
+        &assertion,
+        &session.account_id,
+    )
+    .await
+    {
+        return r;
+    }
+    if let Err(e) = idp.store.confirm_session(&session.handle, now).await {
+        return crate::web::internal(&e);
+    }
+    let detail = json!({"action": "confirmed", "method": "webauthn"});
+    audit::record(
+        &idp,
+        &origin,
+        "factor",
+        Some(&session.account_id),
+        None,
+        detail,
+    )
+    .await;
+    Json(json!({"redirect": "/account?confirmed=1"})).into_response()
+}
+
 /// `GET /static/webauthn.js`.
 pub async fn script() -> Response {
     let mut response = include_str!("../static/webauthn.js").into_response();
@@ -695,9 +816,9 @@ pub async fn script() -> Response {
     response
 }
 
-/// What every key-changing form checks first: the CSRF token, a live session, and a login at
-/// most [`FRESH_LOGIN_SECS`] old (for an enrolled account that login included a WebAuthn
-/// assertion). `Err` is the page to answer with.
+/// What every key-changing form checks first: the CSRF token, a live session, and a fresh
+/// confirmation, which it spends (see [`may_change_factors`]). `Err` is the page to answer
+/// with.
 async fn key_change_session(
     idp: &Idp,
     headers: &HeaderMap,
@@ -710,12 +831,13 @@ async fn key_change_session(
     let Ok(Some(session)) = current_session(idp, headers).await else {
         return Err(crate::oidc::authorize::see_other("/login"));
     };
-    if !fresh(idp, &session) {
-        return Err(idp
+    match may_change_factors(idp, &session).await {
+        Ok(true) => Ok(session),
+        Ok(false) => Err(idp
             .pages
-            .error(StatusCode::FORBIDDEN, locale, "reauth_needed"));
+            .error(StatusCode::FORBIDDEN, locale, "reauth_needed")),
+        Err(e) => Err(crate::web::internal(&e)),
     }
-    Ok(session)
 }
 
 /// The remove form.

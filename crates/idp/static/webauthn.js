@@ -66,6 +66,19 @@
       say(root.dataset.failed + " (" + e.message + ")");
     }
   }
+  // Confirms the citizen with one of the account's keys before a factor change.
+  async function confirmIdentity() {
+    try {
+      const start = await post("/account/confirm/start", { csrf });
+      const credential = await navigator.credentials.get(requestOptions(start.options));
+      const done = await post("/account/confirm/finish", { csrf, ceremony: start.ceremony, credential: assertion(credential) });
+      window.location.assign(done.redirect);
+    } catch (e) {
+      say(root.dataset.failed + " (" + e.message + ")");
+    }
+  }
   const button = document.getElementById("webauthn-button");
   if (button) { button.addEventListener("click", run); }
+  const confirmButton = document.getElementById("webauthn-confirm");
+  if (confirmButton) { confirmButton.addEventListener("click", confirmIdentity); }
 })();

@@ -34,6 +34,33 @@ async fn password_session(browser: &mut Browser) -> String {
     browser.get("/account").await.hidden("csrf")
 }
 
+/// Confirms the session with `key` on the account page (good for one factor change).
+async fn confirm(browser: &mut Browser, key: &mut SoftPasskey, csrf: &str) -> Answer {
+    let start = browser
+        .post_json("/account/confirm/start", &json!({"csrf": csrf}))
+        .await;
+    assert_eq!(start.status, StatusCode::OK, "{}", start.body);
+    let start = start.json();
+    let assertion = key
+        .do_authentication(
+            origin(),
+            serde_json::from_value(start["options"].clone()).unwrap(),
+        )
+        .unwrap();
+    browser
+        .post_json(
+            "/account/confirm/finish",
+            &json!({"csrf": csrf, "ceremony": start["ceremony"], "credential": assertion}),
+        )
+        .await
+}
+
+/// [`confirm`], which must succeed.
+async fn confirmed(browser: &mut Browser, key: &mut SoftPasskey, csrf: &str) {
+    let answer = confirm(browser, key, csrf).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+}
+
 /// Logs in with the password (no authenticator yet) and enrols `key`.
 async fn enrol(provider: &Provider, browser: &mut Browser, key: &mut SoftPasskey) -> String {
     let csrf = password_session(browser).await;
@@ -322,6 +349,7 @@ async fn the_last_key_cannot_be_removed() {
         .await
         .unwrap()
         .remove(0);
+    confirmed(&mut browser, &mut key, &csrf).await;
     let answer = browser
         .post(
             "/account/webauthn/remove",
@@ -340,6 +368,7 @@ async fn the_last_key_cannot_be_removed() {
         1
     );
     let mut second = SoftPasskey::new(true);
+    confirmed(&mut browser, &mut key, &csrf).await;
     let start = browser
         .post_json("/account/webauthn/register/start", &json!({"csrf": csrf}))
         .await
@@ -352,6 +381,7 @@ async fn the_last_key_cannot_be_removed() {
         .unwrap();
     let added = browser.post_json("/account/webauthn/register/finish", &json!({"csrf": csrf, "ceremony": start["ceremony"], "name": "repuesto", "credential": credential})).await;
     assert_eq!(added.status, StatusCode::CREATED);
+    confirmed(&mut browser, &mut second, &csrf).await;
     let removed = browser
         .post(
             "/account/webauthn/remove",
@@ -377,6 +407,7 @@ async fn recovery_codes_work_once_and_send_the_citizen_to_enrol_a_new_key() {
     let mut browser = provider.browser();
     let mut key = SoftPasskey::new(true);
     let csrf = enrol(&provider, &mut browser, &mut key).await;
+    confirmed(&mut browser, &mut key, &csrf).await;
     let page = browser
         .post("/account/recovery-codes", &[("csrf", &csrf)])
         .await;
@@ -452,7 +483,8 @@ async fn recovery_codes_work_once_and_send_the_citizen_to_enrol_a_new_key() {
         StatusCode::UNAUTHORIZED
     );
 
-    // With recovery codes left, even the last key may be removed.
+    // With recovery codes left, even the last key may be removed: the login with password and
+    // recovery code is the confirmation (for one change).
     let only = provider
         .idp
         .store
@@ -471,7 +503,7 @@ async fn recovery_codes_work_once_and_send_the_citizen_to_enrol_a_new_key() {
 }
 
 #[tokio::test]
-async fn key_changes_need_a_fresh_login_and_offer_to_end_other_sessions() {
+async fn each_key_change_needs_a_fresh_confirmation_and_offers_to_end_other_sessions() {
     let provider = Provider::new().await;
     let mut other_device = provider.browser();
     let csrf_other = other_device.get("/login").await.hidden("csrf");
@@ -506,6 +538,26 @@ async fn key_changes_need_a_fresh_login_and_offer_to_end_other_sessions() {
         .unwrap()
         .remove(0)
         .credential_id;
+    // Right after a password-only login, an enrolled account cannot change its keys.
+    let unconfirmed = browser
+        .post(
+            "/account/webauthn/rename",
+            &[
+                ("csrf", &csrf),
+                ("credential", &id),
+                ("name", "sin confirmar"),
+            ],
+        )
+        .await;
+    assert_eq!(unconfirmed.status, StatusCode::FORBIDDEN);
+    confirmed(&mut browser, &mut key, &csrf).await;
+    assert!(
+        browser
+            .get("/account?confirmed=1")
+            .await
+            .body
+            .contains("puedes hacer un cambio")
+    );
     let renamed = browser
         .post(
             "/account/webauthn/rename",
@@ -532,20 +584,80 @@ async fn key_changes_need_a_fresh_login_and_offer_to_end_other_sessions() {
         "this one did not"
     );
 
-    // Ten minutes later, changes need a new login.
-    provider.clock.advance(601);
-    let stale = browser
-        .post_json("/account/webauthn/register/start", &json!({"csrf": csrf}))
-        .await;
-    assert_eq!(stale.status, StatusCode::FORBIDDEN);
-    let rename = browser
+    // The confirmation was spent by the rename: the next change needs another.
+    let second_change = browser
         .post(
             "/account/webauthn/rename",
             &[("csrf", &csrf), ("credential", &id), ("name", "otra")],
         )
         .await;
-    assert_eq!(rename.status, StatusCode::FORBIDDEN);
+    assert_eq!(second_change.status, StatusCode::FORBIDDEN);
+    let register = browser
+        .post_json("/account/webauthn/register/start", &json!({"csrf": csrf}))
+        .await;
+    assert_eq!(register.status, StatusCode::FORBIDDEN);
+
+    // A confirmation lapses after five minutes.
+    confirmed(&mut browser, &mut key, &csrf).await;
+    provider.clock.advance(301);
+    let stale = browser
+        .post(
+            "/account/webauthn/rename",
+            &[("csrf", &csrf), ("credential", &id), ("name", "otra")],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::FORBIDDEN);
     assert!(browser.get("/account").await.body.contains("llave roja"));
+}
+
+#[tokio::test]
+async fn a_confirmation_ceremony_is_its_sessions_and_used_once() {
+    let provider = Provider::new().await;
+    let mut browser = provider.browser();
+    let mut key = SoftPasskey::new(true);
+    let csrf = enrol(&provider, &mut browser, &mut key).await;
+    let start = browser
+        .post_json("/account/confirm/start", &json!({"csrf": csrf}))
+        .await
+        .json();
+    let assertion = key
+        .do_authentication(
+            origin(),
+            serde_json::from_value(start["options"].clone()).unwrap(),
+        )
+        .unwrap();
+    let body = json!({"csrf": csrf, "ceremony": start["ceremony"], "credential": assertion});
+    // Another session of the same citizen (another device) cannot finish it.
+    let mut thief = provider.browser();
+    let (second, _) = password_step(&provider, &mut thief, &[]).await;
+    assert_with(&mut thief, &second, &mut key, origin()).await;
+    let thief_csrf = thief.get("/account").await.hidden("csrf");
+    let foreign = thief
+        .post_json(
+            "/account/confirm/finish",
+            &json!({"csrf": thief_csrf, "ceremony": start["ceremony"], "credential": assertion}),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        browser
+            .post_json("/account/confirm/finish", &body)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        browser
+            .post_json("/account/confirm/finish", &body)
+            .await
+            .status,
+        StatusCode::BAD_REQUEST,
+        "replayed"
+    );
+    let audit =
+        serde_json::to_string(&provider.idp.store.audit_between(0, i64::MAX).await.unwrap())
+            .unwrap();
+    assert!(audit.contains("confirmed"), "confirmations are audited");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -826,6 +938,7 @@ mod attestation {
             register(&mut browser, &csrf, &mut passkey).await.0.status,
             StatusCode::CREATED
         );
+        confirmed(&mut browser, &mut passkey, &csrf).await;
         assert_eq!(
             register(&mut browser, &csrf, &mut attested).await.0.status,
             StatusCode::CREATED

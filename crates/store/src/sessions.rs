@@ -25,6 +25,9 @@ pub struct NewSession {
     pub amr: Vec<String>,
     /// The browser's User-Agent, for the account page.
     pub user_agent: String,
+    /// Set when the login itself confirms the citizen for one factor change (it used WebAuthn
+    /// or a recovery code): the time of that login.
+    pub confirmed_at: Option<i64>,
 }
 
 /// A live session.
@@ -94,8 +97,8 @@ impl Store {
             .await?;
         }
         sqlx::query(
-            "INSERT INTO sessions (id_hash, handle, account_id, created_at, last_seen_at, auth_time, acr, amr, user_agent) \
-             VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)",
+            "INSERT INTO sessions (id_hash, handle, account_id, created_at, last_seen_at, auth_time, acr, amr, user_agent, confirmed_at) \
+             VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&session.id_hash)
         .bind(&session.handle)
@@ -105,10 +108,41 @@ impl Store {
         .bind(&session.acr)
         .bind(to_json_list(&session.amr))
         .bind(&session.user_agent)
+        .bind(session.confirmed_at)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Records that the citizen of session `handle` just confirmed it is them (a WebAuthn
+    /// assertion on the account page), allowing one factor change.
+    pub async fn confirm_session(&self, handle: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET confirmed_at = $2 WHERE handle = $1 AND ended_at IS NULL")
+            .bind(handle)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Spends the confirmation of session `handle` if it was given at or after `not_before`:
+    /// `true` once per confirmation, so each factor change needs its own.
+    pub async fn spend_confirmation(
+        &self,
+        handle: &str,
+        not_before: i64,
+    ) -> Result<bool, StoreError> {
+        let spent = sqlx::query(
+            "UPDATE sessions SET confirmed_at = NULL \
+             WHERE handle = $1 AND confirmed_at >= $2 AND ended_at IS NULL",
+        )
+        .bind(handle)
+        .bind(not_before)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(spent == 1)
     }
 
     /// The live session behind a cookie: not ended, within both limits, of an account that is

@@ -85,6 +85,7 @@ async fn citizen_with_tokens(store: &Store) -> (String, String) {
                 acr: "aal1".into(),
                 amr: vec!["pwd".into()],
                 user_agent: "test".into(),
+                confirmed_at: None,
             },
             None,
             NOW,

@@ -681,6 +681,12 @@ pub(crate) async fn start_session(
             .chars()
             .take(200)
             .collect(),
+        // A login with WebAuthn or a recovery code is itself a fresh confirmation for one
+        // factor change (enrolling the new key after a recovery, typically).
+        confirmed_at: factors
+            .iter()
+            .any(|f| matches!(f, Factor::WebAuthn { .. } | Factor::RecoveryCode))
+            .then_some(now),
     };
     let old = cookie(idp, headers, CookieName::Session).map(|v| hash_secret(&v));
     idp.store.create_session(&new, old.as_deref(), now).await?;

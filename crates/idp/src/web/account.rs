@@ -302,6 +302,8 @@ pub async fn account(
         Some("enrol_required")
     } else if query.enrol.is_some() {
         Some("enrol_now")
+    } else if query.confirmed.is_some() {
+        Some("factor_confirmed")
     } else {
         query.changed.is_some().then_some("factor_changed")
     };
@@ -316,6 +318,9 @@ pub struct AccountQuery {
     enrol: Option<String>,
     #[serde(default)]
     changed: Option<String>,
+    /// After a confirmation with a key (one factor change allowed).
+    #[serde(default)]
+    confirmed: Option<String>,
 }
 
 /// `POST /account/sessions/end-others`: after a factor change, ends every other session.
