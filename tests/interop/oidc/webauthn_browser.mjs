@@ -114,6 +114,23 @@ try {
   assert.ok(text.includes('Municipalidad de Prueba'), 'the service is in the history');
   assert.ok(text.includes('Sesión iniciada'), 'the login is in the history');
   ok('the account page lists the key and the history shows the login');
+
+  // Each factor change spends a fresh confirmation: the login with the key was one.
+  const rename = async (name) => {
+    await page.fill('form[action="/account/webauthn/rename"] input[name=name]', name);
+    const [answer] = await Promise.all([
+      page.waitForNavigation(),
+      page.click('form[action="/account/webauthn/rename"] button[type=submit]'),
+    ]);
+    return answer.status();
+  };
+  assert.equal(await rename('llave uno'), 200, 'renamed after the login with the key');
+  assert.equal(await rename('llave dos'), 403, 'a second change needs a new confirmation');
+  await page.goto(new URL('/account', BASE_URL).href);
+  await Promise.all([page.waitForURL(/\/account\?confirmed=1$/), page.click('#webauthn-confirm')]);
+  assert.equal(await rename('llave dos'), 200, 'renamed after confirming with the key');
+  assert.equal(await page.inputValue('form[action="/account/webauthn/rename"] input[name=name]'), 'llave dos');
+  ok('a key change after confirming with the key (virtual authenticator) on the account page');
 } finally {
   await browser.close();
   rp.close();
