@@ -293,6 +293,33 @@ fn finish_registration(
     })
 }
 
+/// What finishing an account-page ceremony of `kind` checks first: the CSRF token, a live
+/// session, and that the ceremony is this session's (single use, unexpired; taken here). `Err`
+/// is the answer.
+async fn session_ceremony<'a>(
+    idp: &'a Idp,
+    headers: &HeaderMap,
+    body: &CeremonyRequest,
+    kind: &str,
+) -> Result<(&'a Webauthn, llavero_store::Session, Ceremony), Response> {
+    let rp = checked(idp, headers, &body.csrf)?;
+    let Ok(Some(session)) = current_session(idp, headers).await else {
+        return Err(problem(StatusCode::UNAUTHORIZED, "login required"));
+    };
+    match idp
+        .store
+        .take_ceremony(&body.ceremony, kind, &session.handle, idp.now())
+        .await
+    {
+        Ok(Some(ceremony)) => Ok((rp, session, ceremony)),
+        Ok(None) => Err(problem(
+            StatusCode::BAD_REQUEST,
+            "unknown, used or expired ceremony",
+        )),
+        Err(e) => Err(crate::web::internal(&e)),
+    }
+}
+
 /// `POST /account/webauthn/register/finish`: verifies the attestation and stores the credential.
 pub async fn register_finish(
     State(idp): State<IdpState>,
@@ -300,25 +327,13 @@ pub async fn register_finish(
     headers: HeaderMap,
     Json(body): Json<CeremonyRequest>,
 ) -> Response {
-    let rp = match checked(&idp, &headers, &body.csrf) {
-        Ok(rp) => rp,
-        Err(r) => return r,
-    };
-    let Ok(Some(session)) = current_session(&idp, &headers).await else {
-        return problem(StatusCode::UNAUTHORIZED, "login required");
-    };
     // The start spent a confirmation; the ceremony (this session's, single use, expiring) is
     // that permission.
-    let now = idp.now();
-    let ceremony = match idp
-        .store
-        .take_ceremony(&body.ceremony, "register", &session.handle, now)
-        .await
-    {
-        Ok(Some(c)) => c,
-        Ok(None) => return problem(StatusCode::BAD_REQUEST, "unknown, used or expired ceremony"),
-        Err(e) => return crate::web::internal(&e),
+    let (rp, session, ceremony) = match session_ceremony(&idp, &headers, &body, "register").await {
+        Ok(found) => found,
+        Err(r) => return r,
     };
+    let now = idp.now();
     let Ok(credential) = serde_json::from_value::<RegisterPublicKeyCredential>(body.credential)
     else {
         return problem(StatusCode::BAD_REQUEST, "malformed credential");
@@ -760,23 +775,11 @@ pub async fn confirm_finish(
     headers: HeaderMap,
     Json(body): Json<CeremonyRequest>,
 ) -> Response {
-    let rp = match checked(&idp, &headers, &body.csrf) {
-        Ok(rp) => rp,
+    let (rp, session, ceremony) = match session_ceremony(&idp, &headers, &body, "confirm").await {
+        Ok(found) => found,
         Err(r) => return r,
     };
-    let Ok(Some(session)) = current_session(&idp, &headers).await else {
-        return problem(StatusCode::UNAUTHORIZED, "login required");
-    };
     let now = idp.now();
-    let ceremony = match idp
-        .store
-        .take_ceremony(&body.ceremony, "confirm", &session.handle, now)
-        .await
-    {
-        Ok(Some(c)) => c,
-        Ok(None) => return problem(StatusCode::BAD_REQUEST, "unknown, used or expired ceremony"),
-        Err(e) => return crate::web::internal(&e),
-    };
     let Ok(assertion) = serde_json::from_value::<PublicKeyCredential>(body.credential) else {
         return problem(StatusCode::BAD_REQUEST, "malformed credential");
     };
