@@ -1009,6 +1009,18 @@ mod attestation {
         let high = public_client(&provider, Some(HIGH)).await;
         let (answer, _, _) = log_in(&mut provider.browser(), &high, &mut key).await;
         assert_eq!(answer.location_params()["error"], "access_denied");
+        let discovery = browser
+            .get("/.well-known/openid-configuration")
+            .await
+            .json();
+        assert_eq!(
+            discovery["acr_values_supported"],
+            json!([
+                "http://eidas.europa.eu/LoA/low",
+                "http://eidas.europa.eu/LoA/substantial"
+            ]),
+            "high is not advertised without an allow-list"
+        );
         // And a staff account cannot register at all.
         llavero_idp::attestation::set_staff(&provider.idp, RUN.parse().unwrap(), true)
             .await

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::OAuthError;
-use crate::factors::ACR_VALUES;
+use crate::factors::{ACR_HIGH, ACR_VALUES};
 use crate::oidc::claims::CLAIM_SCOPES;
 use crate::state::IdpState;
 
@@ -16,6 +16,11 @@ pub fn metadata(idp: &crate::state::Idp) -> Value {
     let url = |p: &str| idp.config.url(p);
     let mut scopes = vec!["openid"];
     scopes.extend(CLAIM_SCOPES);
+    // High needs an attested key, so it is offered only with an attestation allow-list.
+    let acr_values: Vec<&str> = ACR_VALUES
+        .into_iter()
+        .filter(|acr| *acr != ACR_HIGH || idp.config.webauthn_attestation.is_some())
+        .collect();
     let mut metadata = json!({
         "issuer": idp.config.issuer,
         "authorization_endpoint": url("/authorize"),
@@ -36,7 +41,7 @@ pub fn metadata(idp: &crate::state::Idp) -> Value {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "RolUnico", "name", "given_name", "family_name", "birthdate"],
-        "acr_values_supported": ACR_VALUES,
+        "acr_values_supported": acr_values,
         "prompt_values_supported": ["none", "login", "consent"],
         "ui_locales_supported": ["es", "en"],
         "claims_parameter_supported": false,
