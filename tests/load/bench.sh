@@ -33,8 +33,8 @@ bench_once() {
     forget_client
     new_database "$kind" "llavero_load_bench_$kind"
     start_server
-    local target=(--url "$BASE" --agency registro-civil --client-id "$CLIENT_ID"
-        --client-secret "$CLIENT_SECRET" --concurrency "$CONCURRENCY")
+    local target=(--url "$BASE" --agency registro-civil --client-id="$CLIENT_ID"
+        --client-secret="$CLIENT_SECRET" --concurrency "$CONCURRENCY")
     log "$kind: issuing for ${DURATION}s (concurrency $CONCURRENCY, batch $BATCH)"
     local cpu_before cpu_after
     cpu_before=$(cpu_ticks "$SERVER_PID")

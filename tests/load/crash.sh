@@ -22,8 +22,8 @@ crash_once() {
     start_server
     local received=$DATA_DIR/received.txt summary=$DATA_DIR/load.json
     : >"$received"
-    load issue --url "$BASE" --agency registro-civil --client-id "$CLIENT_ID" \
-        --client-secret "$CLIENT_SECRET" --concurrency 16 --duration "$DURATION" \
+    load issue --url "$BASE" --agency registro-civil --client-id="$CLIENT_ID" \
+        --client-secret="$CLIENT_SECRET" --concurrency 16 --duration "$DURATION" \
         --record "$received" >"$summary" 2>"$DATA_DIR/load.log" &
     local load_pid=$!
     sleep "$KILL_AFTER"
