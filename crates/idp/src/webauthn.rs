@@ -132,6 +132,15 @@ pub struct CeremonyRequest {
     credential: Value,
 }
 
+/// The stored credentials as `webauthn-rs` passkeys (a row that does not parse is skipped: it
+/// cannot answer a ceremony).
+fn passkeys(credentials: &[WebauthnCredential]) -> Vec<Passkey> {
+    credentials
+        .iter()
+        .filter_map(|c| serde_json::from_str(&c.passkey).ok())
+        .collect()
+}
+
 /// Stores a new ceremony's state; returns its id.
 async fn begin(
     idp: &Idp,
@@ -193,9 +202,8 @@ pub async fn register_start(
     let Ok(user) = Uuid::parse_str(&user_id) else {
         return crate::web::internal(&"bad webauthn user id");
     };
-    let exclude: Vec<_> = existing
+    let exclude: Vec<_> = passkeys(&existing)
         .iter()
-        .filter_map(|c| serde_json::from_str::<Passkey>(&c.passkey).ok())
         .map(|p| p.cred_id().clone())
         .collect();
     let run_label = account.map(|a| a.run.to_string()).unwrap_or_default();
@@ -424,10 +432,7 @@ pub async fn second_factor(
         .webauthn_credentials(account_id)
         .await
         .map_err(|e| crate::web::internal(&e))?;
-    let passkeys: Vec<Passkey> = credentials
-        .iter()
-        .filter_map(|c| serde_json::from_str(&c.passkey).ok())
-        .collect();
+    let passkeys = passkeys(&credentials);
     if passkeys.is_empty() {
         return Ok(None);
     }
@@ -746,10 +751,7 @@ pub async fn confirm_start(
         Ok(found) => found,
         Err(e) => return crate::web::internal(&e),
     };
-    let passkeys: Vec<Passkey> = credentials
-        .iter()
-        .filter_map(|c| serde_json::from_str(&c.passkey).ok())
-        .collect();
+    let passkeys = passkeys(&credentials);
     if passkeys.is_empty() {
         return problem(
             StatusCode::BAD_REQUEST,
