@@ -19,8 +19,8 @@ pub use holder::{
     match_dcql_query, parse_credential_offer,
 };
 pub use verify::{
-    BundleFreshness, OfflineVerifier, PresentationRequest, VerificationOutcome, VerificationResult,
-    VerifiedCredential,
+    BatchRejection, BundleFreshness, OfflineVerifier, PresentationRequest, VerificationBatch,
+    VerificationOutcome, VerificationResult, VerifiedCredential,
 };
 
 uniffi::setup_scaffolding!();

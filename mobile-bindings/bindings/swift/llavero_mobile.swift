@@ -896,11 +896,12 @@ public protocol OfflineVerifierProtocol: AnyObject, Sendable {
     func verify(input: String, now: Int64) throws  -> VerificationResult
     
     /**
-     * Verifies several credentials at once, as [`Self::verify`] does each (say every held
-     * credential against a freshly downloaded bundle): one outcome per input, in order, each
-     * the verified result or the reason that credential was rejected.
+     * Verifies several credentials in one call, each as [`Self::verify`] would (say every
+     * credential a wallet holds, against a freshly downloaded bundle, to flag the ones revoked
+     * since): `credentials` is their UTF-8 text joined with line feeds, as described on
+     * [`VerificationBatch`]. One rejected credential does not fail the others.
      */
-    func verifyAll(inputs: [String], now: Int64)  -> [VerificationOutcome]
+    func verifyBatch(credentials: Data, now: Int64)  -> VerificationBatch
     
     /**
      * As [`Self::verify`], for a credential the app holds as bytes anyway (from a QR code, NFC
@@ -1058,16 +1059,17 @@ open func verify(input: String, now: Int64)throws  -> VerificationResult  {
 }
     
     /**
-     * Verifies several credentials at once, as [`Self::verify`] does each (say every held
-     * credential against a freshly downloaded bundle): one outcome per input, in order, each
-     * the verified result or the reason that credential was rejected.
+     * Verifies several credentials in one call, each as [`Self::verify`] would (say every
+     * credential a wallet holds, against a freshly downloaded bundle, to flag the ones revoked
+     * since): `credentials` is their UTF-8 text joined with line feeds, as described on
+     * [`VerificationBatch`]. One rejected credential does not fail the others.
      */
-open func verifyAll(inputs: [String], now: Int64) -> [VerificationOutcome]  {
-    return try!  FfiConverterSequenceTypeVerificationOutcome.lift(try! rustCall() {
+open func verifyBatch(credentials: Data, now: Int64) -> VerificationBatch  {
+    return try!  FfiConverterTypeVerificationBatch_lift(try! rustCall() {
         uniffiCallStatus in
-    uniffi_llavero_mobile_fn_method_offlineverifier_verify_all(
+    uniffi_llavero_mobile_fn_method_offlineverifier_verify_batch(
             self.uniffiCloneHandle(),
-        FfiConverterSequenceString.lower(inputs),
+        FfiConverterData.lower(credentials),
         FfiConverterInt64.lower(now),uniffiCallStatus
     )
 })
@@ -1165,11 +1167,12 @@ public protocol PresentationRequestProtocol: AnyObject, Sendable {
     func verify(input: String, now: Int64) throws  -> VerificationResult
     
     /**
-     * Verifies several presentations answering this request at once (an OpenID4VP response
-     * carries one per requested credential, all bound to the same nonce): one outcome per
-     * input, in order, each the verified result or the reason that one was rejected.
+     * Verifies every presentation of one response in one call (an OpenID4VP response carries
+     * one per requested credential, all bound to this request's nonce): `presentations` is
+     * their UTF-8 text joined with line feeds, as described on [`VerificationBatch`]. Each is
+     * verified as [`Self::verify`] would; one rejected presentation does not fail the others.
      */
-    func verifyAll(inputs: [String], now: Int64)  -> [VerificationOutcome]
+    func verifyBatch(presentations: Data, now: Int64)  -> VerificationBatch
     
     /**
      * As [`Self::verify`], for a presentation the app holds as bytes anyway (from a QR code,
@@ -1277,16 +1280,17 @@ open func verify(input: String, now: Int64)throws  -> VerificationResult  {
 }
     
     /**
-     * Verifies several presentations answering this request at once (an OpenID4VP response
-     * carries one per requested credential, all bound to the same nonce): one outcome per
-     * input, in order, each the verified result or the reason that one was rejected.
+     * Verifies every presentation of one response in one call (an OpenID4VP response carries
+     * one per requested credential, all bound to this request's nonce): `presentations` is
+     * their UTF-8 text joined with line feeds, as described on [`VerificationBatch`]. Each is
+     * verified as [`Self::verify`] would; one rejected presentation does not fail the others.
      */
-open func verifyAll(inputs: [String], now: Int64) -> [VerificationOutcome]  {
-    return try!  FfiConverterSequenceTypeVerificationOutcome.lift(try! rustCall() {
+open func verifyBatch(presentations: Data, now: Int64) -> VerificationBatch  {
+    return try!  FfiConverterTypeVerificationBatch_lift(try! rustCall() {
         uniffiCallStatus in
-    uniffi_llavero_mobile_fn_method_presentationrequest_verify_all(
+    uniffi_llavero_mobile_fn_method_presentationrequest_verify_batch(
             self.uniffiCloneHandle(),
-        FfiConverterSequenceString.lower(inputs),
+        FfiConverterData.lower(presentations),
         FfiConverterInt64.lower(now),uniffiCallStatus
     )
 })
@@ -1354,6 +1358,253 @@ public func FfiConverterTypePresentationRequest_lift(_ handle: UInt64) throws ->
 #endif
 public func FfiConverterTypePresentationRequest_lower(_ value: PresentationRequest) -> UInt64 {
     return FfiConverterTypePresentationRequest.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Several credentials or presentations verified in one call
+ * ([`OfflineVerifier::verify_batch`], [`PresentationRequest::verify_batch`]), with each one's
+ * outcome kept in Rust and read on demand.
+ *
+ * A batch exists to amortize the boundary: every call from Kotlin, Swift or Python pays a fixed
+ * toll (cloning the object's handle, the call, freeing what it returns: about 5 µs through
+ * UniFFI's Python glue), over a tenth of a short verification's own work. So a batch crosses once
+ * each way: the input is one byte string, and the answer one object, whose
+ * [`rejections`](Self::rejections) says in one more call which items failed and why (none, in
+ * the usual case). Lifting a typed outcome for every item, as a `Vec` of enums holding result
+ * objects, would pay per item again (and free each result on its own).
+ *
+ * # Input: credentials joined with line feeds
+ *
+ * The input is the items' UTF-8 text joined with `\n` (LF), as Kotlin's
+ * `joinToString("\n").encodeToByteArray()`, Swift's `Data(xs.joined(separator: "\n").utf8)` or
+ * Python's `"\n".join(xs).encode()` make it: item `i` of the batch is credential `i` of the
+ * list joined. A compact JWS, SD-JWT or SD-JWT+KB never contains a line feed (base64url, `.`
+ * and `~` only), so the join is unambiguous for real credentials. Each item is then verified as
+ * `verify_bytes` would verify it alone (which ignores surrounding whitespace, so a `\r` left by
+ * CRLF line ends is harmless): an empty item, or one that is not UTF-8, is rejected as
+ * `Malformed` without affecting the others. An empty input is an empty batch.
+ *
+ * The input is a `Vec<u8>` (Kotlin `ByteArray`, Swift `Data`, Python `bytes`) rather than a
+ * zero-copy `&[u8]` as `verify_bytes` takes, which Kotlin can pass only as a direct
+ * `ByteBuffer`: the copy into a Rust buffer costs once per batch (about 10 µs in Python for
+ * 20 presentations, 30 KB), under a microsecond per item.
+ *
+ * A string from elsewhere (a wallet's response) that contains a line feed is no credential, but
+ * it would split into two items and shift the ones after it: before relating outcomes to the
+ * list joined, check that [`len`](Self::len) equals its size.
+ */
+public protocol VerificationBatchProtocol: AnyObject, Sendable {
+    
+    /**
+     * Whether the input held no item at all.
+     */
+    func isEmpty()  -> Bool
+    
+    /**
+     * How many items the batch held: the number of credentials joined.
+     */
+    func len()  -> UInt32
+    
+    /**
+     * The outcome of item `index`: its verified result, or why it was rejected (the error a
+     * single `verify` would have thrown). `None` past the end.
+     */
+    func outcome(index: UInt32)  -> VerificationOutcome?
+    
+    /**
+     * The rejected items, in order, each with its index and reason; empty when every item
+     * verified. The one call an app needs to learn which credentials to flag, or whether a
+     * response is acceptable as a whole.
+     */
+    func rejections()  -> [BatchRejection]
+    
+}
+/**
+ * Several credentials or presentations verified in one call
+ * ([`OfflineVerifier::verify_batch`], [`PresentationRequest::verify_batch`]), with each one's
+ * outcome kept in Rust and read on demand.
+ *
+ * A batch exists to amortize the boundary: every call from Kotlin, Swift or Python pays a fixed
+ * toll (cloning the object's handle, the call, freeing what it returns: about 5 µs through
+ * UniFFI's Python glue), over a tenth of a short verification's own work. So a batch crosses once
+ * each way: the input is one byte string, and the answer one object, whose
+ * [`rejections`](Self::rejections) says in one more call which items failed and why (none, in
+ * the usual case). Lifting a typed outcome for every item, as a `Vec` of enums holding result
+ * objects, would pay per item again (and free each result on its own).
+ *
+ * # Input: credentials joined with line feeds
+ *
+ * The input is the items' UTF-8 text joined with `\n` (LF), as Kotlin's
+ * `joinToString("\n").encodeToByteArray()`, Swift's `Data(xs.joined(separator: "\n").utf8)` or
+ * Python's `"\n".join(xs).encode()` make it: item `i` of the batch is credential `i` of the
+ * list joined. A compact JWS, SD-JWT or SD-JWT+KB never contains a line feed (base64url, `.`
+ * and `~` only), so the join is unambiguous for real credentials. Each item is then verified as
+ * `verify_bytes` would verify it alone (which ignores surrounding whitespace, so a `\r` left by
+ * CRLF line ends is harmless): an empty item, or one that is not UTF-8, is rejected as
+ * `Malformed` without affecting the others. An empty input is an empty batch.
+ *
+ * The input is a `Vec<u8>` (Kotlin `ByteArray`, Swift `Data`, Python `bytes`) rather than a
+ * zero-copy `&[u8]` as `verify_bytes` takes, which Kotlin can pass only as a direct
+ * `ByteBuffer`: the copy into a Rust buffer costs once per batch (about 10 µs in Python for
+ * 20 presentations, 30 KB), under a microsecond per item.
+ *
+ * A string from elsewhere (a wallet's response) that contains a line feed is no credential, but
+ * it would split into two items and shift the ones after it: before relating outcomes to the
+ * list joined, check that [`len`](Self::len) equals its size.
+ */
+open class VerificationBatch: VerificationBatchProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_llavero_mobile_fn_clone_verificationbatch(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_llavero_mobile_fn_free_verificationbatch(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Whether the input held no item at all.
+     */
+open func isEmpty() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_llavero_mobile_fn_method_verificationbatch_is_empty(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * How many items the batch held: the number of credentials joined.
+     */
+open func len() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_llavero_mobile_fn_method_verificationbatch_len(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The outcome of item `index`: its verified result, or why it was rejected (the error a
+     * single `verify` would have thrown). `None` past the end.
+     */
+open func outcome(index: UInt32) -> VerificationOutcome?  {
+    return try!  FfiConverterOptionTypeVerificationOutcome.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_llavero_mobile_fn_method_verificationbatch_outcome(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(index),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The rejected items, in order, each with its index and reason; empty when every item
+     * verified. The one call an app needs to learn which credentials to flag, or whether a
+     * response is acceptable as a whole.
+     */
+open func rejections() -> [BatchRejection]  {
+    return try!  FfiConverterSequenceTypeBatchRejection.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_llavero_mobile_fn_method_verificationbatch_rejections(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVerificationBatch: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = VerificationBatch
+
+    public static func lift(_ handle: UInt64) throws -> VerificationBatch {
+        return VerificationBatch(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: VerificationBatch) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VerificationBatch {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: VerificationBatch, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerificationBatch_lift(_ handle: UInt64) throws -> VerificationBatch {
+    return try FfiConverterTypeVerificationBatch.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerificationBatch_lower(_ value: VerificationBatch) -> UInt64 {
+    return FfiConverterTypeVerificationBatch.lower(value)
 }
 
 
@@ -1559,6 +1810,75 @@ public func FfiConverterTypeVerificationResult_lower(_ value: VerificationResult
 }
 
 
+
+
+/**
+ * A rejected item of a [`VerificationBatch`].
+ */
+public struct BatchRejection: Equatable, Hashable {
+    /**
+     * Its position in the batch (and in the list the app joined).
+     */
+    public var index: UInt32
+    /**
+     * Why it was rejected.
+     */
+    public var reason: VerifyError
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its position in the batch (and in the list the app joined).
+         */index: UInt32, 
+        /**
+         * Why it was rejected.
+         */reason: VerifyError) {
+        self.index = index
+        self.reason = reason
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension BatchRejection: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBatchRejection: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BatchRejection {
+        return
+            try BatchRejection(
+                index: FfiConverterUInt32.read(from: &buf), 
+                reason: FfiConverterTypeVerifyError.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: BatchRejection, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.index, into: &buf)
+        FfiConverterTypeVerifyError.write(value.reason, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBatchRejection_lift(_ buf: RustBuffer) throws -> BatchRejection {
+    return try FfiConverterTypeBatchRejection.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBatchRejection_lower(_ value: BatchRejection) -> RustBuffer {
+    return FfiConverterTypeBatchRejection.lower(value)
+}
 
 
 /**
@@ -2724,8 +3044,8 @@ public func FfiConverterTypeSignerError_lower(_ value: SignerError) -> RustBuffe
 
 
 /**
- * One item of a batch verification ([`OfflineVerifier::verify_all`]): the verified result, or
- * why that credential was rejected. One bad credential does not fail the batch.
+ * The outcome of one item of a [`VerificationBatch`]: the verified result, or why that
+ * credential was rejected.
  */
 
 public enum VerificationOutcome {
@@ -3190,6 +3510,30 @@ fileprivate struct FfiConverterOptionTypeTxCode: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeVerificationOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = VerificationOutcome?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeVerificationOutcome.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeVerificationOutcome.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -3207,6 +3551,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeBatchRejection: FfiConverterRustBuffer {
+    typealias SwiftType = [BatchRejection]
+
+    public static func write(_ value: [BatchRejection], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeBatchRejection.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [BatchRejection] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [BatchRejection]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeBatchRejection.read(from: &buf))
         }
         return seq
     }
@@ -3282,31 +3651,6 @@ fileprivate struct FfiConverterSequenceTypeVerifiedCredential: FfiConverterRustB
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeVerifiedCredential.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypeVerificationOutcome: FfiConverterRustBuffer {
-    typealias SwiftType = [VerificationOutcome]
-
-    public static func write(_ value: [VerificationOutcome], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeVerificationOutcome.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [VerificationOutcome] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [VerificationOutcome]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeVerificationOutcome.read(from: &buf))
         }
         return seq
     }
@@ -3444,7 +3788,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_llavero_mobile_checksum_method_offlineverifier_verify() != 4810) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_llavero_mobile_checksum_method_offlineverifier_verify_all() != 13690) {
+    if (uniffi_llavero_mobile_checksum_method_offlineverifier_verify_batch() != 51023) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_llavero_mobile_checksum_method_offlineverifier_verify_bytes() != 25294) {
@@ -3459,10 +3803,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_llavero_mobile_checksum_method_presentationrequest_verify() != 648) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_llavero_mobile_checksum_method_presentationrequest_verify_all() != 43907) {
+    if (uniffi_llavero_mobile_checksum_method_presentationrequest_verify_batch() != 60133) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_llavero_mobile_checksum_method_presentationrequest_verify_bytes() != 64802) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_llavero_mobile_checksum_method_verificationbatch_is_empty() != 11766) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_llavero_mobile_checksum_method_verificationbatch_len() != 65181) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_llavero_mobile_checksum_method_verificationbatch_outcome() != 44077) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_llavero_mobile_checksum_method_verificationbatch_rejections() != 15086) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_llavero_mobile_checksum_method_verificationresult_claims_json() != 56802) {

@@ -96,24 +96,47 @@ fun main() {
         check(!result.claimsJson(0u)!!.contains("family_name"))
         expectThrows<VerifyException.WrongNonce> { verifier.presentationRequest(AUD, "n-2").verify(presentation, now) }
     }
-    case("verifyAll gives one outcome per credential: valid, revoked, tampered") {
+    // What a batch says about each item: "ok" or the rejection's class.
+    fun kinds(batch: VerificationBatch) = (0u until batch.len()).map { i ->
+        when (val outcome = batch.outcome(i)!!) {
+            is VerificationOutcome.Verified -> "ok"
+            is VerificationOutcome.Rejected -> outcome.reason::class.simpleName
+        }
+    }
+    case("verifyBatch gives each credential its own outcome: valid, revoked, tampered, not UTF-8, empty") {
         val tampered = credential.replaceFirst("~", "~WyJzYWx0IiwibmFtZSIsInZhbHVlIl0~")
-        val outcomes = verifier.verifyAll(listOf(credential, revoked, tampered), now)
-        check(outcomes.size == 3)
-        val valid = outcomes[0] as VerificationOutcome.Verified
-        check(valid.result.claimsJson(0u)!!.contains("Ana María"))
-        check((outcomes[1] as VerificationOutcome.Rejected).reason is VerifyException.Revoked)
-        check((outcomes[2] as VerificationOutcome.Rejected).reason is VerifyException.DigestMismatch)
+        val latin1 = credential.toByteArray().also { it[40] = 0xf1.toByte() }
+        val joined = listOf(credential, revoked, tampered).joinToString("\n").encodeToByteArray() +
+            "\n".encodeToByteArray() + latin1 + "\n\n".encodeToByteArray() + credential.encodeToByteArray()
+        verifier.verifyBatch(joined, now).use { batch ->
+            check(batch.len() == 6u && !batch.isEmpty())
+            check(kinds(batch) == listOf("ok", "Revoked", "DigestMismatch", "Malformed", "Malformed", "ok")) { kinds(batch) }
+            val valid = batch.outcome(0u) as VerificationOutcome.Verified
+            check(valid.result.claimsJson(0u)!!.contains("Ana María"))
+            check(batch.rejections().map { it.index to it.reason::class.simpleName } ==
+                listOf(1u to "Revoked", 2u to "DigestMismatch", 3u to "Malformed", 4u to "Malformed"))
+            check(batch.outcome(6u) == null)
+        }
+    }
+    case("an empty batch has no items, and a batch of valid credentials no rejections") {
+        verifier.verifyBatch(ByteArray(0), now).use { check(it.isEmpty() && it.len() == 0u && it.rejections().isEmpty()) }
+        verifier.verifyBatch(List(10) { credential }.joinToString("\n").encodeToByteArray(), now).use {
+            check(it.len() == 10u && it.rejections().isEmpty())
+        }
     }
     case("a presentation request verifies a batch of presentations, each on its own") {
         val request = verifier.presentationRequest(AUD, "n-3")
         val good = createPresentation(credential, listOf("given_name"), AUD, "n-3", now, holder)
         val replayed = createPresentation(credential, listOf("given_name"), AUD, "n-4", now, holder)
         val revokedPresentation = createPresentation(revoked, listOf("given_name"), AUD, "n-3", now, holder)
-        val outcomes = request.verifyAll(listOf(good, replayed, revokedPresentation), now)
-        check((outcomes[0] as VerificationOutcome.Verified).result.credentials()[0].keyBindingVerified)
-        check((outcomes[1] as VerificationOutcome.Rejected).reason is VerifyException.WrongNonce)
-        check((outcomes[2] as VerificationOutcome.Rejected).reason is VerifyException.Revoked)
+        val tampered = good.replaceFirst("~", "~WyJzYWx0IiwibmFtZSIsInZhbHVlIl0~")
+        val joined = listOf(good, replayed, revokedPresentation, tampered, credential, "\u0000").joinToString("\n")
+        request.verifyBatch(joined.encodeToByteArray(), now).use { batch ->
+            check(kinds(batch) == listOf("ok", "WrongNonce", "Revoked", "DigestMismatch", "MissingKeyBinding", "Malformed")) { kinds(batch) }
+            check((batch.outcome(0u) as VerificationOutcome.Verified).result.credentials()[0].keyBindingVerified)
+            check(batch.rejections().map { it.index } == listOf(1u, 2u, 3u, 4u, 5u))
+        }
+        check(request.verifyBatch(ByteArray(0), now).use { it.isEmpty() })
     }
     case("verifyBytes takes UTF-8 bytes in a direct ByteBuffer; not UTF-8 is Malformed") {
         fun direct(bytes: ByteArray) = ByteBuffer.allocateDirect(bytes.size).put(bytes).flip() as ByteBuffer

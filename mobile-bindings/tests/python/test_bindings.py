@@ -226,27 +226,67 @@ def test_dcql_query_is_answered_and_presented(world):
         lm.match_dcql_query('{"credentials": []}', [world.sd_jwt_vc])
 
 
-def test_verify_all_gives_one_outcome_per_credential(world):
-    tampered = world.sd_jwt_vc.replace("~", "~WyJzYWx0IiwibmFtZSIsInZhbHVlIl0~", 1)
-    outcomes = world.verifier().verify_all([world.sd_jwt_vc, world.revoked, tampered, world.vc_jwt], world.now)
-    assert len(outcomes) == 4
-    valid, revoked, bad, vc = outcomes
+def kinds(batch):
+    """Each item's outcome in a batch: "ok" or the rejection's class."""
+    outcomes = [batch.outcome(i) for i in range(batch.len())]
+    return [type(o.reason) if o.is_rejected() else "ok" for o in outcomes]
+
+
+def test_verify_batch_gives_each_credential_its_own_outcome(world):
+    tampered = world.sd_jwt_vc.replace("~", "~WyJzYWx0IiwibmFtZSIsInZhbHVlIl0~", 1).encode()
+    latin1 = world.sd_jwt_vc.encode()[:40] + b"\xf1" + world.sd_jwt_vc.encode()[41:]
+    items = [world.sd_jwt_vc.encode(), world.revoked.encode(), tampered, latin1, b"", world.vc_jwt.encode()]
+    batch = world.verifier().verify_batch(b"\n".join(items), world.now)
+    assert batch.len() == 6 and not batch.is_empty()
+    assert kinds(batch) == ["ok", lm.VerifyError.Revoked, lm.VerifyError.DigestMismatch,
+                            lm.VerifyError.Malformed, lm.VerifyError.Malformed, "ok"]
+    valid, vc = batch.outcome(0), batch.outcome(5)
     assert valid.is_verified() and json.loads(valid.result.claims_json(0))["given_name"] == "Ana María"
-    assert revoked.is_rejected() and isinstance(revoked.reason, lm.VerifyError.Revoked)
-    assert bad.is_rejected() and isinstance(bad.reason, lm.VerifyError.DigestMismatch)
     assert vc.is_verified() and vc.result.format() == "vc+jwt"
-    assert world.verifier().verify_all([], world.now) == []
+    assert "UTF-8" in str(batch.outcome(3).reason)
+    # The one call an app makes to flag credentials: the rejected items, by index.
+    assert [(r.index, type(r.reason)) for r in batch.rejections()] == [
+        (1, lm.VerifyError.Revoked), (2, lm.VerifyError.DigestMismatch),
+        (3, lm.VerifyError.Malformed), (4, lm.VerifyError.Malformed)]
+    assert batch.outcome(6) is None
+    # Each item is verified as verify_bytes verifies it alone (surrounding whitespace ignored).
+    crlf = world.verifier().verify_batch(world.vc_jwt.encode() + b"\r\n" + world.vc_jwt.encode(), world.now)
+    assert kinds(crlf) == ["ok", "ok"] and world.verifier().verify_bytes(world.vc_jwt.encode() + b"\r", world.now)
 
 
-def test_presentation_request_verify_all(world):
+def test_an_empty_batch_has_no_items(world):
+    batch = world.verifier().verify_batch(b"", world.now)
+    assert batch.len() == 0 and batch.is_empty() and batch.rejections() == [] and batch.outcome(0) is None
+    request = world.verifier().presentation_request(AUD, "n-empty")
+    assert request.verify_batch(b"", world.now).is_empty()
+
+
+def test_a_batch_of_valid_credentials_has_no_rejections(world):
+    batch = world.verifier().verify_batch("\n".join([world.sd_jwt_vc, world.vc_jwt] * 10).encode(), world.now)
+    assert batch.len() == 20 and batch.rejections() == []
+
+
+def test_a_line_feed_inside_an_item_shows_in_len(world):
+    # Not a credential, but a caller joining untrusted strings sees the shift in len().
+    batch = world.verifier().verify_batch("\n".join(["garbage\ngarbage", world.vc_jwt]).encode(), world.now)
+    assert batch.len() == 3 and kinds(batch) == [lm.VerifyError.Malformed, lm.VerifyError.Malformed, "ok"]
+
+
+def test_presentation_request_verify_batch(world):
     request = world.verifier().presentation_request(AUD, "n-batch")
     assert request.audience() == AUD and request.nonce() == "n-batch"
     good = lm.create_presentation(world.sd_jwt_vc, ["given_name"], AUD, "n-batch", world.now, world.holder)
     revoked = lm.create_presentation(world.revoked, ["given_name"], AUD, "n-batch", world.now, world.holder)
     replayed = lm.create_presentation(world.sd_jwt_vc, ["given_name"], AUD, "n-other", world.now, world.holder)
+    tampered = good.replace("~", "~WyJzYWx0IiwibmFtZSIsInZhbHVlIl0~", 1)
     vp = lm.create_presentation(world.vc_jwt, [], AUD, "n-batch", world.now, world.holder)
-    outcomes = request.verify_all([good, revoked, replayed, world.sd_jwt_vc, vp], world.now)
-    assert [type(o.reason) if o.is_rejected() else "ok" for o in outcomes] == [
-        "ok", lm.VerifyError.Revoked, lm.VerifyError.WrongNonce, lm.VerifyError.MissingKeyBinding, "ok"]
-    assert outcomes[0].result.credentials()[0].key_binding_verified
-    assert outcomes[4].result.format() == "vp+jwt"
+    items = [x.encode() for x in (good, revoked, replayed, world.sd_jwt_vc, tampered)]
+    items += [good.encode().replace(b"~", b"~\xff", 1), vp.encode()]
+    batch = request.verify_batch(b"\n".join(items), world.now)
+    assert kinds(batch) == ["ok", lm.VerifyError.Revoked, lm.VerifyError.WrongNonce, lm.VerifyError.MissingKeyBinding,
+                            lm.VerifyError.DigestMismatch, lm.VerifyError.Malformed, "ok"]
+    assert [r.index for r in batch.rejections()] == [1, 2, 3, 4, 5]
+    assert batch.outcome(0).result.credentials()[0].key_binding_verified
+    assert batch.outcome(6).result.format() == "vp+jwt"
+    with pytest.raises(TypeError):
+        request.verify_batch([good], world.now)

@@ -729,7 +729,7 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_llavero_mobile_checksum_method_offlineverifier_verify(
     ): Int
-    external fun uniffi_llavero_mobile_checksum_method_offlineverifier_verify_all(
+    external fun uniffi_llavero_mobile_checksum_method_offlineverifier_verify_batch(
     ): Int
     external fun uniffi_llavero_mobile_checksum_method_offlineverifier_verify_bytes(
     ): Int
@@ -739,9 +739,17 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_llavero_mobile_checksum_method_presentationrequest_verify(
     ): Int
-    external fun uniffi_llavero_mobile_checksum_method_presentationrequest_verify_all(
+    external fun uniffi_llavero_mobile_checksum_method_presentationrequest_verify_batch(
     ): Int
     external fun uniffi_llavero_mobile_checksum_method_presentationrequest_verify_bytes(
+    ): Int
+    external fun uniffi_llavero_mobile_checksum_method_verificationbatch_is_empty(
+    ): Int
+    external fun uniffi_llavero_mobile_checksum_method_verificationbatch_len(
+    ): Int
+    external fun uniffi_llavero_mobile_checksum_method_verificationbatch_outcome(
+    ): Int
+    external fun uniffi_llavero_mobile_checksum_method_verificationbatch_rejections(
     ): Int
     external fun uniffi_llavero_mobile_checksum_method_verificationresult_claims_json(
     ): Int
@@ -802,8 +810,8 @@ internal object UniffiLib {
     ): Double
     external fun uniffi_llavero_mobile_fn_method_offlineverifier_verify(`ptr`: Long,`input`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_llavero_mobile_fn_method_offlineverifier_verify_all(`ptr`: Long,`inputs`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_llavero_mobile_fn_method_offlineverifier_verify_batch(`ptr`: Long,`credentials`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_llavero_mobile_fn_method_offlineverifier_verify_bytes(`ptr`: Long,`input`: ForeignBytes.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_llavero_mobile_fn_clone_presentationrequest(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -816,10 +824,22 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_llavero_mobile_fn_method_presentationrequest_verify(`ptr`: Long,`input`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_llavero_mobile_fn_method_presentationrequest_verify_all(`ptr`: Long,`inputs`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_llavero_mobile_fn_method_presentationrequest_verify_batch(`ptr`: Long,`presentations`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_llavero_mobile_fn_method_presentationrequest_verify_bytes(`ptr`: Long,`input`: ForeignBytes.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_llavero_mobile_fn_clone_verificationbatch(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_llavero_mobile_fn_free_verificationbatch(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_llavero_mobile_fn_method_verificationbatch_is_empty(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_llavero_mobile_fn_method_verificationbatch_len(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_llavero_mobile_fn_method_verificationbatch_outcome(`ptr`: Long,`index`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_llavero_mobile_fn_method_verificationbatch_rejections(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_llavero_mobile_fn_clone_verificationresult(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_llavero_mobile_fn_free_verificationresult(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1004,7 +1024,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify() and 0xFFFF) != 4810) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_all() and 0xFFFF) != 13690) {
+    if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_batch() and 0xFFFF) != 51023) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_bytes() and 0xFFFF) != 25294) {
@@ -1019,10 +1039,22 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify() and 0xFFFF) != 648) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_all() and 0xFFFF) != 43907) {
+    if ((lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_batch() and 0xFFFF) != 60133) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_bytes() and 0xFFFF) != 64802) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_llavero_mobile_checksum_method_verificationbatch_is_empty() and 0xFFFF) != 11766) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_llavero_mobile_checksum_method_verificationbatch_len() and 0xFFFF) != 65181) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_llavero_mobile_checksum_method_verificationbatch_outcome() and 0xFFFF) != 44077) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_llavero_mobile_checksum_method_verificationbatch_rejections() and 0xFFFF) != 15086) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_llavero_mobile_checksum_method_verificationresult_claims_json() and 0xFFFF) != 56802) {
@@ -1896,11 +1928,12 @@ public interface OfflineVerifierInterface {
     fun `verify`(`input`: kotlin.String, `now`: kotlin.Long): VerificationResult
     
     /**
-     * Verifies several credentials at once, as [`Self::verify`] does each (say every held
-     * credential against a freshly downloaded bundle): one outcome per input, in order, each
-     * the verified result or the reason that credential was rejected.
+     * Verifies several credentials in one call, each as [`Self::verify`] would (say every
+     * credential a wallet holds, against a freshly downloaded bundle, to flag the ones revoked
+     * since): `credentials` is their UTF-8 text joined with line feeds, as described on
+     * [`VerificationBatch`]. One rejected credential does not fail the others.
      */
-    fun `verifyAll`(`inputs`: List<kotlin.String>, `now`: kotlin.Long): List<VerificationOutcome>
+    fun `verifyBatch`(`credentials`: kotlin.ByteArray, `now`: kotlin.Long): VerificationBatch
     
     /**
      * As [`Self::verify`], for a credential the app holds as bytes anyway (from a QR code, NFC
@@ -2130,17 +2163,18 @@ open class OfflineVerifier: Disposable, AutoCloseable, OfflineVerifierInterface
 
     
     /**
-     * Verifies several credentials at once, as [`Self::verify`] does each (say every held
-     * credential against a freshly downloaded bundle): one outcome per input, in order, each
-     * the verified result or the reason that credential was rejected.
-     */override fun `verifyAll`(`inputs`: List<kotlin.String>, `now`: kotlin.Long): List<VerificationOutcome> {
-            return FfiConverterSequenceTypeVerificationOutcome.lift(
+     * Verifies several credentials in one call, each as [`Self::verify`] would (say every
+     * credential a wallet holds, against a freshly downloaded bundle, to flag the ones revoked
+     * since): `credentials` is their UTF-8 text joined with line feeds, as described on
+     * [`VerificationBatch`]. One rejected credential does not fail the others.
+     */override fun `verifyBatch`(`credentials`: kotlin.ByteArray, `now`: kotlin.Long): VerificationBatch {
+            return FfiConverterTypeVerificationBatch.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
-    UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_all(
+    UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_batch(
         it,
         
-        FfiConverterSequenceString.lower(`inputs`),
+        FfiConverterByteArray.lower(`credentials`),
         FfiConverterLong.lower(`now`),_status)
 }
     }
@@ -2327,11 +2361,12 @@ public interface PresentationRequestInterface {
     fun `verify`(`input`: kotlin.String, `now`: kotlin.Long): VerificationResult
     
     /**
-     * Verifies several presentations answering this request at once (an OpenID4VP response
-     * carries one per requested credential, all bound to the same nonce): one outcome per
-     * input, in order, each the verified result or the reason that one was rejected.
+     * Verifies every presentation of one response in one call (an OpenID4VP response carries
+     * one per requested credential, all bound to this request's nonce): `presentations` is
+     * their UTF-8 text joined with line feeds, as described on [`VerificationBatch`]. Each is
+     * verified as [`Self::verify`] would; one rejected presentation does not fail the others.
      */
-    fun `verifyAll`(`inputs`: List<kotlin.String>, `now`: kotlin.Long): List<VerificationOutcome>
+    fun `verifyBatch`(`presentations`: kotlin.ByteArray, `now`: kotlin.Long): VerificationBatch
     
     /**
      * As [`Self::verify`], for a presentation the app holds as bytes anyway (from a QR code,
@@ -2503,17 +2538,18 @@ open class PresentationRequest: Disposable, AutoCloseable, PresentationRequestIn
 
     
     /**
-     * Verifies several presentations answering this request at once (an OpenID4VP response
-     * carries one per requested credential, all bound to the same nonce): one outcome per
-     * input, in order, each the verified result or the reason that one was rejected.
-     */override fun `verifyAll`(`inputs`: List<kotlin.String>, `now`: kotlin.Long): List<VerificationOutcome> {
-            return FfiConverterSequenceTypeVerificationOutcome.lift(
+     * Verifies every presentation of one response in one call (an OpenID4VP response carries
+     * one per requested credential, all bound to this request's nonce): `presentations` is
+     * their UTF-8 text joined with line feeds, as described on [`VerificationBatch`]. Each is
+     * verified as [`Self::verify`] would; one rejected presentation does not fail the others.
+     */override fun `verifyBatch`(`presentations`: kotlin.ByteArray, `now`: kotlin.Long): VerificationBatch {
+            return FfiConverterTypeVerificationBatch.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
-    UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify_all(
+    UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify_batch(
         it,
         
-        FfiConverterSequenceString.lower(`inputs`),
+        FfiConverterByteArray.lower(`presentations`),
         FfiConverterLong.lower(`now`),_status)
 }
     }
@@ -2577,6 +2613,403 @@ public object FfiConverterTypePresentationRequest: FfiConverter<PresentationRequ
     override fun allocationSize(value: PresentationRequest) = 8UL
 
     override fun write(value: PresentationRequest, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Several credentials or presentations verified in one call
+ * ([`OfflineVerifier::verify_batch`], [`PresentationRequest::verify_batch`]), with each one's
+ * outcome kept in Rust and read on demand.
+ *
+ * A batch exists to amortize the boundary: every call from Kotlin, Swift or Python pays a fixed
+ * toll (cloning the object's handle, the call, freeing what it returns: about 5 µs through
+ * UniFFI's Python glue), over a tenth of a short verification's own work. So a batch crosses once
+ * each way: the input is one byte string, and the answer one object, whose
+ * [`rejections`](Self::rejections) says in one more call which items failed and why (none, in
+ * the usual case). Lifting a typed outcome for every item, as a `Vec` of enums holding result
+ * objects, would pay per item again (and free each result on its own).
+ *
+ * # Input: credentials joined with line feeds
+ *
+ * The input is the items' UTF-8 text joined with `\n` (LF), as Kotlin's
+ * `joinToString("\n").encodeToByteArray()`, Swift's `Data(xs.joined(separator: "\n").utf8)` or
+ * Python's `"\n".join(xs).encode()` make it: item `i` of the batch is credential `i` of the
+ * list joined. A compact JWS, SD-JWT or SD-JWT+KB never contains a line feed (base64url, `.`
+ * and `~` only), so the join is unambiguous for real credentials. Each item is then verified as
+ * `verify_bytes` would verify it alone (which ignores surrounding whitespace, so a `\r` left by
+ * CRLF line ends is harmless): an empty item, or one that is not UTF-8, is rejected as
+ * `Malformed` without affecting the others. An empty input is an empty batch.
+ *
+ * The input is a `Vec<u8>` (Kotlin `ByteArray`, Swift `Data`, Python `bytes`) rather than a
+ * zero-copy `&[u8]` as `verify_bytes` takes, which Kotlin can pass only as a direct
+ * `ByteBuffer`: the copy into a Rust buffer costs once per batch (about 10 µs in Python for
+ * 20 presentations, 30 KB), under a microsecond per item.
+ *
+ * A string from elsewhere (a wallet's response) that contains a line feed is no credential, but
+ * it would split into two items and shift the ones after it: before relating outcomes to the
+ * list joined, check that [`len`](Self::len) equals its size.
+ */
+public interface VerificationBatchInterface {
+    
+    /**
+     * Whether the input held no item at all.
+     */
+    fun `isEmpty`(): kotlin.Boolean
+    
+    /**
+     * How many items the batch held: the number of credentials joined.
+     */
+    fun `len`(): kotlin.UInt
+    
+    /**
+     * The outcome of item `index`: its verified result, or why it was rejected (the error a
+     * single `verify` would have thrown). `None` past the end.
+     */
+    fun `outcome`(`index`: kotlin.UInt): VerificationOutcome?
+    
+    /**
+     * The rejected items, in order, each with its index and reason; empty when every item
+     * verified. The one call an app needs to learn which credentials to flag, or whether a
+     * response is acceptable as a whole.
+     */
+    fun `rejections`(): List<BatchRejection>
+    
+    companion object
+}
+
+/**
+ * Several credentials or presentations verified in one call
+ * ([`OfflineVerifier::verify_batch`], [`PresentationRequest::verify_batch`]), with each one's
+ * outcome kept in Rust and read on demand.
+ *
+ * A batch exists to amortize the boundary: every call from Kotlin, Swift or Python pays a fixed
+ * toll (cloning the object's handle, the call, freeing what it returns: about 5 µs through
+ * UniFFI's Python glue), over a tenth of a short verification's own work. So a batch crosses once
+ * each way: the input is one byte string, and the answer one object, whose
+ * [`rejections`](Self::rejections) says in one more call which items failed and why (none, in
+ * the usual case). Lifting a typed outcome for every item, as a `Vec` of enums holding result
+ * objects, would pay per item again (and free each result on its own).
+ *
+ * # Input: credentials joined with line feeds
+ *
+ * The input is the items' UTF-8 text joined with `\n` (LF), as Kotlin's
+ * `joinToString("\n").encodeToByteArray()`, Swift's `Data(xs.joined(separator: "\n").utf8)` or
+ * Python's `"\n".join(xs).encode()` make it: item `i` of the batch is credential `i` of the
+ * list joined. A compact JWS, SD-JWT or SD-JWT+KB never contains a line feed (base64url, `.`
+ * and `~` only), so the join is unambiguous for real credentials. Each item is then verified as
+ * `verify_bytes` would verify it alone (which ignores surrounding whitespace, so a `\r` left by
+ * CRLF line ends is harmless): an empty item, or one that is not UTF-8, is rejected as
+ * `Malformed` without affecting the others. An empty input is an empty batch.
+ *
+ * The input is a `Vec<u8>` (Kotlin `ByteArray`, Swift `Data`, Python `bytes`) rather than a
+ * zero-copy `&[u8]` as `verify_bytes` takes, which Kotlin can pass only as a direct
+ * `ByteBuffer`: the copy into a Rust buffer costs once per batch (about 10 µs in Python for
+ * 20 presentations, 30 KB), under a microsecond per item.
+ *
+ * A string from elsewhere (a wallet's response) that contains a line feed is no credential, but
+ * it would split into two items and shift the ones after it: before relating outcomes to the
+ * list joined, check that [`len`](Self::len) equals its size.
+ */
+open class VerificationBatch: Disposable, AutoCloseable, VerificationBatchInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_llavero_mobile_fn_free_verificationbatch(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_llavero_mobile_fn_clone_verificationbatch(handle, status)
+        }
+    }
+
+    
+    /**
+     * Whether the input held no item at all.
+     */override fun `isEmpty`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_verificationbatch_is_empty(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * How many items the batch held: the number of credentials joined.
+     */override fun `len`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_verificationbatch_len(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The outcome of item `index`: its verified result, or why it was rejected (the error a
+     * single `verify` would have thrown). `None` past the end.
+     */override fun `outcome`(`index`: kotlin.UInt): VerificationOutcome? {
+            return FfiConverterOptionalTypeVerificationOutcome.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_verificationbatch_outcome(
+        it,
+        
+        FfiConverterUInt.lower(`index`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The rejected items, in order, each with its index and reason; empty when every item
+     * verified. The one call an app needs to learn which credentials to flag, or whether a
+     * response is acceptable as a whole.
+     */override fun `rejections`(): List<BatchRejection> {
+            return FfiConverterSequenceTypeBatchRejection.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_llavero_mobile_fn_method_verificationbatch_rejections(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVerificationBatch: FfiConverter<VerificationBatch, Long> {
+    override fun lower(value: VerificationBatch): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): VerificationBatch {
+        return VerificationBatch(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): VerificationBatch {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: VerificationBatch) = 8UL
+
+    override fun write(value: VerificationBatch, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -2934,6 +3367,53 @@ public object FfiConverterTypeVerificationResult: FfiConverter<VerificationResul
 
     override fun write(value: VerificationResult, buf: ByteBuffer) {
         buf.putLong(lower(value))
+    }
+}
+
+
+
+/**
+ * A rejected item of a [`VerificationBatch`].
+ */
+data class BatchRejection (
+    /**
+     * Its position in the batch (and in the list the app joined).
+     */
+    var `index`: kotlin.UInt
+    , 
+    /**
+     * Why it was rejected.
+     */
+    var `reason`: VerifyException
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeBatchRejection: FfiConverterRustBuffer<BatchRejection> {
+    override fun read(buf: ByteBuffer): BatchRejection {
+        return BatchRejection(
+            FfiConverterUInt.read(buf),
+            FfiConverterTypeVerifyError.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: BatchRejection) = (
+            FfiConverterUInt.allocationSize(value.`index`) +
+            FfiConverterTypeVerifyError.allocationSize(value.`reason`)
+    )
+
+    override fun write(value: BatchRejection, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`index`, buf)
+            FfiConverterTypeVerifyError.write(value.`reason`, buf)
     }
 }
 
@@ -3898,8 +4378,8 @@ public object FfiConverterTypeSignerError : FfiConverterRustBuffer<SignerExcepti
 
 
 /**
- * One item of a batch verification ([`OfflineVerifier::verify_all`]): the verified result, or
- * why that credential was rejected. One bad credential does not fail the batch.
+ * The outcome of one item of a [`VerificationBatch`]: the verified result, or why that
+ * credential was rejected.
  */
 sealed class VerificationOutcome: Disposable  {
     
@@ -4636,6 +5116,38 @@ public object FfiConverterOptionalTypeTxCode: FfiConverterRustBuffer<TxCode?> {
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeVerificationOutcome: FfiConverterRustBuffer<VerificationOutcome?> {
+    override fun read(buf: ByteBuffer): VerificationOutcome? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeVerificationOutcome.read(buf)
+    }
+
+    override fun allocationSize(value: VerificationOutcome?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeVerificationOutcome.allocationSize(value)
+        }
+    }
+
+    override fun write(value: VerificationOutcome?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeVerificationOutcome.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.String>> {
     override fun read(buf: ByteBuffer): List<kotlin.String> {
         val len = buf.getInt()
@@ -4654,6 +5166,34 @@ public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.Str
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterString.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeBatchRejection: FfiConverterRustBuffer<List<BatchRejection>> {
+    override fun read(buf: ByteBuffer): List<BatchRejection> {
+        val len = buf.getInt()
+        return List<BatchRejection>(len) {
+            FfiConverterTypeBatchRejection.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<BatchRejection>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeBatchRejection.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<BatchRejection>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeBatchRejection.write(it, buf)
         }
     }
 }
@@ -4738,34 +5278,6 @@ public object FfiConverterSequenceTypeVerifiedCredential: FfiConverterRustBuffer
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeVerifiedCredential.write(it, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
-public object FfiConverterSequenceTypeVerificationOutcome: FfiConverterRustBuffer<List<VerificationOutcome>> {
-    override fun read(buf: ByteBuffer): List<VerificationOutcome> {
-        val len = buf.getInt()
-        return List<VerificationOutcome>(len) {
-            FfiConverterTypeVerificationOutcome.read(buf)
-        }
-    }
-
-    override fun allocationSize(value: List<VerificationOutcome>): ULong {
-        val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypeVerificationOutcome.allocationSize(it) }.sum()
-        return sizeForLength + sizeForItems
-    }
-
-    override fun write(value: List<VerificationOutcome>, buf: ByteBuffer) {
-        buf.putInt(value.size)
-        value.iterator().forEach {
-            FfiConverterTypeVerificationOutcome.write(it, buf)
         }
     }
 }
