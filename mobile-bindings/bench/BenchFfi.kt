@@ -7,7 +7,8 @@ import uniffi.llavero_mobile.*
 
 const val ROUNDS = 9
 const val ITERATIONS = 2000
-const val BATCH = 20
+// A few presentations (one OpenID4VP response), and a wallet's worth of held credentials.
+val BATCHES = listOf(4, 20)
 
 fun median(xs: List<Double>) = xs.sorted()[xs.size / 2]
 
@@ -38,11 +39,12 @@ fun main() {
     fun single(call: (String) -> VerificationResult, text: String) = {
         repeat(ITERATIONS) { call(text).use { } }
     }
-    // A batch is joined and encoded in each call, as an app holding a list of strings does.
-    fun batch(call: (ByteArray) -> VerificationBatch, text: String) = {
-        val texts = List(BATCH) { text }
-        repeat(ITERATIONS / BATCH) {
-            call(texts.joinToString("\n").encodeToByteArray()).use { check(it.rejections().isEmpty()) }
+    // A batch is joined, encoded and copied into a direct ByteBuffer in each call, as an app
+    // holding a list of strings does.
+    fun batch(call: (java.nio.ByteBuffer) -> VerificationBatch, text: String, size: Int) = {
+        val texts = List(size) { text }
+        repeat(ITERATIONS / size) {
+            call(direct(texts.joinToString("\n").encodeToByteArray())).use { check(it.rejections().isEmpty()) }
         }
     }
     data class Case(val name: String, val text: String, val aud: String?, val nonce: String?, val calls: Map<String, () -> Unit>)
@@ -50,12 +52,10 @@ fun main() {
         Case("SD-JWT VC + KB", presentation, AUD, nonce, linkedMapOf(
             "request.verify" to single({ request.verify(it, now) }, presentation),
             "new request + verify" to single({ t -> verifier.presentationRequest(AUD, nonce).use { it.verify(t, now) } }, presentation),
-            "request.verifyBatch ($BATCH)" to batch({ request.verifyBatch(it, now) }, presentation),
-        )),
+        ).apply { for (n in BATCHES) put("request.verifyBatch ($n)", batch({ request.verifyBatch(it, now) }, presentation, n)) }),
         Case("VC-JWT", vcJwt, null, null, linkedMapOf(
             "verify" to single({ verifier.verify(it, now) }, vcJwt),
-            "verifyBatch ($BATCH)" to batch({ verifier.verifyBatch(it, now) }, vcJwt),
-        )),
+        ).apply { for (n in BATCHES) put("verifyBatch ($n)", batch({ verifier.verifyBatch(it, now) }, vcJwt, n)) }),
     )
     // Warm-up: let the JIT compile the binding's paths before anything is timed.
     for (case in cases) repeat(2) { case.calls.values.forEach { it() } }

@@ -550,7 +550,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify() != 4810:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_batch() != 51023:
+    if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_batch() != 13150:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_bytes() != 25294:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -562,7 +562,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify() != 648:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_batch() != 60133:
+    if lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_batch() != 25135:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_bytes() != 64802:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -790,7 +790,7 @@ _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify.argtypes = (
 _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify.restype = ctypes.c_uint64
 _UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_batch.argtypes = (
     ctypes.c_uint64,
-    _UniffiRustBuffer,
+    _UniffiForeignBytes,
     ctypes.c_int64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -828,7 +828,7 @@ _UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify.argtypes =
 _UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify.restype = ctypes.c_uint64
 _UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify_batch.argtypes = (
     ctypes.c_uint64,
-    _UniffiRustBuffer,
+    _UniffiForeignBytes,
     ctypes.c_int64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -3108,19 +3108,20 @@ class VerificationBatchProtocol(typing.Protocol):
 
     # Input: credentials joined with line feeds
 
-    The input is the items' UTF-8 text joined with `\n` (LF), as Kotlin's
-    `joinToString("\n").encodeToByteArray()`, Swift's `Data(xs.joined(separator: "\n").utf8)` or
-    Python's `"\n".join(xs).encode()` make it: item `i` of the batch is credential `i` of the
-    list joined. A compact JWS, SD-JWT or SD-JWT+KB never contains a line feed (base64url, `.`
+    The input is the items' UTF-8 text joined with `\n` (LF), as Python's
+    `"\n".join(xs).encode()`, Swift's `Data(xs.joined(separator: "\n").utf8)` or Kotlin's
+    `joinToString("\n").encodeToByteArray()` make it (the latter copied into a direct
+    `ByteBuffer`): item `i` of the batch is credential `i` of the list joined. A compact JWS, SD-JWT or SD-JWT+KB never contains a line feed (base64url, `.`
     and `~` only), so the join is unambiguous for real credentials. Each item is then verified as
     `verify_bytes` would verify it alone (which ignores surrounding whitespace, so a `\r` left by
     CRLF line ends is harmless): an empty item, or one that is not UTF-8, is rejected as
     `Malformed` without affecting the others. An empty input is an empty batch.
 
-    The input is a `Vec<u8>` (Kotlin `ByteArray`, Swift `Data`, Python `bytes`) rather than a
-    zero-copy `&[u8]` as `verify_bytes` takes, which Kotlin can pass only as a direct
-    `ByteBuffer`: the copy into a Rust buffer costs once per batch (about 10 µs in Python for
-    20 presentations, 30 KB), under a microsecond per item.
+    The input is a zero-copy `&[u8]`, read in place (Python `bytes`, Swift `Data`, Kotlin a
+    direct `ByteBuffer`). Not a `Vec<u8>`, though a Kotlin `ByteArray` would be handier: UniFFI
+    0.32 lifts a `Vec<u8>` byte by byte, which cost about 2.5 µs per kilobyte (measured), more
+    than the rest of the boundary. Nor one `String`: a non-UTF-8 item could then not be rejected
+    alone.
 
     A string from elsewhere (a wallet's response) that contains a line feed is no credential, but
     it would split into two items and shift the ones after it: before relating outcomes to the
@@ -3167,19 +3168,20 @@ class VerificationBatch(VerificationBatchProtocol):
 
     # Input: credentials joined with line feeds
 
-    The input is the items' UTF-8 text joined with `\n` (LF), as Kotlin's
-    `joinToString("\n").encodeToByteArray()`, Swift's `Data(xs.joined(separator: "\n").utf8)` or
-    Python's `"\n".join(xs).encode()` make it: item `i` of the batch is credential `i` of the
-    list joined. A compact JWS, SD-JWT or SD-JWT+KB never contains a line feed (base64url, `.`
+    The input is the items' UTF-8 text joined with `\n` (LF), as Python's
+    `"\n".join(xs).encode()`, Swift's `Data(xs.joined(separator: "\n").utf8)` or Kotlin's
+    `joinToString("\n").encodeToByteArray()` make it (the latter copied into a direct
+    `ByteBuffer`): item `i` of the batch is credential `i` of the list joined. A compact JWS, SD-JWT or SD-JWT+KB never contains a line feed (base64url, `.`
     and `~` only), so the join is unambiguous for real credentials. Each item is then verified as
     `verify_bytes` would verify it alone (which ignores surrounding whitespace, so a `\r` left by
     CRLF line ends is harmless): an empty item, or one that is not UTF-8, is rejected as
     `Malformed` without affecting the others. An empty input is an empty batch.
 
-    The input is a `Vec<u8>` (Kotlin `ByteArray`, Swift `Data`, Python `bytes`) rather than a
-    zero-copy `&[u8]` as `verify_bytes` takes, which Kotlin can pass only as a direct
-    `ByteBuffer`: the copy into a Rust buffer costs once per batch (about 10 µs in Python for
-    20 presentations, 30 KB), under a microsecond per item.
+    The input is a zero-copy `&[u8]`, read in place (Python `bytes`, Swift `Data`, Kotlin a
+    direct `ByteBuffer`). Not a `Vec<u8>`, though a Kotlin `ByteArray` would be handier: UniFFI
+    0.32 lifts a `Vec<u8>` byte by byte, which cost about 2.5 µs per kilobyte (measured), more
+    than the rest of the boundary. Nor one `String`: a non-UTF-8 item could then not be rejected
+    alone.
 
     A string from elsewhere (a wallet's response) that contains a line feed is no credential, but
     it would split into two items and shift the ones after it: before relating outcomes to the
@@ -3432,12 +3434,12 @@ class PresentationRequest(PresentationRequestProtocol):
         verified as [`Self::verify`] would; one rejected presentation does not fail the others.
 """
         
-        _UniffiFfiConverterBytes.check_lower(presentations)
+        _UniffiFfiConverterByRefBytes.check_lower(presentations)
 
         _UniffiFfiConverterInt64.check_lower(now)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
-            _UniffiFfiConverterBytes.lower(presentations),
+            _UniffiFfiConverterByRefBytes.lower(presentations),
             _UniffiFfiConverterInt64.lower(now),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeVerificationBatch.lift
@@ -3730,12 +3732,12 @@ class OfflineVerifier(OfflineVerifierProtocol):
         [`VerificationBatch`]. One rejected credential does not fail the others.
 """
         
-        _UniffiFfiConverterBytes.check_lower(credentials)
+        _UniffiFfiConverterByRefBytes.check_lower(credentials)
 
         _UniffiFfiConverterInt64.check_lower(now)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
-            _UniffiFfiConverterBytes.lower(credentials),
+            _UniffiFfiConverterByRefBytes.lower(credentials),
             _UniffiFfiConverterInt64.lower(now),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeVerificationBatch.lift

@@ -1067,11 +1067,13 @@ open func verify(input: String, now: Int64)throws  -> VerificationResult  {
 open func verifyBatch(credentials: Data, now: Int64) -> VerificationBatch  {
     return try!  FfiConverterTypeVerificationBatch_lift(try! rustCall() {
         uniffiCallStatus in
+        FfiConverterByRefBytes.lower(credentials) { credentialsFb in
     uniffi_llavero_mobile_fn_method_offlineverifier_verify_batch(
             self.uniffiCloneHandle(),
-        FfiConverterData.lower(credentials),
+        credentialsFb,
         FfiConverterInt64.lower(now),uniffiCallStatus
     )
+        }
 })
 }
     
@@ -1288,11 +1290,13 @@ open func verify(input: String, now: Int64)throws  -> VerificationResult  {
 open func verifyBatch(presentations: Data, now: Int64) -> VerificationBatch  {
     return try!  FfiConverterTypeVerificationBatch_lift(try! rustCall() {
         uniffiCallStatus in
+        FfiConverterByRefBytes.lower(presentations) { presentationsFb in
     uniffi_llavero_mobile_fn_method_presentationrequest_verify_batch(
             self.uniffiCloneHandle(),
-        FfiConverterData.lower(presentations),
+        presentationsFb,
         FfiConverterInt64.lower(now),uniffiCallStatus
     )
+        }
 })
 }
     
@@ -1380,19 +1384,20 @@ public func FfiConverterTypePresentationRequest_lower(_ value: PresentationReque
  *
  * # Input: credentials joined with line feeds
  *
- * The input is the items' UTF-8 text joined with `\n` (LF), as Kotlin's
- * `joinToString("\n").encodeToByteArray()`, Swift's `Data(xs.joined(separator: "\n").utf8)` or
- * Python's `"\n".join(xs).encode()` make it: item `i` of the batch is credential `i` of the
- * list joined. A compact JWS, SD-JWT or SD-JWT+KB never contains a line feed (base64url, `.`
+ * The input is the items' UTF-8 text joined with `\n` (LF), as Python's
+ * `"\n".join(xs).encode()`, Swift's `Data(xs.joined(separator: "\n").utf8)` or Kotlin's
+ * `joinToString("\n").encodeToByteArray()` make it (the latter copied into a direct
+ * `ByteBuffer`): item `i` of the batch is credential `i` of the list joined. A compact JWS, SD-JWT or SD-JWT+KB never contains a line feed (base64url, `.`
  * and `~` only), so the join is unambiguous for real credentials. Each item is then verified as
  * `verify_bytes` would verify it alone (which ignores surrounding whitespace, so a `\r` left by
  * CRLF line ends is harmless): an empty item, or one that is not UTF-8, is rejected as
  * `Malformed` without affecting the others. An empty input is an empty batch.
  *
- * The input is a `Vec<u8>` (Kotlin `ByteArray`, Swift `Data`, Python `bytes`) rather than a
- * zero-copy `&[u8]` as `verify_bytes` takes, which Kotlin can pass only as a direct
- * `ByteBuffer`: the copy into a Rust buffer costs once per batch (about 10 µs in Python for
- * 20 presentations, 30 KB), under a microsecond per item.
+ * The input is a zero-copy `&[u8]`, read in place (Python `bytes`, Swift `Data`, Kotlin a
+ * direct `ByteBuffer`). Not a `Vec<u8>`, though a Kotlin `ByteArray` would be handier: UniFFI
+ * 0.32 lifts a `Vec<u8>` byte by byte, which cost about 2.5 µs per kilobyte (measured), more
+ * than the rest of the boundary. Nor one `String`: a non-UTF-8 item could then not be rejected
+ * alone.
  *
  * A string from elsewhere (a wallet's response) that contains a line feed is no credential, but
  * it would split into two items and shift the ones after it: before relating outcomes to the
@@ -1439,19 +1444,20 @@ public protocol VerificationBatchProtocol: AnyObject, Sendable {
  *
  * # Input: credentials joined with line feeds
  *
- * The input is the items' UTF-8 text joined with `\n` (LF), as Kotlin's
- * `joinToString("\n").encodeToByteArray()`, Swift's `Data(xs.joined(separator: "\n").utf8)` or
- * Python's `"\n".join(xs).encode()` make it: item `i` of the batch is credential `i` of the
- * list joined. A compact JWS, SD-JWT or SD-JWT+KB never contains a line feed (base64url, `.`
+ * The input is the items' UTF-8 text joined with `\n` (LF), as Python's
+ * `"\n".join(xs).encode()`, Swift's `Data(xs.joined(separator: "\n").utf8)` or Kotlin's
+ * `joinToString("\n").encodeToByteArray()` make it (the latter copied into a direct
+ * `ByteBuffer`): item `i` of the batch is credential `i` of the list joined. A compact JWS, SD-JWT or SD-JWT+KB never contains a line feed (base64url, `.`
  * and `~` only), so the join is unambiguous for real credentials. Each item is then verified as
  * `verify_bytes` would verify it alone (which ignores surrounding whitespace, so a `\r` left by
  * CRLF line ends is harmless): an empty item, or one that is not UTF-8, is rejected as
  * `Malformed` without affecting the others. An empty input is an empty batch.
  *
- * The input is a `Vec<u8>` (Kotlin `ByteArray`, Swift `Data`, Python `bytes`) rather than a
- * zero-copy `&[u8]` as `verify_bytes` takes, which Kotlin can pass only as a direct
- * `ByteBuffer`: the copy into a Rust buffer costs once per batch (about 10 µs in Python for
- * 20 presentations, 30 KB), under a microsecond per item.
+ * The input is a zero-copy `&[u8]`, read in place (Python `bytes`, Swift `Data`, Kotlin a
+ * direct `ByteBuffer`). Not a `Vec<u8>`, though a Kotlin `ByteArray` would be handier: UniFFI
+ * 0.32 lifts a `Vec<u8>` byte by byte, which cost about 2.5 µs per kilobyte (measured), more
+ * than the rest of the boundary. Nor one `String`: a non-UTF-8 item could then not be rejected
+ * alone.
  *
  * A string from elsewhere (a wallet's response) that contains a line feed is no credential, but
  * it would split into two items and shift the ones after it: before relating outcomes to the
@@ -3788,7 +3794,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_llavero_mobile_checksum_method_offlineverifier_verify() != 4810) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_llavero_mobile_checksum_method_offlineverifier_verify_batch() != 51023) {
+    if (uniffi_llavero_mobile_checksum_method_offlineverifier_verify_batch() != 13150) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_llavero_mobile_checksum_method_offlineverifier_verify_bytes() != 25294) {
@@ -3803,7 +3809,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_llavero_mobile_checksum_method_presentationrequest_verify() != 648) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_llavero_mobile_checksum_method_presentationrequest_verify_batch() != 60133) {
+    if (uniffi_llavero_mobile_checksum_method_presentationrequest_verify_batch() != 25135) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_llavero_mobile_checksum_method_presentationrequest_verify_bytes() != 64802) {

@@ -334,7 +334,7 @@ uint64_t uniffi_llavero_mobile_fn_method_offlineverifier_verify(uint64_t ptr, Ru
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LLAVERO_MOBILE_FN_METHOD_OFFLINEVERIFIER_VERIFY_BATCH
 #define UNIFFI_FFIDEF_UNIFFI_LLAVERO_MOBILE_FN_METHOD_OFFLINEVERIFIER_VERIFY_BATCH
-uint64_t uniffi_llavero_mobile_fn_method_offlineverifier_verify_batch(uint64_t ptr, RustBuffer credentials, int64_t now, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_llavero_mobile_fn_method_offlineverifier_verify_batch(uint64_t ptr, ForeignBytes credentials, int64_t now, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LLAVERO_MOBILE_FN_METHOD_OFFLINEVERIFIER_VERIFY_BYTES
@@ -369,7 +369,7 @@ uint64_t uniffi_llavero_mobile_fn_method_presentationrequest_verify(uint64_t ptr
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LLAVERO_MOBILE_FN_METHOD_PRESENTATIONREQUEST_VERIFY_BATCH
 #define UNIFFI_FFIDEF_UNIFFI_LLAVERO_MOBILE_FN_METHOD_PRESENTATIONREQUEST_VERIFY_BATCH
-uint64_t uniffi_llavero_mobile_fn_method_presentationrequest_verify_batch(uint64_t ptr, RustBuffer presentations, int64_t now, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_llavero_mobile_fn_method_presentationrequest_verify_batch(uint64_t ptr, ForeignBytes presentations, int64_t now, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LLAVERO_MOBILE_FN_METHOD_PRESENTATIONREQUEST_VERIFY_BYTES

@@ -50,6 +50,9 @@ fun case(name: String, body: () -> Unit) {
     }
 }
 
+// The bytes in a direct ByteBuffer, as UniFFI's zero-copy &[u8] arguments take them.
+fun direct(bytes: ByteArray) = ByteBuffer.allocateDirect(bytes.size).put(bytes).flip() as ByteBuffer
+
 inline fun <reified T : Throwable> expectThrows(body: () -> Unit) {
     try {
         body()
@@ -108,7 +111,7 @@ fun main() {
         val latin1 = credential.toByteArray().also { it[40] = 0xf1.toByte() }
         val joined = listOf(credential, revoked, tampered).joinToString("\n").encodeToByteArray() +
             "\n".encodeToByteArray() + latin1 + "\n\n".encodeToByteArray() + credential.encodeToByteArray()
-        verifier.verifyBatch(joined, now).use { batch ->
+        verifier.verifyBatch(direct(joined), now).use { batch ->
             check(batch.len() == 6u && !batch.isEmpty())
             check(kinds(batch) == listOf("ok", "Revoked", "DigestMismatch", "Malformed", "Malformed", "ok")) { kinds(batch) }
             val valid = batch.outcome(0u) as VerificationOutcome.Verified
@@ -119,8 +122,8 @@ fun main() {
         }
     }
     case("an empty batch has no items, and a batch of valid credentials no rejections") {
-        verifier.verifyBatch(ByteArray(0), now).use { check(it.isEmpty() && it.len() == 0u && it.rejections().isEmpty()) }
-        verifier.verifyBatch(List(10) { credential }.joinToString("\n").encodeToByteArray(), now).use {
+        verifier.verifyBatch(direct(ByteArray(0)), now).use { check(it.isEmpty() && it.len() == 0u && it.rejections().isEmpty()) }
+        verifier.verifyBatch(direct(List(10) { credential }.joinToString("\n").encodeToByteArray()), now).use {
             check(it.len() == 10u && it.rejections().isEmpty())
         }
     }
@@ -131,15 +134,14 @@ fun main() {
         val revokedPresentation = createPresentation(revoked, listOf("given_name"), AUD, "n-3", now, holder)
         val tampered = good.replaceFirst("~", "~WyJzYWx0IiwibmFtZSIsInZhbHVlIl0~")
         val joined = listOf(good, replayed, revokedPresentation, tampered, credential, "\u0000").joinToString("\n")
-        request.verifyBatch(joined.encodeToByteArray(), now).use { batch ->
+        request.verifyBatch(direct(joined.encodeToByteArray()), now).use { batch ->
             check(kinds(batch) == listOf("ok", "WrongNonce", "Revoked", "DigestMismatch", "MissingKeyBinding", "Malformed")) { kinds(batch) }
             check((batch.outcome(0u) as VerificationOutcome.Verified).result.credentials()[0].keyBindingVerified)
             check(batch.rejections().map { it.index } == listOf(1u, 2u, 3u, 4u, 5u))
         }
-        check(request.verifyBatch(ByteArray(0), now).use { it.isEmpty() })
+        check(request.verifyBatch(direct(ByteArray(0)), now).use { it.isEmpty() })
     }
     case("verifyBytes takes UTF-8 bytes in a direct ByteBuffer; not UTF-8 is Malformed") {
-        fun direct(bytes: ByteArray) = ByteBuffer.allocateDirect(bytes.size).put(bytes).flip() as ByteBuffer
         check(verifier.verifyBytes(direct(credential.toByteArray()), now).format() == "dc+sd-jwt")
         expectThrows<VerifyException.Revoked> { verifier.verifyBytes(direct(revoked.toByteArray()), now) }
         expectThrows<VerifyException.Malformed> { verifier.verifyBytes(direct(byteArrayOf(0x80.toByte())), now) }

@@ -810,7 +810,7 @@ internal object UniffiLib {
     ): Double
     external fun uniffi_llavero_mobile_fn_method_offlineverifier_verify(`ptr`: Long,`input`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_llavero_mobile_fn_method_offlineverifier_verify_batch(`ptr`: Long,`credentials`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_llavero_mobile_fn_method_offlineverifier_verify_batch(`ptr`: Long,`credentials`: ForeignBytes.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_llavero_mobile_fn_method_offlineverifier_verify_bytes(`ptr`: Long,`input`: ForeignBytes.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -824,7 +824,7 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_llavero_mobile_fn_method_presentationrequest_verify(`ptr`: Long,`input`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_llavero_mobile_fn_method_presentationrequest_verify_batch(`ptr`: Long,`presentations`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_llavero_mobile_fn_method_presentationrequest_verify_batch(`ptr`: Long,`presentations`: ForeignBytes.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_llavero_mobile_fn_method_presentationrequest_verify_bytes(`ptr`: Long,`input`: ForeignBytes.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1024,7 +1024,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify() and 0xFFFF) != 4810) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_batch() and 0xFFFF) != 51023) {
+    if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_batch() and 0xFFFF) != 13150) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_llavero_mobile_checksum_method_offlineverifier_verify_bytes() and 0xFFFF) != 25294) {
@@ -1039,7 +1039,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify() and 0xFFFF) != 648) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_batch() and 0xFFFF) != 60133) {
+    if ((lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_batch() and 0xFFFF) != 25135) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_llavero_mobile_checksum_method_presentationrequest_verify_bytes() and 0xFFFF) != 64802) {
@@ -1933,7 +1933,7 @@ public interface OfflineVerifierInterface {
      * since): `credentials` is their UTF-8 text joined with line feeds, as described on
      * [`VerificationBatch`]. One rejected credential does not fail the others.
      */
-    fun `verifyBatch`(`credentials`: kotlin.ByteArray, `now`: kotlin.Long): VerificationBatch
+    fun `verifyBatch`(`credentials`: java.nio.ByteBuffer, `now`: kotlin.Long): VerificationBatch
     
     /**
      * As [`Self::verify`], for a credential the app holds as bytes anyway (from a QR code, NFC
@@ -2167,14 +2167,14 @@ open class OfflineVerifier: Disposable, AutoCloseable, OfflineVerifierInterface
      * credential a wallet holds, against a freshly downloaded bundle, to flag the ones revoked
      * since): `credentials` is their UTF-8 text joined with line feeds, as described on
      * [`VerificationBatch`]. One rejected credential does not fail the others.
-     */override fun `verifyBatch`(`credentials`: kotlin.ByteArray, `now`: kotlin.Long): VerificationBatch {
+     */override fun `verifyBatch`(`credentials`: java.nio.ByteBuffer, `now`: kotlin.Long): VerificationBatch {
             return FfiConverterTypeVerificationBatch.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_llavero_mobile_fn_method_offlineverifier_verify_batch(
         it,
         
-        FfiConverterByteArray.lower(`credentials`),
+        FfiConverterByRefBytes.lower(`credentials`),
         FfiConverterLong.lower(`now`),_status)
 }
     }
@@ -2366,7 +2366,7 @@ public interface PresentationRequestInterface {
      * their UTF-8 text joined with line feeds, as described on [`VerificationBatch`]. Each is
      * verified as [`Self::verify`] would; one rejected presentation does not fail the others.
      */
-    fun `verifyBatch`(`presentations`: kotlin.ByteArray, `now`: kotlin.Long): VerificationBatch
+    fun `verifyBatch`(`presentations`: java.nio.ByteBuffer, `now`: kotlin.Long): VerificationBatch
     
     /**
      * As [`Self::verify`], for a presentation the app holds as bytes anyway (from a QR code,
@@ -2542,14 +2542,14 @@ open class PresentationRequest: Disposable, AutoCloseable, PresentationRequestIn
      * one per requested credential, all bound to this request's nonce): `presentations` is
      * their UTF-8 text joined with line feeds, as described on [`VerificationBatch`]. Each is
      * verified as [`Self::verify`] would; one rejected presentation does not fail the others.
-     */override fun `verifyBatch`(`presentations`: kotlin.ByteArray, `now`: kotlin.Long): VerificationBatch {
+     */override fun `verifyBatch`(`presentations`: java.nio.ByteBuffer, `now`: kotlin.Long): VerificationBatch {
             return FfiConverterTypeVerificationBatch.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_llavero_mobile_fn_method_presentationrequest_verify_batch(
         it,
         
-        FfiConverterByteArray.lower(`presentations`),
+        FfiConverterByRefBytes.lower(`presentations`),
         FfiConverterLong.lower(`now`),_status)
 }
     }
@@ -2728,19 +2728,20 @@ public object FfiConverterTypePresentationRequest: FfiConverter<PresentationRequ
  *
  * # Input: credentials joined with line feeds
  *
- * The input is the items' UTF-8 text joined with `\n` (LF), as Kotlin's
- * `joinToString("\n").encodeToByteArray()`, Swift's `Data(xs.joined(separator: "\n").utf8)` or
- * Python's `"\n".join(xs).encode()` make it: item `i` of the batch is credential `i` of the
- * list joined. A compact JWS, SD-JWT or SD-JWT+KB never contains a line feed (base64url, `.`
+ * The input is the items' UTF-8 text joined with `\n` (LF), as Python's
+ * `"\n".join(xs).encode()`, Swift's `Data(xs.joined(separator: "\n").utf8)` or Kotlin's
+ * `joinToString("\n").encodeToByteArray()` make it (the latter copied into a direct
+ * `ByteBuffer`): item `i` of the batch is credential `i` of the list joined. A compact JWS, SD-JWT or SD-JWT+KB never contains a line feed (base64url, `.`
  * and `~` only), so the join is unambiguous for real credentials. Each item is then verified as
  * `verify_bytes` would verify it alone (which ignores surrounding whitespace, so a `\r` left by
  * CRLF line ends is harmless): an empty item, or one that is not UTF-8, is rejected as
  * `Malformed` without affecting the others. An empty input is an empty batch.
  *
- * The input is a `Vec<u8>` (Kotlin `ByteArray`, Swift `Data`, Python `bytes`) rather than a
- * zero-copy `&[u8]` as `verify_bytes` takes, which Kotlin can pass only as a direct
- * `ByteBuffer`: the copy into a Rust buffer costs once per batch (about 10 µs in Python for
- * 20 presentations, 30 KB), under a microsecond per item.
+ * The input is a zero-copy `&[u8]`, read in place (Python `bytes`, Swift `Data`, Kotlin a
+ * direct `ByteBuffer`). Not a `Vec<u8>`, though a Kotlin `ByteArray` would be handier: UniFFI
+ * 0.32 lifts a `Vec<u8>` byte by byte, which cost about 2.5 µs per kilobyte (measured), more
+ * than the rest of the boundary. Nor one `String`: a non-UTF-8 item could then not be rejected
+ * alone.
  *
  * A string from elsewhere (a wallet's response) that contains a line feed is no credential, but
  * it would split into two items and shift the ones after it: before relating outcomes to the
@@ -2789,19 +2790,20 @@ public interface VerificationBatchInterface {
  *
  * # Input: credentials joined with line feeds
  *
- * The input is the items' UTF-8 text joined with `\n` (LF), as Kotlin's
- * `joinToString("\n").encodeToByteArray()`, Swift's `Data(xs.joined(separator: "\n").utf8)` or
- * Python's `"\n".join(xs).encode()` make it: item `i` of the batch is credential `i` of the
- * list joined. A compact JWS, SD-JWT or SD-JWT+KB never contains a line feed (base64url, `.`
+ * The input is the items' UTF-8 text joined with `\n` (LF), as Python's
+ * `"\n".join(xs).encode()`, Swift's `Data(xs.joined(separator: "\n").utf8)` or Kotlin's
+ * `joinToString("\n").encodeToByteArray()` make it (the latter copied into a direct
+ * `ByteBuffer`): item `i` of the batch is credential `i` of the list joined. A compact JWS, SD-JWT or SD-JWT+KB never contains a line feed (base64url, `.`
  * and `~` only), so the join is unambiguous for real credentials. Each item is then verified as
  * `verify_bytes` would verify it alone (which ignores surrounding whitespace, so a `\r` left by
  * CRLF line ends is harmless): an empty item, or one that is not UTF-8, is rejected as
  * `Malformed` without affecting the others. An empty input is an empty batch.
  *
- * The input is a `Vec<u8>` (Kotlin `ByteArray`, Swift `Data`, Python `bytes`) rather than a
- * zero-copy `&[u8]` as `verify_bytes` takes, which Kotlin can pass only as a direct
- * `ByteBuffer`: the copy into a Rust buffer costs once per batch (about 10 µs in Python for
- * 20 presentations, 30 KB), under a microsecond per item.
+ * The input is a zero-copy `&[u8]`, read in place (Python `bytes`, Swift `Data`, Kotlin a
+ * direct `ByteBuffer`). Not a `Vec<u8>`, though a Kotlin `ByteArray` would be handier: UniFFI
+ * 0.32 lifts a `Vec<u8>` byte by byte, which cost about 2.5 µs per kilobyte (measured), more
+ * than the rest of the boundary. Nor one `String`: a non-UTF-8 item could then not be rejected
+ * alone.
  *
  * A string from elsewhere (a wallet's response) that contains a line feed is no credential, but
  * it would split into two items and shift the ones after it: before relating outcomes to the
