@@ -11,6 +11,7 @@ use llavero_store::{AuditCheckpoint, BrokenLink, NewAuditEvent, StoreError};
 use serde_json::{Value, json};
 
 use crate::state::Idp;
+use crate::write_queue::WriteError;
 
 /// A checkpoint is signed every this many entries.
 pub const CHECKPOINT_EVERY: i64 = 1000;
@@ -38,68 +39,24 @@ impl Origin {
     }
 }
 
-/// One queued append and where its sequence number goes.
-type Queued = (
-    NewAuditEvent,
-    i64,
-    tokio::sync::oneshot::Sender<Result<i64, String>>,
-);
-
-/// Group commit for the audit chain: requests hand their events to one task per instance,
-/// which appends whatever has queued up in a single transaction. Each request still waits for
-/// its entry to be committed; concurrent requests share the wait on the chain's head row and
-/// the commit instead of queueing on it one by one.
-#[derive(Debug, Clone)]
-pub struct AuditWriter(tokio::sync::mpsc::Sender<Queued>);
-
-/// Most events per transaction.
-const MAX_BATCH: usize = 256;
-
-impl AuditWriter {
-    /// Starts the writer on the current tokio runtime; `None` outside one.
-    #[must_use]
-    pub fn start(store: llavero_store::Store) -> Option<Self> {
-        let runtime = tokio::runtime::Handle::try_current().ok()?;
-        let (sender, mut queue) = tokio::sync::mpsc::channel::<Queued>(4096);
-        runtime.spawn(async move {
-            while let Some(first) = queue.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match queue.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
-                    }
-                }
-                let events: Vec<(NewAuditEvent, i64)> =
-                    batch.iter().map(|(e, at, _)| (e.clone(), *at)).collect();
-                let result = store
-                    .append_audit_batch(&events)
-                    .await
-                    .map_err(|e| e.to_string());
-                for (index, (_, _, reply)) in batch.into_iter().enumerate() {
-                    let answer = match &result {
-                        Ok(seqs) => seqs
-                            .get(index)
-                            .copied()
-                            .ok_or_else(|| "missing sequence number".to_owned()),
-                        Err(e) => Err(e.clone()),
-                    };
-                    let _ = reply.send(answer);
-                }
-            }
-        });
-        Some(Self(sender))
-    }
-
-    async fn append(&self, event: NewAuditEvent, at: i64) -> Result<i64, String> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.0
-            .send((event, at, reply))
-            .await
-            .map_err(|_| "audit writer stopped".to_owned())?;
-        answer
-            .await
-            .map_err(|_| "audit writer stopped".to_owned())?
+/// The event to record, logged as it is made (the service log keeps it even if recording
+/// fails).
+#[must_use]
+pub fn event(
+    origin: &Origin,
+    kind: &str,
+    account_id: Option<&str>,
+    client_id: Option<&str>,
+    detail: Value,
+) -> NewAuditEvent {
+    tracing::info!(kind, account = account_id, client = client_id, "audit");
+    NewAuditEvent {
+        kind: kind.to_owned(),
+        account_id: account_id.map(str::to_owned),
+        client_id: client_id.map(str::to_owned),
+        ip: origin.ip.clone(),
+        user_agent: origin.user_agent.clone(),
+        detail,
     }
 }
 
@@ -113,31 +70,32 @@ pub async fn record(
     client_id: Option<&str>,
     detail: Value,
 ) {
-    let event = NewAuditEvent {
-        kind: kind.to_owned(),
-        account_id: account_id.map(str::to_owned),
-        client_id: client_id.map(str::to_owned),
-        ip: origin.ip.clone(),
-        user_agent: origin.user_agent.clone(),
-        detail,
-    };
-    tracing::info!(kind, account = account_id, client = client_id, "audit");
-    let appended = match &idp.audit_writer {
-        Some(writer) => writer.append(event, idp.now()).await,
+    append(idp, event(origin, kind, account_id, client_id, detail)).await;
+}
+
+/// Appends a made event (through the write queue when there is one).
+pub async fn append(idp: &Idp, event: NewAuditEvent) {
+    let kind = event.kind.clone();
+    let appended = match &idp.writes {
+        Some(queue) => queue.append(event, idp.now()).await,
         None => idp
             .store
             .append_audit(&event, idp.now())
             .await
-            .map_err(|e| e.to_string()),
+            .map_err(|e| WriteError::Store(e.to_string())),
     };
     match appended {
-        Ok(seq) if seq % CHECKPOINT_EVERY == 0 => {
-            if let Err(e) = checkpoint(idp).await {
-                tracing::error!(error = %e, "audit checkpoint failed");
-            }
-        }
-        Ok(_) => {}
+        Ok(seq) => appended_at(idp, seq).await,
         Err(e) => tracing::error!(error = %e, kind, "audit record failed"),
+    }
+}
+
+/// After entry `seq` was appended: signs a checkpoint every [`CHECKPOINT_EVERY`] entries.
+pub(crate) async fn appended_at(idp: &Idp, seq: i64) {
+    if seq % CHECKPOINT_EVERY == 0
+        && let Err(e) = checkpoint(idp).await
+    {
+        tracing::error!(error = %e, "audit checkpoint failed");
     }
 }
 

@@ -23,6 +23,7 @@ pub mod seal;
 pub mod state;
 pub mod web;
 pub mod webauthn;
+pub mod write_queue;
 
 use axum::Router;
 use axum::routing::{get, post};

@@ -24,8 +24,9 @@ pub struct Idp {
     pub pages: Pages,
     /// Time.
     pub clock: Arc<dyn Clock>,
-    /// Group commit for the audit chain (none outside a tokio runtime: direct appends).
-    pub audit_writer: Option<crate::audit::AuditWriter>,
+    /// Group commit for audit entries and refresh-token rotations (none outside a tokio
+    /// runtime: direct writes).
+    pub writes: Option<crate::write_queue::WriteQueue>,
     /// The WebAuthn relying party (none if the issuer's host cannot be an RP id).
     pub webauthn: Option<webauthn_rs::Webauthn>,
     /// A grant type another service handles at this provider's token endpoint (the issuer's
@@ -79,7 +80,7 @@ impl Idp {
             csrf_key: master.derive("llavero csrf v1"),
             pairwise_key: master.derive("llavero pairwise subject v1"),
             pages: Pages::new()?,
-            audit_writer: crate::audit::AuditWriter::start(store.clone()),
+            writes: crate::write_queue::WriteQueue::start(store.clone()),
             client_limiter: crate::web::LocalLimiter::default(),
             clients: crate::clients::ClientCache::default(),
             webauthn,

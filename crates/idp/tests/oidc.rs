@@ -269,6 +269,20 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
             .status,
         StatusCode::UNAUTHORIZED
     );
+    // Each issue is audited (the rotation's entry committed with its tokens), and so is the
+    // reuse; the chain holds.
+    let trail = provider.idp.store.audit_between(0, i64::MAX).await.unwrap();
+    let grant_types: Vec<&str> = trail
+        .iter()
+        .filter(|e| e.kind == "token.issued")
+        .filter_map(|e| e.detail["grant_type"].as_str())
+        .collect();
+    assert_eq!(grant_types, ["authorization_code", "refresh_token"]);
+    assert!(trail.iter().any(|e| e.kind == "refresh_token.reused"));
+    assert!(matches!(
+        llavero_idp::audit::verify(&provider.idp).await.unwrap(),
+        llavero_idp::audit::AuditVerdict::Intact { .. }
+    ));
 }
 
 #[tokio::test]

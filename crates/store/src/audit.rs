@@ -220,6 +220,40 @@ async fn insert_entries(
     Ok(())
 }
 
+/// Appends `events` (each with its time) to the chain inside `tx`; returns their sequence
+/// numbers in order. The head row's update takes its lock, so appends from every instance
+/// queue there until `tx` ends.
+pub(crate) async fn append_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    events: &[(NewAuditEvent, i64)],
+) -> Result<Vec<i64>, StoreError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let count = i64::try_from(events.len()).map_err(|e| StoreError::corrupt("audit batch", e))?;
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(count)
+        .fetch_one(&mut **tx)
+        .await?;
+    let last: i64 = head.try_get("seq")?;
+    let mut prev: String = head.try_get("hash")?;
+    let mut entries = Vec::with_capacity(events.len());
+    for (offset, (event, at)) in (1..=count).rev().zip(events) {
+        let entry = chain(last - offset + 1, prev, event, *at);
+        prev = entry.hash.clone();
+        entries.push(entry);
+    }
+    // Bounded statements: 256 rows are 3,072 parameters, far below either database's limit.
+    for chunk in entries.chunks(256) {
+        insert_entries(tx, chunk).await?;
+    }
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&prev)
+        .execute(&mut **tx)
+        .await?;
+    Ok(entries.iter().map(|e| e.seq).collect())
+}
+
 impl Store {
     /// Appends an event to the chain; returns its sequence number.
     pub async fn append_audit(&self, event: &NewAuditEvent, now: i64) -> Result<i64, StoreError> {
@@ -239,32 +273,8 @@ impl Store {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let count =
-            i64::try_from(events.len()).map_err(|e| StoreError::corrupt("audit batch", e))?;
         let mut tx = self.pool.begin().await?;
-        // The head row's update takes its lock: appends from every instance queue here.
-        let head =
-            sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
-                .bind(count)
-                .fetch_one(&mut *tx)
-                .await?;
-        let last: i64 = head.try_get("seq")?;
-        let mut prev: String = head.try_get("hash")?;
-        let mut entries = Vec::with_capacity(events.len());
-        for (offset, (event, at)) in (1..=count).rev().zip(events) {
-            let entry = chain(last - offset + 1, prev, event, *at);
-            prev = entry.hash.clone();
-            entries.push(entry);
-        }
-        // Bounded statements: 256 rows are 3,072 parameters, far below either database's limit.
-        for chunk in entries.chunks(256) {
-            insert_entries(&mut tx, chunk).await?;
-        }
-        let seqs = entries.iter().map(|e| e.seq).collect();
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-            .bind(&prev)
-            .execute(&mut *tx)
-            .await?;
+        let seqs = append_in(&mut tx, events).await?;
         tx.commit().await?;
         Ok(seqs)
     }

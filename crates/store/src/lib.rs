@@ -18,6 +18,7 @@ mod audit;
 mod clients;
 mod error;
 mod events;
+mod group_commit;
 mod issued;
 mod keys;
 mod oauth;
@@ -41,6 +42,7 @@ pub use audit::{AuditCheckpoint, AuditEntry, BrokenLink, NewAuditEvent, truncate
 pub use clients::{Client, ClientAuthMethod, NewClient, SubjectType};
 pub use error::StoreError;
 pub use events::{Event, EventKind};
+pub use group_commit::{GroupCommitted, Rotation};
 pub use issued::{
     CredentialStatus, Deferred, Issuance, IssuedCredential, NewCredential, PICKS_PER_LIST, Slot,
     StatusChange, StatusListRow,

@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row as _, Transaction};
 
 use crate::secret::{json_list, to_json_list};
-use crate::{Backend, Person, Store, StoreError};
+use crate::{Person, Store, StoreError};
 
 /// A validated authorization request waiting for the citizen to log in and consent.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,7 +114,7 @@ pub struct Consent {
 const GRANT_COLUMNS: &str =
     "g.id, g.account_id, g.client_id, g.session_handle, g.scope, g.auth_time, g.acr, g.amr";
 
-fn grant_from_row(row: &AnyRow) -> Result<Grant, StoreError> {
+pub(crate) fn grant_from_row(row: &AnyRow) -> Result<Grant, StoreError> {
     let amr: String = row.try_get("amr")?;
     Ok(Grant {
         id: row.try_get("id")?,
@@ -159,21 +159,26 @@ pub(crate) async fn revoke_grants_in(
 const GRANT_ALIVE: &str = "g.revoked_at IS NULL AND a.disabled_at IS NULL AND a.locked_at IS NULL \
      AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.handle = g.session_handle AND s.ended_at IS NOT NULL)";
 
-/// The refresh token spend shared by both dialects: `$1` the old token's hash, `$2` the
-/// client, `$3` now.
-fn spend_refresh_token() -> String {
+/// Bound parameters per rotation in a group: the old token's hash, the client, now, and the
+/// new access and refresh tokens' hashes and expiries.
+pub(crate) const ROTATION_PARAMS: usize = 7;
+
+/// The refresh token spend shared by both dialects, for rotation `job` of a group (its
+/// parameters start after the earlier jobs'): the old token's hash, the client, now.
+fn spend_refresh_token(job: usize) -> String {
+    let [hash, client, now] = [1, 2, 3].map(|n| job * ROTATION_PARAMS + n);
     format!(
-        "UPDATE refresh_tokens SET used_at = $3 \
-         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $3 AND grant_id IN \
+        "UPDATE refresh_tokens SET used_at = ${now} \
+         WHERE token_hash = ${hash} AND used_at IS NULL AND expires_at > ${now} AND grant_id IN \
          (SELECT g.id FROM grants g JOIN accounts a ON a.id = g.account_id \
-          WHERE g.client_id = $2 AND {GRANT_ALIVE})"
+          WHERE g.client_id = ${client} AND {GRANT_ALIVE})"
     )
 }
 
 /// PostgreSQL: data-modifying CTEs, so spend, both inserts and the grant's row are one
 /// statement (atomic by itself); the inserts read the spent row, so they happen only if it was
 /// spent. `$4`/`$5` the access token's hash and expiry, `$6`/`$7` the refresh token's.
-static ROTATE_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+pub(crate) static ROTATE_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "WITH spent AS ({spend} RETURNING grant_id), \
          access AS (INSERT INTO access_tokens (token_hash, grant_id, expires_at) \
@@ -181,26 +186,29 @@ static ROTATE_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
          refresh AS (INSERT INTO refresh_tokens (token_hash, grant_id, expires_at) \
                      SELECT $6, grant_id, $7 FROM spent) \
          SELECT {GRANT_COLUMNS} FROM grants g JOIN spent ON spent.grant_id = g.id",
-        spend = spend_refresh_token()
+        spend = spend_refresh_token(0)
     )
 });
 
-/// SQLite has no data-modifying CTEs: four statements sent as one query (in a transaction the
-/// caller opens). Each later statement goes ahead only if the one before changed exactly one
-/// row: `changes()` is the row count of the last completed INSERT, UPDATE or DELETE on this
-/// connection, so a token spent earlier (even in the same second) yields no insert and no row.
-static ROTATE_SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// SQLite has no data-modifying CTEs: rotation `job` of a group is four statements, sent with
+/// the group's others as one query (joined by `;`) inside the group's transaction. Each later statement goes
+/// ahead only if the one before changed exactly one row: `changes()` is the row count of the
+/// last completed INSERT, UPDATE or DELETE on this connection, so a token spent earlier (even
+/// by an earlier job of the same group) yields no insert and no row. The row names its job.
+pub(crate) fn rotate_sqlite(job: usize) -> String {
+    let [hash, access, access_exp, refresh, refresh_exp] =
+        [1, 4, 5, 6, 7].map(|n| job * ROTATION_PARAMS + n);
     format!(
         "{spend}; \
          INSERT INTO access_tokens (token_hash, grant_id, expires_at) \
-         SELECT $4, grant_id, $5 FROM refresh_tokens WHERE token_hash = $1 AND changes() = 1; \
+         SELECT ${access}, grant_id, ${access_exp} FROM refresh_tokens WHERE token_hash = ${hash} AND changes() = 1; \
          INSERT INTO refresh_tokens (token_hash, grant_id, expires_at) \
-         SELECT $6, grant_id, $7 FROM refresh_tokens WHERE token_hash = $1 AND changes() = 1; \
-         SELECT {GRANT_COLUMNS} FROM grants g \
-         WHERE g.id = (SELECT grant_id FROM refresh_tokens WHERE token_hash = $1) AND changes() = 1",
-        spend = spend_refresh_token()
+         SELECT ${refresh}, grant_id, ${refresh_exp} FROM refresh_tokens WHERE token_hash = ${hash} AND changes() = 1; \
+         SELECT {job} AS job, {GRANT_COLUMNS} FROM grants g \
+         WHERE g.id = (SELECT grant_id FROM refresh_tokens WHERE token_hash = ${hash}) AND changes() = 1",
+        spend = spend_refresh_token(job)
     )
-});
+}
 
 impl Store {
     /// Stores a validated authorization request.
@@ -402,11 +410,8 @@ impl Store {
 
     /// Rotates a refresh token of `client_id`: spends it and stores the new pair in one
     /// transaction. Presenting a spent one revokes the family (OAuth 2.0 Security BCP §4.14).
-    ///
-    /// This is the token endpoint's hot path, so the rotation is one round trip to the
-    /// database (see [`ROTATE_POSTGRES`] and [`ROTATE_SQLITE`]): the spend carries every check
-    /// in its `WHERE` (this client's token, unused, unexpired, its grant alive), and the new
-    /// tokens and the grant's row come only from a token spent by this very request.
+    /// The token endpoint rotates through [`Store::commit_group`], several requests at once;
+    /// this is a group of one.
     pub async fn rotate_refresh_token(
         &self,
         client_id: &str,
@@ -415,42 +420,25 @@ impl Store {
         refresh: (&str, i64),
         now: i64,
     ) -> Result<RefreshRotation, StoreError> {
-        let sql = match self.backend {
-            Backend::Postgres => &*ROTATE_POSTGRES,
-            Backend::Sqlite => &*ROTATE_SQLITE,
+        let rotation = crate::Rotation {
+            client_id: client_id.to_owned(),
+            old_hash: old_hash.to_owned(),
+            access: (access.0.to_owned(), access.1),
+            refresh: (refresh.0.to_owned(), refresh.1),
+            now,
         };
-        let query = sqlx::query(sql)
-            .bind(old_hash)
-            .bind(client_id)
-            .bind(now)
-            .bind(access.0)
-            .bind(access.1)
-            .bind(refresh.0)
-            .bind(refresh.1);
-        let rows = match self.backend {
-            // One statement: atomic on its own.
-            Backend::Postgres => query.fetch_all(&self.pool).await?,
-            // Several statements sent at once, inside a transaction.
-            Backend::Sqlite => {
-                let mut tx = self.pool.begin().await?;
-                let rows = query.fetch_all(&mut *tx).await?;
-                if rows.is_empty() {
-                    tx.rollback().await?;
-                } else {
-                    tx.commit().await?;
-                }
-                rows
-            }
-        };
-        match rows.first() {
-            Some(grant) => Ok(RefreshRotation::Rotated(Box::new(grant_from_row(grant)?))),
-            None => self.refused_rotation(client_id, old_hash, now).await,
-        }
+        let committed = self.commit_group(&[rotation], &[], |_, _| None).await?;
+        committed
+            .rotations
+            .into_iter()
+            .next()
+            .map(|(rotation, _)| rotation)
+            .ok_or_else(|| StoreError::corrupt("rotation", "no outcome"))
     }
 
     /// Why a refresh token could not be spent: unknown (to this client), already used (the
     /// family is revoked now), or expired / its grant no longer alive.
-    async fn refused_rotation(
+    pub(crate) async fn refused_rotation(
         &self,
         client_id: &str,
         old_hash: &str,

@@ -35,6 +35,7 @@ on_both_backends!(
     activation_code_is_single_use,
     audit_chain_detects_edits_and_survives_ip_truncation,
     concurrent_audit_batches_keep_one_chain,
+    group_commit_stores_rotations_with_their_audit_entries,
 );
 
 const NOW: i64 = 1_790_000_000;
@@ -545,4 +546,82 @@ async fn concurrent_audit_batches_keep_one_chain(store: Store) {
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
     assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(20));
+}
+
+fn rotation(old: &str, access: &str, refresh: &str) -> llavero_store::Rotation {
+    llavero_store::Rotation {
+        client_id: "rp".into(),
+        old_hash: hash_secret(old),
+        access: (hash_secret(access), NOW + 300),
+        refresh: (hash_secret(refresh), NOW + 900),
+        now: NOW + 1,
+    }
+}
+
+fn issued_entry(grant: &llavero_store::Grant) -> (llavero_store::NewAuditEvent, i64) {
+    let event = llavero_store::NewAuditEvent {
+        kind: "token.issued".into(),
+        account_id: Some(grant.account_id.clone()),
+        ..Default::default()
+    };
+    (event, NOW + 1)
+}
+
+async fn group_commit_stores_rotations_with_their_audit_entries(store: Store) {
+    citizen_with_tokens(&store).await;
+    let login = llavero_store::NewAuditEvent {
+        kind: "login.password".into(),
+        ..Default::default()
+    };
+    // A group that fails (the new access token's hash is taken, so its insert fails after the
+    // spend) stores nothing: the token stays unspent (the next group rotates it) and no audit
+    // entry is written.
+    let failing = [rotation("rt", "at", "rt-a")];
+    let mut asked = 0;
+    let outcome = store
+        .commit_group(&failing, &[(login.clone(), NOW)], |_, grant| {
+            asked += 1;
+            Some(issued_entry(grant))
+        })
+        .await;
+    assert!(outcome.is_err(), "{outcome:?}");
+    assert_eq!(asked, 0);
+    assert_eq!(store.audit_head().await.unwrap().0, 0);
+
+    // The same token twice in one group: the first rotates it, the second is a reuse, which
+    // revokes the family once the group is committed. Unknown tokens are told apart.
+    let group = [
+        rotation("rt", "at-2", "rt-2"),
+        rotation("rt", "at-3", "rt-3"),
+        rotation("unknown", "at-4", "rt-4"),
+    ];
+    let committed = store
+        .commit_group(&group, &[(login, NOW)], |index, grant| {
+            assert_eq!(index, 0, "only the first rotation succeeded");
+            Some(issued_entry(grant))
+        })
+        .await
+        .unwrap();
+    assert_eq!(committed.events, vec![1]);
+    let outcomes: Vec<_> = committed.rotations;
+    assert!(
+        matches!(&outcomes[0], (RefreshRotation::Rotated(grant), Some(2)) if grant.client_id == "rp"),
+        "{outcomes:?}"
+    );
+    assert!(matches!(outcomes[1], (RefreshRotation::Reused, None)));
+    assert!(matches!(outcomes[2], (RefreshRotation::Unknown, None)));
+    for access in ["at-2", "at-3", "at-4"] {
+        assert!(
+            store
+                .access_grant(&hash_secret(access), NOW + 1)
+                .await
+                .unwrap()
+                .is_none(),
+            "{access} must not be live"
+        );
+    }
+    let entries = store.audit_between(NOW, NOW + 2).await.unwrap();
+    let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["login.password", "token.issued"]);
+    assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(2));
 }

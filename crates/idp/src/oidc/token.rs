@@ -15,7 +15,9 @@ use axum::http::{Extensions, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use llavero_store::{Client, CodeRedemption, Grant, RefreshRotation, hash_secret};
+use llavero_store::{
+    Client, CodeRedemption, Grant, NewAuditEvent, RefreshRotation, Rotation, hash_secret,
+};
 use serde_json::json;
 use subtle::ConstantTimeEq as _;
 
@@ -23,6 +25,7 @@ use super::{OAuthError, claims, client_auth, no_store};
 use crate::audit::{self, Origin};
 use crate::state::{Idp, IdpState};
 use crate::web::client_ip;
+use crate::write_queue::{self, IssuedEvent};
 
 /// The peer address, when the server was started with connection info.
 pub(crate) fn peer(extensions: &Extensions) -> String {
@@ -163,7 +166,11 @@ async fn authorization_code(
         )
         .await
         .map_err(|e| OAuthError::server(&e))?;
-    token_issued(idp, origin, &issued.grant, "authorization_code").await;
+    audit::append(
+        idp,
+        issued_event(origin, &issued.grant, "authorization_code"),
+    )
+    .await;
     respond(
         idp,
         client,
@@ -183,22 +190,25 @@ async fn refresh(
 ) -> Result<Response, OAuthError> {
     let now = idp.now();
     let (access, refresh) = (crate::random::token(), crate::random::token());
-    let rotation = idp
-        .store
-        .rotate_refresh_token(
-            &client.id,
-            &hash_secret(token),
-            (&hash_secret(&access), now + idp.config.access_token_secs),
-            (&hash_secret(&refresh), now + idp.config.refresh_token_secs),
-            now,
-        )
+    let rotation = Rotation {
+        client_id: client.id.clone(),
+        old_hash: hash_secret(token),
+        access: (hash_secret(&access), now + idp.config.access_token_secs),
+        refresh: (hash_secret(&refresh), now + idp.config.refresh_token_secs),
+        now,
+    };
+    let entry_origin = origin.clone();
+    let issued: IssuedEvent =
+        Box::new(move |grant| issued_event(&entry_origin, grant, "refresh_token"));
+    let (rotation, seq) = write_queue::rotate(idp.writes.as_ref(), &idp.store, rotation, issued)
         .await
         .map_err(|e| OAuthError::server(&e))?;
+    if let Some(seq) = seq {
+        audit::appended_at(idp, seq).await;
+    }
     match rotation {
         RefreshRotation::Rotated(grant) => {
-            let issued = respond(idp, client, &grant, None, &access, &refresh).await;
-            token_issued(idp, origin, &grant, "refresh_token").await;
-            issued
+            respond(idp, client, &grant, None, &access, &refresh).await
         }
         RefreshRotation::Reused => {
             audit::record(
@@ -224,18 +234,17 @@ async fn refresh(
     }
 }
 
-async fn token_issued(idp: &Idp, origin: &Origin, grant: &Grant, grant_type: &str) {
+/// The `token.issued` entry for tokens of `grant`.
+fn issued_event(origin: &Origin, grant: &Grant, grant_type: &str) -> NewAuditEvent {
     let scopes: Vec<&str> = grant.scope.split(' ').collect();
     let detail = json!({"grant_type": grant_type, "scopes": scopes, "sid": grant.session_handle});
-    audit::record(
-        idp,
+    audit::event(
         origin,
         "token.issued",
         Some(&grant.account_id),
         Some(&grant.client_id),
         detail,
     )
-    .await;
 }
 
 async fn respond(

@@ -1,0 +1,168 @@
+//! Group commit for the writes every token request makes: audit entries and refresh-token
+//! rotations.
+//!
+//! Requests hand their writes to one task per instance, which commits whatever has queued up
+//! in a single transaction ([`Store::commit_group`]). Each request still waits until its own
+//! write is committed, so nothing is answered before it is durable; concurrent requests share
+//! the transaction, the wait on the audit chain's head row and the commit instead of queueing
+//! on them one by one (on SQLite, on the single writer connection).
+
+use llavero_store::{Grant, NewAuditEvent, RefreshRotation, Rotation, Store};
+use tokio::sync::{mpsc, oneshot};
+
+/// Builds the audit entry for a rotation once its grant is known (inside the transaction).
+pub type IssuedEvent = Box<dyn FnOnce(&Grant) -> NewAuditEvent + Send>;
+
+/// A rotation's outcome and the sequence number of the entry recording it.
+pub type Rotated = (RefreshRotation, Option<i64>);
+
+/// Why a queued write was not committed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriteError {
+    /// The group's transaction failed: nothing of it was stored.
+    #[error("database: {0}")]
+    Store(String),
+    /// The queue's task is gone (the runtime is shutting down).
+    #[error("the write queue stopped")]
+    Stopped,
+}
+
+enum Job {
+    Append {
+        event: NewAuditEvent,
+        at: i64,
+        reply: oneshot::Sender<Result<i64, WriteError>>,
+    },
+    Rotate {
+        rotation: Rotation,
+        issued: IssuedEvent,
+        reply: oneshot::Sender<Result<Rotated, WriteError>>,
+    },
+}
+
+/// The queue's handle: cheap to clone.
+#[derive(Debug, Clone)]
+pub struct WriteQueue(mpsc::Sender<Job>);
+
+/// Most writes per transaction.
+const MAX_GROUP: usize = 256;
+
+impl WriteQueue {
+    /// Starts the queue's task on the current tokio runtime; `None` outside one.
+    #[must_use]
+    pub fn start(store: Store) -> Option<Self> {
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        let (sender, mut queue) = mpsc::channel::<Job>(4096);
+        runtime.spawn(async move {
+            let mut group = Vec::with_capacity(MAX_GROUP);
+            while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
+                commit(&store, std::mem::take(&mut group)).await;
+            }
+        });
+        Some(Self(sender))
+    }
+
+    /// Appends an audit event; returns its sequence number once committed.
+    pub async fn append(&self, event: NewAuditEvent, at: i64) -> Result<i64, WriteError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Append { event, at, reply }).await?;
+        answer.await.map_err(|_| WriteError::Stopped)?
+    }
+
+    /// Rotates a refresh token; a successful rotation is committed with the entry `issued`
+    /// builds for it.
+    pub async fn rotate(
+        &self,
+        rotation: Rotation,
+        issued: IssuedEvent,
+    ) -> Result<Rotated, WriteError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Rotate {
+            rotation,
+            issued,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| WriteError::Stopped)?
+    }
+
+    async fn send(&self, job: Job) -> Result<(), WriteError> {
+        self.0.send(job).await.map_err(|_| WriteError::Stopped)
+    }
+}
+
+/// Rotates through `queue`, or (outside a runtime) directly as a group of one.
+pub async fn rotate(
+    queue: Option<&WriteQueue>,
+    store: &Store,
+    rotation: Rotation,
+    issued: IssuedEvent,
+) -> Result<Rotated, WriteError> {
+    if let Some(queue) = queue {
+        return queue.rotate(rotation, issued).await;
+    }
+    let at = rotation.now;
+    let mut issued = Some(issued);
+    let committed = store
+        .commit_group(&[rotation], &[], |_, grant| {
+            issued.take().map(|issued| (issued(grant), at))
+        })
+        .await
+        .map_err(|e| WriteError::Store(e.to_string()))?;
+    committed
+        .rotations
+        .into_iter()
+        .next()
+        .ok_or_else(|| WriteError::Store("no outcome for the rotation".to_owned()))
+}
+
+/// Commits one group and answers every job in it.
+async fn commit(store: &Store, group: Vec<Job>) {
+    let mut events = Vec::new();
+    let mut appended = Vec::new();
+    let mut rotations = Vec::new();
+    let mut issued = Vec::new();
+    let mut rotated = Vec::new();
+    for job in group {
+        match job {
+            Job::Append { event, at, reply } => {
+                events.push((event, at));
+                appended.push(reply);
+            }
+            Job::Rotate {
+                rotation,
+                issued: entry,
+                reply,
+            } => {
+                issued.push(Some((entry, rotation.now)));
+                rotations.push(rotation);
+                rotated.push(reply);
+            }
+        }
+    }
+    let committed = store
+        .commit_group(&rotations, &events, |index, grant| {
+            let (entry, at) = issued.get_mut(index)?.take()?;
+            Some((entry(grant), at))
+        })
+        .await
+        .map_err(|e| WriteError::Store(e.to_string()));
+    match committed {
+        Ok(committed) => {
+            for (reply, seq) in appended.into_iter().zip(committed.events) {
+                let _ = reply.send(Ok(seq));
+            }
+            for (reply, outcome) in rotated.into_iter().zip(committed.rotations) {
+                let _ = reply.send(Ok(outcome));
+            }
+        }
+        Err(e) => {
+            for reply in appended {
+                let _ = reply.send(Err(e.clone()));
+            }
+            for reply in rotated {
+                let _ = reply.send(Err(e.clone()));
+            }
+        }
+    }
+}

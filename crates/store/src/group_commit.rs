@@ -1,0 +1,136 @@
+//! Group commit: the token endpoint's refresh-token rotations and the audit entries that
+//! record them, for many requests at once, in one transaction.
+//!
+//! A rotation must be durable, and audited, before its tokens are handed out. Done one request
+//! at a time that is a transaction for the rotation and another for its audit entry, each
+//! waiting on the single SQLite writer (or, on PostgreSQL, on the audit chain's head row). The
+//! identity provider instead queues requests and hands whatever has queued up to
+//! [`Store::commit_group`]: one transaction, one wait on the head row, one commit for the group,
+//! with every entry committed together with the tokens it records.
+
+use sqlx::Row as _;
+
+use crate::audit::append_in;
+use crate::oauth::{ROTATE_POSTGRES, grant_from_row, rotate_sqlite};
+use crate::{Backend, Grant, NewAuditEvent, RefreshRotation, Store, StoreError};
+
+/// One refresh-token rotation: spend `old_hash` (a token of `client_id`) and store the new
+/// pair, hashes with their expiries.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    /// The client presenting the token.
+    pub client_id: String,
+    /// The presented refresh token's hash.
+    pub old_hash: String,
+    /// The new access token's hash and expiry.
+    pub access: (String, i64),
+    /// The new refresh token's hash and expiry.
+    pub refresh: (String, i64),
+    /// Now.
+    pub now: i64,
+}
+
+/// What a group committed.
+#[derive(Debug, Clone)]
+pub struct GroupCommitted {
+    /// Each rotation's outcome, in order, with the sequence number of the audit entry that
+    /// records it (when one was asked for).
+    pub rotations: Vec<(RefreshRotation, Option<i64>)>,
+    /// The sequence numbers of the given audit events, in order.
+    pub events: Vec<i64>,
+}
+
+/// Rotations per SQLite query: 4 statements and 7 parameters each.
+const ROTATIONS_PER_QUERY: usize = 32;
+
+impl Store {
+    /// Commits `rotations` and `events` in one transaction. `issued(i, grant)` gives the audit
+    /// entry recording rotation `i` when it succeeded; it is appended (after `events`) in the
+    /// same transaction, so a rotation is never committed without its entry.
+    ///
+    /// A refused rotation changes nothing in the group; why it was refused is found after the
+    /// commit (presenting a spent token then revokes its family, as
+    /// [`Store::rotate_refresh_token`] does). When the same token appears twice in a group, the
+    /// first presentation rotates it and the second is a reuse. If any statement fails, nothing
+    /// of the group is stored.
+    pub async fn commit_group(
+        &self,
+        rotations: &[Rotation],
+        events: &[(NewAuditEvent, i64)],
+        mut issued: impl FnMut(usize, &Grant) -> Option<(NewAuditEvent, i64)>,
+    ) -> Result<GroupCommitted, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut grants: Vec<Option<Grant>> = vec![None; rotations.len()];
+        match self.backend {
+            Backend::Sqlite => {
+                for (chunk_index, chunk) in rotations.chunks(ROTATIONS_PER_QUERY).enumerate() {
+                    let sql = (0..chunk.len())
+                        .map(rotate_sqlite)
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    let mut query = sqlx::query(&sql);
+                    for rotation in chunk {
+                        query = bind_rotation(query, rotation);
+                    }
+                    for row in query.fetch_all(&mut *tx).await? {
+                        let job: i64 = row.try_get("job")?;
+                        let index = usize::try_from(job)
+                            .ok()
+                            .map(|job| chunk_index * ROTATIONS_PER_QUERY + job);
+                        let slot = index.and_then(|index| grants.get_mut(index));
+                        let slot = slot.ok_or_else(|| StoreError::corrupt("job", job))?;
+                        *slot = Some(grant_from_row(&row)?);
+                    }
+                }
+            }
+            Backend::Postgres => {
+                for (rotation, slot) in rotations.iter().zip(&mut grants) {
+                    let query = bind_rotation(sqlx::query(&ROTATE_POSTGRES), rotation);
+                    if let Some(row) = query.fetch_optional(&mut *tx).await? {
+                        *slot = Some(grant_from_row(&row)?);
+                    }
+                }
+            }
+        }
+        let mut entries = events.to_vec();
+        let mut entry_of = Vec::with_capacity(rotations.len());
+        for (index, grant) in grants.iter().enumerate() {
+            let entry = grant.as_ref().and_then(|grant| issued(index, grant));
+            entry_of.push(entry.is_some().then_some(entries.len()));
+            entries.extend(entry);
+        }
+        let seqs = append_in(&mut tx, &entries).await?;
+        tx.commit().await?;
+
+        let mut outcomes = Vec::with_capacity(rotations.len());
+        for ((rotation, grant), entry) in rotations.iter().zip(grants).zip(entry_of) {
+            let outcome = match grant {
+                Some(grant) => RefreshRotation::Rotated(Box::new(grant)),
+                None => {
+                    self.refused_rotation(&rotation.client_id, &rotation.old_hash, rotation.now)
+                        .await?
+                }
+            };
+            outcomes.push((outcome, entry.and_then(|i| seqs.get(i).copied())));
+        }
+        Ok(GroupCommitted {
+            rotations: outcomes,
+            events: seqs.get(..events.len()).unwrap_or_default().to_vec(),
+        })
+    }
+}
+
+/// Binds one rotation's seven parameters, in the order the rotation statements number them.
+fn bind_rotation<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    rotation: &'q Rotation,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(&rotation.old_hash)
+        .bind(&rotation.client_id)
+        .bind(rotation.now)
+        .bind(&rotation.access.0)
+        .bind(rotation.access.1)
+        .bind(&rotation.refresh.0)
+        .bind(rotation.refresh.1)
+}
