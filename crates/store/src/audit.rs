@@ -136,8 +136,9 @@ pub fn truncate_ip(ip: &str) -> String {
 }
 
 /// An entry ready to insert: the event with its chain fields computed.
-struct Chained<'a> {
-    seq: i64,
+pub(crate) struct Chained<'a> {
+    /// Position in the chain.
+    pub(crate) seq: i64,
     at: i64,
     event: &'a NewAuditEvent,
     detail: String,
@@ -182,25 +183,32 @@ fn chain(seq: i64, prev: String, event: &NewAuditEvent, at: i64) -> Chained<'_> 
     }
 }
 
-/// Inserts the entries with one multi-row `INSERT` (one round trip for the whole batch).
-async fn insert_entries(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    entries: &[Chained<'_>],
-) -> Result<(), StoreError> {
-    const PER_ROW: usize = 12;
-    let rows: Vec<String> = (0..entries.len())
+/// Columns bound per entry.
+const PER_ROW: usize = 12;
+
+/// Entries per `INSERT`: 256 rows are 3,072 parameters, far below either database's limit.
+const ROWS_PER_INSERT: usize = 256;
+
+/// A multi-row `INSERT` of `rows` entries whose parameters start after `offset` others.
+fn insert_sql(rows: usize, offset: usize) -> String {
+    let rows: Vec<String> = (0..rows)
         .map(|row| {
             let params: Vec<String> = (1..=PER_ROW)
-                .map(|column| format!("${}", row * PER_ROW + column))
+                .map(|column| format!("${}", offset + row * PER_ROW + column))
                 .collect();
             format!("({})", params.join(", "))
         })
         .collect();
-    let sql = format!(
+    format!(
         "INSERT INTO audit_log ({COLUMNS}) VALUES {}",
         rows.join(", ")
-    );
-    let mut query = sqlx::query(&sql);
+    )
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds the entries' columns, in [`insert_sql`]'s order.
+fn bind_entries<'q>(mut query: AnyQuery<'q>, entries: &'q [Chained<'q>]) -> AnyQuery<'q> {
     for entry in entries {
         query = query
             .bind(entry.seq)
@@ -216,8 +224,56 @@ async fn insert_entries(
             .bind(&entry.prev)
             .bind(&entry.hash);
     }
-    query.execute(&mut **tx).await?;
-    Ok(())
+    query
+}
+
+/// Chains `events` after the head `(last, prev)`: entries `last + 1 …`.
+fn chain_after(last: i64, mut prev: String, events: &[(NewAuditEvent, i64)]) -> Vec<Chained<'_>> {
+    let mut entries = Vec::with_capacity(events.len());
+    for (seq, (event, at)) in (last + 1..).zip(events) {
+        let entry = chain(seq, std::mem::take(&mut prev), event, *at);
+        prev.clone_from(&entry.hash);
+        entries.push(entry);
+    }
+    entries
+}
+
+/// SQLite, inside a transaction that holds the write lock: the statements that append
+/// `events` after the head `(last, prev)` and move the head, as one query (parameters from
+/// `$1`), and the entries to bind to it with [`bind_appended`]. Lets a group append its entries
+/// and commit in a single round trip to the connection.
+pub(crate) fn append_statements(
+    last: i64,
+    prev: String,
+    events: &[(NewAuditEvent, i64)],
+) -> (String, Vec<Chained<'_>>) {
+    let entries = chain_after(last, prev, events);
+    let mut sql = String::new();
+    for (index, chunk) in entries.chunks(ROWS_PER_INSERT).enumerate() {
+        sql.push_str(&insert_sql(chunk.len(), index * ROWS_PER_INSERT * PER_ROW));
+        sql.push_str("; ");
+    }
+    let n = entries.len() * PER_ROW;
+    let (seq, hash) = (n + 1, n + 2);
+    sql.push_str("UPDATE audit_head SET seq = $");
+    sql.push_str(&seq.to_string());
+    sql.push_str(", hash = $");
+    sql.push_str(&hash.to_string());
+    sql.push_str(" WHERE id = 1");
+    (sql, entries)
+}
+
+/// Binds [`append_statements`]' query: the entries, then the new head.
+pub(crate) fn bind_appended<'q>(
+    query: AnyQuery<'q>,
+    last: i64,
+    prev: &'q str,
+    entries: &'q [Chained<'q>],
+) -> AnyQuery<'q> {
+    let (seq, hash) = entries
+        .last()
+        .map_or((last, prev), |e| (e.seq, e.hash.as_str()));
+    bind_entries(query, entries).bind(seq).bind(hash)
 }
 
 /// Appends `events` (each with its time) to the chain inside `tx`; returns their sequence
@@ -236,21 +292,19 @@ pub(crate) async fn append_in(
         .fetch_one(&mut **tx)
         .await?;
     let last: i64 = head.try_get("seq")?;
-    let mut prev: String = head.try_get("hash")?;
-    let mut entries = Vec::with_capacity(events.len());
-    for (offset, (event, at)) in (1..=count).rev().zip(events) {
-        let entry = chain(last - offset + 1, prev, event, *at);
-        prev = entry.hash.clone();
-        entries.push(entry);
+    let entries = chain_after(last - count, head.try_get("hash")?, events);
+    for chunk in entries.chunks(ROWS_PER_INSERT) {
+        let sql = insert_sql(chunk.len(), 0);
+        bind_entries(sqlx::query(&sql), chunk)
+            .execute(&mut **tx)
+            .await?;
     }
-    // Bounded statements: 256 rows are 3,072 parameters, far below either database's limit.
-    for chunk in entries.chunks(256) {
-        insert_entries(tx, chunk).await?;
+    if let Some(last) = entries.last() {
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+            .bind(&last.hash)
+            .execute(&mut **tx)
+            .await?;
     }
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(&prev)
-        .execute(&mut **tx)
-        .await?;
     Ok(entries.iter().map(|e| e.seq).collect())
 }
 

@@ -24,6 +24,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the store was closed (at shutdown), rather than the operation failing.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Database(sqlx::Error::PoolClosed))
+    }
+
     #[allow(clippy::needless_pass_by_value)] // callers hand over errors they are done with
     pub(crate) fn corrupt(column: &'static str, reason: impl ToString) -> Self {
         Self::Corrupt {

@@ -10,7 +10,7 @@
 
 use sqlx::Row as _;
 
-use crate::audit::append_in;
+use crate::audit::{append_in, append_statements, bind_appended};
 use crate::oauth::{ROTATE_POSTGRES, grant_from_row, rotate_sqlite};
 use crate::{Backend, Grant, NewAuditEvent, RefreshRotation, Store, StoreError};
 
@@ -60,38 +60,10 @@ impl Store {
         mut issued: impl FnMut(usize, &Grant) -> Option<(NewAuditEvent, i64)>,
     ) -> Result<GroupCommitted, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let mut grants: Vec<Option<Grant>> = vec![None; rotations.len()];
-        match self.backend {
-            Backend::Sqlite => {
-                for (chunk_index, chunk) in rotations.chunks(ROTATIONS_PER_QUERY).enumerate() {
-                    let sql = (0..chunk.len())
-                        .map(rotate_sqlite)
-                        .collect::<Vec<_>>()
-                        .join("; ");
-                    let mut query = sqlx::query(&sql);
-                    for rotation in chunk {
-                        query = bind_rotation(query, rotation);
-                    }
-                    for row in query.fetch_all(&mut *tx).await? {
-                        let job: i64 = row.try_get("job")?;
-                        let index = usize::try_from(job)
-                            .ok()
-                            .map(|job| chunk_index * ROTATIONS_PER_QUERY + job);
-                        let slot = index.and_then(|index| grants.get_mut(index));
-                        let slot = slot.ok_or_else(|| StoreError::corrupt("job", job))?;
-                        *slot = Some(grant_from_row(&row)?);
-                    }
-                }
-            }
-            Backend::Postgres => {
-                for (rotation, slot) in rotations.iter().zip(&mut grants) {
-                    let query = bind_rotation(sqlx::query(&ROTATE_POSTGRES), rotation);
-                    if let Some(row) = query.fetch_optional(&mut *tx).await? {
-                        *slot = Some(grant_from_row(&row)?);
-                    }
-                }
-            }
-        }
+        let (grants, head) = match self.backend {
+            Backend::Sqlite => rotate_sqlite_in(&mut tx, rotations).await?,
+            Backend::Postgres => (rotate_postgres_in(&mut tx, rotations).await?, None),
+        };
         let mut entries = events.to_vec();
         let mut entry_of = Vec::with_capacity(rotations.len());
         for (index, grant) in grants.iter().enumerate() {
@@ -99,7 +71,16 @@ impl Store {
             entry_of.push(entry.is_some().then_some(entries.len()));
             entries.extend(entry);
         }
-        let seqs = append_in(&mut tx, &entries).await?;
+        let seqs = match head {
+            Some((last, prev)) => {
+                let (sql, chained) = append_statements(last, prev.clone(), &entries);
+                bind_appended(sqlx::query(&sql), last, &prev, &chained)
+                    .execute(&mut *tx)
+                    .await?;
+                chained.iter().map(|e| e.seq).collect()
+            }
+            None => append_in(&mut tx, &entries).await?,
+        };
         tx.commit().await?;
 
         let mut outcomes = Vec::with_capacity(rotations.len());
@@ -118,6 +99,69 @@ impl Store {
             events: seqs.get(..events.len()).unwrap_or_default().to_vec(),
         })
     }
+}
+
+/// SQLite: the audit head and every rotation in one round trip to the single connection per
+/// [`ROTATIONS_PER_QUERY`]. The head is read first by an `UPDATE`, which takes the write lock
+/// (so nobody moves it before this transaction commits). Returns the grants of the rotations
+/// that went through and the head `(seq, hash)`.
+async fn rotate_sqlite_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    rotations: &[Rotation],
+) -> Result<(Vec<Option<Grant>>, Option<(i64, String)>), StoreError> {
+    let mut grants: Vec<Option<Grant>> = vec![None; rotations.len()];
+    let mut head = None;
+    let mut chunks = rotations.chunks(ROTATIONS_PER_QUERY).enumerate().peekable();
+    // At least one query, even without rotations: it reads the head.
+    let mut first = true;
+    while first || chunks.peek().is_some() {
+        let (chunk_index, chunk) = chunks.next().unwrap_or((0, &[]));
+        let mut sql: Vec<String> = (0..chunk.len()).map(rotate_sqlite).collect();
+        if first {
+            sql.insert(0, READ_HEAD.to_owned());
+        }
+        let sql = sql.join("; ");
+        let mut query = sqlx::query(&sql);
+        for rotation in chunk {
+            query = bind_rotation(query, rotation);
+        }
+        let rows = query.fetch_all(&mut **tx).await?;
+        let mut rows = rows.iter();
+        if first {
+            let row = rows
+                .next()
+                .ok_or_else(|| StoreError::corrupt("audit_head", "no head row"))?;
+            head = Some((row.try_get("seq")?, row.try_get("hash")?));
+        }
+        for row in rows {
+            let job: i64 = row.try_get("job")?;
+            let index = usize::try_from(job)
+                .ok()
+                .map(|job| chunk_index * ROTATIONS_PER_QUERY + job);
+            let slot = index.and_then(|index| grants.get_mut(index));
+            let slot = slot.ok_or_else(|| StoreError::corrupt("job", job))?;
+            *slot = Some(grant_from_row(row)?);
+        }
+        first = false;
+    }
+    Ok((grants, head))
+}
+
+/// Reads the audit head while taking the write lock.
+const READ_HEAD: &str = "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash";
+
+/// PostgreSQL: one statement per rotation (each atomic on its own), in the transaction.
+async fn rotate_postgres_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    rotations: &[Rotation],
+) -> Result<Vec<Option<Grant>>, StoreError> {
+    let mut grants = Vec::with_capacity(rotations.len());
+    for rotation in rotations {
+        let query = bind_rotation(sqlx::query(&ROTATE_POSTGRES), rotation);
+        let row = query.fetch_optional(&mut **tx).await?;
+        grants.push(row.as_ref().map(grant_from_row).transpose()?);
+    }
+    Ok(grants)
 }
 
 /// Binds one rotation's seven parameters, in the order the rotation statements number them.
