@@ -7,7 +7,7 @@
 //! the transaction, the wait on the audit chain's head row and the commit instead of queueing
 //! on them one by one (on SQLite, on the single writer connection).
 
-use llavero_store::{Backend, Grant, NewAuditEvent, RefreshRotation, Rotation, Store};
+use llavero_store::{Grant, NewAuditEvent, RefreshRotation, Rotation, Store};
 use tokio::sync::{mpsc, oneshot};
 
 /// Builds the audit entry for a rotation once its grant is known (inside the transaction).
@@ -58,22 +58,15 @@ impl WriteQueue {
     pub fn start(store: Store) -> Option<Self> {
         let runtime = tokio::runtime::Handle::try_current().ok()?;
         let (sender, queue) = mpsc::channel::<Job>(4096);
-        let writer = drain(store.clone(), queue);
+        runtime.spawn(drain(store.clone(), queue));
         let checkpoints = store;
-        let spawned = match checkpoints.backend() {
-            Backend::Sqlite => spawn_writer_thread(writer),
-            Backend::Postgres => Err(writer),
-        };
-        if let Err(writer) = spawned {
-            runtime.spawn(writer);
-        }
         runtime.spawn(async move {
             let mut every = tokio::time::interval(CHECKPOINT_EVERY);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 every.tick().await;
                 match checkpoints.checkpoint_wal().await {
-                    Ok(()) => {}
+                    Ok(_) => {}
                     Err(e) if e.is_closed() => break,
                     // The writer still checkpoints by itself, later.
                     Err(e) => tracing::warn!(error = %e, "write-ahead log checkpoint failed"),
@@ -120,41 +113,6 @@ async fn drain(store: Store, mut queue: mpsc::Receiver<Job>) {
         commit(&store, std::mem::take(&mut group)).await;
         tracing::trace!(size, elapsed = ?started.elapsed(), "group committed");
     }
-}
-
-/// Runs the SQLite writer's queue on a thread of its own. SQLite's connection lives on its own
-/// thread, reached through channels, and a group takes several round trips to it (begin, the
-/// rotations, the audit head, the entries, commit). On the runtime's workers, the queue's task
-/// would wait for its turn among the request tasks after every one of them, while the single
-/// writer sits idle; here each answer is picked up at once. Gives the future back if the thread
-/// or its runtime cannot be made.
-fn spawn_writer_thread<F>(writer: F) -> Result<(), F>
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            tracing::warn!(error = %e, "no runtime for the write queue's thread");
-            return Err(writer);
-        }
-    };
-    let (handoff, receive) = std::sync::mpsc::sync_channel::<F>(1);
-    let spawned = std::thread::Builder::new()
-        .name("llavero-writes".into())
-        .spawn(move || {
-            if let Ok(writer) = receive.recv() {
-                runtime.block_on(writer);
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "no thread for the write queue");
-        return Err(writer);
-    }
-    handoff.send(writer).map_err(|back| back.0)
 }
 
 /// Rotates through `queue`, or (outside a runtime) directly as a group of one.

@@ -34,7 +34,7 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor as _};
+use sqlx::{AnyPool, Executor as _, Row as _};
 
 pub use accounts::{Account, ActivationCode, LoginSubject};
 pub use agencies::{Agency, AgencyClient, AgencyKey};
@@ -184,13 +184,19 @@ impl Store {
     /// Run it every fraction of a second beside a busy writer: a checkpoint writes pages back
     /// and syncs the file, and when the writer does that itself (past `wal_autocheckpoint`)
     /// every transaction queued behind it waits for the disk.
-    pub async fn checkpoint_wal(&self) -> Result<(), StoreError> {
-        if let Some(checkpointer) = &self.checkpointer {
-            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .fetch_all(checkpointer)
-                .await?;
-        }
-        Ok(())
+    ///
+    /// Returns whether the whole log is now in the database file (always true on PostgreSQL).
+    pub async fn checkpoint_wal(&self) -> Result<bool, StoreError> {
+        let Some(checkpointer) = &self.checkpointer else {
+            return Ok(true);
+        };
+        // One row: busy (0 or 1), frames in the log, frames checkpointed.
+        let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(checkpointer)
+            .await?;
+        let (busy, logged, copied): (i32, i32, i32) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        Ok(busy == 0 && logged == copied)
     }
 
     /// Closes every connection (waits for those in use).

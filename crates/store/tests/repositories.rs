@@ -625,3 +625,24 @@ async fn group_commit_stores_rotations_with_their_audit_entries(store: Store) {
     assert_eq!(kinds, ["login.password", "token.issued"]);
     assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(2));
 }
+
+#[tokio::test]
+async fn sqlite_checkpoints_the_log_beside_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = llavero_store::testing::sqlite(dir.path()).await.unwrap();
+    let event = llavero_store::NewAuditEvent {
+        kind: "login.password".into(),
+        ..Default::default()
+    };
+    let batch: Vec<_> = (0..300).map(|i| (event.clone(), NOW + i)).collect();
+    store.append_audit_batch(&batch).await.unwrap();
+    let wal = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-wal"))
+        .expect("a write-ahead log");
+    assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+    // The writer no longer checkpoints a log this small itself: the checkpointer copies it all.
+    assert!(store.checkpoint_wal().await.unwrap());
+    assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(300));
+}
