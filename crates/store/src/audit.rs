@@ -240,8 +240,8 @@ fn chain_after(last: i64, mut prev: String, events: &[(NewAuditEvent, i64)]) -> 
 
 /// SQLite, inside a transaction that holds the write lock: the statements that append
 /// `events` after the head `(last, prev)` and move the head, as one query (parameters from
-/// `$1`), and the entries to bind to it with [`bind_appended`]. Lets a group append its entries
-/// and commit in a single round trip to the connection.
+/// `$1`), and the entries to bind to it with [`bind_appended`]. A group's entries and the
+/// head's move then cost one round trip to the single connection.
 pub(crate) fn append_statements(
     last: i64,
     prev: String,

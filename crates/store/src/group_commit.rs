@@ -111,11 +111,13 @@ async fn rotate_sqlite_in(
 ) -> Result<(Vec<Option<Grant>>, Option<(i64, String)>), StoreError> {
     let mut grants: Vec<Option<Grant>> = vec![None; rotations.len()];
     let mut head = None;
-    let mut chunks = rotations.chunks(ROTATIONS_PER_QUERY).enumerate().peekable();
-    // At least one query, even without rotations: it reads the head.
-    let mut first = true;
-    while first || chunks.peek().is_some() {
-        let (chunk_index, chunk) = chunks.next().unwrap_or((0, &[]));
+    let mut chunks: Vec<&[Rotation]> = rotations.chunks(ROTATIONS_PER_QUERY).collect();
+    if chunks.is_empty() {
+        // One query even without rotations: it reads the head.
+        chunks.push(&[]);
+    }
+    for (chunk_index, chunk) in chunks.into_iter().enumerate() {
+        let first = chunk_index == 0;
         let mut sql: Vec<String> = (0..chunk.len()).map(rotate_sqlite).collect();
         if first {
             sql.insert(0, READ_HEAD.to_owned());
@@ -142,7 +144,6 @@ async fn rotate_sqlite_in(
             let slot = slot.ok_or_else(|| StoreError::corrupt("job", job))?;
             *slot = Some(grant_from_row(row)?);
         }
-        first = false;
     }
     Ok((grants, head))
 }

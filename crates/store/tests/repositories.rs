@@ -36,6 +36,7 @@ on_both_backends!(
     audit_chain_detects_edits_and_survives_ip_truncation,
     concurrent_audit_batches_keep_one_chain,
     group_commit_stores_rotations_with_their_audit_entries,
+    group_commit_spans_several_queries,
 );
 
 const NOW: i64 = 1_790_000_000;
@@ -645,4 +646,54 @@ async fn sqlite_checkpoints_the_log_beside_the_writer() {
     // The writer no longer checkpoints a log this small itself: the checkpointer copies it all.
     assert!(store.checkpoint_wal().await.unwrap());
     assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(300));
+}
+
+async fn group_commit_spans_several_queries(store: Store) {
+    citizen_with_tokens(&store).await;
+    // 70 live refresh tokens of one grant: more rotations than one SQLite query carries, with
+    // an unknown token in the middle, so each outcome must land on its own rotation.
+    for i in 0..70 {
+        store
+            .store_tokens(
+                "grant-1",
+                (&hash_secret(&format!("at-old-{i}")), NOW + 300),
+                (&hash_secret(&format!("rt-old-{i}")), NOW + 900),
+            )
+            .await
+            .unwrap();
+    }
+    let group: Vec<_> = (0..70)
+        .map(|i| {
+            let old = if i == 45 {
+                "nope".to_owned()
+            } else {
+                format!("rt-old-{i}")
+            };
+            rotation(&old, &format!("at-new-{i}"), &format!("rt-new-{i}"))
+        })
+        .collect();
+    let committed = store
+        .commit_group(&group, &[], |_, grant| Some(issued_entry(grant)))
+        .await
+        .unwrap();
+    for (i, (outcome, seq)) in committed.rotations.iter().enumerate() {
+        if i == 45 {
+            assert!(matches!((outcome, seq), (RefreshRotation::Unknown, None)));
+        } else {
+            assert!(
+                matches!(outcome, RefreshRotation::Rotated(_)),
+                "{i}: {outcome:?}"
+            );
+            assert!(seq.is_some());
+            assert!(
+                store
+                    .access_grant(&hash_secret(&format!("at-new-{i}")), NOW + 1)
+                    .await
+                    .unwrap()
+                    .is_some(),
+                "rotation {i} stored its access token"
+            );
+        }
+    }
+    assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(69));
 }
