@@ -14,7 +14,7 @@ use serde::Serialize;
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 
 /// An event to record.
 #[derive(Debug, Clone, Default)]
@@ -238,28 +238,47 @@ fn chain_after(last: i64, mut prev: String, events: &[(NewAuditEvent, i64)]) -> 
     entries
 }
 
-/// SQLite, inside a transaction that holds the write lock: the statements that append
+/// Inside a transaction that holds the audit head's lock: the statement(s) that append
 /// `events` after the head `(last, prev)` and move the head, as one query (parameters from
 /// `$1`), and the entries to bind to it with [`bind_appended`]. A group's entries and the
-/// head's move then cost one round trip to the single connection.
+/// head's move then cost one round trip: on SQLite statements joined by `;`, on PostgreSQL
+/// (which prepares one statement at a time) the inserts as data-modifying CTEs of the head's
+/// `UPDATE`.
 pub(crate) fn append_statements(
+    backend: Backend,
     last: i64,
     prev: String,
     events: &[(NewAuditEvent, i64)],
 ) -> (String, Vec<Chained<'_>>) {
     let entries = chain_after(last, prev, events);
-    let mut sql = String::new();
-    for (index, chunk) in entries.chunks(ROWS_PER_INSERT).enumerate() {
-        sql.push_str(&insert_sql(chunk.len(), index * ROWS_PER_INSERT * PER_ROW));
-        sql.push_str("; ");
-    }
+    let inserts = entries
+        .chunks(ROWS_PER_INSERT)
+        .enumerate()
+        .map(|(index, chunk)| insert_sql(chunk.len(), index * ROWS_PER_INSERT * PER_ROW));
     let n = entries.len() * PER_ROW;
-    let (seq, hash) = (n + 1, n + 2);
-    sql.push_str("UPDATE audit_head SET seq = $");
-    sql.push_str(&seq.to_string());
-    sql.push_str(", hash = $");
-    sql.push_str(&hash.to_string());
-    sql.push_str(" WHERE id = 1");
+    let move_head = format!(
+        "UPDATE audit_head SET seq = ${}, hash = ${} WHERE id = 1",
+        n + 1,
+        n + 2
+    );
+    let sql = match backend {
+        Backend::Sqlite => {
+            let mut statements: Vec<String> = inserts.collect();
+            statements.push(move_head);
+            statements.join("; ")
+        }
+        Backend::Postgres => {
+            let ctes: Vec<String> = inserts
+                .enumerate()
+                .map(|(index, insert)| format!("appended_{index} AS ({insert})"))
+                .collect();
+            if ctes.is_empty() {
+                move_head
+            } else {
+                format!("WITH {} {move_head}", ctes.join(", "))
+            }
+        }
+    };
     (sql, entries)
 }
 
@@ -276,35 +295,28 @@ pub(crate) fn bind_appended<'q>(
     bind_entries(query, entries).bind(seq).bind(hash)
 }
 
+/// Reads the audit head `(seq, hash)` while taking the lock on its row (on SQLite, the
+/// database's write lock), so nobody moves it before the transaction ends.
+pub(crate) const READ_HEAD: &str =
+    "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash";
+
 /// Appends `events` (each with its time) to the chain inside `tx`; returns their sequence
-/// numbers in order. The head row's update takes its lock, so appends from every instance
-/// queue there until `tx` ends.
+/// numbers in order. Reading the head takes its lock, so appends from every instance queue
+/// there until `tx` ends.
 pub(crate) async fn append_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
     events: &[(NewAuditEvent, i64)],
 ) -> Result<Vec<i64>, StoreError> {
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    let count = i64::try_from(events.len()).map_err(|e| StoreError::corrupt("audit batch", e))?;
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
-        .bind(count)
-        .fetch_one(&mut **tx)
+    let head = sqlx::query(READ_HEAD).fetch_one(&mut **tx).await?;
+    let (last, prev): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+    let (sql, entries) = append_statements(backend, last, prev.clone(), events);
+    bind_appended(sqlx::query(&sql), last, &prev, &entries)
+        .execute(&mut **tx)
         .await?;
-    let last: i64 = head.try_get("seq")?;
-    let entries = chain_after(last - count, head.try_get("hash")?, events);
-    for chunk in entries.chunks(ROWS_PER_INSERT) {
-        let sql = insert_sql(chunk.len(), 0);
-        bind_entries(sqlx::query(&sql), chunk)
-            .execute(&mut **tx)
-            .await?;
-    }
-    if let Some(last) = entries.last() {
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-            .bind(&last.hash)
-            .execute(&mut **tx)
-            .await?;
-    }
     Ok(entries.iter().map(|e| e.seq).collect())
 }
 
@@ -328,7 +340,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut tx = self.pool.begin().await?;
-        let seqs = append_in(&mut tx, events).await?;
+        let seqs = append_in(&mut tx, self.backend, events).await?;
         tx.commit().await?;
         Ok(seqs)
     }

@@ -10,8 +10,8 @@
 
 use sqlx::Row as _;
 
-use crate::audit::{append_in, append_statements, bind_appended};
-use crate::oauth::{ROTATE_POSTGRES, grant_from_row, rotate_sqlite};
+use crate::audit::{READ_HEAD, append_statements, bind_appended};
+use crate::oauth::{grant_from_row, rotate_postgres, rotate_sqlite};
 use crate::{Backend, Grant, NewAuditEvent, RefreshRotation, Store, StoreError};
 
 /// One refresh-token rotation: spend `old_hash` (a token of `client_id`) and store the new
@@ -59,10 +59,10 @@ impl Store {
         events: &[(NewAuditEvent, i64)],
         mut issued: impl FnMut(usize, &Grant) -> Option<(NewAuditEvent, i64)>,
     ) -> Result<GroupCommitted, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let (grants, head) = match self.backend {
+        let mut tx = self.committer.begin().await?;
+        let (grants, (last, prev)) = match self.backend {
             Backend::Sqlite => rotate_sqlite_in(&mut tx, rotations).await?,
-            Backend::Postgres => (rotate_postgres_in(&mut tx, rotations).await?, None),
+            Backend::Postgres => rotate_postgres_in(&mut tx, rotations).await?,
         };
         let mut entries = events.to_vec();
         let mut entry_of = Vec::with_capacity(rotations.len());
@@ -71,16 +71,11 @@ impl Store {
             entry_of.push(entry.is_some().then_some(entries.len()));
             entries.extend(entry);
         }
-        let seqs = match head {
-            Some((last, prev)) => {
-                let (sql, chained) = append_statements(last, prev.clone(), &entries);
-                bind_appended(sqlx::query(&sql), last, &prev, &chained)
-                    .execute(&mut *tx)
-                    .await?;
-                chained.iter().map(|e| e.seq).collect()
-            }
-            None => append_in(&mut tx, &entries).await?,
-        };
+        let (sql, chained) = append_statements(self.backend, last, prev.clone(), &entries);
+        bind_appended(sqlx::query(&sql), last, &prev, &chained)
+            .execute(&mut *tx)
+            .await?;
+        let seqs: Vec<i64> = chained.iter().map(|e| e.seq).collect();
         tx.commit().await?;
 
         let mut outcomes = Vec::with_capacity(rotations.len());
@@ -108,7 +103,7 @@ impl Store {
 async fn rotate_sqlite_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     rotations: &[Rotation],
-) -> Result<(Vec<Option<Grant>>, Option<(i64, String)>), StoreError> {
+) -> Result<(Vec<Option<Grant>>, (i64, String)), StoreError> {
     let mut grants: Vec<Option<Grant>> = vec![None; rotations.len()];
     let mut head = None;
     let mut chunks: Vec<&[Rotation]> = rotations.chunks(ROTATIONS_PER_QUERY).collect();
@@ -145,25 +140,70 @@ async fn rotate_sqlite_in(
             *slot = Some(grant_from_row(row)?);
         }
     }
+    let head = head.ok_or_else(|| StoreError::corrupt("audit_head", "no head row"))?;
     Ok((grants, head))
 }
 
-/// Reads the audit head while taking the write lock.
-const READ_HEAD: &str = "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash";
-
-/// PostgreSQL: one statement per rotation (each atomic on its own), in the transaction.
+/// PostgreSQL: the audit head and every rotation in one statement ([`rotate_postgres`]). The
+/// group is padded to a power of two with rotations of an empty hash, which match no token, so
+/// the committing connection prepares (and plans) a handful of statement shapes once rather
+/// than one per group size.
 async fn rotate_postgres_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     rotations: &[Rotation],
-) -> Result<Vec<Option<Grant>>, StoreError> {
-    let mut grants = Vec::with_capacity(rotations.len());
+) -> Result<(Vec<Option<Grant>>, (i64, String)), StoreError> {
+    let rows = rotations.len().next_power_of_two();
+    let sql = rotate_postgres(rows);
+    let mut query = sqlx::query(&sql);
     for rotation in rotations {
-        let query = bind_rotation(sqlx::query(&ROTATE_POSTGRES), rotation);
-        let row = query.fetch_optional(&mut **tx).await?;
-        grants.push(row.as_ref().map(grant_from_row).transpose()?);
+        query = bind_rotation(query, rotation);
     }
-    Ok(grants)
+    for _ in rotations.len()..rows {
+        query = bind_rotation(query, &PADDING);
+    }
+    let mut grants: Vec<Option<Grant>> = vec![None; rotations.len()];
+    let mut head = None;
+    for row in query.fetch_all(&mut **tx).await? {
+        head = Some((row.try_get("head_seq")?, row.try_get("head_hash")?));
+        let Some(job) = row.try_get::<Option<i64>, _>("job")? else {
+            continue;
+        };
+        let slot = usize::try_from(job)
+            .ok()
+            .and_then(|job| grants.get_mut(job));
+        *slot.ok_or_else(|| StoreError::corrupt("job", job))? = Some(grant_from_row(&row)?);
+    }
+    let head = head.ok_or_else(|| StoreError::corrupt("audit_head", "no head row"))?;
+    Ok((grants, head))
 }
+
+impl Store {
+    /// PostgreSQL's plan for a group of `rows` rotations on the committing connection
+    /// (`EXPLAIN`, nothing runs), for tests that keep the plan to lookups by key.
+    pub(crate) async fn rotation_plan(&self, rows: usize) -> Result<String, StoreError> {
+        let sql = format!("EXPLAIN {}", rotate_postgres(rows));
+        let mut query = sqlx::query(&sql);
+        for _ in 0..rows {
+            query = bind_rotation(query, &PADDING);
+        }
+        let lines: Vec<String> = query
+            .fetch_all(&self.committer)
+            .await?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?;
+        Ok(lines.join("\n"))
+    }
+}
+
+/// A rotation that matches no token: no token's hash is empty.
+static PADDING: Rotation = Rotation {
+    client_id: String::new(),
+    old_hash: String::new(),
+    access: (String::new(), 0),
+    refresh: (String::new(), 0),
+    now: 0,
+};
 
 /// Binds one rotation's seven parameters, in the order the rotation statements number them.
 fn bind_rotation<'q>(

@@ -637,7 +637,8 @@ pub(crate) async fn lift_registry_suspensions(
         "UPDATE issued_credentials SET status = 'valid', status_reason = 'registry: active again', \
          status_changed_at = $1, suspended_by_registry = 0 \
          WHERE suspended_by_registry = 1 AND status = 'suspended' \
-         AND run IN (SELECT run FROM registry_people WHERE status = 'active')",
+         AND EXISTS (SELECT 1 FROM registry_people p \
+         WHERE p.run = issued_credentials.run AND p.status = 'active')",
     )
     .bind(now)
     .execute(&mut **tx)

@@ -93,6 +93,9 @@ pub struct Store {
     /// SQLite: one connection that copies the write-ahead log into the database file
     /// ([`Store::checkpoint_wal`]), so the writer does not stop for it.
     checkpointer: Option<AnyPool>,
+    /// Group commits ([`Store::commit_group`]). On SQLite the writer; on PostgreSQL
+    /// connections of their own (see `postgres_committer`).
+    committer: AnyPool,
     backend: Backend,
 }
 
@@ -158,16 +161,18 @@ impl Store {
             }
             Backend::Postgres => pool.clone(),
         };
-        let checkpointer = match backend {
-            Backend::Sqlite => {
-                Some(sqlite_pool(1, &["PRAGMA busy_timeout = 10000"], options).await?)
-            }
-            Backend::Postgres => None,
+        let (checkpointer, committer) = match backend {
+            Backend::Sqlite => (
+                Some(sqlite_pool(1, &["PRAGMA busy_timeout = 10000"], options).await?),
+                pool.clone(),
+            ),
+            Backend::Postgres => (None, postgres_committer(options).await?),
         };
         Ok(Self {
             pool,
             reader,
             checkpointer,
+            committer,
             backend,
         })
     }
@@ -205,6 +210,7 @@ impl Store {
             checkpointer.close().await;
         }
         self.reader.close().await;
+        self.committer.close().await;
         self.pool.close().await;
     }
 }
@@ -232,6 +238,33 @@ async fn sqlite_pool(
         .await
 }
 
+/// PostgreSQL connections for group commits: two, so a lost one does not stop the queue.
+///
+/// They plan each statement shape once (`force_generic_plan`): planning a group's statement
+/// took longer than running it. And they plan it as lookups by key, never scans or hash joins:
+/// a group is at most a few hundred rows, each found by primary key, so that is the right plan
+/// at any table size; but a plan made on the nearly empty tables of a first start (and kept
+/// for the connection's life) would otherwise scan them, and go on scanning millions of rows.
+/// Nothing but group commits runs on these connections.
+async fn postgres_committer(options: AnyConnectOptions) -> Result<AnyPool, sqlx::Error> {
+    AnyPoolOptions::new()
+        .max_connections(2)
+        .test_before_acquire(false)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(
+                    "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; \
+                     SET enable_hashjoin = off; SET enable_mergejoin = off",
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+}
+
 impl Store {
     async fn connect_without_migrations(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
@@ -243,6 +276,7 @@ impl Store {
         Ok(Self {
             reader: pool.clone(),
             checkpointer: None,
+            committer: pool.clone(),
             pool,
             backend,
         })

@@ -8,6 +8,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row as _, Transaction};
 
+use crate::audit::READ_HEAD;
 use crate::secret::{json_list, to_json_list};
 use crate::{Person, Store, StoreError};
 
@@ -163,50 +164,78 @@ const GRANT_ALIVE: &str = "g.revoked_at IS NULL AND a.disabled_at IS NULL AND a.
 /// new access and refresh tokens' hashes and expiries.
 pub(crate) const ROTATION_PARAMS: usize = 7;
 
-/// The refresh token spend shared by both dialects, for rotation `job` of a group (its
-/// parameters start after the earlier jobs'): the old token's hash, the client, now.
-fn spend_refresh_token(job: usize) -> String {
-    let [hash, client, now] = [1, 2, 3].map(|n| job * ROTATION_PARAMS + n);
+/// The refresh token spend shared by both dialects: `UPDATE refresh_tokens` (with `from`, a
+/// `FROM` clause or nothing) of the token whose hash is `hash`, if it is unspent, unexpired at
+/// `now` and belongs to a live grant of `client`. The three are SQL expressions.
+///
+/// The grant is a scalar subquery on the token's own `grant_id`: the planner keeps it a
+/// lookup by primary key per token, where an `IN` or `EXISTS` may become a scan of every
+/// grant of the client (SQLite builds a list of them for `IN`; PostgreSQL may hash-join them),
+/// which grows with the number of citizens.
+fn spend_refresh_token(from: &str, [hash, client, now]: [&str; 3]) -> String {
     format!(
-        "UPDATE refresh_tokens SET used_at = ${now} \
-         WHERE token_hash = ${hash} AND used_at IS NULL AND expires_at > ${now} AND grant_id IN \
-         (SELECT g.id FROM grants g JOIN accounts a ON a.id = g.account_id \
-          WHERE g.client_id = ${client} AND {GRANT_ALIVE})"
+        "UPDATE refresh_tokens SET used_at = {now} {from} \
+         WHERE token_hash = {hash} AND used_at IS NULL AND expires_at > {now} AND {client} = \
+         (SELECT g.client_id FROM grants g JOIN accounts a ON a.id = g.account_id \
+          WHERE g.id = refresh_tokens.grant_id AND {GRANT_ALIVE})"
     )
 }
 
-/// PostgreSQL: data-modifying CTEs, so spend, both inserts and the grant's row are one
-/// statement (atomic by itself); the inserts read the spent row, so they happen only if it was
-/// spent. `$4`/`$5` the access token's hash and expiry, `$6`/`$7` the refresh token's.
-pub(crate) static ROTATE_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// PostgreSQL: every rotation of a group (`rows` of them, parameters from `$1`, seven each as
+/// [`ROTATION_PARAMS`] says) and the read of the audit head, as one statement of
+/// data-modifying CTEs, so a group costs one round trip whatever its size. The rotations come
+/// as a `VALUES` list, whose length the planner knows (it plans lookups by key for a few rows).
+/// `first` keeps each presented token's first job, so the same token twice in a group rotates
+/// once and the later job is refused (a reuse). The inserts read the spent rows, so they
+/// happen only for tokens spent. The head is read by an `UPDATE`, which locks its row until
+/// the transaction ends. Every row carries the head; a row with a null `job` (there is one
+/// when nothing was spent) carries nothing else.
+pub(crate) fn rotate_postgres(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|job| {
+            let [hash, client, now, access, access_exp, refresh, refresh_exp] =
+                [1, 2, 3, 4, 5, 6, 7].map(|n| job * ROTATION_PARAMS + n);
+            format!(
+                "({job}::bigint, ${hash}::text, ${client}::text, ${now}::bigint, ${access}::text, \
+                 ${access_exp}::bigint, ${refresh}::text, ${refresh_exp}::bigint)"
+            )
+        })
+        .collect();
     format!(
-        "WITH spent AS ({spend} RETURNING grant_id), \
+        "WITH input (job, old_hash, client_id, now, access_hash, access_exp, refresh_hash, refresh_exp) \
+         AS (VALUES {values}), \
+         first AS (SELECT DISTINCT ON (old_hash) * FROM input ORDER BY old_hash, job), \
+         spent AS ({spend} RETURNING f.job, grant_id, f.access_hash, f.access_exp, f.refresh_hash, f.refresh_exp), \
          access AS (INSERT INTO access_tokens (token_hash, grant_id, expires_at) \
-                    SELECT $4, grant_id, $5 FROM spent), \
+                    SELECT access_hash, grant_id, access_exp FROM spent), \
          refresh AS (INSERT INTO refresh_tokens (token_hash, grant_id, expires_at) \
-                     SELECT $6, grant_id, $7 FROM spent) \
-         SELECT {GRANT_COLUMNS} FROM grants g JOIN spent ON spent.grant_id = g.id",
-        spend = spend_refresh_token(0)
+                     SELECT refresh_hash, grant_id, refresh_exp FROM spent), \
+         head AS ({READ_HEAD}) \
+         SELECT head.seq AS head_seq, head.hash AS head_hash, rotated.* FROM head LEFT JOIN \
+         (SELECT spent.job, {GRANT_COLUMNS} FROM grants g JOIN spent ON spent.grant_id = g.id) rotated ON true",
+        values = values.join(", "),
+        spend = spend_refresh_token("FROM first f", ["f.old_hash", "f.client_id", "f.now"]),
     )
-});
+}
 
 /// SQLite has no data-modifying CTEs: rotation `job` of a group is four statements, sent with
-/// the group's others as one query (joined by `;`) inside the group's transaction. Each later statement goes
-/// ahead only if the one before changed exactly one row: `changes()` is the row count of the
-/// last completed INSERT, UPDATE or DELETE on this connection, so a token spent earlier (even
-/// by an earlier job of the same group) yields no insert and no row. The row names its job.
+/// the group's others as one query (joined by `;`) inside the group's transaction. Each later
+/// statement goes ahead only if the one before changed exactly one row: `changes()` is the row
+/// count of the last completed INSERT, UPDATE or DELETE on this connection, so a token spent
+/// earlier (even by an earlier job of the same group) yields no insert and no row. The row
+/// names its job.
 pub(crate) fn rotate_sqlite(job: usize) -> String {
-    let [hash, access, access_exp, refresh, refresh_exp] =
-        [1, 4, 5, 6, 7].map(|n| job * ROTATION_PARAMS + n);
+    let [hash, client, now, access, access_exp, refresh, refresh_exp] =
+        [1, 2, 3, 4, 5, 6, 7].map(|n| format!("${}", job * ROTATION_PARAMS + n));
     format!(
         "{spend}; \
          INSERT INTO access_tokens (token_hash, grant_id, expires_at) \
-         SELECT ${access}, grant_id, ${access_exp} FROM refresh_tokens WHERE token_hash = ${hash} AND changes() = 1; \
+         SELECT {access}, grant_id, {access_exp} FROM refresh_tokens WHERE token_hash = {hash} AND changes() = 1; \
          INSERT INTO refresh_tokens (token_hash, grant_id, expires_at) \
-         SELECT ${refresh}, grant_id, ${refresh_exp} FROM refresh_tokens WHERE token_hash = ${hash} AND changes() = 1; \
+         SELECT {refresh}, grant_id, {refresh_exp} FROM refresh_tokens WHERE token_hash = {hash} AND changes() = 1; \
          SELECT {job} AS job, {GRANT_COLUMNS} FROM grants g \
-         WHERE g.id = (SELECT grant_id FROM refresh_tokens WHERE token_hash = ${hash}) AND changes() = 1",
-        spend = spend_refresh_token(job)
+         WHERE g.id = (SELECT grant_id FROM refresh_tokens WHERE token_hash = {hash}) AND changes() = 1",
+        spend = spend_refresh_token("", [&hash, &client, &now])
     )
 }
 
@@ -501,7 +530,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE access_tokens SET revoked_at = $3 WHERE token_hash = $1 AND revoked_at IS NULL \
-             AND grant_id IN (SELECT id FROM grants WHERE client_id = $2)",
+             AND EXISTS (SELECT 1 FROM grants g WHERE g.id = access_tokens.grant_id AND g.client_id = $2)",
         )
         .bind(token_hash)
         .bind(client_id)

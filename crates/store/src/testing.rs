@@ -13,6 +13,11 @@ pub fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".to_owned())
 }
 
+/// PostgreSQL's plan (`EXPLAIN` text) for a group commit of `rows` refresh-token rotations.
+pub async fn rotation_plan(store: &Store, rows: usize) -> Result<String, StoreError> {
+    store.rotation_plan(rows).await
+}
+
 /// A store on a new SQLite file under `dir`.
 pub async fn sqlite(dir: &std::path::Path) -> Result<Store, StoreError> {
     let path = dir.join(format!("test-{}.db", unique()));
