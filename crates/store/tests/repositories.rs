@@ -37,6 +37,7 @@ on_both_backends!(
     concurrent_audit_batches_keep_one_chain,
     group_commit_stores_rotations_with_their_audit_entries,
     group_commit_spans_several_queries,
+    abandoned_group_commits_all_or_nothing,
 );
 
 const NOW: i64 = 1_790_000_000;
@@ -625,6 +626,74 @@ async fn group_commit_stores_rotations_with_their_audit_entries(store: Store) {
     let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["login.password", "token.issued"]);
     assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(2));
+}
+
+/// A group whose caller stops waiting (its future dropped at any point: a request cancelled,
+/// a shutdown) leaves either all of it or nothing, and the store goes on committing groups.
+async fn abandoned_group_commits_all_or_nothing(store: Store) {
+    citizen_with_tokens(&store).await;
+    let mut expected_entries = 0;
+    for attempt in 0..40_u32 {
+        let (old, access, refresh) = (
+            format!("rt-{attempt}"),
+            format!("at-{attempt}-new"),
+            format!("rt-{attempt}-new"),
+        );
+        store
+            .store_tokens(
+                "grant-1",
+                (&hash_secret(&format!("at-{attempt}")), NOW + 300),
+                (&hash_secret(&old), NOW + 900),
+            )
+            .await
+            .unwrap();
+        let group = [rotation(&old, &access, &refresh)];
+        // From "before it began" to "long done": each attempt stops at another point.
+        let wait = std::time::Duration::from_micros(u64::from(attempt) * 10);
+        let abandoned = tokio::time::timeout(
+            wait,
+            store.commit_group(&group, &[], |_, grant| Some(issued_entry(grant))),
+        )
+        .await;
+        if let Ok(done) = abandoned {
+            done.unwrap();
+        }
+        // An empty group waits for whatever the abandoned one left running: the head's lock
+        // (PostgreSQL), the single writer's connection (SQLite).
+        store.commit_group(&[], &[], |_, _| None).await.unwrap();
+        let rotated = store
+            .access_grant(&hash_secret(&access), NOW + 1)
+            .await
+            .unwrap()
+            .is_some();
+        expected_entries += i64::from(rotated);
+        assert_eq!(
+            store.audit_head().await.unwrap().0,
+            expected_entries,
+            "attempt {attempt}: the entry is there exactly when the tokens are"
+        );
+        // The next group commits: it rotates the token the abandoned group left live.
+        let live = if rotated { &refresh } else { &old };
+        let again = [rotation(
+            live,
+            &format!("{access}-2"),
+            &format!("{refresh}-2"),
+        )];
+        let committed = store
+            .commit_group(&again, &[], |_, grant| Some(issued_entry(grant)))
+            .await
+            .unwrap();
+        let outcome = &committed.rotations[0].0;
+        assert!(
+            matches!(outcome, RefreshRotation::Rotated(_)),
+            "{outcome:?}"
+        );
+        expected_entries += 1;
+    }
+    assert_eq!(
+        store.verify_audit_chain().await.unwrap(),
+        Ok(expected_entries)
+    );
 }
 
 /// A rotation looks its token, grant, account and session up by key, whatever the tables hold:
