@@ -11,7 +11,7 @@
 use sqlx::Row as _;
 
 use crate::audit::{READ_HEAD, append_statements, bind_appended};
-use crate::oauth::{grant_from_row, rotate_postgres, rotate_sqlite};
+use crate::oauth::{grant_from_row, rotate_postgres, rotate_sqlite, spend_refresh_token};
 use crate::{Backend, Grant, NewAuditEvent, RefreshRotation, Store, StoreError};
 
 /// One refresh-token rotation: spend `old_hash` (a token of `client_id`) and store the new
@@ -178,20 +178,39 @@ async fn rotate_postgres_in(
 }
 
 impl Store {
-    /// PostgreSQL's plan for a group of `rows` rotations on the committing connection
-    /// (`EXPLAIN`, nothing runs), for tests that keep the plan to lookups by key.
+    /// The plan of a group of `rows` rotations on the committing connection (nothing runs),
+    /// for tests that keep it to lookups by key. PostgreSQL: `EXPLAIN` of the group's
+    /// statement. SQLite: `EXPLAIN QUERY PLAN` of one rotation's spend (`rows` aside: each
+    /// rotation is its own statements), one line per step.
     pub(crate) async fn rotation_plan(&self, rows: usize) -> Result<String, StoreError> {
-        let sql = format!("EXPLAIN {}", rotate_postgres(rows));
-        let mut query = sqlx::query(&sql);
-        for _ in 0..rows {
-            query = bind_rotation(query, &PADDING);
-        }
-        let lines: Vec<String> = query
-            .fetch_all(&self.committer)
-            .await?
-            .iter()
-            .map(|row| row.try_get(0))
-            .collect::<Result<_, _>>()?;
+        let lines: Vec<String> = match self.backend {
+            Backend::Postgres => {
+                let sql = format!("EXPLAIN {}", rotate_postgres(rows));
+                let mut query = sqlx::query(&sql);
+                for _ in 0..rows {
+                    query = bind_rotation(query, &PADDING);
+                }
+                let plan = query.fetch_all(&self.committer).await?;
+                plan.iter()
+                    .map(|row| row.try_get(0))
+                    .collect::<Result<_, _>>()?
+            }
+            Backend::Sqlite => {
+                let sql = format!(
+                    "EXPLAIN QUERY PLAN {}",
+                    spend_refresh_token("", ["$1", "$2", "$3"])
+                );
+                let plan = sqlx::query(&sql)
+                    .bind("")
+                    .bind("")
+                    .bind(0_i64)
+                    .fetch_all(&self.committer)
+                    .await?;
+                plan.iter()
+                    .map(|row| row.try_get("detail"))
+                    .collect::<Result<_, _>>()?
+            }
+        };
         Ok(lines.join("\n"))
     }
 }

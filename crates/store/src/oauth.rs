@@ -172,7 +172,7 @@ pub(crate) const ROTATION_PARAMS: usize = 7;
 /// lookup by primary key per token, where an `IN` or `EXISTS` may become a scan of every
 /// grant of the client (SQLite builds a list of them for `IN`; PostgreSQL may hash-join them),
 /// which grows with the number of citizens.
-fn spend_refresh_token(from: &str, [hash, client, now]: [&str; 3]) -> String {
+pub(crate) fn spend_refresh_token(from: &str, [hash, client, now]: [&str; 3]) -> String {
     format!(
         "UPDATE refresh_tokens SET used_at = {now} {from} \
          WHERE token_hash = {hash} AND used_at IS NULL AND expires_at > {now} AND {client} = \

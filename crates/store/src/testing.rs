@@ -13,7 +13,8 @@ pub fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".to_owned())
 }
 
-/// PostgreSQL's plan (`EXPLAIN` text) for a group commit of `rows` refresh-token rotations.
+/// The plan for a group commit of `rows` refresh-token rotations: PostgreSQL's `EXPLAIN` of
+/// the group's statement, SQLite's `EXPLAIN QUERY PLAN` of one rotation's spend.
 pub async fn rotation_plan(store: &Store, rows: usize) -> Result<String, StoreError> {
     store.rotation_plan(rows).await
 }

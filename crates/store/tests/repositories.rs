@@ -714,6 +714,25 @@ async fn postgres_rotations_look_up_by_key() {
     }
 }
 
+/// On SQLite too: a spend finds its token, then the token's grant, account and session, by
+/// key (`SEARCH`), and never reads a whole table (`SCAN`), such as every grant of the client.
+#[tokio::test]
+async fn sqlite_rotations_look_up_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = llavero_store::testing::sqlite(dir.path()).await.unwrap();
+    let plan = llavero_store::testing::rotation_plan(&store, 1)
+        .await
+        .unwrap();
+    for table in ["refresh_tokens", "g", "a", "s"] {
+        assert!(
+            plan.lines()
+                .any(|step| step.starts_with(&format!("SEARCH {table} USING"))),
+            "{table} in {plan}"
+        );
+    }
+    assert!(!plan.contains("SCAN"), "{plan}");
+}
+
 #[tokio::test]
 async fn sqlite_checkpoints_the_log_beside_the_writer() {
     let dir = tempfile::tempdir().unwrap();
