@@ -13,7 +13,7 @@
 //   token     POST /token grant_type=refresh_token. Llavero rotates refresh tokens and revokes
 //             the whole family when one is reused, so each connection owns one refresh-token
 //             family (from its own authorization) and sends, each time, the refresh token of its
-//             family's previous answer (see runRotating);
+//             family's previous answer (measure.mjs's measureRotating);
 //   login     POST /login (RUN and password, Argon2id m=19 MiB t=2 p=1), a fixed CSRF cookie and
 //             token; success is a 303. Reported on its own: the password hash dominates by design.
 // One JSON line per measure on stdout (measure.mjs's `line`), progress on stderr. Any other
@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import * as client from 'openid-client';
 import { Browser, findForm } from './browser.mjs';
-import { DEFAULT_CONNECTIONS, DEFAULT_DURATION_S, line, measure } from './measure.mjs';
+import { badRun, DEFAULT_CONNECTIONS, DEFAULT_DURATION_S, line, measure, measureRotating, summary } from './measure.mjs';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -141,133 +141,20 @@ async function tokenSets(config, n) {
   return sets;
 }
 
-// ------------------------------------------------------------------- the rotating token run
-
-function autocannonRun(opts) {
-  let instance;
-  const done = new Promise((resolve, reject) => {
-    instance = autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
-  });
-  return { instance, done };
-}
-
-function badRun(what, label, r, extra = '') {
-  const codes = Object.entries(r.statusCodeStats ?? {}).map(([c, s]) => `${c}: ${s.count}`).join(', ');
-  return new Error(`${what} (${label}): ${r.requests.total} requests, ${r.non2xx} non-2xx, ${r.errors} errors, ` +
-    `${r.timeouts} timeouts (status codes: ${codes || 'none'})${extra}`);
-}
-
-function summary(r, seconds) {
-  return {
-    requests_per_sec: Math.round(r.requests.average * 10) / 10,
-    connections,
-    duration_s: seconds,
-    total: r.requests.total,
-    latency_ms: { p50: r.latency.p50, p99: r.latency.p99 },
-  };
-}
-
-/**
- * One autocannon run of `seconds` at the token endpoint, refresh_token grant, where connection i
- * owns `families[i]` ({ refresh }) for the whole run.
- *
- * autocannon 9.0.0 does give each connection its own `context`, but resets it to a copy of
- * `initialContext` every time the connection's list of requests wraps around
- * (RequestIterator.nextRequest), which for a one-request list is after every response: the
- * context cannot carry a refresh token to the next request. So `setupClient`, called once per
- * connection, gives the connection its own request whose `setupRequest` and `onResponse` close
- * over that connection's family: each request carries the family's current refresh token, each
- * 200 answer replaces it with the new one. With pipelining 1 a connection sends its next request
- * only after reading the previous answer (Client's kOnMessageComplete: onResponse, then
- * _doRequest), so a family never has two requests in flight and never replays a token. Any other
- * answer (a replayed token revokes the whole family: 400 invalid_grant) stops the run and throws.
- *
- * When the run stops, each connection may have one request in flight: the server may have
- * rotated that family without our reading the new token, so such a family (`inFlight`) must not
- * be used again; the caller gives every run fresh families.
- */
-async function runRotating(tokenUrl, basic, families, seconds) {
-  const target = new URL(tokenUrl);
-  const headers = { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' };
-  const failures = [];
-  let assigned = 0;
-  const run = autocannonRun({
-    url: tokenUrl,
-    method: 'POST',
-    headers,
-    connections: families.length,
-    pipelining: 1,
-    duration: seconds,
-    timeout: 10,
-    setupClient(connection) {
-      const family = families[assigned++];
-      if (!family) throw new Error('more connections than refresh-token families');
-      Object.assign(family, { inFlight: false, rotations: 0 });
-      connection.setRequests([{
-        method: 'POST',
-        path: target.pathname,
-        headers,
-        setupRequest(req) {
-          family.inFlight = true;
-          const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: family.refresh }).toString();
-          return { ...req, body };
-        },
-        onResponse(status, body) {
-          family.inFlight = false;
-          let json;
-          try { json = JSON.parse(body); } catch { json = undefined; }
-          if (status !== 200 || typeof json?.refresh_token !== 'string' || json.refresh_token === family.refresh
-            || typeof json.access_token !== 'string' || typeof json.id_token !== 'string') {
-            if (failures.length < 5) failures.push(`HTTP ${status}: ${String(body).slice(0, 300)}`);
-            run.instance.stop();
-            return;
-          }
-          family.refresh = json.refresh_token;
-          family.rotations += 1;
-        },
-      }]);
-    },
-  });
-  const r = await run.done;
-  const rotations = families.reduce((n, f) => n + f.rotations, 0);
-  return { r, failures, rotations };
-}
-
-/** The token endpoint (refresh_token grant, rotating): warm-up then measure, fresh families each. */
-async function measureRefresh(config, tokenUrl, basic) {
-  for (const [seconds, label] of [[WARMUP_S, 'warm-up'], [duration, 'measure']]) {
-    const families = (await tokenSets(config, connections)).map(({ refresh }) => ({ refresh }));
-    const { r, failures, rotations } = await runRotating(tokenUrl, basic, families, seconds);
-    const what = `POST ${tokenUrl} grant_type=refresh_token`;
-    if (failures.length || r.non2xx + r.errors + r.timeouts > 0 || r.requests.total === 0) {
-      throw badRun(what, label, r, failures.length ? `; first failures:\n  ${failures.join('\n  ')}` : '');
-    }
-    // Every 2xx counted by autocannon is one rotation read back (a new refresh token stored).
-    assert.equal(rotations, r['2xx'], `${what} (${label}): ${r['2xx']} answers 2xx but ${rotations} rotations`);
-    // A run at full load stops with a request in flight on (nearly) every connection: whether the
-    // server rotated that family is unknown, so the families are dropped, never checked again.
-    const inFlight = families.filter((f) => f.inFlight).length;
-    const perFamily = families.map((f) => f.rotations);
-    log(`token ${label}: ${rotations} rotations read back over ${families.length} families ` +
-      `(min ${Math.min(...perFamily)}, max ${Math.max(...perFamily)} each), every answer 200 with a new refresh ` +
-      `token; ${inFlight} families had a request in flight at the stop (abandoned)`);
-    if (label === 'measure') return summary(r, seconds);
-  }
-  throw new Error('unreachable');
-}
-
 /** POST /login: a fixed CSRF cookie and token; every answer must be 303 (to /account). */
 async function measureLogin(loginUrl, csrfCookie, csrfToken) {
   const body = new URLSearchParams({ csrf: csrfToken, request: '', run: PERSON.run, password: PASSWORD }).toString();
   const headers = { cookie: `llavero_csrf=${csrfCookie}`, 'content-type': 'application/x-www-form-urlencoded' };
   for (const [seconds, label] of [[WARMUP_S, 'warm-up'], [loginDuration, 'measure']]) {
-    const { done } = autocannonRun({ url: loginUrl, method: 'POST', headers, body, connections, duration: seconds, timeout: 10 });
-    const r = await done;
+    const r = await new Promise((done, fail) => {
+      autocannon({ url: loginUrl, method: 'POST', headers, body, connections, duration: seconds, timeout: 10 },
+        (err, result) => (err ? fail(err) : done(result)));
+    });
     const codes = Object.keys(r.statusCodeStats ?? {});
     if (r.errors + r.timeouts > 0 || r.requests.total === 0 || codes.some((c) => c !== '303')) {
       throw badRun(`POST ${loginUrl}`, label, r, ' (expected 303 only)');
     }
-    if (label === 'measure') return summary(r, seconds);
+    if (label === 'measure') return summary(r, connections, seconds);
   }
   throw new Error('unreachable');
 }
@@ -319,7 +206,8 @@ try {
 
   log(`measuring token (refresh_token, rotating; one family per connection): ${connections} connections, ` +
     `${duration} s (after a ${WARMUP_S} s warm-up)`);
-  result = await measureRefresh(config, tokenUrl, basic);
+  const families = async (n) => (await tokenSets(config, n)).map(({ refresh }) => refresh);
+  result = await measureRotating(tokenUrl, basic, families, { connections, duration, warmup: WARMUP_S, log });
   log(`token: ${result.total} requests, latency p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms`);
   console.log(line(SERVER, 'token', result, { grant_type: 'refresh_token', rotating: true }));
 

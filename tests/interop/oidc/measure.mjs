@@ -7,6 +7,9 @@
 //
 // The load generator runs in the calling process: run the server in another process (bench.mjs
 // forks oidc-provider), or the two share one event loop and the figure means little.
+//
+// measureRotating does the same for the refresh_token grant of a server that rotates refresh
+// tokens: each connection owns one token family and always sends the family's newest token.
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -19,6 +22,24 @@ function run(opts) {
   return new Promise((done, fail) => {
     autocannon(opts, (err, result) => (err ? fail(err) : done(result)));
   });
+}
+
+/** The error for a run with a failed answer: what, when, the counts and status codes. */
+export function badRun(what, label, r, extra = '') {
+  const codes = Object.entries(r.statusCodeStats ?? {}).map(([c, s]) => `${c}: ${s.count}`).join(', ');
+  return new Error(`${what} (${label}): ${r.requests.total} requests, ${r.non2xx} non-2xx, ${r.errors} errors, ` +
+    `${r.timeouts} timeouts (status codes: ${codes || 'none'})${extra}`);
+}
+
+/** What `measure` returns, from autocannon's result `r`. */
+export function summary(r, connections, seconds) {
+  return {
+    requests_per_sec: Math.round(r.requests.average * 10) / 10,
+    connections,
+    duration_s: seconds,
+    total: r.requests.total,
+    latency_ms: { p50: r.latency.p50, p99: r.latency.p99 },
+  };
 }
 
 /**
@@ -34,21 +55,107 @@ export async function measure(target, { connections = DEFAULT_CONNECTIONS, durat
   for (const [seconds, label] of [[warmup, 'warm-up'], [duration, 'measure']]) {
     if (!(seconds > 0)) continue;
     const r = await run({ ...opts, duration: seconds });
-    const bad = r.non2xx + r.errors + r.timeouts;
-    if (bad > 0 || r.requests.total === 0) {
-      const codes = Object.entries(r.statusCodeStats ?? {}).map(([c, s]) => `${c}: ${s.count}`).join(', ');
-      throw new Error(`${method} ${url} (${label}): ${r.requests.total} requests, ${r.non2xx} non-2xx, ` +
-        `${r.errors} errors, ${r.timeouts} timeouts (status codes: ${codes || 'none'})`);
+    if (r.non2xx + r.errors + r.timeouts > 0 || r.requests.total === 0) throw badRun(`${method} ${url}`, label, r);
+    if (label === 'measure') return summary(r, connections, duration);
+  }
+  throw new Error('duration must be a positive number of seconds');
+}
+
+/**
+ * One autocannon run of `seconds` at the token endpoint `tokenUrl`, refresh_token grant
+ * (client_secret_basic `basic`), where connection i owns `families[i]` ({ refresh }).
+ *
+ * autocannon 9.0.0 does give each connection its own `context`, but resets it to a copy of
+ * `initialContext` every time the connection's list of requests wraps around
+ * (RequestIterator.nextRequest), which for a one-request list is after every response: the
+ * context cannot carry a refresh token to the next request. So `setupClient`, called once per
+ * connection, gives the connection its own request whose `setupRequest` and `onResponse` close
+ * over that connection's family: each request carries the family's current refresh token, each
+ * 200 answer replaces it with the new one. With pipelining 1 a connection sends its next request
+ * only after reading the previous answer (Client's kOnMessageComplete: onResponse, then
+ * _doRequest), so a family never has two requests in flight and never replays a token. Any other
+ * answer (a replayed token revokes the whole family: 400 invalid_grant) stops the run.
+ *
+ * When the run stops, each connection may have one request in flight: the server may have
+ * rotated that family without our reading the new token, so such a family (`inFlight`) must not
+ * be used again.
+ */
+async function runRotating(tokenUrl, basic, families, seconds) {
+  const target = new URL(tokenUrl);
+  const headers = { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' };
+  const failures = [];
+  let assigned = 0;
+  let instance;
+  const done = new Promise((resolveRun, rejectRun) => {
+    instance = autocannon({
+      url: tokenUrl,
+      method: 'POST',
+      headers,
+      connections: families.length,
+      pipelining: 1,
+      duration: seconds,
+      timeout: 10,
+      setupClient(connection) {
+        const family = families[assigned++];
+        if (!family) throw new Error('more connections than refresh-token families');
+        Object.assign(family, { inFlight: false, rotations: 0 });
+        connection.setRequests([{
+          method: 'POST',
+          path: target.pathname,
+          headers,
+          setupRequest(req) {
+            family.inFlight = true;
+            const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: family.refresh }).toString();
+            return { ...req, body };
+          },
+          onResponse(status, body) {
+            family.inFlight = false;
+            let json;
+            try { json = JSON.parse(body); } catch { json = undefined; }
+            if (status !== 200 || typeof json?.refresh_token !== 'string' || json.refresh_token === family.refresh
+              || typeof json.access_token !== 'string' || typeof json.id_token !== 'string') {
+              if (failures.length < 5) failures.push(`HTTP ${status}: ${String(body).slice(0, 300)}`);
+              instance.stop();
+              return;
+            }
+            family.refresh = json.refresh_token;
+            family.rotations += 1;
+          },
+        }]);
+      },
+    }, (err, result) => (err ? rejectRun(err) : resolveRun(result)));
+  });
+  const r = await done;
+  const rotations = families.reduce((n, f) => n + f.rotations, 0);
+  return { r, failures, rotations };
+}
+
+/**
+ * The token endpoint of a server that rotates refresh tokens: `connections` connections, each
+ * with a refresh-token family of its own, for `warmup` then `duration` seconds. `newFamilies(n)`
+ * gives n fresh refresh tokens (one per authorization): every run takes fresh ones, as the runs
+ * before leave families with a request in flight. Every answer must be 200 with a new refresh
+ * token, an access token and an ID token. `log` gets a line per run. Returns what `measure` does.
+ */
+export async function measureRotating(tokenUrl, basic, newFamilies, {
+  connections = DEFAULT_CONNECTIONS, duration = DEFAULT_DURATION_S, warmup = 1, log = () => {},
+} = {}) {
+  for (const [seconds, label] of [[warmup, 'warm-up'], [duration, 'measure']]) {
+    if (!(seconds > 0)) continue;
+    const families = (await newFamilies(connections)).map((refresh) => ({ refresh }));
+    const { r, failures, rotations } = await runRotating(tokenUrl, basic, families, seconds);
+    const what = `POST ${tokenUrl} grant_type=refresh_token`;
+    if (failures.length || r.non2xx + r.errors + r.timeouts > 0 || r.requests.total === 0) {
+      throw badRun(what, label, r, failures.length ? `; first failures:\n  ${failures.join('\n  ')}` : '');
     }
-    if (label === 'measure') {
-      return {
-        requests_per_sec: Math.round(r.requests.average * 10) / 10,
-        connections,
-        duration_s: duration,
-        total: r.requests.total,
-        latency_ms: { p50: r.latency.p50, p99: r.latency.p99 },
-      };
-    }
+    // Every 2xx counted by autocannon is one rotation read back (a new refresh token).
+    if (rotations !== r['2xx']) throw new Error(`${what} (${label}): ${r['2xx']} answers 2xx but ${rotations} rotations`);
+    const inFlight = families.filter((f) => f.inFlight).length;
+    const perFamily = families.map((f) => f.rotations);
+    log(`token ${label}: ${rotations} rotations read back over ${families.length} families ` +
+      `(min ${Math.min(...perFamily)}, max ${Math.max(...perFamily)} each), every answer 200 with a new refresh ` +
+      `token; ${inFlight} families had a request in flight at the stop (abandoned)`);
+    if (label === 'measure') return summary(r, connections, seconds);
   }
   throw new Error('duration must be a positive number of seconds');
 }

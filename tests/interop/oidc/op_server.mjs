@@ -1,8 +1,10 @@
 // npm oidc-provider as the benchmark's baseline, run in its own process (bench.mjs forks it):
 // an in-memory adapter (MapAdapter below), one confidential client (client_secret_basic), a fixed account, an
 // interaction that logs that account in and consents at once, PKCE S256 required, refresh
-// tokens issued to the code grant and not rotated. Listens on 127.0.0.1 (port 0 = any free
-// one) and tells its parent { issuer, client: CLIENT } over IPC, or prints it when run by hand:
+// tokens issued to the code grant: never rotated for CLIENT, rotated on every use for
+// ROTATING_CLIENT (as Llavero does for every client). Listens on 127.0.0.1 (port 0 = any free
+// one) and tells its parent { issuer, client: CLIENT, rotatingClient: ROTATING_CLIENT } over IPC,
+// or prints the issuer when run by hand:
 //   node op_server.mjs [PORT]
 // OP_ADAPTER=builtin uses oidc-provider's own development memory adapter instead of MapAdapter.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -17,6 +19,9 @@ export const CLIENT = {
   redirect_uri: 'http://127.0.0.1:9999/cb',
   scope: 'openid profile',
 };
+
+/** Like CLIENT, but its refresh tokens rotate on every use (and a reused one revokes the grant). */
+export const ROTATING_CLIENT = { ...CLIENT, client_id: 'bench-rotating' };
 
 const ACCOUNT = {
   sub: 'bench-account-1',
@@ -78,15 +83,15 @@ const configuration = {
   ...(process.env.OP_ADAPTER === 'builtin' ? {} : { adapter: MapAdapter }),
   ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, Interaction: 3600, Session: 14 * DAY,
     Grant: 14 * DAY, RefreshToken: 14 * DAY },
-  clients: [{
-    client_id: CLIENT.client_id,
-    client_secret: CLIENT.client_secret,
-    redirect_uris: [CLIENT.redirect_uri],
+  clients: [CLIENT, ROTATING_CLIENT].map(({ client_id, client_secret, redirect_uri }) => ({
+    client_id,
+    client_secret,
+    redirect_uris: [redirect_uri],
     response_types: ['code'],
     grant_types: ['authorization_code', 'refresh_token'],
     token_endpoint_auth_method: 'client_secret_basic',
     id_token_signed_response_alg: 'ES256',
-  }],
+  })),
   jwks: { keys: [signingKey] },
   cookies: { keys: [randomBytes(32).toString('base64url')] },
   claims: { openid: ['sub'], profile: ['name', 'given_name', 'family_name', 'birthdate'] },
@@ -98,10 +103,11 @@ const configuration = {
   },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   // Refresh tokens for every code grant of a client allowed the refresh_token grant (the default
-  // asks for the offline_access scope, which needs prompt=consent), and never rotated, so that
-  // one refresh token can be replayed by the benchmark.
+  // asks for the offline_access scope, which needs prompt=consent). CLIENT's are never rotated,
+  // so that one refresh token can be replayed by the benchmark; ROTATING_CLIENT's always are
+  // (the refresh token consumed, a new one saved), the work Llavero does on every refresh.
   issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
-  rotateRefreshToken: false,
+  rotateRefreshToken: (ctx) => ctx.oidc.entities.Client.clientId === ROTATING_CLIENT.client_id,
   findAccount: async (ctx, sub) => (sub === ACCOUNT.sub
     ? { accountId: sub, claims: async () => ({ ...ACCOUNT }) }
     : undefined),
@@ -155,7 +161,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1
   const { issuer } = await start(Number(process.argv[2] ?? 0));
   if (process.send) {
     process.on('disconnect', () => process.exit(0)); // the parent is gone: so are we
-    process.send({ issuer, client: CLIENT });
+    process.send({ issuer, client: CLIENT, rotatingClient: ROTATING_CLIENT });
   } else {
     console.log(issuer);
   }
