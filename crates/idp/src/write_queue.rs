@@ -7,7 +7,7 @@
 //! the transaction, the wait on the audit chain's head row and the commit instead of queueing
 //! on them one by one (on SQLite, on the single writer connection).
 
-use llavero_store::{Grant, NewAuditEvent, RefreshRotation, Rotation, Store};
+use llavero_store::{BegunGroup, Grant, NewAuditEvent, RefreshRotation, Rotation, Store};
 use tokio::sync::{mpsc, oneshot};
 
 /// Builds the audit entry for a rotation once its grant is known (inside the transaction).
@@ -105,13 +105,44 @@ impl WriteQueue {
     }
 }
 
-/// Commits groups from `queue` until every sender is gone.
+/// How long a transaction begun for the next group waits for one before it is rolled back.
+const BEGUN_IDLE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Commits groups from `queue` until every sender is gone. While one group commits, the next
+/// one's transaction is begun ([`Store::begin_group`]), so that under load a group's first
+/// round trip is its work, not `BEGIN`; when no group comes within [`BEGUN_IDLE`], that
+/// transaction is rolled back rather than left open.
 async fn drain(store: Store, mut queue: mpsc::Receiver<Job>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
-    while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
+    let mut begun = BegunGroup::default();
+    loop {
+        let received = if begun.is_open() {
+            let wait = queue.recv_many(&mut group, MAX_GROUP);
+            if let Ok(received) = tokio::time::timeout(BEGUN_IDLE, wait).await {
+                received
+            } else {
+                begun = BegunGroup::default();
+                continue;
+            }
+        } else {
+            queue.recv_many(&mut group, MAX_GROUP).await
+        };
+        if received == 0 {
+            break;
+        }
         let (size, started) = (group.len(), std::time::Instant::now());
-        commit(&store, std::mem::take(&mut group)).await;
+        let jobs = std::mem::take(&mut group);
+        let ((), next) = tokio::join!(
+            commit(&store, std::mem::take(&mut begun), jobs),
+            store.begin_group()
+        );
         tracing::trace!(size, elapsed = ?started.elapsed(), "group committed");
+        // If beginning failed, the next group begins its own transaction (and reports the
+        // error if that fails too).
+        begun = next.unwrap_or_else(|e| {
+            tracing::debug!(error = %e, "beginning the next group's transaction failed");
+            BegunGroup::default()
+        });
     }
 }
 
@@ -140,8 +171,8 @@ pub async fn rotate(
         .ok_or_else(|| WriteError::Store("no outcome for the rotation".to_owned()))
 }
 
-/// Commits one group and answers every job in it.
-async fn commit(store: &Store, group: Vec<Job>) {
+/// Commits one group, in `begun`, and answers every job in it.
+async fn commit(store: &Store, begun: BegunGroup, group: Vec<Job>) {
     let mut events = Vec::new();
     let mut appended = Vec::new();
     let mut rotations = Vec::new();
@@ -165,7 +196,7 @@ async fn commit(store: &Store, group: Vec<Job>) {
         }
     }
     let committed = store
-        .commit_group(&rotations, &events, |index, grant| {
+        .commit_begun_group(begun, &rotations, &events, |index, grant| {
             let (entry, at) = issued.get_mut(index)?.take()?;
             Some((entry(grant), at))
         })
@@ -188,5 +219,41 @@ async fn commit(store: &Store, group: Vec<Job>) {
                 let _ = reply.send(Err(e.clone()));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use llavero_store::testing::{postgres, transactions_left_open};
+
+    use super::*;
+
+    fn event() -> NewAuditEvent {
+        NewAuditEvent {
+            kind: "test.event".into(),
+            ..Default::default()
+        }
+    }
+
+    /// Under load the next group's transaction is begun while a group commits; once the queue
+    /// is idle that transaction is rolled back, not left open, and the queue goes on.
+    #[tokio::test]
+    async fn begun_transaction_is_not_left_open_while_idle() {
+        let store = postgres().await.unwrap();
+        let queue = WriteQueue::start(store.clone()).unwrap();
+        assert_eq!(queue.append(event(), 1).await.unwrap(), 1);
+        // The next group's BEGIN went out with the first group's commit.
+        let deadline = std::time::Instant::now() + BEGUN_IDLE / 2;
+        let mut open = 0;
+        while open == 0 && std::time::Instant::now() < deadline {
+            open = transactions_left_open(&store).await.unwrap();
+        }
+        assert_eq!(open, 1, "the next group's transaction is begun ahead");
+        tokio::time::sleep(BEGUN_IDLE * 4).await;
+        assert_eq!(transactions_left_open(&store).await.unwrap(), 0);
+        assert_eq!(queue.append(event(), 2).await.unwrap(), 2);
+        assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(2));
     }
 }

@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::too_many_lines)] // test helpers outside #[test] fns
 
 use llavero_store::{
-    AuthorizationRequest, CodeRedemption, IssuedCode, NewGrant, NewSession, Person, PersonStatus,
-    RateDecision, RefreshRotation, SessionLimits, Store, hash_secret,
+    AuthorizationRequest, BegunGroup, CodeRedemption, IssuedCode, NewGrant, NewSession, Person,
+    PersonStatus, RateDecision, RefreshRotation, SessionLimits, Store, hash_secret,
 };
 
 /// Generates `sqlite` and `postgres` tests running one scenario.
@@ -38,6 +38,7 @@ on_both_backends!(
     group_commit_stores_rotations_with_their_audit_entries,
     group_commit_spans_several_queries,
     abandoned_group_commits_all_or_nothing,
+    begun_group_holds_nothing_until_it_commits,
 );
 
 const NOW: i64 = 1_790_000_000;
@@ -694,6 +695,58 @@ async fn abandoned_group_commits_all_or_nothing(store: Store) {
         store.verify_audit_chain().await.unwrap(),
         Ok(expected_entries)
     );
+}
+
+/// The write queue begins the next group's transaction while the current one commits
+/// (PostgreSQL). Until its group comes, that transaction must hold nothing: other groups and
+/// other writes go ahead, and its group then chains after theirs. Dropped, it stores nothing.
+async fn begun_group_holds_nothing_until_it_commits(store: Store) {
+    /// Rotates `old` to `at-{new}`/`rt-{new}` in `begun`; the sequence number of its entry.
+    async fn rotate_in(store: &Store, begun: BegunGroup, old: &str, new: &str) -> Option<i64> {
+        let group = [rotation(old, &format!("at-{new}"), &format!("rt-{new}"))];
+        let committed = store
+            .commit_begun_group(begun, &group, &[], |_, grant| Some(issued_entry(grant)))
+            .await
+            .unwrap();
+        let (outcome, seq) = committed.rotations[0].clone();
+        assert!(
+            matches!(outcome, RefreshRotation::Rotated(_)),
+            "{outcome:?}"
+        );
+        seq
+    }
+
+    citizen_with_tokens(&store).await;
+    let begun = store.begin_group().await.unwrap();
+    assert_eq!(
+        begun.is_open(),
+        store.backend() == llavero_store::Backend::Postgres,
+        "begun ahead on PostgreSQL only: on SQLite it would hold the single writer"
+    );
+    // Meanwhile: another group (on the other committing connection) and a plain write; were
+    // the begun transaction holding the head's lock, the group would wait for it forever.
+    let other = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        rotate_in(&store, BegunGroup::default(), "rt", "2"),
+    )
+    .await;
+    let other = other.map_err(|_| "a begun group blocks no other group");
+    assert_eq!(other.unwrap(), Some(1));
+    store
+        .store_tokens(
+            "grant-1",
+            (&hash_secret("at-b"), NOW + 300),
+            (&hash_secret("rt-b"), NOW + 900),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rotate_in(&store, begun, "rt-2", "3").await, Some(2));
+
+    // Begun, then dropped: rolled back, and the next group commits.
+    drop(store.begin_group().await.unwrap());
+    let begun = store.begin_group().await.unwrap();
+    assert_eq!(rotate_in(&store, begun, "rt-b", "4").await, Some(3));
+    assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(3));
 }
 
 /// A rotation looks its token, grant, account and session up by key, whatever the tables hold:
