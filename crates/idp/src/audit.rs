@@ -39,8 +39,9 @@ impl Origin {
     }
 }
 
-/// The event to record, logged as it is made (the service log keeps it even if recording
-/// fails).
+/// The event to record. It goes to the service log when it is recorded ([`append`]), or, for
+/// an entry committed with what it records (a refresh-token rotation's), once that happened
+/// ([`log`]).
 #[must_use]
 pub fn event(
     origin: &Origin,
@@ -49,7 +50,6 @@ pub fn event(
     client_id: Option<&str>,
     detail: Value,
 ) -> NewAuditEvent {
-    tracing::info!(kind, account = account_id, client = client_id, "audit");
     NewAuditEvent {
         kind: kind.to_owned(),
         account_id: account_id.map(str::to_owned),
@@ -58,6 +58,12 @@ pub fn event(
         user_agent: origin.user_agent.clone(),
         detail,
     }
+}
+
+/// The service log's line for `event`.
+pub fn log(event: &NewAuditEvent) {
+    let (account, client) = (event.account_id.as_deref(), event.client_id.as_deref());
+    tracing::info!(kind = event.kind, account, client, "audit");
 }
 
 /// Records an event. A failure to record is logged loudly but does not fail the citizen's
@@ -73,8 +79,10 @@ pub async fn record(
     append(idp, event(origin, kind, account_id, client_id, detail)).await;
 }
 
-/// Appends a made event (through the write queue when there is one).
+/// Logs and appends a made event (through the write queue when there is one). The service log
+/// keeps it even if appending fails.
 pub async fn append(idp: &Idp, event: NewAuditEvent) {
+    log(&event);
     let kind = event.kind.clone();
     let appended = match &idp.writes {
         Some(queue) => queue.append(event, idp.now()).await,

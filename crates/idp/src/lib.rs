@@ -18,6 +18,7 @@ pub mod keys;
 pub mod oidc;
 pub mod password;
 pub mod random;
+pub mod refresh_grants;
 pub mod registry;
 pub mod seal;
 pub mod state;

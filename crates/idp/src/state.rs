@@ -34,6 +34,7 @@ pub struct Idp {
     pub extra_grant: std::sync::OnceLock<std::sync::Arc<dyn ExtraGrant>>,
     pub(crate) client_limiter: crate::web::LocalLimiter,
     pub(crate) clients: crate::clients::ClientCache,
+    pub(crate) refresh_grants: crate::refresh_grants::RefreshGrants,
     pub(crate) csrf_key: ring::hmac::Key,
     pub(crate) pairwise_key: ring::hmac::Key,
 }
@@ -83,6 +84,7 @@ impl Idp {
             writes: crate::write_queue::WriteQueue::start(store.clone()),
             client_limiter: crate::web::LocalLimiter::default(),
             clients: crate::clients::ClientCache::default(),
+            refresh_grants: crate::refresh_grants::RefreshGrants::default(),
             webauthn,
             extra_grant: std::sync::OnceLock::new(),
             keys,

@@ -2,16 +2,14 @@
 //! rotations.
 //!
 //! Requests hand their writes to one task per instance, which commits whatever has queued up
-//! in a single transaction ([`Store::commit_group`]). Each request still waits until its own
-//! write is committed, so nothing is answered before it is durable; concurrent requests share
-//! the transaction, the wait on the audit chain's head row and the commit instead of queueing
-//! on them one by one (on SQLite, on the single writer connection).
+//! together ([`Store::commit_group`]). Each request still waits until its own write is
+//! committed, so nothing is answered before it is durable; concurrent requests share the
+//! wait on the audit chain's head row and the commit instead of queueing on them one by one
+//! (on SQLite, on the single writer connection). The task remembers the head each group
+//! leaves, so on PostgreSQL the next group can go out as one statement chained after it.
 
-use llavero_store::{BegunGroup, Grant, NewAuditEvent, RefreshRotation, Rotation, Store};
+use llavero_store::{NewAuditEvent, RefreshRotation, Rotation, Store};
 use tokio::sync::{mpsc, oneshot};
-
-/// Builds the audit entry for a rotation once its grant is known (inside the transaction).
-pub type IssuedEvent = Box<dyn FnOnce(&Grant) -> NewAuditEvent + Send>;
 
 /// A rotation's outcome and the sequence number of the entry recording it.
 pub type Rotated = (RefreshRotation, Option<i64>);
@@ -35,7 +33,6 @@ enum Job {
     },
     Rotate {
         rotation: Rotation,
-        issued: IssuedEvent,
         reply: oneshot::Sender<Result<Rotated, WriteError>>,
     },
 }
@@ -83,20 +80,11 @@ impl WriteQueue {
         answer.await.map_err(|_| WriteError::Stopped)?
     }
 
-    /// Rotates a refresh token; a successful rotation is committed with the entry `issued`
-    /// builds for it.
-    pub async fn rotate(
-        &self,
-        rotation: Rotation,
-        issued: IssuedEvent,
-    ) -> Result<Rotated, WriteError> {
+    /// Rotates a refresh token; a successful rotation is committed with its
+    /// [`Rotation::entry`].
+    pub async fn rotate(&self, rotation: Rotation) -> Result<Rotated, WriteError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Job::Rotate {
-            rotation,
-            issued,
-            reply,
-        })
-        .await?;
+        self.send(Job::Rotate { rotation, reply }).await?;
         answer.await.map_err(|_| WriteError::Stopped)?
     }
 
@@ -105,44 +93,21 @@ impl WriteQueue {
     }
 }
 
-/// How long a transaction begun for the next group waits for one before it is rolled back.
-const BEGUN_IDLE: std::time::Duration = std::time::Duration::from_millis(250);
-
-/// Commits groups from `queue` until every sender is gone. While one group commits, the next
-/// one's transaction is begun ([`Store::begin_group`]), so that under load a group's first
-/// round trip is its work, not `BEGIN`; when no group comes within [`BEGUN_IDLE`], that
-/// transaction is rolled back rather than left open.
+/// Commits groups from `queue` until every sender is gone, each expecting the audit head the
+/// last one left.
 async fn drain(store: Store, mut queue: mpsc::Receiver<Job>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
-    let mut begun = BegunGroup::default();
-    loop {
-        let received = if begun.is_open() {
-            let wait = queue.recv_many(&mut group, MAX_GROUP);
-            if let Ok(received) = tokio::time::timeout(BEGUN_IDLE, wait).await {
-                received
-            } else {
-                begun = BegunGroup::default();
-                continue;
-            }
-        } else {
-            queue.recv_many(&mut group, MAX_GROUP).await
-        };
-        if received == 0 {
-            break;
-        }
+    let mut head = None;
+    while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
         let (size, started) = (group.len(), std::time::Instant::now());
-        let jobs = std::mem::take(&mut group);
-        let ((), next) = tokio::join!(
-            commit(&store, std::mem::take(&mut begun), jobs),
-            store.begin_group()
+        let committed = commit(&store, head.as_ref(), std::mem::take(&mut group)).await;
+        tracing::trace!(
+            size,
+            one_statement = committed.as_ref().is_some_and(|c| c.1),
+            elapsed = ?started.elapsed(),
+            "group committed"
         );
-        tracing::trace!(size, elapsed = ?started.elapsed(), "group committed");
-        // If beginning failed, the next group begins its own transaction (and reports the
-        // error if that fails too).
-        begun = next.unwrap_or_else(|e| {
-            tracing::debug!(error = %e, "beginning the next group's transaction failed");
-            BegunGroup::default()
-        });
+        head = committed.map(|(head, _)| head);
     }
 }
 
@@ -151,17 +116,12 @@ pub async fn rotate(
     queue: Option<&WriteQueue>,
     store: &Store,
     rotation: Rotation,
-    issued: IssuedEvent,
 ) -> Result<Rotated, WriteError> {
     if let Some(queue) = queue {
-        return queue.rotate(rotation, issued).await;
+        return queue.rotate(rotation).await;
     }
-    let at = rotation.now;
-    let mut issued = Some(issued);
     let committed = store
-        .commit_group(&[rotation], &[], |_, grant| {
-            issued.take().map(|issued| (issued(grant), at))
-        })
+        .commit_group(None, &[rotation], &[])
         .await
         .map_err(|e| WriteError::Store(e.to_string()))?;
     committed
@@ -171,12 +131,16 @@ pub async fn rotate(
         .ok_or_else(|| WriteError::Store("no outcome for the rotation".to_owned()))
 }
 
-/// Commits one group, in `begun`, and answers every job in it.
-async fn commit(store: &Store, begun: BegunGroup, group: Vec<Job>) {
+/// Commits one group, expecting the audit head `head`, and answers every job in it. Returns
+/// the head it left and whether it went out as one statement; `None` if it failed.
+async fn commit(
+    store: &Store,
+    head: Option<&(i64, String)>,
+    group: Vec<Job>,
+) -> Option<((i64, String), bool)> {
     let mut events = Vec::new();
     let mut appended = Vec::new();
     let mut rotations = Vec::new();
-    let mut issued = Vec::new();
     let mut rotated = Vec::new();
     for job in group {
         match job {
@@ -184,22 +148,14 @@ async fn commit(store: &Store, begun: BegunGroup, group: Vec<Job>) {
                 events.push((event, at));
                 appended.push(reply);
             }
-            Job::Rotate {
-                rotation,
-                issued: entry,
-                reply,
-            } => {
-                issued.push(Some((entry, rotation.now)));
+            Job::Rotate { rotation, reply } => {
                 rotations.push(rotation);
                 rotated.push(reply);
             }
         }
     }
     let committed = store
-        .commit_begun_group(begun, &rotations, &events, |index, grant| {
-            let (entry, at) = issued.get_mut(index)?.take()?;
-            Some((entry(grant), at))
-        })
+        .commit_group(head, &rotations, &events)
         .await
         .map_err(|e| WriteError::Store(e.to_string()));
     match committed {
@@ -210,6 +166,7 @@ async fn commit(store: &Store, begun: BegunGroup, group: Vec<Job>) {
             for (reply, outcome) in rotated.into_iter().zip(committed.rotations) {
                 let _ = reply.send(Ok(outcome));
             }
+            Some((committed.head, committed.one_statement))
         }
         Err(e) => {
             for reply in appended {
@@ -218,6 +175,7 @@ async fn commit(store: &Store, begun: BegunGroup, group: Vec<Job>) {
             for reply in rotated {
                 let _ = reply.send(Err(e.clone()));
             }
+            None
         }
     }
 }
@@ -226,7 +184,7 @@ async fn commit(store: &Store, begun: BegunGroup, group: Vec<Job>) {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use llavero_store::testing::{postgres, transactions_left_open};
+    use llavero_store::testing::postgres;
 
     use super::*;
 
@@ -237,24 +195,18 @@ mod tests {
         }
     }
 
-    /// Under load the next group's transaction is begun while a group commits; once the queue
-    /// is idle that transaction is rolled back, not left open, and the queue goes on.
+    /// The queue chains each group after the head the last one left; when something else
+    /// appended in between (another instance, a write outside the queue), the group still
+    /// lands after it, and the queue goes on from the new head.
     #[tokio::test]
-    async fn begun_transaction_is_not_left_open_while_idle() {
+    async fn groups_follow_appends_from_outside_the_queue() {
         let store = postgres().await.unwrap();
         let queue = WriteQueue::start(store.clone()).unwrap();
         assert_eq!(queue.append(event(), 1).await.unwrap(), 1);
-        // The next group's BEGIN went out with the first group's commit; the transaction
-        // stays open for BEGUN_IDLE once it is begun, so it shows within that much from now.
-        let deadline = std::time::Instant::now() + BEGUN_IDLE;
-        let mut open = 0;
-        while open == 0 && std::time::Instant::now() < deadline {
-            open = transactions_left_open(&store).await.unwrap();
-        }
-        assert_eq!(open, 1, "the next group's transaction is begun ahead");
-        tokio::time::sleep(BEGUN_IDLE * 4).await;
-        assert_eq!(transactions_left_open(&store).await.unwrap(), 0);
         assert_eq!(queue.append(event(), 2).await.unwrap(), 2);
-        assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(2));
+        assert_eq!(store.append_audit(&event(), 3).await.unwrap(), 3);
+        assert_eq!(queue.append(event(), 4).await.unwrap(), 4);
+        assert_eq!(queue.append(event(), 5).await.unwrap(), 5);
+        assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(5));
     }
 }

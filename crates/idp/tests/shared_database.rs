@@ -51,6 +51,26 @@ async fn a_flow_started_on_one_instance_finishes_on_the_other() {
         )
         .unwrap();
 
+    // A refresh token B issued rotates on A, which reads its grant from the database for the
+    // audit entry committed with the rotation.
+    let rotated = a
+        .back(
+            "/token",
+            Some(&a.basic()),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+    let trail = a.idp.store.audit_between(0, i64::MAX).await.unwrap();
+    let issued: Vec<_> = trail.iter().filter(|e| e.kind == "token.issued").collect();
+    assert_eq!(issued.len(), 2);
+    assert_eq!(issued[1].detail["grant_type"], "refresh_token");
+    assert_eq!(issued[1].account_id, issued[0].account_id);
+    assert!(issued[1].account_id.is_some());
+
     // Replaying the code on the other instance is caught, and revokes what B issued.
     assert_eq!(
         a.token(&code, &verifier).await.json()["error"],

@@ -184,7 +184,7 @@ fn chain(seq: i64, prev: String, event: &NewAuditEvent, at: i64) -> Chained<'_> 
 }
 
 /// Columns bound per entry.
-const PER_ROW: usize = 12;
+pub(crate) const PER_ROW: usize = 12;
 
 /// Entries per `INSERT`: 256 rows are 3,072 parameters, far below either database's limit.
 const ROWS_PER_INSERT: usize = 256;
@@ -228,7 +228,11 @@ fn bind_entries<'q>(mut query: AnyQuery<'q>, entries: &'q [Chained<'q>]) -> AnyQ
 }
 
 /// Chains `events` after the head `(last, prev)`: entries `last + 1 …`.
-fn chain_after(last: i64, mut prev: String, events: &[(NewAuditEvent, i64)]) -> Vec<Chained<'_>> {
+pub(crate) fn chain_after(
+    last: i64,
+    mut prev: String,
+    events: &[(NewAuditEvent, i64)],
+) -> Vec<Chained<'_>> {
     let mut entries = Vec::with_capacity(events.len());
     for (seq, (event, at)) in (last + 1..).zip(events) {
         let entry = chain(seq, std::mem::take(&mut prev), event, *at);
@@ -251,10 +255,6 @@ pub(crate) fn append_statements(
     events: &[(NewAuditEvent, i64)],
 ) -> (String, Vec<Chained<'_>>) {
     let entries = chain_after(last, prev, events);
-    let inserts = entries
-        .chunks(ROWS_PER_INSERT)
-        .enumerate()
-        .map(|(index, chunk)| insert_sql(chunk.len(), index * ROWS_PER_INSERT * PER_ROW));
     let n = entries.len() * PER_ROW;
     let move_head = format!(
         "UPDATE audit_head SET seq = ${}, hash = ${} WHERE id = 1",
@@ -263,23 +263,47 @@ pub(crate) fn append_statements(
     );
     let sql = match backend {
         Backend::Sqlite => {
-            let mut statements: Vec<String> = inserts.collect();
+            let mut statements = inserts(entries.len(), 0);
             statements.push(move_head);
             statements.join("; ")
         }
-        Backend::Postgres => {
-            let ctes: Vec<String> = inserts
-                .enumerate()
-                .map(|(index, insert)| format!("appended_{index} AS ({insert})"))
-                .collect();
-            if ctes.is_empty() {
-                move_head
-            } else {
-                format!("WITH {} {move_head}", ctes.join(", "))
-            }
-        }
+        Backend::Postgres => match insert_ctes(entries.len(), 0) {
+            None => move_head,
+            Some(ctes) => format!("WITH {ctes} {move_head}"),
+        },
     };
     (sql, entries)
+}
+
+/// The `INSERT`s of `rows` entries whose parameters start after `offset` others.
+fn inserts(rows: usize, offset: usize) -> Vec<String> {
+    (0..rows)
+        .step_by(ROWS_PER_INSERT)
+        .map(|first| {
+            insert_sql(
+                (rows - first).min(ROWS_PER_INSERT),
+                offset + first * PER_ROW,
+            )
+        })
+        .collect()
+}
+
+/// PostgreSQL: [`inserts`] as data-modifying CTEs `appended_0, appended_1 …` (joined by
+/// commas, for a `WITH`); `None` for no rows.
+pub(crate) fn insert_ctes(rows: usize, offset: usize) -> Option<String> {
+    let ctes: Vec<String> = inserts(rows, offset)
+        .into_iter()
+        .enumerate()
+        .map(|(index, insert)| format!("appended_{index} AS ({insert})"))
+        .collect();
+    (!ctes.is_empty()).then(|| ctes.join(", "))
+}
+
+/// The head after `entries`, chained after `(last, prev)`.
+pub(crate) fn head_after(last: i64, prev: &str, entries: &[Chained<'_>]) -> (i64, String) {
+    entries
+        .last()
+        .map_or((last, prev.to_owned()), |e| (e.seq, e.hash.clone()))
 }
 
 /// Binds [`append_statements`]' query: the entries, then the new head.

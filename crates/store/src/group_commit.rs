@@ -5,13 +5,25 @@
 //! at a time that is a transaction for the rotation and another for its audit entry, each
 //! waiting on the single SQLite writer (or, on PostgreSQL, on the audit chain's head row). The
 //! identity provider instead queues requests and hands whatever has queued up to
-//! [`Store::commit_group`]: one transaction, one wait on the head row, one commit for the group,
-//! with every entry committed together with the tokens it records.
+//! [`Store::commit_group`]: one wait on the head row and one commit for the group, with every
+//! entry committed together with the tokens it records.
+//!
+//! On PostgreSQL a group is usually a single statement, committed on its own: its writer
+//! knows the head it left (nobody else appended since) and built each rotation's entry from
+//! the token's grant before queueing it, so the entries can be chained before the group goes
+//! out. The statement ends with a check ([`check_sql`]) whose error undoes all of it when that
+//! guess was wrong; the group is then committed the general way, in a transaction that reads
+//! the head and the grants first.
 
 use sqlx::Row as _;
 
-use crate::audit::{READ_HEAD, append_statements, bind_appended};
-use crate::oauth::{grant_from_row, rotate_postgres, rotate_sqlite, spend_refresh_token};
+use crate::audit::{
+    READ_HEAD, append_statements, bind_appended, chain_after, head_after, insert_ctes,
+};
+use crate::oauth::{
+    ROTATION_PARAMS, grant_from_row, rotate_postgres, rotate_sqlite, rotated, rotation_ctes,
+    spend_refresh_token,
+};
 use crate::{Backend, Grant, NewAuditEvent, RefreshRotation, Store, StoreError};
 
 /// One refresh-token rotation: spend `old_hash` (a token of `client_id`) and store the new
@@ -28,51 +40,39 @@ pub struct Rotation {
     pub refresh: (String, i64),
     /// Now.
     pub now: i64,
+    /// The audit entry recording the rotation, appended (at `now`) when it goes through. Built
+    /// from the token's grant as read before the group ([`Store::refresh_token_grant`]): a
+    /// token's grant never changes, and a rotation goes through only while it is alive.
+    pub entry: Option<NewAuditEvent>,
 }
 
 /// What a group committed.
 #[derive(Debug, Clone)]
 pub struct GroupCommitted {
     /// Each rotation's outcome, in order, with the sequence number of the audit entry that
-    /// records it (when one was asked for).
+    /// records it (when it has one).
     pub rotations: Vec<(RefreshRotation, Option<i64>)>,
     /// The sequence numbers of the given audit events, in order.
     pub events: Vec<i64>,
+    /// The audit chain's head `(seq, hash)` after the group: the next group's `head`.
+    pub head: (i64, String),
+    /// Whether the group went out as one statement at the expected head (PostgreSQL).
+    pub one_statement: bool,
 }
 
 /// Rotations per SQLite query: 4 statements and 7 parameters each.
 const ROTATIONS_PER_QUERY: usize = 32;
 
-/// A group's transaction, begun before its group is known ([`Store::begin_group`]); dropping
-/// it rolls it back.
-#[derive(Debug, Default)]
-pub struct BegunGroup(Option<sqlx::Transaction<'static, sqlx::Any>>);
-
-impl BegunGroup {
-    /// Whether a transaction is open (never on SQLite).
-    #[must_use]
-    pub fn is_open(&self) -> bool {
-        self.0.is_some()
-    }
-}
-
 impl Store {
-    /// Begins the next group's transaction while the current group commits, so that the next
-    /// group starts with its first statement: on PostgreSQL `BEGIN` is a round trip of its own
-    /// (about 0.3 ms of a 1.5–2.5 ms group in the benchmark). The transaction takes no
-    /// snapshot, lock or transaction id until that statement; still, do not keep it open while
-    /// idle (it shows as "idle in transaction"). On SQLite nothing is begun: the single writer connection
-    /// also serves every other write, so [`Store::commit_begun_group`] begins there.
-    pub async fn begin_group(&self) -> Result<BegunGroup, StoreError> {
-        Ok(BegunGroup(match self.backend {
-            Backend::Sqlite => None,
-            Backend::Postgres => Some(self.committer.begin().await?),
-        }))
-    }
-
-    /// Commits `rotations` and `events` in one transaction. `issued(i, grant)` gives the audit
-    /// entry recording rotation `i` when it succeeded; it is appended (after `events`) in the
-    /// same transaction, so a rotation is never committed without its entry.
+    /// Commits `rotations` and `events` together: each rotation that goes through with its
+    /// [`Rotation::entry`], appended after `events`, so a rotation is never committed without
+    /// its entry.
+    ///
+    /// `head` is the audit head the caller expects, the last group's [`GroupCommitted::head`]
+    /// (`None` when it has none). On PostgreSQL, if it is still the head and every rotation
+    /// goes through, the group is one statement and one round trip; if not (another instance
+    /// or a write outside the queue appended, a token was refused), that statement changes
+    /// nothing and the group is committed in a transaction of its own.
     ///
     /// A refused rotation changes nothing in the group; why it was refused is found after the
     /// commit (presenting a spent token then revokes its family, as
@@ -81,44 +81,28 @@ impl Store {
     /// of the group is stored.
     pub async fn commit_group(
         &self,
+        head: Option<&(i64, String)>,
         rotations: &[Rotation],
         events: &[(NewAuditEvent, i64)],
-        issued: impl FnMut(usize, &Grant) -> Option<(NewAuditEvent, i64)>,
     ) -> Result<GroupCommitted, StoreError> {
-        self.commit_begun_group(BegunGroup::default(), rotations, events, issued)
-            .await
-    }
-
-    /// [`Store::commit_group`] in the transaction `begun` (begins one if `begun` is not open).
-    pub async fn commit_begun_group(
-        &self,
-        begun: BegunGroup,
-        rotations: &[Rotation],
-        events: &[(NewAuditEvent, i64)],
-        mut issued: impl FnMut(usize, &Grant) -> Option<(NewAuditEvent, i64)>,
-    ) -> Result<GroupCommitted, StoreError> {
-        let mut tx = match begun.0 {
-            Some(tx) => tx,
-            None => self.committer.begin().await?,
+        let guessed = match (self.backend, head) {
+            (Backend::Postgres, Some(head)) => {
+                Some(commit_at_head(self, head, rotations, events).await)
+            }
+            _ => None,
         };
-        let (grants, (last, prev)) = match self.backend {
-            Backend::Sqlite => rotate_sqlite_in(&mut tx, rotations).await?,
-            Backend::Postgres => rotate_postgres_in(&mut tx, rotations).await?,
+        let (grants, appended) = match guessed {
+            Some(Ok(committed)) => return Ok(committed),
+            // The server answered with an error, so the statement was rolled back (it commits
+            // only if it succeeds): commit the general way. Any other failure (the connection
+            // lost, say) leaves unknown whether it committed, and committing again would spend
+            // the group's tokens twice (a reuse, which revokes their families): report it.
+            Some(Err(StoreError::Database(sqlx::Error::Database(_)))) | None => {
+                self.commit_in_transaction(rotations, events).await?
+            }
+            Some(Err(e)) => return Err(e),
         };
-        let mut entries = events.to_vec();
-        let mut entry_of = Vec::with_capacity(rotations.len());
-        for (index, grant) in grants.iter().enumerate() {
-            let entry = grant.as_ref().and_then(|grant| issued(index, grant));
-            entry_of.push(entry.is_some().then_some(entries.len()));
-            entries.extend(entry);
-        }
-        let (sql, chained) = append_statements(self.backend, last, prev.clone(), &entries);
-        bind_appended(sqlx::query(&sql), last, &prev, &chained)
-            .execute(&mut *tx)
-            .await?;
-        let seqs: Vec<i64> = chained.iter().map(|e| e.seq).collect();
-        tx.commit().await?;
-
+        let (seqs, entry_of, head) = appended;
         let mut outcomes = Vec::with_capacity(rotations.len());
         for ((rotation, grant), entry) in rotations.iter().zip(grants).zip(entry_of) {
             let outcome = match grant {
@@ -133,8 +117,133 @@ impl Store {
         Ok(GroupCommitted {
             rotations: outcomes,
             events: seqs.get(..events.len()).unwrap_or_default().to_vec(),
+            head,
+            one_statement: false,
         })
     }
+
+    /// The general way: in one transaction, rotate (reading and locking the head), then chain
+    /// and append the entries of `events` and of the rotations that went through. Returns the
+    /// rotations' grants and the appended sequence numbers, which of them records which
+    /// rotation, and the new head.
+    async fn commit_in_transaction(
+        &self,
+        rotations: &[Rotation],
+        events: &[(NewAuditEvent, i64)],
+    ) -> Result<(Vec<Option<Grant>>, Appended), StoreError> {
+        let mut tx = self.committer.begin().await?;
+        let (grants, (last, prev)) = match self.backend {
+            Backend::Sqlite => rotate_sqlite_in(&mut tx, rotations).await?,
+            Backend::Postgres => rotate_postgres_in(&mut tx, rotations).await?,
+        };
+        let mut entries = events.to_vec();
+        let mut entry_of = Vec::with_capacity(rotations.len());
+        for (rotation, grant) in rotations.iter().zip(&grants) {
+            let entry = grant.as_ref().and(rotation.entry.as_ref());
+            entry_of.push(entry.is_some().then_some(entries.len()));
+            entries.extend(entry.map(|entry| (entry.clone(), rotation.now)));
+        }
+        let (sql, chained) = append_statements(self.backend, last, prev.clone(), &entries);
+        bind_appended(sqlx::query(&sql), last, &prev, &chained)
+            .execute(&mut *tx)
+            .await?;
+        let seqs = chained.iter().map(|e| e.seq).collect();
+        let head = head_after(last, &prev, &chained);
+        tx.commit().await?;
+        Ok((grants, (seqs, entry_of, head)))
+    }
+}
+
+/// Appended sequence numbers, the index among them of each rotation's entry, the new head.
+type Appended = (Vec<i64>, Vec<Option<usize>>, (i64, String));
+
+/// PostgreSQL, one statement in autocommit: the rotations ([`rotation_ctes`]), the entries of
+/// `events` and of every rotation chained after `head`, and the head moved past them if it is
+/// still `head`; then [`check_sql`] fails the statement (undoing all of it) unless the head
+/// was moved and every rotation was spent. Being one statement it is all or nothing; unlike a
+/// transaction, which is rolled back when its caller stops waiting, it may then still commit,
+/// all of it, later (the write queue always waits for its groups).
+async fn commit_at_head(
+    store: &Store,
+    (last, prev): &(i64, String),
+    rotations: &[Rotation],
+    events: &[(NewAuditEvent, i64)],
+) -> Result<GroupCommitted, StoreError> {
+    let mut entries = events.to_vec();
+    let mut entry_of = Vec::with_capacity(rotations.len());
+    for rotation in rotations {
+        entry_of.push(rotation.entry.is_some().then_some(entries.len()));
+        entries.extend(rotation.entry.clone().map(|entry| (entry, rotation.now)));
+    }
+    let chained = chain_after(*last, prev.clone(), &entries);
+    let rows = rotations.len().next_power_of_two();
+    let offset = rows * ROTATION_PARAMS;
+    let n = offset + chained.len() * crate::audit::PER_ROW;
+    let appended =
+        insert_ctes(chained.len(), offset).map_or_else(String::new, |c| format!("{c}, "));
+    let sql = format!(
+        "WITH {rotations}, {appended}\
+         head AS (UPDATE audit_head SET seq = ${new_seq}, hash = ${new_hash} \
+                  WHERE id = 1 AND seq = ${seq} AND hash = ${hash} RETURNING seq), \
+         checked AS ({check}) \
+         SELECT rotated.* FROM checked LEFT JOIN ({rotated}) rotated ON true",
+        rotations = rotation_ctes(rows),
+        new_seq = n + 1,
+        new_hash = n + 2,
+        seq = n + 3,
+        hash = n + 4,
+        check = check_sql(n + 5),
+        rotated = rotated(),
+    );
+    let mut query = sqlx::query(&sql);
+    for rotation in rotations {
+        query = bind_rotation(query, rotation);
+    }
+    for _ in rotations.len()..rows {
+        query = bind_rotation(query, &PADDING);
+    }
+    let spent = i64::try_from(rotations.len()).map_err(|_| StoreError::corrupt("group", rows))?;
+    let query = bind_appended(query, *last, prev, &chained)
+        .bind(*last)
+        .bind(prev.as_str())
+        .bind(spent);
+    let mut grants: Vec<Option<Grant>> = vec![None; rotations.len()];
+    for row in query.fetch_all(&store.committer).await? {
+        let Some(job) = row.try_get::<Option<i64>, _>("job")? else {
+            continue;
+        };
+        let slot = usize::try_from(job)
+            .ok()
+            .and_then(|job| grants.get_mut(job));
+        *slot.ok_or_else(|| StoreError::corrupt("job", job))? = Some(grant_from_row(&row)?);
+    }
+    let seqs: Vec<i64> = chained.iter().map(|e| e.seq).collect();
+    let mut outcomes = Vec::with_capacity(rotations.len());
+    for (grant, entry) in grants.into_iter().zip(entry_of) {
+        // The check passed, so every rotation was spent.
+        let grant =
+            grant.ok_or_else(|| StoreError::corrupt("group", "a rotation without its grant"))?;
+        let seq = entry.and_then(|i| seqs.get(i).copied());
+        outcomes.push((RefreshRotation::Rotated(Box::new(grant)), seq));
+    }
+    Ok(GroupCommitted {
+        rotations: outcomes,
+        events: seqs.get(..events.len()).unwrap_or_default().to_vec(),
+        head: head_after(*last, prev, &chained),
+        one_statement: true,
+    })
+}
+
+/// The last CTE of [`commit_at_head`]'s statement: `llavero_group_check` (migration 0008)
+/// raises an error unless the head was moved (it was still the expected one) and
+/// `$spent` rotations, all of the group's, were spent. An error is the one way to undo the
+/// data-modifying CTEs before it: they all run to completion whatever the query reads of them.
+/// The function is volatile, so the planner neither inlines nor pre-computes the check.
+fn check_sql(spent: usize) -> String {
+    format!(
+        "SELECT llavero_group_check((SELECT count(*) FROM head) = 1 \
+         AND (SELECT count(*) FROM spent) = ${spent}) AS ok"
+    )
 }
 
 /// SQLite: the audit head and every rotation in one round trip to the single connection per
@@ -263,6 +372,7 @@ static PADDING: Rotation = Rotation {
     access: (String::new(), 0),
     refresh: (String::new(), 0),
     now: 0,
+    entry: None,
 };
 
 /// Binds one rotation's seven parameters, in the order the rotation statements number them.

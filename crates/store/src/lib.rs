@@ -42,7 +42,7 @@ pub use audit::{AuditCheckpoint, AuditEntry, BrokenLink, NewAuditEvent, truncate
 pub use clients::{Client, ClientAuthMethod, NewClient, SubjectType};
 pub use error::StoreError;
 pub use events::{Event, EventKind};
-pub use group_commit::{BegunGroup, GroupCommitted, Rotation};
+pub use group_commit::{GroupCommitted, Rotation};
 pub use issued::{
     CredentialStatus, Deferred, Issuance, IssuedCredential, NewCredential, PICKS_PER_LIST, Slot,
     StatusChange, StatusListRow,
@@ -281,19 +281,6 @@ impl Store {
             pool,
             backend,
         })
-    }
-
-    async fn transactions_left_open(&self) -> Result<i64, StoreError> {
-        if self.backend == Backend::Sqlite {
-            return Ok(0);
-        }
-        let open = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' \
-             AND application_name = current_setting('application_name') AND application_name <> ''",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(open)
     }
 
     async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {

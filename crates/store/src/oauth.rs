@@ -183,14 +183,32 @@ pub(crate) fn spend_refresh_token(from: &str, [hash, client, now]: [&str; 3]) ->
 
 /// PostgreSQL: every rotation of a group (`rows` of them, parameters from `$1`, seven each as
 /// [`ROTATION_PARAMS`] says) and the read of the audit head, as one statement of
-/// data-modifying CTEs, so a group costs one round trip whatever its size. The rotations come
-/// as a `VALUES` list, whose length the planner knows (it plans lookups by key for a few rows).
-/// `first` keeps each presented token's first job, so the same token twice in a group rotates
-/// once and the later job is refused (a reuse). The inserts read the spent rows, so they
-/// happen only for tokens spent. The head is read by an `UPDATE`, which locks its row until
-/// the transaction ends. Every row carries the head; a row with a null `job` (there is one
-/// when nothing was spent) carries nothing else.
+/// data-modifying CTEs ([`rotation_ctes`]), so a group costs one round trip whatever its size.
+/// The head is read by an `UPDATE`, which locks its row until the transaction ends. Every row
+/// carries the head; a row with a null `job` (there is one when nothing was spent) carries
+/// nothing else.
 pub(crate) fn rotate_postgres(rows: usize) -> String {
+    format!(
+        "WITH {rotations}, head AS ({READ_HEAD}) \
+         SELECT head.seq AS head_seq, head.hash AS head_hash, rotated.* FROM head LEFT JOIN \
+         ({rotated}) rotated ON true",
+        rotations = rotation_ctes(rows),
+        rotated = rotated(),
+    )
+}
+
+/// The grants of the rotations `spent` (with their `job`), for the end of a rotation statement.
+pub(crate) fn rotated() -> String {
+    format!("SELECT spent.job, {GRANT_COLUMNS} FROM grants g JOIN spent ON spent.grant_id = g.id")
+}
+
+/// PostgreSQL: the CTEs `input`, `first`, `spent`, `access` and `refresh` that rotate `rows`
+/// refresh tokens (parameters from `$1`, [`ROTATION_PARAMS`] each). The rotations come as a
+/// `VALUES` list, whose length the planner knows (it plans lookups by key for a few rows).
+/// `first` keeps each presented token's first job, so the same token twice in a group rotates
+/// once and the later job is refused (a reuse). The inserts read the spent rows, so they happen
+/// only for tokens spent; `spent` returns each spent token's job and grant.
+pub(crate) fn rotation_ctes(rows: usize) -> String {
     let values: Vec<String> = (0..rows)
         .map(|job| {
             let [hash, client, now, access, access_exp, refresh, refresh_exp] =
@@ -202,17 +220,14 @@ pub(crate) fn rotate_postgres(rows: usize) -> String {
         })
         .collect();
     format!(
-        "WITH input (job, old_hash, client_id, now, access_hash, access_exp, refresh_hash, refresh_exp) \
+        "input (job, old_hash, client_id, now, access_hash, access_exp, refresh_hash, refresh_exp) \
          AS (VALUES {values}), \
          first AS (SELECT DISTINCT ON (old_hash) * FROM input ORDER BY old_hash, job), \
          spent AS ({spend} RETURNING f.job, grant_id, f.access_hash, f.access_exp, f.refresh_hash, f.refresh_exp), \
          access AS (INSERT INTO access_tokens (token_hash, grant_id, expires_at) \
                     SELECT access_hash, grant_id, access_exp FROM spent), \
          refresh AS (INSERT INTO refresh_tokens (token_hash, grant_id, expires_at) \
-                     SELECT refresh_hash, grant_id, refresh_exp FROM spent), \
-         head AS ({READ_HEAD}) \
-         SELECT head.seq AS head_seq, head.hash AS head_hash, rotated.* FROM head LEFT JOIN \
-         (SELECT spent.job, {GRANT_COLUMNS} FROM grants g JOIN spent ON spent.grant_id = g.id) rotated ON true",
+                     SELECT refresh_hash, grant_id, refresh_exp FROM spent)",
         values = values.join(", "),
         spend = spend_refresh_token("FROM first f", ["f.old_hash", "f.client_id", "f.now"]),
     )
@@ -455,14 +470,34 @@ impl Store {
             access: (access.0.to_owned(), access.1),
             refresh: (refresh.0.to_owned(), refresh.1),
             now,
+            entry: None,
         };
-        let committed = self.commit_group(&[rotation], &[], |_, _| None).await?;
+        let committed = self.commit_group(None, &[rotation], &[]).await?;
         committed
             .rotations
             .into_iter()
             .next()
             .map(|(rotation, _)| rotation)
             .ok_or_else(|| StoreError::corrupt("rotation", "no outcome"))
+    }
+
+    /// The grant of refresh token `token_hash` if it is one of `client_id`'s, spent or not:
+    /// the token endpoint reads it before queueing a rotation, to build the audit entry that
+    /// goes with it ([`crate::Rotation::entry`]); a token it does not find is unknown.
+    pub async fn refresh_token_grant(
+        &self,
+        token_hash: &str,
+        client_id: &str,
+    ) -> Result<Option<Grant>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {GRANT_COLUMNS} FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
+             WHERE r.token_hash = $1 AND g.client_id = $2"
+        ))
+        .bind(token_hash)
+        .bind(client_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref().map(grant_from_row).transpose()
     }
 
     /// Why a refresh token could not be spent: unknown (to this client), already used (the

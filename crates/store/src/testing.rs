@@ -43,18 +43,11 @@ pub async fn postgres_schema_url() -> Result<String, StoreError> {
         .await?;
     admin.close().await;
     let separator = if base.contains('?') { '&' } else { '?' };
-    // The schema also names the connections (`application_name`), so a test can tell its own
-    // apart in `pg_stat_activity` (see `transactions_left_open`).
+    // The schema also names the connections (`application_name`), so the server's activity
+    // and log tell the test runs apart.
     Ok(format!(
         "{base}{separator}options=-c%20search_path%3D{schema}&application_name={schema}"
     ))
-}
-
-/// How many of the store's PostgreSQL connections are idle inside a transaction (0 on SQLite).
-/// Only for stores opened on [`postgres_schema_url`], whose connections carry their schema's
-/// name.
-pub async fn transactions_left_open(store: &Store) -> Result<i64, StoreError> {
-    store.transactions_left_open().await
 }
 
 fn unique() -> String {

@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::too_many_lines)] // test helpers outside #[test] fns
 
 use llavero_store::{
-    AuthorizationRequest, BegunGroup, CodeRedemption, IssuedCode, NewGrant, NewSession, Person,
-    PersonStatus, RateDecision, RefreshRotation, SessionLimits, Store, hash_secret,
+    AuthorizationRequest, CodeRedemption, IssuedCode, NewGrant, NewSession, Person, PersonStatus,
+    RateDecision, RefreshRotation, SessionLimits, Store, hash_secret,
 };
 
 /// Generates `sqlite` and `postgres` tests running one scenario.
@@ -38,7 +38,7 @@ on_both_backends!(
     group_commit_stores_rotations_with_their_audit_entries,
     group_commit_spans_several_queries,
     abandoned_group_commits_all_or_nothing,
-    begun_group_holds_nothing_until_it_commits,
+    group_at_the_expected_head_is_one_statement,
 );
 
 const NOW: i64 = 1_790_000_000;
@@ -558,16 +558,12 @@ fn rotation(old: &str, access: &str, refresh: &str) -> llavero_store::Rotation {
         access: (hash_secret(access), NOW + 300),
         refresh: (hash_secret(refresh), NOW + 900),
         now: NOW + 1,
+        entry: Some(llavero_store::NewAuditEvent {
+            kind: "token.issued".into(),
+            account_id: Some("acct-1".into()),
+            ..Default::default()
+        }),
     }
-}
-
-fn issued_entry(grant: &llavero_store::Grant) -> (llavero_store::NewAuditEvent, i64) {
-    let event = llavero_store::NewAuditEvent {
-        kind: "token.issued".into(),
-        account_id: Some(grant.account_id.clone()),
-        ..Default::default()
-    };
-    (event, NOW + 1)
 }
 
 async fn group_commit_stores_rotations_with_their_audit_entries(store: Store) {
@@ -580,16 +576,14 @@ async fn group_commit_stores_rotations_with_their_audit_entries(store: Store) {
     // spend) stores nothing: the token stays unspent (the next group rotates it) and no audit
     // entry is written.
     let failing = [rotation("rt", "at", "rt-a")];
-    let mut asked = 0;
-    let outcome = store
-        .commit_group(&failing, &[(login.clone(), NOW)], |_, grant| {
-            asked += 1;
-            Some(issued_entry(grant))
-        })
-        .await;
-    assert!(outcome.is_err(), "{outcome:?}");
-    assert_eq!(asked, 0);
-    assert_eq!(store.audit_head().await.unwrap().0, 0);
+    let genesis = store.audit_head().await.unwrap();
+    for head in [None, Some(&genesis)] {
+        let outcome = store
+            .commit_group(head, &failing, &[(login.clone(), NOW)])
+            .await;
+        assert!(outcome.is_err(), "{outcome:?}");
+        assert_eq!(store.audit_head().await.unwrap().0, 0);
+    }
 
     // The same token twice in one group: the first rotates it, the second is a reuse, which
     // revokes the family once the group is committed. Unknown tokens are told apart.
@@ -599,12 +593,13 @@ async fn group_commit_stores_rotations_with_their_audit_entries(store: Store) {
         rotation("unknown", "at-4", "rt-4"),
     ];
     let committed = store
-        .commit_group(&group, &[(login, NOW)], |index, grant| {
-            assert_eq!(index, 0, "only the first rotation succeeded");
-            Some(issued_entry(grant))
-        })
+        .commit_group(Some(&genesis), &group, &[(login, NOW)])
         .await
         .unwrap();
+    assert!(
+        !committed.one_statement,
+        "refused rotations: in a transaction"
+    );
     assert_eq!(committed.events, vec![1]);
     let outcomes: Vec<_> = committed.rotations;
     assert!(
@@ -651,17 +646,16 @@ async fn abandoned_group_commits_all_or_nothing(store: Store) {
         let group = [rotation(&old, &access, &refresh)];
         // From "before it began" to "long done": each attempt stops at another point.
         let wait = std::time::Duration::from_micros(u64::from(attempt) * 10);
-        let abandoned = tokio::time::timeout(
-            wait,
-            store.commit_group(&group, &[], |_, grant| Some(issued_entry(grant))),
-        )
-        .await;
+        // In a transaction: a single statement (`commit_group` at the expected head) is
+        // all or nothing by itself, but one whose caller stopped waiting may still commit
+        // later, after the checks below.
+        let abandoned = tokio::time::timeout(wait, store.commit_group(None, &group, &[])).await;
         if let Ok(done) = abandoned {
             done.unwrap();
         }
         // An empty group waits for whatever the abandoned one left running: the head's lock
         // (PostgreSQL), the single writer's connection (SQLite).
-        store.commit_group(&[], &[], |_, _| None).await.unwrap();
+        store.commit_group(None, &[], &[]).await.unwrap();
         let rotated = store
             .access_grant(&hash_secret(&access), NOW + 1)
             .await
@@ -680,10 +674,7 @@ async fn abandoned_group_commits_all_or_nothing(store: Store) {
             &format!("{access}-2"),
             &format!("{refresh}-2"),
         )];
-        let committed = store
-            .commit_group(&again, &[], |_, grant| Some(issued_entry(grant)))
-            .await
-            .unwrap();
+        let committed = store.commit_group(None, &again, &[]).await.unwrap();
         let outcome = &committed.rotations[0].0;
         assert!(
             matches!(outcome, RefreshRotation::Rotated(_)),
@@ -697,56 +688,76 @@ async fn abandoned_group_commits_all_or_nothing(store: Store) {
     );
 }
 
-/// The write queue begins the next group's transaction while the current one commits
-/// (PostgreSQL). Until its group comes, that transaction must hold nothing: other groups and
-/// other writes go ahead, and its group then chains after theirs. Dropped, it stores nothing.
-async fn begun_group_holds_nothing_until_it_commits(store: Store) {
-    /// Rotates `old` to `at-{new}`/`rt-{new}` in `begun`; the sequence number of its entry.
-    async fn rotate_in(store: &Store, begun: BegunGroup, old: &str, new: &str) -> Option<i64> {
-        let group = [rotation(old, &format!("at-{new}"), &format!("rt-{new}"))];
-        let committed = store
-            .commit_begun_group(begun, &group, &[], |_, grant| Some(issued_entry(grant)))
-            .await
-            .unwrap();
-        let (outcome, seq) = committed.rotations[0].clone();
-        assert!(
-            matches!(outcome, RefreshRotation::Rotated(_)),
-            "{outcome:?}"
-        );
-        seq
-    }
-
+/// A group chained after the head its writer expects goes out as one statement on
+/// PostgreSQL. When that guess fails (the head moved, a token is refused), the statement
+/// leaves nothing behind and the group is committed in a transaction, with the same outcome.
+async fn group_at_the_expected_head_is_one_statement(store: Store) {
+    let postgres = store.backend() == llavero_store::Backend::Postgres;
     citizen_with_tokens(&store).await;
-    let begun = store.begin_group().await.unwrap();
-    assert_eq!(
-        begun.is_open(),
-        store.backend() == llavero_store::Backend::Postgres,
-        "begun ahead on PostgreSQL only: on SQLite it would hold the single writer"
-    );
-    // Meanwhile: another group (on the other committing connection) and a plain write; were
-    // the begun transaction holding the head's lock, the group would wait for it forever.
-    let other = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        rotate_in(&store, BegunGroup::default(), "rt", "2"),
-    )
-    .await;
-    let other = other.map_err(|_| "a begun group blocks no other group");
-    assert_eq!(other.unwrap(), Some(1));
-    store
-        .store_tokens(
-            "grant-1",
-            (&hash_secret("at-b"), NOW + 300),
-            (&hash_secret("rt-b"), NOW + 900),
-        )
+    let login = llavero_store::NewAuditEvent {
+        kind: "login.password".into(),
+        ..Default::default()
+    };
+    let first = store
+        .commit_group(None, &[rotation("rt", "at-1", "rt-1")], &[])
         .await
         .unwrap();
-    assert_eq!(rotate_in(&store, begun, "rt-2", "3").await, Some(2));
+    assert!(!first.one_statement, "no head expected: in a transaction");
+    assert_eq!(first.head, store.audit_head().await.unwrap());
 
-    // Begun, then dropped: rolled back, and the next group commits.
-    drop(store.begin_group().await.unwrap());
-    let begun = store.begin_group().await.unwrap();
-    assert_eq!(rotate_in(&store, begun, "rt-b", "4").await, Some(3));
-    assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(3));
+    // At the expected head: one statement (PostgreSQL), the events' entries first.
+    let group = [rotation("rt-1", "at-2", "rt-2")];
+    let second = store
+        .commit_group(Some(&first.head), &group, &[(login.clone(), NOW)])
+        .await
+        .unwrap();
+    assert_eq!(second.one_statement, postgres);
+    assert_eq!(second.events, vec![2]);
+    assert!(
+        matches!(&second.rotations[0], (RefreshRotation::Rotated(grant), Some(3)) if grant.id == "grant-1"),
+        "{:?}",
+        second.rotations
+    );
+    assert_eq!(second.head, store.audit_head().await.unwrap());
+    let live = store.access_grant(&hash_secret("at-2"), NOW + 1).await;
+    assert!(live.unwrap().is_some());
+
+    // The head moved (another writer appended): the group lands after that entry.
+    assert_eq!(store.append_audit(&login, NOW).await.unwrap(), 4);
+    let group = [rotation("rt-2", "at-3", "rt-3")];
+    let third = store
+        .commit_group(Some(&second.head), &group, &[])
+        .await
+        .unwrap();
+    assert!(!third.one_statement);
+    assert!(matches!(
+        &third.rotations[0],
+        (RefreshRotation::Rotated(_), Some(5))
+    ));
+
+    // One token refused (spent before): the other rotates, the reuse revokes the family.
+    let group = [
+        rotation("rt-3", "at-4", "rt-4"),
+        rotation("rt-1", "at-5", "rt-5"),
+    ];
+    let fourth = store
+        .commit_group(Some(&third.head), &group, &[])
+        .await
+        .unwrap();
+    assert!(!fourth.one_statement);
+    assert!(matches!(
+        &fourth.rotations[0],
+        (RefreshRotation::Rotated(_), Some(6))
+    ));
+    assert!(matches!(
+        &fourth.rotations[1],
+        (RefreshRotation::Reused, None)
+    ));
+    assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(6));
+    for access in ["at-4", "at-5"] {
+        let live = store.access_grant(&hash_secret(access), NOW + 1).await;
+        assert!(live.unwrap().is_none(), "{access}: the family is revoked");
+    }
 }
 
 /// A rotation looks its token, grant, account and session up by key, whatever the tables hold:
@@ -838,10 +849,7 @@ async fn group_commit_spans_several_queries(store: Store) {
         ..Default::default()
     };
     let events = vec![(login, NOW); 200];
-    let committed = store
-        .commit_group(&group, &events, |_, grant| Some(issued_entry(grant)))
-        .await
-        .unwrap();
+    let committed = store.commit_group(None, &group, &events).await.unwrap();
     assert_eq!(committed.events, (1..=200).collect::<Vec<_>>());
     for (i, (outcome, seq)) in committed.rotations.iter().enumerate() {
         if i == 45 {

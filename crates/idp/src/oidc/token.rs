@@ -25,7 +25,7 @@ use super::{OAuthError, claims, client_auth, no_store};
 use crate::audit::{self, Origin};
 use crate::state::{Idp, IdpState};
 use crate::web::client_ip;
-use crate::write_queue::{self, IssuedEvent};
+use crate::write_queue;
 
 /// The peer address, when the server was started with connection info.
 pub(crate) fn peer(extensions: &Extensions) -> String {
@@ -158,14 +158,17 @@ async fn authorization_code(
         return Err(invalid("code_verifier does not match the code_challenge"));
     }
     let (access, refresh) = (crate::random::token(), crate::random::token());
+    let refresh_hash = hash_secret(&refresh);
     idp.store
         .store_tokens(
             &issued.grant.id,
             (&hash_secret(&access), now + idp.config.access_token_secs),
-            (&hash_secret(&refresh), now + idp.config.refresh_token_secs),
+            (&refresh_hash, now + idp.config.refresh_token_secs),
         )
         .await
         .map_err(|e| OAuthError::server(&e))?;
+    idp.refresh_grants
+        .remember(refresh_hash, issued.grant.clone());
     audit::append(
         idp,
         issued_event(origin, &issued.grant, "authorization_code"),
@@ -189,18 +192,30 @@ async fn refresh(
     origin: &Origin,
 ) -> Result<Response, OAuthError> {
     let now = idp.now();
+    let old_hash = hash_secret(token);
+    // The token's grant gives the audit entry committed with the rotation: remembered by
+    // this instance if it issued the token, read otherwise.
+    let grant = match idp.refresh_grants.take(&old_hash, &client.id) {
+        Some(grant) => grant,
+        None => idp
+            .store
+            .refresh_token_grant(&old_hash, &client.id)
+            .await
+            .map_err(|e| OAuthError::server(&e))?
+            .ok_or_else(unknown_refresh_token)?,
+    };
+    let entry = issued_event(origin, &grant, "refresh_token");
     let (access, refresh) = (crate::random::token(), crate::random::token());
+    let refresh_hash = hash_secret(&refresh);
     let rotation = Rotation {
         client_id: client.id.clone(),
-        old_hash: hash_secret(token),
+        old_hash,
         access: (hash_secret(&access), now + idp.config.access_token_secs),
-        refresh: (hash_secret(&refresh), now + idp.config.refresh_token_secs),
+        refresh: (refresh_hash.clone(), now + idp.config.refresh_token_secs),
         now,
+        entry: Some(entry.clone()),
     };
-    let entry_origin = origin.clone();
-    let issued: IssuedEvent =
-        Box::new(move |grant| issued_event(&entry_origin, grant, "refresh_token"));
-    let (rotation, seq) = write_queue::rotate(idp.writes.as_ref(), &idp.store, rotation, issued)
+    let (rotation, seq) = write_queue::rotate(idp.writes.as_ref(), &idp.store, rotation)
         .await
         .map_err(|e| OAuthError::server(&e))?;
     if let Some(seq) = seq {
@@ -208,7 +223,10 @@ async fn refresh(
     }
     match rotation {
         RefreshRotation::Rotated(grant) => {
-            respond(idp, client, &grant, None, &access, &refresh).await
+            audit::log(&entry);
+            let response = respond(idp, client, &grant, None, &access, &refresh).await;
+            idp.refresh_grants.remember(refresh_hash, *grant);
+            response
         }
         RefreshRotation::Reused => {
             audit::record(
@@ -230,8 +248,12 @@ async fn refresh(
             "invalid_grant",
             "refresh token expired or revoked",
         )),
-        RefreshRotation::Unknown => Err(OAuthError::bad("invalid_grant", "unknown refresh token")),
+        RefreshRotation::Unknown => Err(unknown_refresh_token()),
     }
+}
+
+fn unknown_refresh_token() -> OAuthError {
+    OAuthError::bad("invalid_grant", "unknown refresh token")
 }
 
 /// The `token.issued` entry for tokens of `grant`.
