@@ -136,13 +136,9 @@ impl Store {
             Backend::Sqlite => rotate_sqlite_in(&mut tx, rotations).await?,
             Backend::Postgres => rotate_postgres_in(&mut tx, rotations).await?,
         };
-        let mut entries = events.to_vec();
-        let mut entry_of = Vec::with_capacity(rotations.len());
-        for (rotation, grant) in rotations.iter().zip(&grants) {
-            let entry = grant.as_ref().and(rotation.entry.as_ref());
-            entry_of.push(entry.is_some().then_some(entries.len()));
-            entries.extend(entry.map(|entry| (entry.clone(), rotation.now)));
-        }
+        let (entries, entry_of) = entries_of(events, rotations, |i| {
+            grants.get(i).is_some_and(Option::is_some)
+        });
         let (sql, chained) = append_statements(self.backend, last, prev.clone(), &entries);
         bind_appended(sqlx::query(&sql), last, &prev, &chained)
             .execute(&mut *tx)
@@ -169,12 +165,8 @@ async fn commit_at_head(
     rotations: &[Rotation],
     events: &[(NewAuditEvent, i64)],
 ) -> Result<GroupCommitted, StoreError> {
-    let mut entries = events.to_vec();
-    let mut entry_of = Vec::with_capacity(rotations.len());
-    for rotation in rotations {
-        entry_of.push(rotation.entry.is_some().then_some(entries.len()));
-        entries.extend(rotation.entry.clone().map(|entry| (entry, rotation.now)));
-    }
+    // Guessing that every rotation goes through (the check makes sure).
+    let (entries, entry_of) = entries_of(events, rotations, |_| true);
     let chained = chain_after(*last, prev.clone(), &entries);
     let rows = rotations.len().next_power_of_two();
     let offset = rows * ROTATION_PARAMS;
@@ -209,13 +201,7 @@ async fn commit_at_head(
         .bind(spent);
     let mut grants: Vec<Option<Grant>> = vec![None; rotations.len()];
     for row in query.fetch_all(&store.committer).await? {
-        let Some(job) = row.try_get::<Option<i64>, _>("job")? else {
-            continue;
-        };
-        let slot = usize::try_from(job)
-            .ok()
-            .and_then(|job| grants.get_mut(job));
-        *slot.ok_or_else(|| StoreError::corrupt("job", job))? = Some(grant_from_row(&row)?);
+        put_grant(&mut grants, &row)?;
     }
     let seqs: Vec<i64> = chained.iter().map(|e| e.seq).collect();
     let mut outcomes = Vec::with_capacity(rotations.len());
@@ -232,6 +218,36 @@ async fn commit_at_head(
         head: head_after(*last, prev, &chained),
         one_statement: true,
     })
+}
+
+/// The entries a group appends, `events` first, then the entry of each rotation that
+/// `went_through(index)`; and for each rotation the index of its entry among them.
+fn entries_of(
+    events: &[(NewAuditEvent, i64)],
+    rotations: &[Rotation],
+    went_through: impl Fn(usize) -> bool,
+) -> (Vec<(NewAuditEvent, i64)>, Vec<Option<usize>>) {
+    let mut entries = events.to_vec();
+    let mut entry_of = Vec::with_capacity(rotations.len());
+    for (index, rotation) in rotations.iter().enumerate() {
+        let entry = rotation.entry.as_ref().filter(|_| went_through(index));
+        entry_of.push(entry.is_some().then_some(entries.len()));
+        entries.extend(entry.map(|entry| (entry.clone(), rotation.now)));
+    }
+    (entries, entry_of)
+}
+
+/// PostgreSQL: stores the grant of a row of a rotation statement in its job's slot (a row
+/// without a job carries no rotation).
+fn put_grant(grants: &mut [Option<Grant>], row: &sqlx::any::AnyRow) -> Result<(), StoreError> {
+    let Some(job) = row.try_get::<Option<i64>, _>("job")? else {
+        return Ok(());
+    };
+    let slot = usize::try_from(job)
+        .ok()
+        .and_then(|job| grants.get_mut(job));
+    *slot.ok_or_else(|| StoreError::corrupt("job", job))? = Some(grant_from_row(row)?);
+    Ok(())
 }
 
 /// The last CTE of [`commit_at_head`]'s statement: `llavero_group_check` (migration 0008)
@@ -315,13 +331,7 @@ async fn rotate_postgres_in(
     let mut head = None;
     for row in query.fetch_all(&mut **tx).await? {
         head = Some((row.try_get("head_seq")?, row.try_get("head_hash")?));
-        let Some(job) = row.try_get::<Option<i64>, _>("job")? else {
-            continue;
-        };
-        let slot = usize::try_from(job)
-            .ok()
-            .and_then(|job| grants.get_mut(job));
-        *slot.ok_or_else(|| StoreError::corrupt("job", job))? = Some(grant_from_row(&row)?);
+        put_grant(&mut grants, &row)?;
     }
     let head = head.ok_or_else(|| StoreError::corrupt("audit_head", "no head row"))?;
     Ok((grants, head))
