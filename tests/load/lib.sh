@@ -34,7 +34,7 @@ build() {
     if [ -n "${LLAVERO_BIN:-}" ]; then
         BIN=$LLAVERO_BIN
     else
-        BIN=$ROOT/target/release/llavero
+        BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/llavero
         if [ "${SKIP_BUILD:-0}" != 1 ]; then
             log "building $BIN"
             (cd "$ROOT" && cargo build --release -p llavero-server --quiet)
