@@ -82,16 +82,29 @@ drop_database() {
     fi
 }
 
+# server_env: exports the server's environment for the current database (in a subshell).
+server_env() {
+    export LLAVERO_DATA_DIR=$DATA_DIR LLAVERO_LISTEN=127.0.0.1:$PORT LLAVERO_ISSUER=$BASE
+    export LLAVERO_DEMO_DATA=true RUST_LOG=${SERVER_LOG:-warn}
+    if [ -n "$DB_URL" ]; then
+        export LLAVERO_DATABASE_URL=$DB_URL LLAVERO_MASTER_KEY=$MASTER_KEY
+    fi
+}
+
+# cli ARGS…: runs `llavero ARGS…` on the current database.
+cli() {
+    (
+        server_env
+        exec "$BIN" "$@"
+    )
+}
+
 # start_server: starts `llavero serve` on the current database, waits until it answers, and
 # (on its first start) reads the registro-civil demo client into CLIENT_ID / CLIENT_SECRET.
 start_server() {
     local out=$DATA_DIR/serve.log
     (
-        export LLAVERO_DATA_DIR=$DATA_DIR LLAVERO_LISTEN=127.0.0.1:$PORT LLAVERO_ISSUER=$BASE
-        export LLAVERO_DEMO_DATA=true RUST_LOG=${SERVER_LOG:-warn}
-        if [ -n "$DB_URL" ]; then
-            export LLAVERO_DATABASE_URL=$DB_URL LLAVERO_MASTER_KEY=$MASTER_KEY
-        fi
+        server_env
         exec "$BIN" serve
     ) >>"$out" 2>&1 &
     SERVER_PID=$!

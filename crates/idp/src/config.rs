@@ -20,6 +20,11 @@ pub struct IdpConfig {
     pub id_token_secs: i64,
     /// Refresh token lifetime (seconds); each rotation starts a new one.
     pub refresh_token_secs: i64,
+    /// Grace window of refresh-token rotation (seconds): a retry of the token just rotated,
+    /// by the same client, this soon after its rotation and while its successor is unused,
+    /// gets a fresh pair instead of revoking the family (the answer to the rotation was lost,
+    /// a crash or a dropped connection). 0 disables it. See `llavero_store`'s `refresh_grace`.
+    pub refresh_grace_secs: i64,
     /// Pending authorization request lifetime (seconds), PAR `expires_in` included.
     pub request_secs: i64,
     /// Activation code lifetime (seconds).
@@ -61,6 +66,7 @@ impl IdpConfig {
             access_token_secs: 600,
             id_token_secs: 600,
             refresh_token_secs: 24 * 3600,
+            refresh_grace_secs: 10,
             request_secs: 600,
             activation_code_secs: 72 * 3600,
             login_rate_per_minute: 30,

@@ -246,6 +246,10 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let new = rotated["refresh_token"].as_str().unwrap();
     assert_ne!(new, old);
     assert!(rotated["id_token"].is_string());
+    // Past the grace window of a lost answer (refresh_retry_within_grace_gets_a_fresh_pair).
+    provider
+        .clock
+        .advance(provider.idp.config.refresh_grace_secs);
     let reuse = provider
         .back(
             "/token",
@@ -283,6 +287,107 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
         llavero_idp::audit::verify(&provider.idp).await.unwrap(),
         llavero_idp::audit::AuditVerdict::Intact { .. }
     ));
+}
+
+/// POST /token with the refresh token `token` and the client's credentials `auth`.
+async fn refresh_with(provider: &Provider, auth: &str, token: &str) -> Answer {
+    provider
+        .back(
+            "/token",
+            Some(auth),
+            &[("grant_type", "refresh_token"), ("refresh_token", token)],
+        )
+        .await
+}
+
+/// The answer to a rotation never reached the client (the server crashed after committing
+/// it): the client's retry with its last token, within the grace window, gets a fresh pair,
+/// recorded in the audit trail; the lost pair is retired and the family lives on. Another
+/// client presenting the token is refused, and a retry after the window revokes the family.
+#[tokio::test]
+async fn refresh_retry_within_grace_gets_a_fresh_pair() {
+    let provider = Provider::new().await;
+    let mut browser = provider.browser();
+    let (code, verifier) = browser.code(&provider).await;
+    let first = provider.token(&code, &verifier).await.json();
+    let old = first["refresh_token"].as_str().unwrap();
+    let lost = refresh_with(&provider, &provider.basic(), old).await.json();
+    provider.clock.advance(2);
+
+    let (other_id, other_secret) = provider
+        .register(llavero_idp::clients::Registration {
+            name: "Otro".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            scopes: vec!["openid".into()],
+            ..Default::default()
+        })
+        .await;
+    let other = refresh_with(&provider, &basic(&other_id, &other_secret.unwrap()), old).await;
+    assert_eq!(other.json()["error"], "invalid_grant", "another client");
+
+    let retry = refresh_with(&provider, &provider.basic(), old).await;
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.body);
+    let retry = retry.json();
+    let fresh = retry["refresh_token"].as_str().unwrap();
+    assert_ne!(fresh, lost["refresh_token"].as_str().unwrap());
+    assert_eq!(
+        provider
+            .userinfo(lost["access_token"].as_str().unwrap())
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "the lost access token is revoked"
+    );
+    let next = refresh_with(&provider, &provider.basic(), fresh).await;
+    assert_eq!(
+        next.status,
+        StatusCode::OK,
+        "the family lives on: {}",
+        next.body
+    );
+    let next = next.json();
+    let trail = provider.idp.store.audit_between(0, i64::MAX).await.unwrap();
+    assert_eq!(
+        trail.iter().filter(|e| e.kind == "token.issued").count(),
+        4,
+        "code, lost rotation, retry, next rotation"
+    );
+    assert!(!trail.iter().any(|e| e.kind == "refresh_token.reused"));
+
+    // The next token's predecessor, retried after the window: a reuse.
+    provider
+        .clock
+        .advance(provider.idp.config.refresh_grace_secs);
+    let late = refresh_with(&provider, &provider.basic(), fresh).await;
+    assert_eq!(late.json()["error"], "invalid_grant");
+    assert_eq!(
+        provider
+            .userinfo(next["access_token"].as_str().unwrap())
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "the family is revoked"
+    );
+}
+
+/// With the window disabled (0), an immediate retry is already a reuse.
+#[tokio::test]
+async fn refresh_retry_without_grace_revokes_the_family() {
+    let provider = Provider::configured(|config| config.refresh_grace_secs = 0).await;
+    let mut browser = provider.browser();
+    let (code, verifier) = browser.code(&provider).await;
+    let first = provider.token(&code, &verifier).await.json();
+    let old = first["refresh_token"].as_str().unwrap();
+    let rotated = refresh_with(&provider, &provider.basic(), old).await.json();
+    let retry = refresh_with(&provider, &provider.basic(), old).await;
+    assert_eq!(retry.json()["error"], "invalid_grant");
+    let family = refresh_with(
+        &provider,
+        &provider.basic(),
+        rotated["refresh_token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(family.json()["error"], "invalid_grant");
 }
 
 #[tokio::test]

@@ -1,6 +1,8 @@
 //! Two provider instances on one PostgreSQL database, as behind a load balancer: a flow started
 //! on one finishes on the other, because every piece of state is in the database.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 mod harness;
 
 use axum::http::StatusCode;
@@ -8,8 +10,8 @@ use harness::*;
 use llavero_idp::seal::MasterKey;
 use llavero_store::Store;
 
-#[tokio::test]
-async fn a_flow_started_on_one_instance_finishes_on_the_other() {
+/// Two instances (`a` seeded) on a fresh PostgreSQL schema, with the same master key and client.
+async fn two_instances() -> (Provider, Provider) {
     let url = llavero_store::testing::postgres_schema_url().await.unwrap();
     let master = MasterKey::generate();
     let same_master = || MasterKey::from_base64(&master.to_base64()).unwrap();
@@ -17,6 +19,12 @@ async fn a_flow_started_on_one_instance_finishes_on_the_other() {
     a.seed().await;
     let client = Some((a.client_id.clone(), a.client_secret.clone()));
     let b = Provider::on(Store::connect(&url).await.unwrap(), same_master(), client).await;
+    (a, b)
+}
+
+#[tokio::test]
+async fn a_flow_started_on_one_instance_finishes_on_the_other() {
+    let (a, b) = two_instances().await;
 
     let mut browser = a.browser();
     let (verifier, challenge) = pkce();
@@ -116,4 +124,35 @@ async fn a_flow_started_on_one_instance_finishes_on_the_other() {
         )
         .await;
     assert_eq!(sixth.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// The grace window is decided by the database: a rotation committed by one instance whose
+/// answer was lost is retried on the other, which gives a fresh pair; the family lives on, and
+/// once its successor is used the lost token revokes it, on either instance.
+#[tokio::test]
+async fn refresh_retry_within_grace_works_on_another_instance() {
+    let (a, b) = two_instances().await;
+    let mut browser = a.browser();
+    let (code, verifier) = browser.code(&a).await;
+    let tokens = a.token(&code, &verifier).await.json();
+    let old = tokens["refresh_token"].as_str().unwrap();
+    let lost = refresh(&b, old).await;
+    assert_eq!(lost.status, StatusCode::OK, "{}", lost.body);
+    let retry = refresh(&a, old).await;
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.body);
+    let fresh = retry.json()["refresh_token"].as_str().unwrap().to_owned();
+    let next = refresh(&b, &fresh).await;
+    assert_eq!(next.status, StatusCode::OK, "{}", next.body);
+    let stale = refresh(&a, old).await;
+    assert_eq!(stale.json()["error"], "invalid_grant");
+    let access = next.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(b.userinfo(&access).await.status, StatusCode::UNAUTHORIZED);
+}
+
+/// POST /token with refresh token `token`, as the provider's client.
+async fn refresh(provider: &Provider, token: &str) -> Answer {
+    let form = [("grant_type", "refresh_token"), ("refresh_token", token)];
+    provider
+        .back("/token", Some(&provider.basic()), &form)
+        .await
 }

@@ -44,6 +44,10 @@ pub struct Config {
     pub client_rate_per_minute: i64,
     /// Seed a demo registry, account and client when the registry is empty.
     pub demo_data: bool,
+    /// Grace window of refresh-token rotation, in seconds: a client's retry of the refresh
+    /// token it just rotated, while the new one is unused, gets a fresh pair instead of
+    /// revoking the family (its answer was lost). 0 disables it.
+    pub refresh_grace_secs: u32,
     /// Days the audit trail keeps full IP addresses; older ones are truncated (/24, /48).
     pub audit_ip_retention_days: i64,
     /// WebAuthn relying-party id (default: the issuer's host).
@@ -88,6 +92,7 @@ impl Default for Config {
             login_rate_per_minute: 30,
             client_rate_per_minute: 600,
             demo_data: true,
+            refresh_grace_secs: 10,
             audit_ip_retention_days: 90,
             webauthn_rp_id: None,
             webauthn_origins: Vec::new(),
@@ -137,7 +142,7 @@ impl Config {
     /// `LLAVERO_CLOCK_SKEW_SECS`, `LLAVERO_LOG_FORMAT`, `LLAVERO_DATABASE_URL`, `LLAVERO_ISSUER`,
     /// `LLAVERO_MASTER_KEY`, `LLAVERO_SECURE_COOKIES`, `LLAVERO_ADMIN_TOKEN`,
     /// `LLAVERO_LOGIN_RATE_PER_MINUTE`, `LLAVERO_CLIENT_RATE_PER_MINUTE`,
-    /// `LLAVERO_AUDIT_IP_RETENTION_DAYS`, `LLAVERO_WEBAUTHN_RP_ID`, `LLAVERO_WEBAUTHN_ORIGINS`
+    /// `LLAVERO_REFRESH_GRACE_SECS`, `LLAVERO_AUDIT_IP_RETENTION_DAYS`, `LLAVERO_WEBAUTHN_RP_ID`, `LLAVERO_WEBAUTHN_ORIGINS`
     /// (comma-separated), `LLAVERO_WEBAUTHN_ATTESTATION_CA` with
     /// `LLAVERO_WEBAUTHN_ATTESTATION_AAGUIDS` (comma-separated; together they replace the
     /// allow-list by one entry) and `LLAVERO_DEMO_DATA`.
@@ -180,6 +185,9 @@ impl Config {
         }
         if let Some(v) = var("LLAVERO_CLIENT_RATE_PER_MINUTE") {
             self.client_rate_per_minute = v.parse().context("LLAVERO_CLIENT_RATE_PER_MINUTE")?;
+        }
+        if let Some(v) = var("LLAVERO_REFRESH_GRACE_SECS") {
+            self.refresh_grace_secs = v.parse().context("LLAVERO_REFRESH_GRACE_SECS")?;
         }
         if let Some(v) = var("LLAVERO_AUDIT_IP_RETENTION_DAYS") {
             self.audit_ip_retention_days = v.parse().context("LLAVERO_AUDIT_IP_RETENTION_DAYS")?;
@@ -277,5 +285,26 @@ mod tests {
                 .is_err()
         );
         assert!(Config::default().webauthn_attestation.is_empty());
+    }
+
+    #[test]
+    fn refresh_grace_from_file_or_environment_never_negative() {
+        assert_eq!(Config::default().refresh_grace_secs, 10);
+        let mut config: Config = toml::from_str(
+            "refresh_grace_secs = 0
+",
+        )
+        .unwrap();
+        assert_eq!(config.refresh_grace_secs, 0);
+        config
+            .apply_env(|name| (name == "LLAVERO_REFRESH_GRACE_SECS").then(|| "30".into()))
+            .unwrap();
+        assert_eq!(config.refresh_grace_secs, 30);
+        assert!(toml::from_str::<Config>("refresh_grace_secs = -1\n").is_err());
+        assert!(
+            Config::default()
+                .apply_env(|name| (name == "LLAVERO_REFRESH_GRACE_SECS").then(|| "-1".into()))
+                .is_err()
+        );
     }
 }

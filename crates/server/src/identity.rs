@@ -57,6 +57,7 @@ pub fn idp_config(config: &Config) -> IdpConfig {
         .map(llavero_store::hash_secret);
     idp.login_rate_per_minute = config.login_rate_per_minute;
     idp.client_rate_per_minute = config.client_rate_per_minute;
+    idp.refresh_grace_secs = i64::from(config.refresh_grace_secs);
     idp.webauthn_rp_id.clone_from(&config.webauthn_rp_id);
     idp.webauthn_origins.clone_from(&config.webauthn_origins);
     idp.require_enrolment = config.require_enrolment;

@@ -24,6 +24,7 @@ use crate::oauth::{
     ROTATION_PARAMS, grant_from_row, rotate_postgres, rotate_sqlite, rotated, rotation_ctes,
     spend_refresh_token,
 };
+use crate::refresh_grace::retry_in_grace;
 use crate::{Backend, Grant, NewAuditEvent, RefreshRotation, Store, StoreError};
 
 /// One refresh-token rotation: spend `old_hash` (a token of `client_id`) and store the new
@@ -44,6 +45,10 @@ pub struct Rotation {
     /// from the token's grant as read before the group ([`Store::refresh_token_grant`]): a
     /// token's grant never changes, and a rotation goes through only while it is alive.
     pub entry: Option<NewAuditEvent>,
+    /// The grace window, in seconds: a retry of the token this one replaced, within this long
+    /// of its rotation and while this one is unused, gets a fresh pair instead of revoking the
+    /// family ([`crate::refresh_grace`]). 0 disables it: every retry is a reuse.
+    pub grace_secs: i64,
 }
 
 /// What a group committed.
@@ -74,7 +79,11 @@ impl Store {
     /// or a write outside the queue appended, a token was refused), that statement changes
     /// nothing and the group is committed in a transaction of its own.
     ///
-    /// A refused rotation changes nothing in the group; why it was refused is found after the
+    /// A refused rotation that retries the token its successor replaced, within its grace
+    /// window, gets a fresh pair ([`crate::refresh_grace`]): it is committed like any rotation
+    /// that went through (the one-statement guess fails, as for any refused rotation, and the
+    /// group is committed in a transaction). Any other refused rotation changes nothing in the
+    /// group; why it was refused is found after the
     /// commit (presenting a spent token then revokes its family, as
     /// [`Store::rotate_refresh_token`] does). When the same token appears twice in a group, the
     /// first presentation rotates it and the second is a reuse. If any statement fails, nothing
@@ -122,8 +131,9 @@ impl Store {
         })
     }
 
-    /// The general way: in one transaction, rotate (reading and locking the head), then chain
-    /// and append the entries of `events` and of the rotations that went through. Returns the
+    /// The general way: in one transaction, rotate (reading and locking the head), retry the
+    /// refused rotations within their grace window, then chain and append the entries of
+    /// `events` and of the rotations that went through. Returns the
     /// rotations' grants and the appended sequence numbers, which of them records which
     /// rotation, and the new head.
     async fn commit_in_transaction(
@@ -132,10 +142,15 @@ impl Store {
         events: &[(NewAuditEvent, i64)],
     ) -> Result<(Vec<Option<Grant>>, Appended), StoreError> {
         let mut tx = self.committer.begin().await?;
-        let (grants, (last, prev)) = match self.backend {
+        let (mut grants, (last, prev)) = match self.backend {
             Backend::Sqlite => rotate_sqlite_in(&mut tx, rotations).await?,
             Backend::Postgres => rotate_postgres_in(&mut tx, rotations).await?,
         };
+        for (rotation, grant) in rotations.iter().zip(grants.iter_mut()) {
+            if grant.is_none() {
+                *grant = retry_in_grace(&mut tx, rotation).await?;
+            }
+        }
         let (entries, entry_of) = entries_of(events, rotations, |i| {
             grants.get(i).is_some_and(Option::is_some)
         });
@@ -358,12 +373,14 @@ impl Store {
             Backend::Sqlite => {
                 let sql = format!(
                     "EXPLAIN QUERY PLAN {}",
-                    spend_refresh_token("", ["$1", "$2", "$3"])
+                    spend_refresh_token("", ["$1", "$2", "$3", "$4", "$5"])
                 );
                 let plan = sqlx::query(&sql)
                     .bind("")
                     .bind("")
                     .bind(0_i64)
+                    .bind("")
+                    .bind("")
                     .fetch_all(&self.committer)
                     .await?;
                 plan.iter()
@@ -383,6 +400,7 @@ static PADDING: Rotation = Rotation {
     refresh: (String::new(), 0),
     now: 0,
     entry: None,
+    grace_secs: 0,
 };
 
 /// Binds one rotation's seven parameters, in the order the rotation statements number them.

@@ -23,6 +23,7 @@ mod issued;
 mod keys;
 mod oauth;
 mod offers;
+mod refresh_grace;
 mod registry;
 mod secret;
 mod sessions;

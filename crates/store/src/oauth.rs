@@ -112,7 +112,7 @@ pub struct Consent {
     pub granted_at: i64,
 }
 
-const GRANT_COLUMNS: &str =
+pub(crate) const GRANT_COLUMNS: &str =
     "g.id, g.account_id, g.client_id, g.session_handle, g.scope, g.auth_time, g.acr, g.amr";
 
 pub(crate) fn grant_from_row(row: &AnyRow) -> Result<Grant, StoreError> {
@@ -157,7 +157,7 @@ pub(crate) async fn revoke_grants_in(
 
 /// Condition for a grant that may still be used: not revoked, its session not ended, its
 /// account neither disabled nor locked.
-const GRANT_ALIVE: &str = "g.revoked_at IS NULL AND a.disabled_at IS NULL AND a.locked_at IS NULL \
+pub(crate) const GRANT_ALIVE: &str = "g.revoked_at IS NULL AND a.disabled_at IS NULL AND a.locked_at IS NULL \
      AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.handle = g.session_handle AND s.ended_at IS NOT NULL)";
 
 /// Bound parameters per rotation in a group: the old token's hash, the client, now, and the
@@ -166,15 +166,21 @@ pub(crate) const ROTATION_PARAMS: usize = 7;
 
 /// The refresh token spend shared by both dialects: `UPDATE refresh_tokens` (with `from`, a
 /// `FROM` clause or nothing) of the token whose hash is `hash`, if it is unspent, unexpired at
-/// `now` and belongs to a live grant of `client`. The three are SQL expressions.
+/// `now` and belongs to a live grant of `client`, remembering the hashes of the `access` and
+/// `refresh` tokens that replace it (for a retry within the grace window,
+/// [`crate::refresh_grace`]). The five are SQL expressions.
 ///
 /// The grant is a scalar subquery on the token's own `grant_id`: the planner keeps it a
 /// lookup by primary key per token, where an `IN` or `EXISTS` may become a scan of every
 /// grant of the client (SQLite builds a list of them for `IN`; PostgreSQL may hash-join them),
 /// which grows with the number of citizens.
-pub(crate) fn spend_refresh_token(from: &str, [hash, client, now]: [&str; 3]) -> String {
+pub(crate) fn spend_refresh_token(
+    from: &str,
+    [hash, client, now, access, refresh]: [&str; 5],
+) -> String {
     format!(
-        "UPDATE refresh_tokens SET used_at = {now} {from} \
+        "UPDATE refresh_tokens SET used_at = {now}, successor_hash = {refresh}, \
+         successor_access_hash = {access} {from} \
          WHERE token_hash = {hash} AND used_at IS NULL AND expires_at > {now} AND {client} = \
          (SELECT g.client_id FROM grants g JOIN accounts a ON a.id = g.account_id \
           WHERE g.id = refresh_tokens.grant_id AND {GRANT_ALIVE})"
@@ -229,7 +235,16 @@ pub(crate) fn rotation_ctes(rows: usize) -> String {
          refresh AS (INSERT INTO refresh_tokens (token_hash, grant_id, expires_at) \
                      SELECT refresh_hash, grant_id, refresh_exp FROM spent)",
         values = values.join(", "),
-        spend = spend_refresh_token("FROM first f", ["f.old_hash", "f.client_id", "f.now"]),
+        spend = spend_refresh_token(
+            "FROM first f",
+            [
+                "f.old_hash",
+                "f.client_id",
+                "f.now",
+                "f.access_hash",
+                "f.refresh_hash"
+            ]
+        ),
     )
 }
 
@@ -250,7 +265,7 @@ pub(crate) fn rotate_sqlite(job: usize) -> String {
          SELECT {refresh}, grant_id, {refresh_exp} FROM refresh_tokens WHERE token_hash = {hash} AND changes() = 1; \
          SELECT {job} AS job, {GRANT_COLUMNS} FROM grants g \
          WHERE g.id = (SELECT grant_id FROM refresh_tokens WHERE token_hash = {hash}) AND changes() = 1",
-        spend = spend_refresh_token("", [&hash, &client, &now])
+        spend = spend_refresh_token("", [&hash, &client, &now, &access, &refresh])
     )
 }
 
@@ -455,7 +470,7 @@ impl Store {
     /// Rotates a refresh token of `client_id`: spends it and stores the new pair in one
     /// transaction. Presenting a spent one revokes the family (OAuth 2.0 Security BCP §4.14).
     /// The token endpoint rotates through [`Store::commit_group`], several requests at once;
-    /// this is a group of one.
+    /// this is a group of one, without a grace window ([`crate::Rotation::grace_secs`] 0).
     pub async fn rotate_refresh_token(
         &self,
         client_id: &str,
@@ -471,6 +486,7 @@ impl Store {
             refresh: (refresh.0.to_owned(), refresh.1),
             now,
             entry: None,
+            grace_secs: 0,
         };
         let committed = self.commit_group(None, &[rotation], &[]).await?;
         committed
@@ -714,7 +730,7 @@ async fn take_request_in(
     Ok(taken == 1)
 }
 
-async fn insert_tokens(
+pub(crate) async fn insert_tokens(
     tx: &mut Transaction<'_, Any>,
     grant_id: &str,
     (access_hash, access_exp): (&str, i64),

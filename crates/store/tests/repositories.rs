@@ -39,6 +39,11 @@ on_both_backends!(
     group_commit_spans_several_queries,
     abandoned_group_commits_all_or_nothing,
     group_at_the_expected_head_is_one_statement,
+    refresh_retry_within_grace_gets_a_fresh_pair,
+    refresh_retry_after_grace_revokes_the_family,
+    refresh_retry_by_another_client_is_refused,
+    refresh_retry_after_the_successor_was_used_revokes_the_family,
+    retired_successor_presented_later_revokes_the_family,
 );
 
 const NOW: i64 = 1_790_000_000;
@@ -96,58 +101,8 @@ async fn citizen_with_tokens(store: &Store) -> (String, String) {
         )
         .await
         .unwrap();
-    store
-        .add_client(
-            &llavero_store::NewClient {
-                id: "rp".into(),
-                name: "RP".into(),
-                secret_hash: Some(hash_secret("s")),
-                auth_method: llavero_store::ClientAuthMethod::ClientSecretBasic,
-                redirect_uris: vec!["https://rp.example/cb".into()],
-                post_logout_redirect_uris: vec![],
-                scopes: vec!["openid".into()],
-                min_acr: None,
-                subject_type: llavero_store::SubjectType::Pairwise,
-                jwks: None,
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
-    let request = AuthorizationRequest {
-        id: "req-1".into(),
-        client_id: "rp".into(),
-        params: serde_json::json!({"scope": "openid"}),
-        pushed: false,
-        expires_at: NOW + 600,
-    };
-    store
-        .put_authorization_request(&request, NOW)
-        .await
-        .unwrap();
-    let grant = NewGrant {
-        id: "grant-1".into(),
-        account_id: account.id.clone(),
-        client_id: "rp".into(),
-        session_handle: "sid-1".into(),
-        scope: "openid".into(),
-        auth_time: NOW,
-        acr: "aal1".into(),
-        amr: vec!["pwd".into()],
-    };
-    let issued = IssuedCode {
-        grant: grant.clone(),
-        redirect_uri: "https://rp.example/cb".into(),
-        code_challenge: "challenge".into(),
-        nonce: Some("n".into()),
-        expires_at: NOW + 60,
-    };
-    assert!(
-        store
-            .issue_code("req-1", &grant, &hash_secret("code"), &issued, NOW)
-            .await
-            .unwrap()
-    );
+    add_client(store, "rp").await;
+    let (grant, issued) = issue_grant(store, &account.id, "1", "code").await;
     assert!(
         !store
             .issue_code("req-1", &grant, &hash_secret("code2"), &issued, NOW)
@@ -170,6 +125,73 @@ async fn citizen_with_tokens(store: &Store) -> (String, String) {
             .is_some()
     );
     (account.id, hash_secret("code"))
+}
+
+/// Registers confidential client `id`.
+async fn add_client(store: &Store, id: &str) {
+    store
+        .add_client(
+            &llavero_store::NewClient {
+                id: id.into(),
+                name: id.to_uppercase(),
+                secret_hash: Some(hash_secret("s")),
+                auth_method: llavero_store::ClientAuthMethod::ClientSecretBasic,
+                redirect_uris: vec!["https://rp.example/cb".into()],
+                post_logout_redirect_uris: vec![],
+                scopes: vec!["openid".into()],
+                min_acr: None,
+                subject_type: llavero_store::SubjectType::Pairwise,
+                jwks: None,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+}
+
+/// Grant `grant-{tag}` of `account_id` to client `rp` from request `req-{tag}`, with its code
+/// (hash of `code`) issued; returns the grant and the code.
+async fn issue_grant(
+    store: &Store,
+    account_id: &str,
+    tag: &str,
+    code: &str,
+) -> (NewGrant, IssuedCode) {
+    let request = AuthorizationRequest {
+        id: format!("req-{tag}"),
+        client_id: "rp".into(),
+        params: serde_json::json!({"scope": "openid"}),
+        pushed: false,
+        expires_at: NOW + 600,
+    };
+    store
+        .put_authorization_request(&request, NOW)
+        .await
+        .unwrap();
+    let grant = NewGrant {
+        id: format!("grant-{tag}"),
+        account_id: account_id.into(),
+        client_id: "rp".into(),
+        session_handle: "sid-1".into(),
+        scope: "openid".into(),
+        auth_time: NOW,
+        acr: "aal1".into(),
+        amr: vec!["pwd".into()],
+    };
+    let issued = IssuedCode {
+        grant: grant.clone(),
+        redirect_uri: "https://rp.example/cb".into(),
+        code_challenge: "challenge".into(),
+        nonce: Some("n".into()),
+        expires_at: NOW + 60,
+    };
+    assert!(
+        store
+            .issue_code(&request.id, &grant, &hash_secret(code), &issued, NOW)
+            .await
+            .unwrap()
+    );
+    (grant, issued)
 }
 
 async fn registry_upsert_keeps_the_newest_record(store: Store) {
@@ -563,6 +585,7 @@ fn rotation(old: &str, access: &str, refresh: &str) -> llavero_store::Rotation {
             account_id: Some("acct-1".into()),
             ..Default::default()
         }),
+        grace_secs: 0,
     }
 }
 
@@ -871,4 +894,159 @@ async fn group_commit_spans_several_queries(store: Store) {
         }
     }
     assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(269));
+}
+
+/// The grace window these tests give: 10 seconds.
+const GRACE: i64 = 10;
+
+/// A rotation of `old` at `now` with the grace window [`GRACE`].
+fn graced(old: &str, new: &str, now: i64) -> llavero_store::Rotation {
+    llavero_store::Rotation {
+        now,
+        grace_secs: GRACE,
+        ..rotation(old, &format!("at-{new}"), new)
+    }
+}
+
+/// Commits `rotation` alone (at the audit head, so on PostgreSQL it tries the one-statement
+/// path first) and returns its outcome.
+async fn rotate_one(store: &Store, rotation: llavero_store::Rotation) -> RefreshRotation {
+    let head = store.audit_head().await.unwrap();
+    let committed = store
+        .commit_group(Some(&head), &[rotation], &[])
+        .await
+        .unwrap();
+    committed.rotations.into_iter().next().unwrap().0
+}
+
+/// Whether access token `token` (its raw value) still grants.
+async fn grants(store: &Store, token: &str) -> bool {
+    store
+        .access_grant(&hash_secret(token), NOW + 1)
+        .await
+        .unwrap()
+        .is_some()
+}
+
+/// The answer to a rotation was lost (the server killed after the commit): the client retries
+/// with the token it sent, within the grace window, and gets a fresh pair, recorded in the
+/// audit trail. The lost pair is retired, the family goes on from the fresh one, unrevoked.
+async fn refresh_retry_within_grace_gets_a_fresh_pair(store: Store) {
+    citizen_with_tokens(&store).await;
+    let first = rotate_one(&store, graced("rt", "rt-2", NOW + 1)).await;
+    assert!(matches!(first, RefreshRotation::Rotated(_)), "{first:?}");
+    let head = store.audit_head().await.unwrap();
+    let retry = store
+        .commit_group(Some(&head), &[graced("rt", "rt-3", NOW + GRACE)], &[])
+        .await
+        .unwrap();
+    assert!(
+        matches!(&retry.rotations[0], (RefreshRotation::Rotated(grant), Some(seq))
+            if grant.id == "grant-1" && *seq == head.0 + 1),
+        "{:?}",
+        retry.rotations
+    );
+    assert!(
+        !grants(&store, "at-rt-2").await,
+        "the lost access token is revoked"
+    );
+    assert!(grants(&store, "at-rt-3").await);
+    // A second retry (the fresh answer lost too) still works, within the same window.
+    let again = rotate_one(&store, graced("rt", "rt-4", NOW + GRACE)).await;
+    assert!(matches!(again, RefreshRotation::Rotated(_)), "{again:?}");
+    assert!(!grants(&store, "at-rt-3").await);
+    let next = rotate_one(&store, graced("rt-4", "rt-5", NOW + GRACE + 1)).await;
+    assert!(matches!(next, RefreshRotation::Rotated(_)), "{next:?}");
+    assert!(grants(&store, "at-rt-5").await, "the family is intact");
+    assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(4));
+}
+
+/// The window is measured from the rotation and retries do not extend it; at its end, and
+/// with the window disabled (0), a retry is a reuse that revokes the family.
+async fn refresh_retry_after_grace_revokes_the_family(store: Store) {
+    citizen_with_tokens(&store).await;
+    let first = rotate_one(&store, graced("rt", "rt-2", NOW + 1)).await;
+    assert!(matches!(first, RefreshRotation::Rotated(_)), "{first:?}");
+    let late = rotate_one(&store, graced("rt", "rt-3", NOW + 1 + GRACE)).await;
+    assert!(matches!(late, RefreshRotation::Reused), "{late:?}");
+    assert!(!grants(&store, "at-rt-2").await, "the family is revoked");
+    assert!(!grants(&store, "at-rt-3").await);
+
+    // Disabled: the same second is already a reuse.
+    let store = fresh_family(store).await;
+    let disabled = llavero_store::Rotation {
+        grace_secs: 0,
+        ..graced("rt-b", "rt-b3", NOW + 1)
+    };
+    let first = rotate_one(&store, graced("rt-b", "rt-b2", NOW + 1)).await;
+    assert!(matches!(first, RefreshRotation::Rotated(_)), "{first:?}");
+    let reused = rotate_one(&store, disabled).await;
+    assert!(matches!(reused, RefreshRotation::Reused), "{reused:?}");
+    assert!(!grants(&store, "at-rt-b2").await);
+}
+
+/// A second grant of the citizen's, with refresh token `rt-b`, for a scenario that needs a
+/// family of its own.
+async fn fresh_family(store: Store) -> Store {
+    issue_grant(&store, "acct-1", "b", "code-b").await;
+    store
+        .store_tokens(
+            "grant-b",
+            (&hash_secret("at-b"), NOW + 300),
+            (&hash_secret("rt-b"), NOW + 900),
+        )
+        .await
+        .unwrap();
+    store
+}
+
+/// Attack: another client presenting the token within the window is refused as an unknown
+/// token, and neither gets a pair nor disturbs the family.
+async fn refresh_retry_by_another_client_is_refused(store: Store) {
+    citizen_with_tokens(&store).await;
+    add_client(&store, "rp2").await;
+    let first = rotate_one(&store, graced("rt", "rt-2", NOW + 1)).await;
+    assert!(matches!(first, RefreshRotation::Rotated(_)), "{first:?}");
+    let other = llavero_store::Rotation {
+        client_id: "rp2".into(),
+        ..graced("rt", "rt-3", NOW + 2)
+    };
+    let refused = rotate_one(&store, other).await;
+    assert!(matches!(refused, RefreshRotation::Unknown), "{refused:?}");
+    assert!(!grants(&store, "at-rt-3").await);
+    assert!(grants(&store, "at-rt-2").await, "the family is intact");
+    let next = rotate_one(&store, graced("rt-2", "rt-4", NOW + 2)).await;
+    assert!(matches!(next, RefreshRotation::Rotated(_)), "{next:?}");
+}
+
+/// Attack: once the successor was used, the token before it is no longer the immediately
+/// previous one; presenting it, even within the window, is a reuse that revokes the family.
+async fn refresh_retry_after_the_successor_was_used_revokes_the_family(store: Store) {
+    citizen_with_tokens(&store).await;
+    let first = rotate_one(&store, graced("rt", "rt-2", NOW + 1)).await;
+    assert!(matches!(first, RefreshRotation::Rotated(_)), "{first:?}");
+    let second = rotate_one(&store, graced("rt-2", "rt-3", NOW + 1)).await;
+    assert!(matches!(second, RefreshRotation::Rotated(_)), "{second:?}");
+    let stale = rotate_one(&store, graced("rt", "rt-4", NOW + 2)).await;
+    assert!(matches!(stale, RefreshRotation::Reused), "{stale:?}");
+    assert!(!grants(&store, "at-rt-3").await, "the family is revoked");
+    assert!(!grants(&store, "at-rt-4").await);
+    let after = rotate_one(&store, graced("rt-3", "rt-5", NOW + 2)).await;
+    assert!(matches!(after, RefreshRotation::Inactive), "{after:?}");
+}
+
+/// Attack: the window's fresh pair retires the successor it replaces. Whoever presents that
+/// successor afterwards (a thief who retried first, or the client if the thief did) presents
+/// a spent token: a reuse, which revokes the family, the fresh pair included.
+async fn retired_successor_presented_later_revokes_the_family(store: Store) {
+    citizen_with_tokens(&store).await;
+    let first = rotate_one(&store, graced("rt", "rt-2", NOW + 1)).await;
+    assert!(matches!(first, RefreshRotation::Rotated(_)), "{first:?}");
+    let retry = rotate_one(&store, graced("rt", "rt-3", NOW + 2)).await;
+    assert!(matches!(retry, RefreshRotation::Rotated(_)), "{retry:?}");
+    let retired = rotate_one(&store, graced("rt-2", "rt-4", NOW + 3)).await;
+    assert!(matches!(retired, RefreshRotation::Reused), "{retired:?}");
+    assert!(!grants(&store, "at-rt-3").await, "the family is revoked");
+    let after = rotate_one(&store, graced("rt-3", "rt-5", NOW + 3)).await;
+    assert!(matches!(after, RefreshRotation::Inactive), "{after:?}");
 }

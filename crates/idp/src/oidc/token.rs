@@ -214,6 +214,7 @@ async fn refresh(
         refresh: (refresh_hash.clone(), now + idp.config.refresh_token_secs),
         now,
         entry: Some(entry.clone()),
+        grace_secs: idp.config.refresh_grace_secs,
     };
     let (rotation, seq) = write_queue::rotate(idp.writes.as_ref(), &idp.store, rotation)
         .await
