@@ -98,20 +98,8 @@ pub async fn register_client(
     if let Some(r) = refused(&idp, &headers) {
         return r;
     }
-    match clients::register(&idp.store, body, idp.now()).await {
-        Ok(registered) => {
-            let detail = json!({"action": "client registered"});
-            crate::audit::record(
-                &idp,
-                &crate::audit::Origin::default(),
-                "admin",
-                None,
-                Some(&registered.client_id),
-                detail,
-            )
-            .await;
-            (StatusCode::CREATED, Json(registered)).into_response()
-        }
+    match clients::register(&idp, body, &crate::audit::Origin::default()).await {
+        Ok(registered) => (StatusCode::CREATED, Json(registered)).into_response(),
         Err(RegistrationError::Invalid(m)) => problem(StatusCode::BAD_REQUEST, &m),
         Err(e) => crate::web::internal(&e),
     }

@@ -43,6 +43,13 @@ pub fn router(issuer: IssuerState) -> Router {
             "/.well-known/openid-credential-issuer/{agency}",
             get(metadata::openid_credential_issuer),
         )
+        // The form of the drafts before 1.0 (the well-known suffix after the issuer's path),
+        // which wallets such as Sphereon's still ask for; 1.0's form above is canonical
+        // (OpenID4VCI 1.0 §12.2.2).
+        .route(
+            "/{agency}/.well-known/openid-credential-issuer",
+            get(metadata::openid_credential_issuer),
+        )
         .route(
             "/.well-known/jwt-vc-issuer/{agency}",
             get(metadata::jwt_vc_issuer),

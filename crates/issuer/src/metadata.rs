@@ -106,7 +106,8 @@ pub fn credential_issuer_metadata(issuer: &Issuer, agency: &Agency) -> Value {
 /// The signed form's `typ` (OpenID4VCI 1.0 §12.2.3).
 pub const SIGNED_METADATA_TYP: &str = "openidvci-issuer-metadata+jwt";
 
-/// `GET /.well-known/openid-credential-issuer/{agency}`: JSON, or with `Accept:
+/// `GET /.well-known/openid-credential-issuer/{agency}` (and the drafts' path,
+/// `/{agency}/.well-known/openid-credential-issuer`): JSON, or with `Accept:
 /// application/jwt` the same metadata signed by the agency's key (every member a top-level
 /// claim, plus `sub` = the credential issuer, `iat` and `exp`; the key in the header).
 pub async fn openid_credential_issuer(

@@ -824,6 +824,63 @@ async fn metadata_describes_every_configuration_and_the_keys() {
     );
 }
 
+/// What a Sphereon wallet (`@sphereon/oid4vci-client`) and other wallets built on the drafts
+/// do: ask for the metadata at `{credential_issuer}/.well-known/openid-credential-issuer`.
+/// They get the same metadata as at 1.0's path, and a path under the issuer that does not
+/// exist answers a JSON error to a client that accepts JSON, never an HTML page.
+#[tokio::test]
+async fn a_draft_wallet_finds_the_metadata_and_json_errors_under_the_issuer() {
+    let service = Service::sqlite().await;
+    let canonical = service
+        .get(&format!("/.well-known/openid-credential-issuer/{REGISTRO}"))
+        .await
+        .json();
+    let json_get = |path: String| {
+        Request::get(path)
+            .header(header::ACCEPT, "application/json")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let draft = service
+        .send(json_get(format!(
+            "/{REGISTRO}/.well-known/openid-credential-issuer"
+        )))
+        .await;
+    assert_eq!(draft.status, StatusCode::OK);
+    assert_eq!(draft.json(), canonical);
+    assert_eq!(
+        draft.json()["credential_issuer"],
+        format!("{BASE}/{REGISTRO}")
+    );
+    for path in [
+        format!("/{REGISTRO}/.well-known/openid-configuration"),
+        format!("/{REGISTRO}/no-such-endpoint"),
+        "/nowhere/.well-known/openid-credential-issuer".to_owned(),
+    ] {
+        let missing = service.send(json_get(path.clone())).await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            missing.headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{path}"
+        );
+        assert_eq!(missing.json()["error"], "not_found", "{path}");
+    }
+    // A browser still gets the page.
+    let page = service
+        .send(
+            Request::get(format!("/{REGISTRO}/no-such-endpoint"))
+                .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.text().contains("<html"), "{}", page.text());
+}
+
 #[tokio::test]
 async fn rotation_publishes_the_new_key_first_and_keeps_the_old_one() {
     let service = Service::sqlite().await;

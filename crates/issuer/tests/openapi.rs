@@ -17,6 +17,7 @@ const SOURCE: &str = include_str!("../../../specs/openapi/issuer.yaml");
 /// Every route of `llavero_issuer::router` but the document's own, plus `/token`.
 const ROUTES: &[&str] = &[
     "/.well-known/openid-credential-issuer/{agency}",
+    "/{agency}/.well-known/openid-credential-issuer",
     "/.well-known/jwt-vc-issuer/{agency}",
     "/{agency}/did.json",
     "/{agency}/nonce",
@@ -58,7 +59,8 @@ fn deref<'a>(document: &'a Value, value: &'a Value) -> &'a Value {
 fn operations(document: &Value) -> Vec<(String, String, &Value)> {
     let mut out = Vec::new();
     for (path, item) in document["paths"].as_object().unwrap() {
-        for (method, operation) in item.as_object().unwrap() {
+        // A path item may be a `$ref` to another (one operation served at two paths).
+        for (method, operation) in deref(document, item).as_object().unwrap() {
             if METHODS.contains(&method.as_str()) {
                 out.push((path.clone(), method.clone(), operation));
             }

@@ -273,6 +273,7 @@ pub enum AccountCommand {
 
 /// `llavero client …`
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process: boxing `Add` would buy nothing
 pub enum ClientCommand {
     /// Register a relying party. Prints JSON with `client_id` (and `client_secret`, shown once).
     #[command(
@@ -303,7 +304,19 @@ pub enum ClientCommand {
         /// `pairwise` (default) or `public` subject identifiers.
         #[arg(long)]
         subject_type: Option<String>,
+        /// `ES256` (default) or `RS256`: how the client's ID tokens are signed.
+        #[arg(long)]
+        id_token_signed_response_alg: Option<String>,
+        /// `required` (default) or `optional`: let a confidential client send code flows
+        /// without PKCE (as ClaveÚnica's relying parties do). Refused for public clients;
+        /// recorded in the audit log and shown by `client list`.
+        #[arg(long)]
+        pkce: Option<String>,
     },
+    /// List the registered relying parties as JSON (without secrets), with each one's ID token
+    /// algorithm and PKCE policy.
+    #[command(after_help = "Example:\n  llavero client list")]
+    List,
 }
 
 /// `llavero keys …`
@@ -321,8 +334,8 @@ pub enum KeysCommand {
         #[arg(long)]
         kid: Option<String>,
     },
-    /// Rotate the identity provider's ID token signing key; the old key stays in the JWKS until
-    /// its tokens expire.
+    /// Rotate the identity provider's ID token signing keys (ES256, and RS256 when a client uses
+    /// it); the old keys stay in the JWKS until their tokens expire.
     #[command(after_help = "Example:\n  llavero keys rotate")]
     Rotate,
 }

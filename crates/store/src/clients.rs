@@ -74,6 +74,70 @@ impl SubjectType {
     }
 }
 
+/// The algorithm a client's ID tokens are signed with (`id_token_signed_response_alg`,
+/// OpenID Connect Dynamic Client Registration §2), and of the provider key that signs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SigningAlg {
+    /// ECDSA P-256 with SHA-256: the default.
+    Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256, which OpenID Connect Core §15.1 makes mandatory to
+    /// implement for every provider.
+    Rs256,
+}
+
+impl SigningAlg {
+    /// The JWS `alg` name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
+        }
+    }
+
+    /// Parses the JWS `alg` name (exact, as JWS compares it).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ES256" => Some(Self::Es256),
+            "RS256" => Some(Self::Rs256),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a client must use PKCE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PkcePolicy {
+    /// Every authorization request carries an S256 challenge (the default, and the only
+    /// policy a public client can have).
+    Required,
+    /// A confidential client may omit PKCE (registered so explicitly, for relying parties that
+    /// move from ClaveÚnica unchanged); a challenge it sends is still enforced.
+    Optional,
+}
+
+impl PkcePolicy {
+    /// The registered name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::Optional => "optional",
+        }
+    }
+
+    /// Parses the registered name.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "required" => Some(Self::Required),
+            "optional" => Some(Self::Optional),
+            _ => None,
+        }
+    }
+}
+
 /// A client as registered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
@@ -97,12 +161,16 @@ pub struct Client {
     pub subject_type: SubjectType,
     /// Public JWKS for `private_key_jwt`.
     pub jwks: Option<String>,
+    /// How its ID tokens are signed.
+    pub id_token_alg: SigningAlg,
+    /// Whether it must use PKCE.
+    pub pkce: PkcePolicy,
 }
 
 /// A client to register.
 pub type NewClient = Client;
 
-const COLUMNS: &str = "id, name, secret_hash, auth_method, redirect_uris, post_logout_redirect_uris, scopes, min_acr, subject_type, jwks";
+const COLUMNS: &str = "id, name, secret_hash, auth_method, redirect_uris, post_logout_redirect_uris, scopes, min_acr, subject_type, jwks, id_token_signed_response_alg, pkce";
 
 fn client_from_row(row: &AnyRow) -> Result<Client, StoreError> {
     let method: String = row.try_get("auth_method")?;
@@ -110,6 +178,8 @@ fn client_from_row(row: &AnyRow) -> Result<Client, StoreError> {
     let redirect: String = row.try_get("redirect_uris")?;
     let logout: String = row.try_get("post_logout_redirect_uris")?;
     let scopes: String = row.try_get("scopes")?;
+    let alg: String = row.try_get("id_token_signed_response_alg")?;
+    let pkce: String = row.try_get("pkce")?;
     Ok(Client {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -123,6 +193,9 @@ fn client_from_row(row: &AnyRow) -> Result<Client, StoreError> {
         subject_type: SubjectType::parse(&subject)
             .ok_or_else(|| StoreError::corrupt("subject_type", subject))?,
         jwks: row.try_get("jwks")?,
+        id_token_alg: SigningAlg::parse(&alg)
+            .ok_or_else(|| StoreError::corrupt("id_token_signed_response_alg", alg))?,
+        pkce: PkcePolicy::parse(&pkce).ok_or_else(|| StoreError::corrupt("pkce", pkce))?,
     })
 }
 
@@ -130,7 +203,7 @@ impl Store {
     /// Registers a client.
     pub async fn add_client(&self, client: &NewClient, now: i64) -> Result<(), StoreError> {
         sqlx::query(&format!(
-            "INSERT INTO clients ({COLUMNS}, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            "INSERT INTO clients ({COLUMNS}, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
         .bind(&client.id)
         .bind(&client.name)
@@ -142,6 +215,8 @@ impl Store {
         .bind(client.min_acr.as_deref())
         .bind(client.subject_type.as_str())
         .bind(client.jwks.as_deref())
+        .bind(client.id_token_alg.as_str())
+        .bind(client.pkce.as_str())
         .bind(now)
         .execute(&self.pool)
         .await?;
@@ -155,5 +230,15 @@ impl Store {
             .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(client_from_row).transpose()
+    }
+
+    /// Every registered client, oldest first (for `llavero client list`).
+    pub async fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM clients ORDER BY created_at, id"
+        ))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(client_from_row).collect()
     }
 }

@@ -40,7 +40,7 @@ use sqlx::{AnyPool, Executor as _, Row as _};
 pub use accounts::{Account, ActivationCode, LoginSubject};
 pub use agencies::{Agency, AgencyClient, AgencyKey};
 pub use audit::{AuditCheckpoint, AuditEntry, BrokenLink, NewAuditEvent, truncate_ip};
-pub use clients::{Client, ClientAuthMethod, NewClient, SubjectType};
+pub use clients::{Client, ClientAuthMethod, NewClient, PkcePolicy, SigningAlg, SubjectType};
 pub use error::StoreError;
 pub use events::{Event, EventKind};
 pub use group_commit::{GroupCommitted, Rotation};

@@ -58,8 +58,8 @@ pub struct IssuedCode {
     pub grant: Grant,
     /// The redirect URI it was sent to.
     pub redirect_uri: String,
-    /// PKCE S256 challenge.
-    pub code_challenge: String,
+    /// PKCE S256 challenge; none only for a client registered with PKCE optional.
+    pub code_challenge: Option<String>,
     /// The request's `nonce`.
     pub nonce: Option<String>,
     /// Expiry.
@@ -398,7 +398,7 @@ impl Store {
         .bind(code_hash)
         .bind(&grant.id)
         .bind(&code.redirect_uri)
-        .bind(&code.code_challenge)
+        .bind(code.code_challenge.as_deref())
         .bind(code.nonce.as_deref())
         .bind(code.expires_at)
         .execute(&mut *tx)

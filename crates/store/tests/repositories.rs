@@ -44,6 +44,9 @@ on_both_backends!(
     refresh_retry_by_another_client_is_refused,
     refresh_retry_after_the_successor_was_used_revokes_the_family,
     retired_successor_presented_later_revokes_the_family,
+    signing_keys_rotate_per_algorithm,
+    clients_keep_their_id_token_alg_and_pkce_policy,
+    code_without_pkce_challenge_round_trips,
 );
 
 const NOW: i64 = 1_790_000_000;
@@ -102,7 +105,7 @@ async fn citizen_with_tokens(store: &Store) -> (String, String) {
         .await
         .unwrap();
     add_client(store, "rp").await;
-    let (grant, issued) = issue_grant(store, &account.id, "1", "code").await;
+    let (grant, issued) = issue_grant(store, &account.id, "1", "code", Some("challenge")).await;
     assert!(
         !store
             .issue_code("req-1", &grant, &hash_secret("code2"), &issued, NOW)
@@ -142,6 +145,8 @@ async fn add_client(store: &Store, id: &str) {
                 min_acr: None,
                 subject_type: llavero_store::SubjectType::Pairwise,
                 jwks: None,
+                id_token_alg: llavero_store::SigningAlg::Es256,
+                pkce: llavero_store::PkcePolicy::Required,
             },
             NOW,
         )
@@ -156,6 +161,7 @@ async fn issue_grant(
     account_id: &str,
     tag: &str,
     code: &str,
+    challenge: Option<&str>,
 ) -> (NewGrant, IssuedCode) {
     let request = AuthorizationRequest {
         id: format!("req-{tag}"),
@@ -181,7 +187,7 @@ async fn issue_grant(
     let issued = IssuedCode {
         grant: grant.clone(),
         redirect_uri: "https://rp.example/cb".into(),
-        code_challenge: "challenge".into(),
+        code_challenge: challenge.map(str::to_owned),
         nonce: Some("n".into()),
         expires_at: NOW + 60,
     };
@@ -988,7 +994,7 @@ async fn refresh_retry_after_grace_revokes_the_family(store: Store) {
 /// A second grant of the citizen's, with refresh token `rt-b`, for a scenario that needs a
 /// family of its own.
 async fn fresh_family(store: Store) -> Store {
-    issue_grant(&store, "acct-1", "b", "code-b").await;
+    issue_grant(&store, "acct-1", "b", "code-b", Some("challenge")).await;
     store
         .store_tokens(
             "grant-b",
@@ -1049,4 +1055,97 @@ async fn retired_successor_presented_later_revokes_the_family(store: Store) {
     assert!(!grants(&store, "at-rt-3").await, "the family is revoked");
     let after = rotate_one(&store, graced("rt-3", "rt-5", NOW + 3)).await;
     assert!(matches!(after, RefreshRotation::Inactive), "{after:?}");
+}
+
+fn stored_key(kid: &str, alg: llavero_store::SigningAlg, at: i64) -> llavero_store::StoredKey {
+    llavero_store::StoredKey {
+        kid: kid.into(),
+        alg,
+        sealed_private_key: vec![1, 2, 3],
+        public_jwk: "{}".into(),
+        created_at: at,
+        retired_at: None,
+    }
+}
+
+/// An ES256 rotation leaves the active RS256 key alone, and the reverse.
+async fn signing_keys_rotate_per_algorithm(store: Store) {
+    use llavero_store::SigningAlg::{Es256, Rs256};
+    store
+        .rotate_signing_key(&stored_key("ec-1", Es256, NOW), NOW)
+        .await
+        .unwrap();
+    store
+        .rotate_signing_key(&stored_key("rsa-1", Rs256, NOW + 1), NOW + 1)
+        .await
+        .unwrap();
+    store
+        .rotate_signing_key(&stored_key("ec-2", Es256, NOW + 2), NOW + 2)
+        .await
+        .unwrap();
+    let keys = store.signing_keys().await.unwrap();
+    let state = |kid: &str| {
+        let key = keys.iter().find(|k| k.kid == kid).unwrap();
+        (key.alg, key.retired_at)
+    };
+    assert_eq!(state("ec-1"), (Es256, Some(NOW + 2)));
+    assert_eq!(state("rsa-1"), (Rs256, None));
+    assert_eq!(state("ec-2"), (Es256, None));
+    store
+        .rotate_signing_key(&stored_key("rsa-2", Rs256, NOW + 3), NOW + 3)
+        .await
+        .unwrap();
+    let keys = store.signing_keys().await.unwrap();
+    let active: Vec<&str> = keys
+        .iter()
+        .filter(|k| k.retired_at.is_none())
+        .map(|k| k.kid.as_str())
+        .collect();
+    assert_eq!(active, ["rsa-2", "ec-2"]);
+}
+
+async fn clients_keep_their_id_token_alg_and_pkce_policy(store: Store) {
+    let client = |id: &str, alg, pkce| llavero_store::NewClient {
+        id: id.into(),
+        name: id.to_uppercase(),
+        secret_hash: Some(hash_secret("s")),
+        auth_method: llavero_store::ClientAuthMethod::ClientSecretBasic,
+        redirect_uris: vec!["https://rp.example/cb".into()],
+        post_logout_redirect_uris: vec![],
+        scopes: vec!["openid".into()],
+        min_acr: None,
+        subject_type: llavero_store::SubjectType::Pairwise,
+        jwks: None,
+        id_token_alg: alg,
+        pkce,
+    };
+    let legacy = client(
+        "legacy",
+        llavero_store::SigningAlg::Rs256,
+        llavero_store::PkcePolicy::Optional,
+    );
+    let modern = client(
+        "modern",
+        llavero_store::SigningAlg::Es256,
+        llavero_store::PkcePolicy::Required,
+    );
+    store.add_client(&legacy, NOW).await.unwrap();
+    store.add_client(&modern, NOW + 1).await.unwrap();
+    assert_eq!(store.client("legacy").await.unwrap().unwrap(), legacy);
+    assert_eq!(store.clients().await.unwrap(), [legacy, modern]);
+}
+
+/// A code issued to a client with PKCE optional has no challenge, and reads back as none.
+async fn code_without_pkce_challenge_round_trips(store: Store) {
+    let (account, _) = citizen_with_tokens(&store).await;
+    issue_grant(&store, &account, "2", "code-2", None).await;
+    let redeemed = store
+        .redeem_code(&hash_secret("code-2"), NOW + 1)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&redeemed, CodeRedemption::First(code)
+            if code.code_challenge.is_none() && code.grant.id == "grant-2"),
+        "{redeemed:?}"
+    );
 }

@@ -190,6 +190,18 @@ await check(`agency ${AGENCY} gets an API token (client_credentials)`, async () 
   assert(typeof agencyToken === 'string', `no access_token in ${body}`);
 });
 
+await check("metadata at the drafts' path (as @sphereon/oid4vci-client asks) equals 1.0's; unknown paths answer JSON", async () => {
+  const json = { headers: { Accept: 'application/json' } };
+  const canonical = await (await fetch(`${BASE}/.well-known/openid-credential-issuer/${AGENCY}`, json)).json();
+  const res = await fetch(`${BASE}/${AGENCY}/.well-known/openid-credential-issuer`, json);
+  assert(res.ok, `GET /${AGENCY}/.well-known/openid-credential-issuer -> ${res.status}`);
+  assert(JSON.stringify(await res.json()) === JSON.stringify(canonical), 'the two metadata documents differ');
+  const missing = await fetch(`${BASE}/${AGENCY}/.well-known/openid-configuration`, json);
+  assert(missing.status === 404, `unknown path -> ${missing.status}`);
+  assert(missing.headers.get('content-type')?.startsWith('application/json'), `unknown path content-type ${missing.headers.get('content-type')}`);
+  assert((await missing.json()).error === 'not_found', 'unknown path error');
+});
+
 const sd = await check('SD-JWT VC batch of 3 (offer by reference, tx_code): verified by @sd-jwt/sd-jwt-vc, 3 holder keys', async () => {
   const offer = await newOffer(ALICE.run, ['birth-certificate_sd-jwt'], birthPlace);
   assert(/^\d+$/.test(offer.tx_code), `tx_code ${offer.tx_code}`);

@@ -1,6 +1,10 @@
 // End to end, an independent OpenID Connect client (npm openid-client 6) against a running
 // Llavero server:
 //   node flow.mjs BASE_URL LLAVERO_BIN DATA_DIR
+// Besides the ES256 client with PAR and PKCE, it registers an RS256 client
+// (id_token_signed_response_alg, OIDC Core §15.1) and a confidential client with PKCE optional
+// (a ClaveÚnica relying party's plain code flow) and checks their ID tokens against the JWKS
+// with npm jose.
 // BASE_URL is the server's issuer (http on localhost); LLAVERO_BIN sets up the person, the client
 // and the activation code with LLAVERO_DATA_DIR=DATA_DIR, the data directory the server runs on
 // (use a fresh one: the account is activated once). The browser part is plain HTML forms with
@@ -11,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as jose from 'jose';
 import * as client from 'openid-client';
 import { Browser, findForm, formatExchanges, recordingFetch } from './browser.mjs';
 
@@ -299,11 +304,130 @@ const refreshed = await step('refresh token grant rotates both tokens', async ()
   return t;
 });
 
-await step('reusing the old refresh token fails with invalid_grant', () =>
+// A retry of the token just rotated, while its successor is still unused, is a lost response
+// (the grace window) and gets a fresh pair; once the successor has been used, the old token is a
+// replay: refused, and its whole family revoked.
+const rotatedAgain = await step('the new refresh token rotates in turn', async () => {
+  const t = await client.refreshTokenGrant(config, refreshed.refresh_token);
+  assert.notEqual(t.refresh_token, refreshed.refresh_token, 'the refresh token did not change');
+  return t;
+});
+
+await step('replaying the first refresh token after its successor was used fails with invalid_grant', () =>
   expectOAuthError(client.refreshTokenGrant(config, tokens.refresh_token), 'invalid_grant', 'old refresh token'));
 
-await step('the new refresh token is revoked too (family revoked on reuse)', () =>
-  expectOAuthError(client.refreshTokenGrant(config, refreshed.refresh_token), 'invalid_grant', 'new refresh token'));
+await step('the newest refresh token is revoked too (family revoked on replay)', () =>
+  expectOAuthError(client.refreshTokenGrant(config, rotatedAgain.refresh_token), 'invalid_grant', 'newest refresh token'));
+
+// ------------------------------------------- RS256 ID tokens, confidential client without PKCE
+
+/** `llavero client add` with the flow's redirect URIs and scope plus `extra` flags; returns its JSON. */
+function addClient(name, ...extra) {
+  const out = llavero('client', 'add', '--name', name, '--redirect-uri', REDIRECT_URI,
+    '--post-logout-redirect-uri', POST_LOGOUT_REDIRECT_URI, '--scope', SCOPE, ...extra);
+  return parseJson(out, `llavero client add ${extra.join(' ')}`);
+}
+
+/** openid-client's configuration of a registered confidential client expecting ID tokens in `alg`. */
+function configFor(registration, alg) {
+  const cfg = new client.Configuration(config.serverMetadata(), registration.client_id,
+    { client_secret: registration.client_secret, id_token_signed_response_alg: alg },
+    client.ClientSecretBasic());
+  client.allowInsecureRequests(cfg);
+  cfg[client.customFetch] = recordingFetch(exchanges);
+  return cfg;
+}
+
+/** Independently of openid-client: the ID token verifies with `alg` against the JWKS (npm jose). */
+async function verifyWithJwks(idToken, audience, alg) {
+  const jwks = jose.createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri));
+  const { payload, protectedHeader } = await jose.jwtVerify(idToken, jwks,
+    { issuer: ISSUER, audience, algorithms: [alg] });
+  assert.equal(protectedHeader.alg, alg, 'ID token alg');
+  const res = await recordingFetch(exchanges, 'test')(config.serverMetadata().jwks_uri);
+  const { keys } = await res.json();
+  const key = keys.find((k) => k.kid === protectedHeader.kid);
+  assert.ok(key, `kid ${protectedHeader.kid} is not in the JWKS`);
+  assert.equal(key.use, 'sig', 'JWKS use');
+  assert.equal(key.alg, alg, 'JWKS alg');
+  return { payload, key };
+}
+
+/** A first authorization of a new client in the signed-in browser: consent, then the callback. */
+async function consentFor(url, what) {
+  const res = await browser.get(url.href);
+  const location = expectSeeOther(res, '/consent', `${what}: new client, consent asked`);
+  const form = await getForm(location.href, '/consent', location.searchParams.get('request'));
+  return expectCallback(await browser.postForm(form.action, { ...form.hidden, decision: 'allow' }), `${what}: consent`);
+}
+
+await step('discovery lists ES256 and RS256 ID tokens', () => {
+  const algs = config.serverMetadata().id_token_signing_alg_values_supported;
+  assert.ok(algs.includes('ES256') && algs.includes('RS256'), `id_token_signing_alg_values_supported: ${algs}`);
+});
+
+const rsClient = await step('llavero client add --id-token-signed-response-alg RS256', () => {
+  const json = addClient('Interop RS256', '--id-token-signed-response-alg', 'RS256');
+  assert.equal(json.id_token_signed_response_alg, 'RS256', JSON.stringify(json));
+  return json;
+});
+
+await step('RS256 client: PAR + PKCE, ID token RS256 verified against the JWKS (jose), RSA key >= 2048 bits', async () => {
+  const rsConfig = configFor(rsClient, 'RS256');
+  const auth = await newAuthorization(rsConfig);
+  const callbackUrl = await consentFor(auth.url, 'RS256 client');
+  const t = await client.authorizationCodeGrant(rsConfig, callbackUrl, auth.checks);
+  assert.equal(t.claims().nonce, auth.checks.expectedNonce, 'nonce');
+  const { payload, key } = await verifyWithJwks(t.id_token, rsClient.client_id, 'RS256');
+  assert.equal(key.kty, 'RSA', 'JWKS kty');
+  assert.ok(Buffer.from(key.n, 'base64url').length * 8 >= 2048, 'RSA modulus under 2048 bits');
+  assert.equal(payload.sid, idClaims.sid, 'same session, same sid');
+  // The ES256 key still signs the ES256 client's tokens, and its key is published beside.
+  await verifyWithJwks(tokens.id_token, registered.client_id, 'ES256');
+});
+
+await step('RS256 client (PKCE required): an authorization request without PKCE is refused', async () => {
+  const url = client.buildAuthorizationUrl(configFor(rsClient, 'RS256'),
+    { redirect_uri: REDIRECT_URI, scope: SCOPE, state: 'no-pkce' });
+  const location = expectCallback(await browser.get(url.href), 'authorization without PKCE');
+  assert.equal(location.searchParams.get('error'), 'invalid_request', `error in ${location}`);
+  assert.equal(location.searchParams.get('state'), 'no-pkce', 'state');
+});
+
+await step('llavero client add --auth none --pkce optional is refused (public clients always use PKCE)', () => {
+  assert.throws(() => addClient('Public', '--auth', 'none', '--pkce', 'optional'), /pkce/);
+});
+
+const legacy = await step('llavero client add --pkce optional (a confidential client, as ClaveÚnica RPs are)', () => {
+  const json = addClient('Interop sin PKCE', '--pkce', 'optional');
+  assert.equal(json.pkce, 'optional', JSON.stringify(json));
+  return json;
+});
+
+await step('confidential client without PKCE: front-channel code flow, ID token verified against the JWKS', async () => {
+  const legacyConfig = configFor(legacy, 'ES256');
+  const checks = { expectedState: client.randomState(), expectedNonce: client.randomNonce(), idTokenExpected: true };
+  const url = client.buildAuthorizationUrl(legacyConfig, {
+    redirect_uri: REDIRECT_URI, scope: SCOPE, state: checks.expectedState, nonce: checks.expectedNonce,
+  });
+  assert.equal(url.searchParams.get('code_challenge'), null, 'the request must carry no PKCE');
+  const callbackUrl = await consentFor(url, 'client without PKCE');
+  const t = await client.authorizationCodeGrant(legacyConfig, callbackUrl, checks);
+  const { payload } = await verifyWithJwks(t.id_token, legacy.client_id, 'ES256');
+  assert.equal(payload.nonce, checks.expectedNonce, 'nonce');
+  const info = await client.fetchUserInfo(legacyConfig, t.access_token, payload.sub);
+  assert.deepEqual(info.RolUnico, { numero: 12345678, DV: '5', tipo: 'RUN' }, 'RolUnico');
+});
+
+await step('llavero client list shows each client\'s ID token algorithm and PKCE policy, no secrets', () => {
+  const out = llavero('client', 'list');
+  const list = parseJson(out, 'llavero client list');
+  const find = (id) => list.find((c) => c.client_id === id);
+  assert.equal(find(rsClient.client_id)?.id_token_signed_response_alg, 'RS256', out);
+  assert.equal(find(legacy.client_id)?.pkce, 'optional', out);
+  assert.equal(find(registered.client_id)?.pkce, 'required', out);
+  assert.ok(!out.includes(registered.client_secret), 'a client secret is listed');
+});
 
 // ----------------------------------------------------------- second authorization, revocation
 

@@ -4,7 +4,6 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use llavero_credentials::jws::{self, Header};
 use llavero_store::{Client, Grant, Person, SubjectType};
 use serde_json::{Map, Value, json};
 
@@ -39,7 +38,10 @@ pub async fn id_token(
     nonce: Option<&str>,
 ) -> Result<String, KeyError> {
     let now = idp.now();
-    let signer = idp.keys.signer(&idp.store, &idp.master, now).await?;
+    let signer = idp
+        .keys
+        .id_token_signer(&idp.store, &idp.master, client.id_token_alg, now)
+        .await?;
     let mut claims = json!({
         "iss": idp.config.issuer,
         "sub": subject(idp, &client.id, client.subject_type, &grant.account_id),
@@ -54,9 +56,7 @@ pub async fn id_token(
     if let (Some(nonce), Some(obj)) = (nonce, claims.as_object_mut()) {
         obj.insert("nonce".into(), nonce.into());
     }
-    let mut header = Header::new("JWT");
-    header.kid = signer.public_jwk().kid().map(str::to_owned);
-    jws::sign_json(header, &claims, signer.as_ref()).map_err(|e| KeyError::Key(e.to_string()))
+    signer.sign_json(&claims)
 }
 
 /// Splits registry names on spaces: `"María José"` → `["María", "José"]`.

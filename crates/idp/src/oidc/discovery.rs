@@ -35,7 +35,7 @@ pub fn metadata(idp: &crate::state::Idp) -> Value {
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["pairwise", "public"],
-        "id_token_signing_alg_values_supported": ["ES256"],
+        "id_token_signing_alg_values_supported": ["ES256", "RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": ["ES256"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
@@ -66,23 +66,11 @@ pub async fn configuration(State(idp): State<IdpState>) -> Json<Value> {
     Json(metadata(&idp))
 }
 
-/// `GET /jwks`: the active key and retired keys whose tokens may still be valid.
+/// `GET /jwks`: the active keys (ES256, and RS256 once a client uses it) and retired keys
+/// whose tokens may still be valid, each with `kid`, `use` and `alg`.
 pub async fn jwks(State(idp): State<IdpState>) -> Response {
     match idp.keys.published(&idp.store, &idp.master, idp.now()).await {
-        Ok(keys) => {
-            let keys: Vec<Value> = keys
-                .iter()
-                .map(|k| {
-                    let mut v = k.to_value();
-                    if let Some(obj) = v.as_object_mut() {
-                        obj.insert("use".into(), "sig".into());
-                        obj.insert("alg".into(), "ES256".into());
-                    }
-                    v
-                })
-                .collect();
-            Json(json!({"keys": keys})).into_response()
-        }
+        Ok(keys) => Json(json!({"keys": keys})).into_response(),
         Err(e) => OAuthError::server(&e).into_response(),
     }
 }

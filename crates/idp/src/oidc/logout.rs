@@ -10,8 +10,6 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
-use llavero_credentials::crypto::default_backend;
-use llavero_credentials::jws::{AlgorithmPolicy, DecodedJws};
 use serde_json::{Value, json};
 
 use super::authorize::{current_session, see_other};
@@ -23,17 +21,11 @@ use crate::web::{CookieName, CsrfSecret, csrf_valid, set_cookie};
 /// The claims of an `id_token_hint` this provider signed (expired ones included, as the spec
 /// allows).
 async fn hint_claims(idp: &Idp, hint: &str) -> Option<Value> {
-    let jws = DecodedJws::decode(hint).ok()?;
-    let keys = idp
+    let payload = idp
         .keys
-        .published(&idp.store, &idp.master, idp.now())
-        .await
-        .ok()?;
-    let kid = jws.header().kid.as_deref();
-    let key = keys.iter().find(|k| k.kid() == kid)?;
-    jws.verify(default_backend(), key, &AlgorithmPolicy::es256_only())
-        .ok()?;
-    let claims = jws.unverified_value().ok()?;
+        .verified_payload(&idp.store, &idp.master, idp.now(), hint)
+        .await?;
+    let claims: Value = serde_json::from_slice(&payload).ok()?;
     (claims.get("iss")?.as_str()? == idp.config.issuer).then_some(claims)
 }
 

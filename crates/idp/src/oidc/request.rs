@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use llavero_store::Client;
+use llavero_store::{Client, PkcePolicy};
 use serde::{Deserialize, Serialize};
 
 use crate::factors::{ACR_LOW, acr_rank};
@@ -24,8 +24,9 @@ pub struct AuthParams {
     pub state: Option<String>,
     /// Copied into the ID token.
     pub nonce: Option<String>,
-    /// PKCE S256 challenge.
-    pub code_challenge: String,
+    /// PKCE S256 challenge; none only from a client registered with PKCE optional that sent
+    /// none.
+    pub code_challenge: Option<String>,
     /// `prompt` values.
     pub prompt: Vec<String>,
     /// Maximum authentication age in seconds.
@@ -132,8 +133,17 @@ fn granted_scopes(
 }
 
 /// PKCE: an S256 challenge is required (RFC 7636; `plain` is refused, as is no method, which
-/// would mean `plain`).
-fn pkce_challenge(challenge: Option<&str>, method: Option<&str>) -> Result<String, Refusal> {
+/// would mean `plain`), unless the client is confidential and registered with PKCE optional
+/// and sends neither a challenge nor a method. A challenge it does send is held to the same
+/// rules, and to the verifier at the token endpoint.
+fn pkce_challenge(
+    pkce: PkcePolicy,
+    challenge: Option<&str>,
+    method: Option<&str>,
+) -> Result<Option<String>, Refusal> {
+    if pkce == PkcePolicy::Optional && challenge.is_none() && method.is_none() {
+        return Ok(None);
+    }
     let challenge = challenge.ok_or(("invalid_request", "PKCE code_challenge is required"))?;
     match method {
         Some("S256") => {}
@@ -155,7 +165,7 @@ fn pkce_challenge(challenge: Option<&str>, method: Option<&str>) -> Result<Strin
             "code_challenge must be a base64url SHA-256 digest",
         ));
     }
-    Ok(challenge.to_owned())
+    Ok(Some(challenge.to_owned()))
 }
 
 /// `prompt` values: known ones only, and `none` alone.
@@ -244,8 +254,12 @@ pub fn validate(
         get("authorization_details"),
     )
     .map_err(fail)?;
-    let code_challenge =
-        pkce_challenge(get("code_challenge"), get("code_challenge_method")).map_err(fail)?;
+    let code_challenge = pkce_challenge(
+        client.pkce,
+        get("code_challenge"),
+        get("code_challenge_method"),
+    )
+    .map_err(fail)?;
     let prompt = prompt_values(get("prompt")).map_err(fail)?;
     let max_age =
         match get("max_age") {

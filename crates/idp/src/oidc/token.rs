@@ -16,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use llavero_store::{
-    Client, CodeRedemption, Grant, NewAuditEvent, RefreshRotation, Rotation, hash_secret,
+    Client, CodeRedemption, Grant, NewAuditEvent, PkcePolicy, RefreshRotation, Rotation,
+    hash_secret,
 };
 use serde_json::json;
 use subtle::ConstantTimeEq as _;
@@ -77,9 +78,11 @@ async fn grant(
                 .ok_or_else(|| OAuthError::bad("invalid_request", "code is required"))?;
             let redirect_uri = get("redirect_uri")
                 .ok_or_else(|| OAuthError::bad("invalid_request", "redirect_uri is required"))?;
-            let verifier = get("code_verifier").ok_or_else(|| {
-                OAuthError::bad("invalid_request", "code_verifier is required (PKCE)")
-            })?;
+            let verifier = get("code_verifier");
+            // Refused before the code is spent, as before PKCE could be optional.
+            if verifier.is_none() && client.pkce == PkcePolicy::Required {
+                return Err(missing_verifier());
+            }
             authorization_code(idp, client, code, redirect_uri, verifier, origin).await
         }
         Some("refresh_token") => {
@@ -103,6 +106,36 @@ fn verifier_well_formed(verifier: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
+/// Checks the code's PKCE binding. A code issued with a challenge needs its verifier. A code
+/// issued without one (a confidential client registered with PKCE optional) must come
+/// without a verifier: one sent anyway means the authorization request was not the client's
+/// own, the downgrade RFC 9700 §4.8.2 tells servers to refuse.
+fn pkce_check(
+    client: &Client,
+    challenge: Option<&str>,
+    verifier: Option<&str>,
+) -> Result<(), OAuthError> {
+    let invalid = |why: &str| OAuthError::bad("invalid_grant", why);
+    match (challenge, verifier) {
+        (Some(challenge), Some(verifier)) => {
+            if verifier_well_formed(verifier) && pkce_matches(verifier, challenge) {
+                Ok(())
+            } else {
+                Err(invalid("code_verifier does not match the code_challenge"))
+            }
+        }
+        (None, Some(_)) => Err(invalid(
+            "code_verifier sent for a code issued without a code_challenge",
+        )),
+        (None, None) if client.pkce == PkcePolicy::Optional => Ok(()),
+        (Some(_) | None, None) => Err(missing_verifier()),
+    }
+}
+
+fn missing_verifier() -> OAuthError {
+    OAuthError::bad("invalid_request", "code_verifier is required (PKCE)")
+}
+
 fn pkce_matches(verifier: &str, challenge: &str) -> bool {
     let digest = ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes());
     let computed = URL_SAFE_NO_PAD.encode(digest.as_ref());
@@ -114,7 +147,7 @@ async fn authorization_code(
     client: &Client,
     code: &str,
     redirect_uri: &str,
-    verifier: &str,
+    verifier: Option<&str>,
     origin: &Origin,
 ) -> Result<Response, OAuthError> {
     let now = idp.now();
@@ -154,9 +187,7 @@ async fn authorization_code(
             "redirect_uri differs from the authorization request",
         ));
     }
-    if !verifier_well_formed(verifier) || !pkce_matches(verifier, &issued.code_challenge) {
-        return Err(invalid("code_verifier does not match the code_challenge"));
-    }
+    pkce_check(client, issued.code_challenge.as_deref(), verifier)?;
     let (access, refresh) = (crate::random::token(), crate::random::token());
     let refresh_hash = hash_secret(&refresh);
     idp.store

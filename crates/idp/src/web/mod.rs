@@ -239,11 +239,45 @@ pub fn internal(error: &dyn std::fmt::Display) -> Response {
 
 pub mod account;
 
-/// Unknown paths: a page that says so, in the browser's language.
+/// Whether the `Accept` header asks for JSON before HTML: `application/json` or a `+json`
+/// type listed, and `text/html` not listed ahead of it. (Order, not `q`, decides: browsers
+/// list `text/html` first, API clients list JSON alone.) No header, or `*/*`, keeps the page.
+fn wants_json(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let position = |wanted: &dyn Fn(&str) -> bool| {
+        accept
+            .split(',')
+            .map(|part| part.split(';').next().unwrap_or("").trim())
+            .position(wanted)
+    };
+    let json = position(&|m| m == "application/json" || m.ends_with("+json"));
+    let html = position(&|m| m == "text/html");
+    match (json, html) {
+        (Some(j), Some(h)) => j < h,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+/// Unknown paths: a page that says so, in the browser's language; for a client that asks for
+/// JSON (a wallet probing an issuer's path, an API client), a JSON error it can parse.
 pub async fn not_found(
     axum::extract::State(idp): axum::extract::State<crate::IdpState>,
     headers: HeaderMap,
 ) -> Response {
+    if wants_json(&headers) {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({
+                "error": "not_found",
+                "error_description": "no such endpoint",
+            })),
+        )
+            .into_response();
+    }
     idp.pages.error(
         StatusCode::NOT_FOUND,
         pages::Locale::choose(None, &headers),
@@ -254,6 +288,27 @@ pub async fn not_found(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_is_chosen_only_when_asked_for_before_html() {
+        let accept = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                axum::http::header::ACCEPT,
+                axum::http::HeaderValue::from_str(value).unwrap(),
+            );
+            wants_json(&headers)
+        };
+        assert!(accept("application/json"));
+        assert!(accept("application/problem+json, */*;q=0.1"));
+        assert!(accept("application/json, text/html;q=0.5"));
+        assert!(!accept(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        ));
+        assert!(!accept("text/html, application/json"));
+        assert!(!accept("*/*"));
+        assert!(!wants_json(&HeaderMap::new()));
+    }
 
     #[test]
     fn local_limiter_counts_per_key_and_window() {

@@ -22,6 +22,7 @@ use axum::http::{Request, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use http_body_util::BodyExt as _;
+use llavero_idp::audit::Origin;
 use llavero_idp::clients::{Registration, register};
 use llavero_idp::registry::Run;
 use llavero_idp::seal::MasterKey;
@@ -158,6 +159,8 @@ impl Provider {
                 min_acr: None,
                 subject_type: None,
                 jwks: None,
+                id_token_signed_response_alg: None,
+                pkce: None,
             })
             .await;
         self.client_id = registered.0;
@@ -165,7 +168,7 @@ impl Provider {
     }
 
     pub async fn register(&self, registration: Registration) -> (String, Option<String>) {
-        let r = register(&self.idp.store, registration, START)
+        let r = register(&self.idp, registration, &Origin::default())
             .await
             .unwrap();
         (r.client_id, r.client_secret)

@@ -248,7 +248,7 @@ impl Service {
                 .unwrap()
         };
         let client = llavero_idp::clients::register(
-            store,
+            &self.issuer.idp,
             llavero_idp::clients::Registration {
                 name: "Billetera".into(),
                 redirect_uris: vec!["https://wallet.example/cb".into()],
@@ -256,7 +256,7 @@ impl Service {
                 token_endpoint_auth_method: Some("none".into()),
                 ..Default::default()
             },
-            self.now(),
+            &llavero_idp::audit::Origin::default(),
         )
         .await
         .unwrap();
@@ -285,7 +285,7 @@ impl Service {
         let issued = IssuedCode {
             grant: grant.clone(),
             redirect_uri: "https://wallet.example/cb".into(),
-            code_challenge: "unused".into(),
+            code_challenge: Some("unused".into()),
             nonce: None,
             expires_at: self.now() + 60,
         };

@@ -34,7 +34,13 @@ pub fn rotate_key(config: &Config) -> anyhow::Result<ExitCode> {
         let store = identity::open_store(config).await?;
         let master = identity::master_key(config, &store)?;
         let kid = llavero_idp::keys::rotate(&store, &master, now()).await?;
-        println!("{}", serde_json::json!({"kid": kid}));
+        // The RSA key rotates too once a client uses RS256 (null otherwise).
+        let rs256 = if llavero_idp::keys::has_rs256(&store).await? {
+            Some(llavero_idp::keys::rotate_rs256(&store, &master, now()).await?)
+        } else {
+            None
+        };
+        println!("{}", serde_json::json!({"kid": kid, "rs256_kid": rs256}));
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -171,37 +177,59 @@ pub fn account(config: &Config, command: AccountCommand) -> anyhow::Result<ExitC
 
 /// `llavero client …`
 pub fn client(config: &Config, command: ClientCommand) -> anyhow::Result<ExitCode> {
-    let ClientCommand::Add {
-        name,
-        redirect_uris,
-        post_logout_redirect_uris,
-        scope,
-        auth,
-        jwks,
-        min_acr,
-        subject_type,
-    } = command;
-    let jwks = match jwks {
-        Some(path) => Some(serde_json::from_str(
-            &std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?,
-        )?),
-        None => None,
-    };
-    let registration = llavero_idp::clients::Registration {
-        name,
-        redirect_uris,
-        post_logout_redirect_uris,
-        scopes: vec![scope],
-        token_endpoint_auth_method: Some(auth),
-        min_acr,
-        subject_type,
-        jwks,
+    let registration = match command {
+        ClientCommand::List => return list_clients(config),
+        ClientCommand::Add {
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            scope,
+            auth,
+            jwks,
+            min_acr,
+            subject_type,
+            id_token_signed_response_alg,
+            pkce,
+        } => llavero_idp::clients::Registration {
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            scopes: vec![scope],
+            token_endpoint_auth_method: Some(auth),
+            min_acr,
+            subject_type,
+            jwks: match jwks {
+                Some(path) => Some(serde_json::from_str(
+                    &std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?,
+                )?),
+                None => None,
+            },
+            id_token_signed_response_alg,
+            pkce,
+        },
     };
     block_on(async {
         let store = identity::open_store(config).await?;
-        let registered = llavero_idp::clients::register(&store, registration, now()).await?;
+        let idp = identity::build(config, store, Arc::new(SystemClock)).await?;
+        let origin = llavero_idp::audit::Origin::default();
+        let registered = llavero_idp::clients::register(&idp, registration, &origin).await?;
         println!("{}", serde_json::to_string(&registered)?);
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `llavero client list`: one JSON array, secrets left out.
+fn list_clients(config: &Config) -> anyhow::Result<ExitCode> {
+    block_on(async {
+        let store = identity::open_store(config).await?;
+        let clients: Vec<serde_json::Value> = store
+            .clients()
+            .await?
+            .iter()
+            .map(llavero_idp::clients::listing)
+            .collect();
+        println!("{}", serde_json::Value::from(clients));
         Ok(ExitCode::SUCCESS)
     })
 }
