@@ -3,8 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)] // the scenario runs outside #[test] fns
 
-use llavero_idp::registry::import::{ImportFormat, import};
-use llavero_store::Store;
+use llavero_idp::registry::import::{ImportFormat, ImportReport, import};
+use llavero_store::{CredentialStatus, Store};
 
 const HEADER: &str = "run,given_names,paternal_surname,maternal_surname,birth_date,sex,nationality,document_serial,status,updated_at";
 
@@ -104,6 +104,119 @@ async fn scenario(store: Store) {
     .await
     .unwrap();
     assert_eq!(again.written, 0, "idempotent");
+}
+
+/// Everything an import may touch for `run`: the record, the account, the credentials, the
+/// audit chain's head and the event feed.
+async fn state_of(
+    store: &Store,
+    run: i64,
+) -> (
+    Option<llavero_store::Person>,
+    Option<llavero_store::Account>,
+    Vec<llavero_store::IssuedCredential>,
+    (i64, String),
+    Vec<llavero_store::Event>,
+) {
+    (
+        store.person(run).await.unwrap(),
+        store.account_by_run(run).await.unwrap(),
+        store
+            .issued_credentials("registro-civil", Some(run), 100)
+            .await
+            .unwrap(),
+        store.audit_head().await.unwrap(),
+        store.events_after(0, 100).await.unwrap(),
+    )
+}
+
+async fn import_csv(store: &Store, rows: &str, now: i64) -> ImportReport {
+    import(
+        store,
+        format!("{HEADER}\n{rows}").as_bytes(),
+        ImportFormat::Csv,
+        now,
+        |_| {},
+    )
+    .await
+    .unwrap()
+}
+
+/// An old extract saying a living person died is older than the stored record: it is counted
+/// unchanged and changes nothing, neither the record nor the account, the credentials, the
+/// audit trail or the event feed. Before the fix it revoked every credential of the person.
+async fn stale_extract_changes_nothing(store: Store) {
+    let run = 5_000_056;
+    let active_2026 = "5.000.056-7,Ana,Rojas,Soto,1980-05-05,F,CL,A1,active,2026-01-01T00:00:00Z\n";
+    let deceased_2025 =
+        "5.000.056-7,Ana,Rojas,Soto,1980-05-05,F,CL,A1,deceased,2025-01-01T00:00:00Z\n";
+    let report = import_csv(&store, active_2026, 1_800_000_000).await;
+    assert_eq!(report.written, 1);
+    let code = llavero_store::ActivationCode {
+        run,
+        code_hash: llavero_store::hash_secret("activation"),
+        expires_at: 1_800_000_060,
+    };
+    store
+        .put_activation_code(&code, 1_800_000_000)
+        .await
+        .unwrap();
+    store
+        .activate_account(&code, "acct-ana", "$argon2id$stub", 1_800_000_000)
+        .await
+        .unwrap()
+        .unwrap();
+    llavero_store::testing::issue_credential(
+        &store,
+        "registro-civil",
+        "cred-1",
+        run,
+        1_800_000_000,
+    )
+    .await
+    .unwrap();
+    let before = state_of(&store, run).await;
+    assert_eq!(before.2[0].status, CredentialStatus::Valid);
+
+    let report = import_csv(&store, deceased_2025, 1_800_000_100).await;
+    assert_eq!(
+        (
+            report.read,
+            report.written,
+            report.unchanged,
+            report.disabled_accounts
+        ),
+        (1, 0, 1, 0)
+    );
+    assert_eq!(
+        state_of(&store, run).await,
+        before,
+        "the stale record changed something"
+    );
+
+    // The newer extract takes effect; re-importing the older one afterwards changes nothing.
+    let deceased_2026 =
+        "5.000.056-7,Ana,Rojas,Soto,1980-05-05,F,CL,A1,deceased,2026-06-01T00:00:00Z\n";
+    let report = import_csv(&store, deceased_2026, 1_800_000_200).await;
+    assert_eq!((report.written, report.disabled_accounts), (1, 1));
+    let after = state_of(&store, run).await;
+    assert_eq!(after.2[0].status, CredentialStatus::Revoked);
+    for old in [active_2026, deceased_2025, deceased_2026] {
+        let report = import_csv(&store, old, 1_800_000_300).await;
+        assert_eq!((report.written, report.unchanged), (0, 1));
+        assert_eq!(state_of(&store, run).await, after, "re-import of {old}");
+    }
+}
+
+#[tokio::test]
+async fn stale_extract_changes_nothing_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    stale_extract_changes_nothing(llavero_store::testing::sqlite(dir.path()).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn stale_extract_changes_nothing_postgres() {
+    stale_extract_changes_nothing(llavero_store::testing::postgres().await.unwrap()).await;
 }
 
 #[tokio::test]

@@ -628,18 +628,18 @@ pub(crate) async fn follow_registry_status(
         .rows_affected())
 }
 
-/// Lifts the suspensions the registry imposed on people who are active again.
+/// Lifts the suspensions the registry imposed on `run`, active again.
 pub(crate) async fn lift_registry_suspensions(
     tx: &mut Transaction<'_, Any>,
+    run: i64,
     now: i64,
 ) -> Result<u64, StoreError> {
     Ok(sqlx::query(
         "UPDATE issued_credentials SET status = 'valid', status_reason = 'registry: active again', \
-         status_changed_at = $1, suspended_by_registry = 0 \
-         WHERE suspended_by_registry = 1 AND status = 'suspended' \
-         AND EXISTS (SELECT 1 FROM registry_people p \
-         WHERE p.run = issued_credentials.run AND p.status = 'active')",
+         status_changed_at = $2, suspended_by_registry = 0 \
+         WHERE run = $1 AND suspended_by_registry = 1 AND status = 'suspended'",
     )
+    .bind(run)
     .bind(now)
     .execute(&mut **tx)
     .await?

@@ -1,11 +1,13 @@
 //! The civil registry as Llavero holds it: one row per person, keyed by the RUN's number (the
 //! check digit is derived, never stored), replaced only by a newer registry record.
 
-use sqlx::Row as _;
+use std::collections::{HashMap, HashSet};
+
 use sqlx::any::AnyRow;
+use sqlx::{Any, Row as _, Transaction};
 
 use crate::events::{self, EventKind};
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 
 /// A person's standing in the registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,16 +130,118 @@ fn upsert_sql(rows: usize) -> String {
          birth_date = excluded.birth_date, sex = excluded.sex, nationality = excluded.nationality, \
          document_serial = excluded.document_serial, status = excluded.status, \
          registry_updated_at = excluded.registry_updated_at, imported_at = excluded.imported_at \
-         WHERE excluded.registry_updated_at > registry_people.registry_updated_at",
+         WHERE excluded.registry_updated_at > registry_people.registry_updated_at \
+         RETURNING run",
     );
     sql
+}
+
+/// `SELECT` of the stored status of `rows` RUNs (`$1`…`$rows`).
+fn stored_status_sql(rows: usize) -> String {
+    let placeholders: Vec<String> = (1..=rows).map(|i| format!("${i}")).collect();
+    format!(
+        "SELECT run, status FROM registry_people WHERE run IN ({})",
+        placeholders.join(",")
+    )
+}
+
+/// A record that won its upsert and moved its person to another standing: the only kind
+/// whose effects reach accounts and credentials.
+#[derive(Debug, Clone, Copy)]
+struct StatusChange {
+    run: i64,
+    /// The stored standing it replaced; `None` for a person new to the registry.
+    from: Option<PersonStatus>,
+    to: PersonStatus,
+}
+
+/// The stored standing of the people of `chunk` that the registry already holds.
+async fn stored_statuses(
+    tx: &mut Transaction<'_, Any>,
+    chunk: &[&Person],
+) -> Result<HashMap<i64, PersonStatus>, StoreError> {
+    let sql = stored_status_sql(chunk.len());
+    let mut query = sqlx::query(&sql);
+    for p in chunk {
+        query = query.bind(p.run);
+    }
+    let mut stored = HashMap::with_capacity(chunk.len());
+    for row in query.fetch_all(&mut **tx).await? {
+        let status: String = row.try_get("status")?;
+        stored.insert(
+            row.try_get("run")?,
+            PersonStatus::parse(&status).ok_or_else(|| StoreError::corrupt("status", status))?,
+        );
+    }
+    Ok(stored)
+}
+
+/// Upserts `chunk`, returning the RUNs whose record won (inserted, or newer than the stored one).
+async fn upsert_chunk(
+    tx: &mut Transaction<'_, Any>,
+    chunk: &[&Person],
+    now: i64,
+) -> Result<HashSet<i64>, StoreError> {
+    let sql = upsert_sql(chunk.len());
+    let mut query = sqlx::query_scalar(&sql);
+    for p in chunk {
+        query = query
+            .bind(p.run)
+            .bind(&p.given_names)
+            .bind(&p.paternal_surname)
+            .bind(&p.maternal_surname)
+            .bind(&p.birth_date)
+            .bind(&p.sex)
+            .bind(&p.nationality)
+            .bind(&p.document_serial)
+            .bind(p.status.as_str())
+            .bind(p.registry_updated_at)
+            .bind(now);
+    }
+    Ok(query.fetch_all(&mut **tx).await?.into_iter().collect())
+}
+
+/// What a change of standing does to the person's accounts and credentials.
+async fn apply_status_change(
+    tx: &mut Transaction<'_, Any>,
+    change: StatusChange,
+    now: i64,
+    outcome: &mut ImportOutcome,
+) -> Result<(), StoreError> {
+    if change.to == PersonStatus::Active {
+        // Someone new to the registry has no suspensions to lift.
+        if change.from.is_some() {
+            outcome.credentials_changed +=
+                crate::issued::lift_registry_suspensions(tx, change.run, now).await?;
+        }
+        return Ok(());
+    }
+    outcome.credentials_changed +=
+        crate::issued::follow_registry_status(tx, change.run, change.to, now).await?;
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM accounts WHERE run = $1 AND disabled_at IS NULL")
+            .bind(change.run)
+            .fetch_all(&mut **tx)
+            .await?;
+    for id in ids {
+        crate::accounts::disable_in(tx, &id, now).await?;
+        events::record_in(
+            tx,
+            now,
+            EventKind::AccountDisabled,
+            Some(&id),
+            &serde_json::json!({"run": change.run, "registry_status": change.to.as_str()}),
+        )
+        .await?;
+        outcome.disabled_accounts.push(id);
+    }
+    Ok(())
 }
 
 /// One record per RUN, the most recently updated (the later one on a tie), in first-seen order:
 /// PostgreSQL refuses an upsert that touches a row twice, and only the newest may win anyway.
 fn newest_per_run(people: &[Person]) -> Vec<&Person> {
-    let mut position: std::collections::HashMap<i64, usize> =
-        std::collections::HashMap::with_capacity(people.len());
+    let mut position: HashMap<i64, usize> = HashMap::with_capacity(people.len());
     let mut out: Vec<&Person> = Vec::with_capacity(people.len());
     for person in people {
         match position.get(&person.run).and_then(|&i| out.get_mut(i)) {
@@ -154,63 +258,57 @@ fn newest_per_run(people: &[Person]) -> Vec<&Person> {
 
 impl Store {
     /// Upserts registry records in one transaction: a record replaces the stored one only if
-    /// the registry updated it later. Accounts of people now `deceased` or `blocked` are disabled
-    /// in the same transaction (sessions ended, tokens revoked, an event recorded).
+    /// the registry updated it later. A record that wins and changes its person's standing
+    /// takes effect in the same transaction: people now `deceased` or `blocked` have their
+    /// accounts disabled (sessions ended, tokens revoked, an event recorded) and their
+    /// credentials revoked or suspended; people `active` again have the registry's suspensions
+    /// lifted. A record that loses (an older extract) changes nothing at all: what the file says
+    /// of a person's standing counts only if the registry said it last.
+    ///
+    /// Imports are serialized (`BEGIN IMMEDIATE` on SQLite, a table lock on PostgreSQL) so the
+    /// standing read before each upsert is still the one the upsert replaces.
     pub async fn upsert_people(
         &self,
         people: &[Person],
         now: i64,
     ) -> Result<ImportOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = match self.backend {
+            // Takes the write lock first: a deferred transaction that reads and then writes
+            // fails (SQLITE_BUSY_SNAPSHOT) if another process committed in between.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                // Conflicts with itself and with every other writer, not with readers.
+                sqlx::query("LOCK TABLE registry_people IN SHARE ROW EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await?;
+                tx
+            }
+        };
         let mut outcome = ImportOutcome::default();
         let newest = newest_per_run(people);
         outcome.unchanged = (people.len() - newest.len()) as u64;
+        let mut changes = Vec::new();
         for chunk in newest.chunks(ROWS_PER_STATEMENT) {
-            let sql = upsert_sql(chunk.len());
-            let mut query = sqlx::query(&sql);
-            for p in chunk {
-                query = query
-                    .bind(p.run)
-                    .bind(&p.given_names)
-                    .bind(&p.paternal_surname)
-                    .bind(&p.maternal_surname)
-                    .bind(&p.birth_date)
-                    .bind(&p.sex)
-                    .bind(&p.nationality)
-                    .bind(&p.document_serial)
-                    .bind(p.status.as_str())
-                    .bind(p.registry_updated_at)
-                    .bind(now);
-            }
-            let written = query.execute(&mut *tx).await?.rows_affected();
-            outcome.written += written;
-            outcome.unchanged += chunk.len() as u64 - written.min(chunk.len() as u64);
+            let stored = stored_statuses(&mut tx, chunk).await?;
+            let won = upsert_chunk(&mut tx, chunk, now).await?;
+            outcome.written += won.len() as u64;
+            outcome.unchanged += (chunk.len() - won.len()) as u64;
+            changes.extend(
+                chunk
+                    .iter()
+                    .filter(|p| won.contains(&p.run))
+                    .map(|p| StatusChange {
+                        run: p.run,
+                        from: stored.get(&p.run).copied(),
+                        to: p.status,
+                    })
+                    .filter(|c| c.from != Some(c.to)),
+            );
         }
-        for p in newest.iter().filter(|p| p.status != PersonStatus::Active) {
-            outcome.credentials_changed +=
-                crate::issued::follow_registry_status(&mut tx, p.run, p.status, now).await?;
-            let ids: Vec<String> = sqlx::query_scalar(
-                "SELECT a.id FROM accounts a JOIN registry_people p ON p.run = a.run \
-                 WHERE a.run = $1 AND a.disabled_at IS NULL AND p.status <> 'active'",
-            )
-            .bind(p.run)
-            .fetch_all(&mut *tx)
-            .await?;
-            for id in ids {
-                crate::accounts::disable_in(&mut tx, &id, now).await?;
-                events::record_in(
-                    &mut tx,
-                    now,
-                    EventKind::AccountDisabled,
-                    Some(&id),
-                    &serde_json::json!({"run": p.run, "registry_status": p.status.as_str()}),
-                )
-                .await?;
-                outcome.disabled_accounts.push(id);
-            }
+        for change in changes {
+            apply_status_change(&mut tx, change, now, &mut outcome).await?;
         }
-        outcome.credentials_changed +=
-            crate::issued::lift_registry_suspensions(&mut tx, now).await?;
         tx.commit().await?;
         Ok(outcome)
     }

@@ -19,6 +19,60 @@ pub async fn rotation_plan(store: &Store, rows: usize) -> Result<String, StoreEr
     store.rotation_plan(rows).await
 }
 
+/// Records a `valid` credential `id` of citizen `run`, issued by agency `agency_id` (created,
+/// with a placeholder key, if new): for tests of what the registry does to credentials.
+pub async fn issue_credential(
+    store: &Store,
+    agency_id: &str,
+    id: &str,
+    run: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    let agency = crate::Agency {
+        id: agency_id.to_owned(),
+        name: agency_id.to_owned(),
+        credential_types: vec!["identity".into()],
+        created_at: now,
+    };
+    let key = crate::AgencyKey {
+        kid: format!("{agency_id}-key"),
+        agency_id: agency_id.to_owned(),
+        sealed_private_key: Vec::new(),
+        public_jwk: "{}".into(),
+        created_at: now,
+        activates_at: now,
+        publish_until: None,
+    };
+    store.put_agency(&agency, &key).await?;
+    let credential = crate::NewCredential {
+        id: id.to_owned(),
+        agency_id: agency_id.to_owned(),
+        run,
+        configuration_id: "identity".into(),
+        format: "dc+sd-jwt".into(),
+        kid: key.kid,
+        holder_thumbprint: None,
+        offer_id: None,
+        notification_id: None,
+        issued_at: now,
+        expires_at: now + 86_400,
+    };
+    let mut issuance = store.begin_issuance().await?;
+    let mut next = 0;
+    issuance
+        .record(
+            &credential,
+            1024,
+            &mut |size| {
+                next += 1;
+                next % size
+            },
+            now,
+        )
+        .await?;
+    issuance.commit().await
+}
+
 /// A store on a new SQLite file under `dir`.
 pub async fn sqlite(dir: &std::path::Path) -> Result<Store, StoreError> {
     let path = dir.join(format!("test-{}.db", unique()));

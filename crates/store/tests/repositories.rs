@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::too_many_lines)] // test helpers outside #[test] fns
 
 use llavero_store::{
-    AuthorizationRequest, CodeRedemption, IssuedCode, NewGrant, NewSession, Person, PersonStatus,
-    RateDecision, RefreshRotation, SessionLimits, Store, hash_secret,
+    AuthorizationRequest, CodeRedemption, CredentialStatus, IssuedCode, NewGrant, NewSession,
+    Person, PersonStatus, RateDecision, RefreshRotation, SessionLimits, Store, hash_secret,
 };
 
 /// Generates `sqlite` and `postgres` tests running one scenario.
@@ -28,6 +28,8 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     registry_upsert_keeps_the_newest_record,
+    stale_registry_record_changes_nothing,
+    registry_standing_follows_only_winning_records,
     status_change_disables_account_and_ends_everything,
     replayed_code_revokes_its_tokens,
     reused_refresh_token_revokes_the_family,
@@ -230,6 +232,168 @@ async fn registry_upsert_keeps_the_newest_record(store: Store) {
         .await
         .unwrap();
     assert_eq!(again.written, 0);
+}
+
+/// 2025-01-01T00:00:00Z, 2026-01-01T00:00:00Z and 2026-06-01T00:00:00Z.
+const JAN_2025: i64 = 1_735_689_600;
+const JAN_2026: i64 = 1_767_225_600;
+const JUN_2026: i64 = 1_780_272_000;
+
+/// Person `run`, `active` as of `updated`, with an account and one valid credential
+/// (`cred-{run}` of agency `registro-civil`); returns the account id.
+async fn active_citizen_with_credential(store: &Store, run: i64, updated: i64) -> String {
+    store
+        .upsert_people(&[person(run, PersonStatus::Active, updated)], NOW)
+        .await
+        .unwrap();
+    let code = llavero_store::ActivationCode {
+        run,
+        code_hash: hash_secret(&format!("act-{run}")),
+        expires_at: NOW + 60,
+    };
+    store.put_activation_code(&code, NOW).await.unwrap();
+    let account = store
+        .activate_account(&code, &format!("acct-{run}"), "$argon2id$stub", NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    llavero_store::testing::issue_credential(
+        store,
+        "registro-civil",
+        &format!("cred-{run}"),
+        run,
+        NOW,
+    )
+    .await
+    .unwrap();
+    account.id
+}
+
+/// The status of `run`'s only credential.
+async fn credential_status(store: &Store, run: i64) -> CredentialStatus {
+    let credentials = store
+        .issued_credentials("registro-civil", Some(run), 10)
+        .await
+        .unwrap();
+    assert_eq!(credentials.len(), 1);
+    credentials[0].status
+}
+
+/// An old extract that says a living person died (or was blocked) loses to the newer stored
+/// record, and with it loses every effect: no credential revoked, no account disabled, no
+/// event. Before the fix the file's status was applied to the credentials regardless.
+async fn stale_registry_record_changes_nothing(store: Store) {
+    // 5.000.056-7, active since 2026-01-01.
+    let run = 5_000_056;
+    let account = active_citizen_with_credential(&store, run, JAN_2026).await;
+    let stored = store.person(run).await.unwrap().unwrap();
+    for stale in [PersonStatus::Deceased, PersonStatus::Blocked] {
+        let outcome = store
+            .upsert_people(&[person(run, stale, JAN_2025)], NOW + 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome,
+            llavero_store::ImportOutcome {
+                written: 0,
+                unchanged: 1,
+                disabled_accounts: vec![],
+                credentials_changed: 0,
+            },
+            "{stale:?}"
+        );
+        assert_eq!(
+            credential_status(&store, run).await,
+            CredentialStatus::Valid
+        );
+        assert!(
+            store
+                .account(&account)
+                .await
+                .unwrap()
+                .unwrap()
+                .disabled_at
+                .is_none()
+        );
+        assert_eq!(store.person(run).await.unwrap().unwrap(), stored);
+        assert!(store.events_after(0, 10).await.unwrap().is_empty());
+    }
+    // A record as old as the stored one loses too.
+    let outcome = store
+        .upsert_people(&[person(run, PersonStatus::Deceased, JAN_2026)], NOW + 2)
+        .await
+        .unwrap();
+    assert_eq!((outcome.written, outcome.credentials_changed), (0, 0));
+    assert_eq!(
+        credential_status(&store, run).await,
+        CredentialStatus::Valid
+    );
+    // The registry's newer word still counts.
+    let outcome = store
+        .upsert_people(&[person(run, PersonStatus::Deceased, JUN_2026)], NOW + 3)
+        .await
+        .unwrap();
+    assert_eq!(outcome.written, 1);
+    assert_eq!(outcome.disabled_accounts, vec![account]);
+    assert_eq!(outcome.credentials_changed, 1);
+    assert_eq!(
+        credential_status(&store, run).await,
+        CredentialStatus::Revoked
+    );
+}
+
+/// Suspensions follow the registry's latest word only: a stale `active` does not lift a newer
+/// `blocked`, a stale `blocked` does not suspend again, a record repeating the standing changes
+/// nothing, and a newer `active` lifts the suspension of that person alone.
+async fn registry_standing_follows_only_winning_records(store: Store) {
+    let (run, other) = (5_000_056, 5_000_064);
+    active_citizen_with_credential(&store, run, JAN_2025).await;
+    active_citizen_with_credential(&store, other, JAN_2025).await;
+    let outcome = store
+        .upsert_people(
+            &[
+                person(run, PersonStatus::Blocked, JAN_2026),
+                person(other, PersonStatus::Blocked, JAN_2026),
+            ],
+            NOW + 1,
+        )
+        .await
+        .unwrap();
+    assert_eq!((outcome.written, outcome.credentials_changed), (2, 2));
+    assert_eq!(
+        credential_status(&store, run).await,
+        CredentialStatus::Suspended
+    );
+    let outcome = store
+        .upsert_people(&[person(run, PersonStatus::Active, JAN_2025 + 1)], NOW + 2)
+        .await
+        .unwrap();
+    assert_eq!((outcome.written, outcome.credentials_changed), (0, 0));
+    assert_eq!(
+        credential_status(&store, run).await,
+        CredentialStatus::Suspended
+    );
+    // Newer, still blocked: the record wins but the standing is unchanged.
+    let outcome = store
+        .upsert_people(&[person(run, PersonStatus::Blocked, JUN_2026 - 1)], NOW + 3)
+        .await
+        .unwrap();
+    assert_eq!((outcome.written, outcome.credentials_changed), (1, 0));
+    assert!(outcome.disabled_accounts.is_empty());
+    let outcome = store
+        .upsert_people(&[person(run, PersonStatus::Active, JUN_2026)], NOW + 4)
+        .await
+        .unwrap();
+    assert_eq!((outcome.written, outcome.credentials_changed), (1, 1));
+    assert_eq!(
+        credential_status(&store, run).await,
+        CredentialStatus::Valid
+    );
+    assert_eq!(
+        credential_status(&store, other).await,
+        CredentialStatus::Suspended,
+        "only the person active again is lifted"
+    );
 }
 
 async fn status_change_disables_account_and_ends_everything(store: Store) {
