@@ -2,7 +2,9 @@
 //! change. Answers never tell whether a RUN has an account: unknown RUNs get the same message,
 //! the same Argon2id work and the same failure counting.
 
-use llavero_store::{ActivationCode, PersonStatus, StoreError, hash_secret};
+use llavero_store::{
+    ActivationCode, AttemptReservation, LoginSubject, PersonStatus, StoreError, hash_secret,
+};
 use subtle::ConstantTimeEq as _;
 
 use crate::password::{self, PasswordError};
@@ -182,7 +184,46 @@ pub fn delay_after(failures: i64) -> i64 {
     }
 }
 
+/// The lockout policy over a login subject's counter: the lock threshold and the delay
+/// schedule ([`delay_after`]).
+#[derive(Debug, Clone, Copy)]
+struct LoginPolicy {
+    lock_after: i64,
+}
+
+/// Why the policy refuses an attempt now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    Locked,
+    Wait(i64),
+}
+
+impl LoginPolicy {
+    /// Whether an attempt may be evaluated at `now` on `counter`.
+    fn refusal(self, counter: &LoginSubject, now: i64) -> Option<Refusal> {
+        if counter.failures >= self.lock_after {
+            return Some(Refusal::Locked);
+        }
+        let wait = counter.last_failed_at + delay_after(counter.failures) - now;
+        (wait > 0).then_some(Refusal::Wait(wait))
+    }
+}
+
+impl From<Refusal> for LoginOutcome {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Locked => Self::Locked,
+            Refusal::Wait(retry_after) => Self::Wait { retry_after },
+        }
+    }
+}
+
 /// Checks a RUN and password.
+///
+/// The attempt is counted before the password is evaluated, by one conditional write in the
+/// database ([`llavero_store::Store::reserve_login_attempt`]): concurrent attempts, on any
+/// instance, are each judged on the count the previous one left, so a delay lets one attempt
+/// through and the counter never passes the lock. A success then clears the count.
 pub async fn authenticate(
     idp: &Idp,
     run: &str,
@@ -194,14 +235,22 @@ pub async fn authenticate(
     let number = i64::from(run.number());
     let subject = number.to_string();
     let now = idp.now();
-    let record = idp.store.login_subject(&subject).await?;
-    if record.failures >= idp.config.lock_after_failures {
-        return Ok(LoginOutcome::Locked);
-    }
-    let wait = record.last_failed_at + delay_after(record.failures) - now;
-    if wait > 0 {
-        return Ok(LoginOutcome::Wait { retry_after: wait });
-    }
+    let policy = LoginPolicy {
+        lock_after: idp.config.lock_after_failures,
+    };
+    let reserved = match idp
+        .store
+        .reserve_login_attempt(&subject, now, |c| policy.refusal(c, now).is_none())
+        .await?
+    {
+        AttemptReservation::Reserved(counter) => counter,
+        AttemptReservation::Refused(counter) => {
+            return Ok(policy
+                .refusal(&counter, now)
+                .map_or(LoginOutcome::Wait { retry_after: 1 }, LoginOutcome::from));
+        }
+        AttemptReservation::Contended => return Ok(LoginOutcome::Wait { retry_after: 1 }),
+    };
     let account = idp.store.account_by_run(number).await?;
     let person = idp.store.person(number).await?;
     let usable = account.as_ref().filter(|a| {
@@ -223,26 +272,20 @@ pub async fn authenticate(
         .unwrap_or(false);
     if let (true, Some(account)) = (ok, usable) {
         idp.store.clear_login_failures(&subject).await?;
-        Ok(LoginOutcome::Success {
+        return Ok(LoginOutcome::Success {
             account_id: account.id.clone(),
-        })
-    } else {
-        let failures = idp
-            .store
-            .record_login_failure(
-                &subject,
-                account.as_ref().map(|a| a.run),
-                idp.config.lock_after_failures,
-                now,
-            )
-            .await?;
-        if failures >= idp.config.lock_after_failures {
-            tracing::warn!(run = %run, "login locked after consecutive failures");
-        }
-        Ok(LoginOutcome::Failed {
-            account_id: account.map(|a| a.id),
-        })
+        });
     }
+    // The failure is already counted; the attempt that reached the threshold locks the account.
+    if reserved.failures >= policy.lock_after {
+        if let Some(account) = &account {
+            idp.store.lock_account_of_run(account.run, now).await?;
+        }
+        tracing::warn!(run = %run, "login locked after consecutive failures");
+    }
+    Ok(LoginOutcome::Failed {
+        account_id: account.map(|a| a.id),
+    })
 }
 
 /// Changes the password of a logged-in account after checking the current one.

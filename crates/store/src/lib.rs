@@ -21,6 +21,7 @@ mod events;
 mod group_commit;
 mod issued;
 mod keys;
+mod login_attempts;
 mod oauth;
 mod offers;
 mod refresh_grace;
@@ -49,6 +50,7 @@ pub use issued::{
     StatusChange, StatusListRow,
 };
 pub use keys::StoredKey;
+pub use login_attempts::{AttemptReservation, MAX_RESERVATION_ROUNDS};
 pub use oauth::{
     AccessGrant, AuthorizationRequest, CodeRedemption, Consent, Grant, IssuedCode, NewGrant,
     RefreshRotation,

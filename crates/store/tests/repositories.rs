@@ -3,8 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::too_many_lines)] // test helpers outside #[test] fns
 
 use llavero_store::{
-    AuthorizationRequest, CodeRedemption, CredentialStatus, IssuedCode, NewGrant, NewSession,
-    Person, PersonStatus, RateDecision, RefreshRotation, SessionLimits, Store, hash_secret,
+    AttemptReservation, AuthorizationRequest, CodeRedemption, CredentialStatus, IssuedCode,
+    LoginSubject, NewGrant, NewSession, Person, PersonStatus, RateDecision, RefreshRotation,
+    SessionLimits, Store, hash_secret,
 };
 
 /// Generates `sqlite` and `postgres` tests running one scenario.
@@ -49,6 +50,8 @@ on_both_backends!(
     signing_keys_rotate_per_algorithm,
     clients_keep_their_id_token_alg_and_pkce_policy,
     code_without_pkce_challenge_round_trips,
+    concurrent_login_attempts_reserve_at_most_what_the_policy_allows,
+    concurrent_login_attempts_never_push_the_counter_past_the_lock,
 );
 
 const NOW: i64 = 1_790_000_000;
@@ -741,6 +744,98 @@ async fn concurrent_audit_batches_keep_one_chain(store: Store) {
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
     assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(20));
+}
+
+/// Runs `n` concurrent reservations of `subject` at `now` under `policy`; returns how many were
+/// reserved and the counter after them.
+async fn reserve_concurrently(
+    store: &Store,
+    subject: &str,
+    n: usize,
+    now: i64,
+    policy: fn(&LoginSubject) -> bool,
+) -> (usize, LoginSubject) {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (store, subject) = (store.clone(), subject.to_owned());
+            tokio::spawn(async move {
+                store
+                    .reserve_login_attempt(&subject, now, policy)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut reserved = 0;
+    for task in tasks {
+        let reservation = task.await.unwrap();
+        assert_ne!(reservation, AttemptReservation::Contended);
+        if let AttemptReservation::Reserved(_) = reservation {
+            reserved += 1;
+        }
+    }
+    (reserved, store.login_subject(subject).await.unwrap())
+}
+
+/// Forty attempts arrive together after a delay expired (the policy: one attempt per minute):
+/// one is counted and may be evaluated, the others are refused on the count it left. Checked
+/// first and counted after, all forty were evaluated.
+async fn concurrent_login_attempts_reserve_at_most_what_the_policy_allows(store: Store) {
+    let (reserved, counter) = reserve_concurrently(&store, "7", 40, NOW, |s| s.failures < 3).await;
+    assert_eq!((reserved, counter.failures), (3, 3));
+    let (reserved, counter) = reserve_concurrently(&store, "7", 40, NOW + 60, |s| {
+        s.last_failed_at + 60 <= NOW + 60
+    })
+    .await;
+    assert_eq!(reserved, 1);
+    assert_eq!(counter.failures, 4);
+    assert_eq!(counter.last_failed_at, NOW + 60);
+    // A success forgets the count; the next attempt starts from zero.
+    store.clear_login_failures("7").await.unwrap();
+    let (reserved, counter) = reserve_concurrently(&store, "7", 10, NOW, |s| s.failures < 1).await;
+    assert_eq!((reserved, counter.failures), (1, 1));
+}
+
+/// 130 attempts arrive together two short of the lock at 100: two are counted, the counter
+/// stops at 100 (it reached 119 when attempts were counted after evaluation), and the account
+/// locks only when asked.
+async fn concurrent_login_attempts_never_push_the_counter_past_the_lock(store: Store) {
+    for _ in 0..98 {
+        let reservation = store
+            .reserve_login_attempt("7", NOW, |s| s.failures < 100)
+            .await
+            .unwrap();
+        assert!(matches!(reservation, AttemptReservation::Reserved(_)));
+    }
+    let (reserved, counter) =
+        reserve_concurrently(&store, "7", 130, NOW, |s| s.failures < 100).await;
+    assert_eq!((reserved, counter.failures), (2, 100));
+    assert_eq!(
+        store
+            .reserve_login_attempt("7", NOW, |s| s.failures < 100)
+            .await
+            .unwrap(),
+        AttemptReservation::Refused(counter)
+    );
+    store
+        .upsert_people(&[person(7, PersonStatus::Active, 1)], NOW)
+        .await
+        .unwrap();
+    let code = llavero_store::ActivationCode {
+        run: 7,
+        code_hash: hash_secret("code"),
+        expires_at: NOW + 60,
+    };
+    store.put_activation_code(&code, NOW).await.unwrap();
+    store
+        .activate_account(&code, "acct-7", "$argon2id$stub", NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    store.lock_account_of_run(7, NOW).await.unwrap();
+    store.lock_account_of_run(8, NOW).await.unwrap();
+    let account = store.account_by_run(7).await.unwrap().unwrap();
+    assert_eq!(account.locked_at, Some(NOW));
 }
 
 fn rotation(old: &str, access: &str, refresh: &str) -> llavero_store::Rotation {
