@@ -30,7 +30,7 @@ impl Origin {
     #[must_use]
     pub fn of(extensions: &Extensions, headers: &HeaderMap) -> Self {
         Self {
-            ip: Some(crate::oidc::token::peer(extensions)),
+            ip: Some(crate::oidc::token::peer(extensions).to_string()),
             user_agent: headers
                 .get(USER_AGENT)
                 .and_then(|v| v.to_str().ok())

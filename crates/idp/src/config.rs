@@ -50,6 +50,9 @@ pub struct IdpConfig {
     /// the default: no attestation is requested, `…/LoA/high` is never reached, and staff
     /// accounts cannot register authenticators.
     pub webauthn_attestation: Option<crate::attestation::AttestationPolicy>,
+    /// Proxies (load balancers) whose forwarding headers name the client; empty, the default:
+    /// the TCP peer is the client. See [`crate::web::client_address`].
+    pub trusted_proxies: crate::web::client_address::TrustedProxies,
 }
 
 impl IdpConfig {
@@ -77,6 +80,7 @@ impl IdpConfig {
             webauthn_origins: Vec::new(),
             require_enrolment: false,
             webauthn_attestation: None,
+            trusted_proxies: crate::web::client_address::TrustedProxies::default(),
         }
     }
 

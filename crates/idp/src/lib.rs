@@ -26,6 +26,8 @@ pub mod web;
 pub mod webauthn;
 pub mod write_queue;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::routing::{get, post};
 
@@ -101,5 +103,9 @@ pub fn router(idp: IdpState) -> Router {
         .route("/admin/activation-codes", post(admin::activation_code))
         .route("/admin/clients", post(admin::register_client))
         .fallback(web::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&idp),
+            web::client_address::resolve,
+        ))
         .with_state(idp)
 }

@@ -1032,6 +1032,42 @@ async fn login_attempts_are_rate_limited_per_ip_with_retry_after() {
 }
 
 #[tokio::test]
+async fn page_forms_post_only_here_and_end_only_at_the_clients_redirect_origin() {
+    let provider = Provider::new().await;
+    let mut browser = provider.browser();
+    let csp = |a: &Answer| {
+        a.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let activate = browser.get("/activate").await;
+    assert!(
+        csp(&activate).ends_with("; form-action 'self'"),
+        "{}",
+        csp(&activate)
+    );
+    let (_, challenge) = pkce();
+    let start = browser
+        .authorize(&provider.client_id, &challenge, &[])
+        .await;
+    let login = browser.get(&start.location()).await;
+    assert!(
+        csp(&login).ends_with("; form-action 'self' https://rp.example"),
+        "{}",
+        csp(&login)
+    );
+    let logged_in = browser.login(&start.location(), RUN, PASSWORD).await;
+    let consent = browser.get(&logged_in.location()).await;
+    assert_eq!(consent.status, StatusCode::OK, "{}", consent.body);
+    assert!(
+        csp(&consent).ends_with("; form-action 'self' https://rp.example"),
+        "{}",
+        csp(&consent)
+    );
+}
+
+#[tokio::test]
 async fn pages_speak_spanish_by_default_and_english_on_request() {
     let provider = Provider::new().await;
     let mut browser = provider.browser();

@@ -45,8 +45,10 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let form: std::collections::BTreeMap<String, String> =
-        form_urlencoded::parse(&body).into_owned().collect();
+    // Parsed as the provider's token endpoint parses: a repeated parameter is refused
+    // (RFC 6749 §3.2), so a proxy and this service cannot read different values.
+    let form = llavero_idp::oidc::request::parse_params(&body)
+        .map_err(|e| ApiError::bad("invalid_request", e))?;
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return Err(ApiError::bad(
             "unsupported_grant_type",

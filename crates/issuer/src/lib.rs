@@ -87,5 +87,11 @@ pub fn router(issuer: IssuerState) -> Router {
             post(agency_api::approve_deferred),
         )
         .layer(DefaultBodyLimit::max(vci::MAX_REQUEST_BYTES))
+        // The caller's address as the provider resolves it (trusted proxies), for the audit
+        // trail.
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::clone(&issuer.idp),
+            llavero_idp::web::client_address::resolve,
+        ))
         .with_state(issuer)
 }

@@ -388,6 +388,85 @@ async fn wrong_transaction_codes_kill_the_offer_after_five() {
 }
 
 #[tokio::test]
+async fn repeated_parameters_are_refused_at_both_token_endpoints() {
+    let service = Service::sqlite().await;
+    let offer = service
+        .offer(
+            REGISTRO,
+            &json!({"run": RUN, "credential_configuration_ids": ["identity-card_sd-jwt"],
+                    "claims": {"identity-card": {"document_expiry": "2031-01-01"}}}),
+        )
+        .await
+        .json();
+    let code = Service::code_of(&offer);
+    let tx = offer["tx_code"].as_str().unwrap();
+    let grant = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
+    // Two transaction codes in one request would be two guesses for one attempt.
+    for form in [
+        vec![
+            ("grant_type", grant),
+            ("pre-authorized_code", code.as_str()),
+            ("tx_code", "000000"),
+            ("tx_code", tx),
+        ],
+        vec![
+            ("grant_type", grant),
+            ("pre-authorized_code", "unknown"),
+            ("pre-authorized_code", code.as_str()),
+            ("tx_code", tx),
+        ],
+    ] {
+        let refused = service.post_form("/token", &form).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{}",
+            refused.text()
+        );
+        assert_eq!(refused.error(), "invalid_request");
+        assert!(refused.text().contains("repeated"), "{}", refused.text());
+    }
+    // Nothing was counted or spent: the code still redeems, first time.
+    assert_eq!(service.redeem(&code, Some(tx)).await.status, StatusCode::OK);
+
+    let (_, client, secret) = &service.clients[0];
+    for form in [
+        vec![
+            ("grant_type", "client_credentials"),
+            ("grant_type", "client_credentials"),
+            ("client_id", client.as_str()),
+            ("client_secret", secret.as_str()),
+        ],
+        vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", "someone-else"),
+            ("client_id", client.as_str()),
+            ("client_secret", secret.as_str()),
+        ],
+    ] {
+        let refused = service.post_form("/agency/token", &form).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{}",
+            refused.text()
+        );
+        assert_eq!(refused.error(), "invalid_request");
+    }
+    let single = service
+        .post_form(
+            "/agency/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", client.as_str()),
+                ("client_secret", secret.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(single.status, StatusCode::OK, "{}", single.text());
+}
+
+#[tokio::test]
 async fn proofs_with_wrong_audience_foreign_key_stale_iat_or_reused_nonce_are_refused() {
     let service = Service::sqlite().await;
     let token = service.access_token().await;

@@ -158,3 +158,99 @@ async fn it_is_served() {
     assert_eq!(response.text(), SOURCE);
     assert_eq!(llavero_issuer::openapi::DOCUMENT, SOURCE);
 }
+
+/// Whether the document declares `status` for `method path`.
+fn declares(document: &Value, path: &str, method: &str, status: StatusCode) -> bool {
+    let item = deref(document, &document["paths"][path]);
+    item[method]["responses"]
+        .get(status.as_str())
+        .is_some_and(|response| !deref(document, response).is_null())
+}
+
+#[tokio::test]
+async fn every_answer_of_the_token_endpoint_is_declared() {
+    let document = document();
+    let service = Service::sqlite().await;
+    let grant = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
+    let mut seen = BTreeSet::new();
+    let mut answer = |status: StatusCode, what: &str| {
+        assert!(
+            declares(&document, "/token", "post", status),
+            "POST /token answers {status} ({what}) but the document does not declare it"
+        );
+        seen.insert(status);
+    };
+    let unknown = service
+        .post_form(
+            "/token",
+            &[("grant_type", grant), ("pre-authorized_code", "x")],
+        )
+        .await;
+    answer(unknown.status, "unknown code");
+    let no_grant = service
+        .post_form("/token", &[("pre-authorized_code", "x")])
+        .await;
+    answer(no_grant.status, "no grant_type");
+    let repeated = [("grant_type", grant), ("grant_type", grant)];
+    let limit = service.issuer.idp.config.client_rate_per_minute;
+    // Two requests counted above; the rest of the minute's budget goes on repeated parameters.
+    for _ in 2..limit {
+        let refused = service.post_form("/token", &repeated).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    }
+    let limited = service.post_form("/token", &repeated).await;
+    answer(limited.status, "past the rate limit");
+    assert_eq!(
+        seen,
+        BTreeSet::from([
+            StatusCode::BAD_REQUEST,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS
+        ])
+    );
+}
+
+#[tokio::test]
+async fn the_offer_schema_refuses_every_run_the_server_refuses_for_its_form() {
+    let document = document();
+    let schema = document["components"]["schemas"]["OfferRequest"].clone();
+    let schema = jsonschema::validator_for(&serde_json::to_value(schema).unwrap()).unwrap();
+    let service = Service::sqlite().await;
+    let token = service.agency_token(harness::REGISTRO).await;
+    // The check digit is beyond a pattern: every case here has a right one or none.
+    for (run, well_formed) in [
+        ("", false),
+        ("   ", false),
+        ("12.345.678", false),
+        ("12345678-", false),
+        ("-5", false),
+        ("1.2345.678-5", false),
+        ("12 345 678-5", false),
+        ("12.345.678-55", false),
+        ("1.234.567.890-1", false),
+        ("12.345.678-5", true),
+        ("12345678-5", true),
+        (" 12.345.678-5 ", true),
+    ] {
+        let body = serde_json::json!({"run": run, "credential_configuration_ids": ["birth-certificate_sd-jwt"]});
+        assert_eq!(schema.is_valid(&body), well_formed, "schema on {run:?}");
+        let response = service
+            .post_json(
+                &format!("/{}/api/offers", harness::REGISTRO),
+                Some(&token),
+                &body,
+            )
+            .await;
+        let refused_run = response.status == StatusCode::BAD_REQUEST
+            && response.json()["error_description"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("run:"));
+        assert_eq!(
+            !refused_run,
+            well_formed,
+            "server on {run:?}: {} {}",
+            response.status,
+            response.text()
+        );
+    }
+}

@@ -62,6 +62,7 @@ fn init_tracing(config: &Config) {
 
 fn serve(config: &Config) -> anyhow::Result<ExitCode> {
     init_tracing(config);
+    let limits = config.listen_limits()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (bundle_path, anchor_path) = match (&config.bundle, &config.trust_anchor) {
         (Some(bundle), Some(anchor)) => (bundle.clone(), anchor.clone()),
@@ -91,7 +92,7 @@ fn serve(config: &Config) -> anyhow::Result<ExitCode> {
         let store = crate::identity::open_store(config).await?;
         let idp = crate::identity::build(config, store, clock).await?;
         let issuer = crate::issuance::build(config, &idp)?;
-        if config.demo_data {
+        if config.demo_data() {
             crate::identity::seed_demo(&idp).await?;
             crate::issuance::seed_demo(&issuer).await?;
         }
@@ -105,12 +106,11 @@ fn serve(config: &Config) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("binding {}", config.listen))?;
         tracing::info!(address = %listener.local_addr()?, issuer = %idp.config.issuer, "llavero listening");
         let app = http::app(state, idp, issuer).layer(tower_http::trace::TraceLayer::new_for_http());
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .context("serving HTTP")
+        crate::listen::serve(listener, app, limits, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+        anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use llavero_idp::web::client_address::TrustedProxies;
 use serde::Deserialize;
 
 /// The whole configuration.
@@ -42,8 +43,10 @@ pub struct Config {
     pub login_rate_per_minute: i64,
     /// Client credential requests (token, PAR, revocation) per minute per IP.
     pub client_rate_per_minute: i64,
-    /// Seed a demo registry, account and client when the registry is empty.
-    pub demo_data: bool,
+    /// Seed a demo registry, account and client when the registry is empty (printing the demo
+    /// password and the agencies' secrets). Default: only for a laptop demo, see
+    /// [`Config::demo_data`].
+    pub demo_data: Option<bool>,
     /// Grace window of refresh-token rotation, in seconds: a client's retry of the refresh
     /// token it just rotated, while the new one is unused, gets a fresh pair instead of
     /// revoking the family (its answer was lost). 0 disables it.
@@ -63,6 +66,19 @@ pub struct Config {
     /// A directory of credential type definitions (`<id>.json` + `<id>.schema.json`) added to,
     /// or replacing, the built-in ones.
     pub credential_types_dir: Option<PathBuf>,
+    /// Seconds a client has to send a request's line and headers (also the longest a
+    /// keep-alive connection waits for its next request).
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request may take, body upload included, before it is answered 408.
+    pub request_timeout_secs: u64,
+    /// Seconds a connection may stay open with no byte moving before it is closed.
+    pub idle_timeout_secs: u64,
+    /// Connections served at once; past that, new ones wait in the kernel's backlog.
+    pub max_connections: u32,
+    /// Proxies (CIDRs or addresses) whose `Forwarded` / `X-Forwarded-For` headers name the
+    /// client, for per-address limits and the audit trail. Empty (the default): the headers
+    /// are ignored and the TCP peer is the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// One attestation allow-list entry (`[[webauthn_attestation]]`).
@@ -91,7 +107,7 @@ impl Default for Config {
             admin_token: None,
             login_rate_per_minute: 30,
             client_rate_per_minute: 600,
-            demo_data: true,
+            demo_data: None,
             refresh_grace_secs: 10,
             audit_ip_retention_days: 90,
             webauthn_rp_id: None,
@@ -99,6 +115,11 @@ impl Default for Config {
             credential_types_dir: None,
             require_enrolment: false,
             webauthn_attestation: Vec::new(),
+            header_read_timeout_secs: 10,
+            request_timeout_secs: 30,
+            idle_timeout_secs: 60,
+            max_connections: 4096,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -115,12 +136,32 @@ impl Config {
         })
     }
 
+    /// Whether to seed demo data: as set, else only for the embedded SQLite default with an
+    /// issuer on a loopback address — a laptop demo. A deployment (PostgreSQL, or a public
+    /// issuer) must never get a known demo password or print agency secrets to its log.
+    #[must_use]
+    pub fn demo_data(&self) -> bool {
+        self.demo_data
+            .unwrap_or_else(|| self.database_url.is_none() && is_loopback_url(&self.issuer()))
+    }
+
     /// The issuer in effect.
     #[must_use]
     pub fn issuer(&self) -> String {
         self.issuer
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    /// The listener's connection limits.
+    pub fn listen_limits(&self) -> anyhow::Result<crate::listen::Limits> {
+        crate::listen::Limits::new(
+            self.header_read_timeout_secs,
+            self.request_timeout_secs,
+            self.idle_timeout_secs,
+            self.max_connections,
+        )
+        .context("connection limits")
     }
 
     /// Loads the configuration: defaults, then `file` if given, then the environment.
@@ -145,7 +186,9 @@ impl Config {
     /// `LLAVERO_REFRESH_GRACE_SECS`, `LLAVERO_AUDIT_IP_RETENTION_DAYS`, `LLAVERO_WEBAUTHN_RP_ID`, `LLAVERO_WEBAUTHN_ORIGINS`
     /// (comma-separated), `LLAVERO_WEBAUTHN_ATTESTATION_CA` with
     /// `LLAVERO_WEBAUTHN_ATTESTATION_AAGUIDS` (comma-separated; together they replace the
-    /// allow-list by one entry) and `LLAVERO_DEMO_DATA`.
+    /// allow-list by one entry), `LLAVERO_DEMO_DATA`, `LLAVERO_HEADER_READ_TIMEOUT_SECS`,
+    /// `LLAVERO_REQUEST_TIMEOUT_SECS`, `LLAVERO_IDLE_TIMEOUT_SECS`,
+    /// `LLAVERO_MAX_CONNECTIONS` and `LLAVERO_TRUSTED_PROXIES` (comma-separated).
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(v) = var("LLAVERO_LISTEN") {
             self.listen = v.parse().context("LLAVERO_LISTEN")?;
@@ -228,10 +271,52 @@ impl Config {
             self.credential_types_dir = Some(PathBuf::from(v));
         }
         if let Some(v) = var("LLAVERO_DEMO_DATA") {
-            self.demo_data = v.parse().context("LLAVERO_DEMO_DATA")?;
+            self.demo_data = Some(v.parse().context("LLAVERO_DEMO_DATA")?);
+        }
+        self.apply_listener_env(&var)
+    }
+
+    /// The listener's settings: connection limits and trusted proxies.
+    fn apply_listener_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = var("LLAVERO_HEADER_READ_TIMEOUT_SECS") {
+            self.header_read_timeout_secs =
+                v.parse().context("LLAVERO_HEADER_READ_TIMEOUT_SECS")?;
+        }
+        if let Some(v) = var("LLAVERO_REQUEST_TIMEOUT_SECS") {
+            self.request_timeout_secs = v.parse().context("LLAVERO_REQUEST_TIMEOUT_SECS")?;
+        }
+        if let Some(v) = var("LLAVERO_IDLE_TIMEOUT_SECS") {
+            self.idle_timeout_secs = v.parse().context("LLAVERO_IDLE_TIMEOUT_SECS")?;
+        }
+        if let Some(v) = var("LLAVERO_MAX_CONNECTIONS") {
+            self.max_connections = v.parse().context("LLAVERO_MAX_CONNECTIONS")?;
+        }
+        if let Some(v) = var("LLAVERO_TRUSTED_PROXIES") {
+            let entries: Vec<&str> = v.split(',').filter(|e| !e.trim().is_empty()).collect();
+            self.trusted_proxies =
+                TrustedProxies::parse(&entries).context("LLAVERO_TRUSTED_PROXIES")?;
         }
         Ok(())
     }
+}
+
+/// Whether `url`'s host is `localhost` or a loopback address.
+fn is_loopback_url(url: &str) -> bool {
+    let authority = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or(v6, |(h, _)| h),
+        None => host_port.split(':').next().unwrap_or(""),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -285,6 +370,85 @@ mod tests {
                 .is_err()
         );
         assert!(Config::default().webauthn_attestation.is_empty());
+    }
+
+    #[test]
+    fn connection_limits_from_file_or_environment_refuse_zero() {
+        let mut config: Config =
+            toml::from_str("header_read_timeout_secs = 5\nmax_connections = 100\n").unwrap();
+        config
+            .apply_env(|name| (name == "LLAVERO_IDLE_TIMEOUT_SECS").then(|| "20".into()))
+            .unwrap();
+        let limits = config.listen_limits().unwrap();
+        assert_eq!(limits.header_read_timeout.as_secs(), 5);
+        assert_eq!(limits.request_timeout.as_secs(), 30);
+        assert_eq!(limits.idle_timeout.as_secs(), 20);
+        assert_eq!(limits.max_connections, 100);
+        config
+            .apply_env(|name| (name == "LLAVERO_REQUEST_TIMEOUT_SECS").then(|| "0".into()))
+            .unwrap();
+        assert!(config.listen_limits().is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_from_file_or_environment_refuse_what_is_not_a_network() {
+        assert!(Config::default().trusted_proxies.is_empty());
+        let mut config: Config =
+            toml::from_str("trusted_proxies = [\"10.0.0.0/8\", \"2001:db8::1\"]\n").unwrap();
+        assert!(config.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+        assert!(toml::from_str::<Config>("trusted_proxies = [\"lb.internal\"]\n").is_err());
+        config
+            .apply_env(|name| (name == "LLAVERO_TRUSTED_PROXIES").then(|| "192.0.2.0/24, ".into()))
+            .unwrap();
+        assert!(
+            config
+                .trusted_proxies
+                .contains("192.0.2.9".parse().unwrap())
+        );
+        assert!(!config.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+        assert!(
+            Config::default()
+                .apply_env(|name| (name == "LLAVERO_TRUSTED_PROXIES").then(|| "10.0.0.0/40".into()))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn demo_data_defaults_on_only_for_a_loopback_sqlite_demo_and_the_setting_wins() {
+        assert!(Config::default().demo_data());
+        let postgres = Config {
+            database_url: Some("postgres://127.0.0.1/llavero".into()),
+            ..Config::default()
+        };
+        assert!(!postgres.demo_data());
+        let public = Config {
+            issuer: Some("https://auth.example.cl".into()),
+            ..Config::default()
+        };
+        assert!(!public.demo_data());
+        let all_interfaces = Config {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            ..Config::default()
+        };
+        assert!(!all_interfaces.demo_data());
+        for loopback in [
+            "http://localhost:8080",
+            "http://[::1]:8080/",
+            "http://127.0.0.2",
+        ] {
+            let config = Config {
+                issuer: Some(loopback.into()),
+                ..Config::default()
+            };
+            assert!(config.demo_data(), "{loopback}");
+        }
+        let mut explicit: Config =
+            toml::from_str("database_url = \"postgres://db/llavero\"\ndemo_data = true\n").unwrap();
+        assert!(explicit.demo_data());
+        explicit
+            .apply_env(|name| (name == "LLAVERO_DEMO_DATA").then(|| "false".into()))
+            .unwrap();
+        assert!(!explicit.demo_data());
     }
 
     #[test]

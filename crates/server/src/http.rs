@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -47,9 +47,38 @@ pub fn app(
     idp: llavero_idp::IdpState,
     issuer: llavero_issuer::IssuerState,
 ) -> Router {
-    router(state)
+    let https = idp.config.issuer.starts_with("https://");
+    let app = router(state)
         .merge(llavero_issuer::router(issuer))
-        .merge(llavero_idp::router(idp).layer(DefaultBodyLimit::max(MAX_IDP_BODY_BYTES)))
+        .merge(llavero_idp::router(idp).layer(DefaultBodyLimit::max(MAX_IDP_BODY_BYTES)));
+    with_security_headers(app, https)
+}
+
+/// `Strict-Transport-Security` value: a year, the issuer's host only (its parent domain's
+/// other hosts are not ours to pin).
+pub const HSTS: &str = "max-age=31536000";
+
+/// Adds to every response, JSON and errors included, `X-Content-Type-Options: nosniff` (no
+/// browser may read a JSON answer or an uploaded credential as a script or page) and, when
+/// the service is reached over HTTPS, `Strict-Transport-Security` (no later visit over plain
+/// HTTP, where a session cookie or a password could be read).
+pub fn with_security_headers(app: Router, https: bool) -> Router {
+    app.layer(axum::middleware::map_response(
+        move |mut response: Response| async move {
+            let headers = response.headers_mut();
+            headers.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            if https {
+                headers.insert(
+                    header::STRICT_TRANSPORT_SECURITY,
+                    HeaderValue::from_static(HSTS),
+                );
+            }
+            response
+        },
+    ))
 }
 
 async fn health() -> Json<Value> {

@@ -44,9 +44,9 @@ pub fn master_key(config: &Config, store: &Store) -> anyhow::Result<MasterKey> {
     Ok(key)
 }
 
-/// The provider's settings from the service configuration.
-#[must_use]
-pub fn idp_config(config: &Config) -> IdpConfig {
+/// The provider's settings from the service configuration; refuses an admin token too weak
+/// to guard the admin API.
+pub fn idp_config(config: &Config) -> anyhow::Result<IdpConfig> {
     let mut idp = IdpConfig::new(config.issuer());
     if let Some(secure) = config.secure_cookies {
         idp.secure_cookies = secure;
@@ -54,14 +54,17 @@ pub fn idp_config(config: &Config) -> IdpConfig {
     idp.admin_token_hash = config
         .admin_token
         .as_deref()
-        .map(llavero_store::hash_secret);
+        .map(llavero_idp::admin::admin_token_hash)
+        .transpose()
+        .context("LLAVERO_ADMIN_TOKEN / admin_token")?;
     idp.login_rate_per_minute = config.login_rate_per_minute;
     idp.client_rate_per_minute = config.client_rate_per_minute;
     idp.refresh_grace_secs = i64::from(config.refresh_grace_secs);
     idp.webauthn_rp_id.clone_from(&config.webauthn_rp_id);
     idp.webauthn_origins.clone_from(&config.webauthn_origins);
     idp.require_enrolment = config.require_enrolment;
-    idp
+    idp.trusted_proxies.clone_from(&config.trusted_proxies);
+    Ok(idp)
 }
 
 /// Builds the provider over an open store, creating the first signing key if needed.
@@ -74,7 +77,7 @@ pub async fn build(
     llavero_idp::keys::ensure(&store, &master, clock.now())
         .await
         .context("signing keys")?;
-    let mut settings = idp_config(config);
+    let mut settings = idp_config(config)?;
     settings.webauthn_attestation = attestation_policy(config)?;
     Idp::new(settings, store, master, clock).context("compiling page templates")
 }
@@ -163,5 +166,31 @@ pub async fn truncate_audit_ips(idp: IdpState, retention_days: i64) {
             Ok(n) => tracing::info!(entries = n, "truncated audit IPs past retention"),
             Err(e) => tracing::error!(error = %e, "truncating audit IPs failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_weak_admin_token_stops_the_start_with_a_clear_message() {
+        let config = Config {
+            admin_token: Some("a".into()),
+            ..Config::default()
+        };
+        let error = format!("{:#}", idp_config(&config).unwrap_err());
+        assert!(error.contains("admin_token is too weak"), "{error}");
+        let config = Config {
+            admin_token: Some("0f1e2d3c4b5a69788796a5b4c3d2e1f0".into()),
+            ..Config::default()
+        };
+        assert!(idp_config(&config).unwrap().admin_token_hash.is_some());
+        assert!(
+            idp_config(&Config::default())
+                .unwrap()
+                .admin_token_hash
+                .is_none()
+        );
     }
 }

@@ -14,3 +14,4 @@ pub mod files;
 pub mod http;
 pub mod identity;
 pub mod issuance;
+pub mod listen;

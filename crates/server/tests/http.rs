@@ -167,3 +167,86 @@ async fn malformed_bodies_and_oversized_requests_are_refused() {
     let (status, _) = s.post("/credentials/verify", &huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// The whole service (verifier, provider, issuer) over a fresh SQLite store, with `issuer`.
+async fn whole_service(issuer: &str) -> (axum::Router, tempfile::TempDir) {
+    use llavero_credentials::time::Clock;
+    let dir = tempfile::tempdir().unwrap();
+    let demo = demo::ensure(dir.path(), NOW).unwrap();
+    let verifier =
+        commands::verify::load_verifier(&demo.bundle, &demo.anchor, &Config::default(), NOW)
+            .unwrap();
+    let config = Config {
+        data_dir: dir.path().to_owned(),
+        issuer: Some(issuer.into()),
+        ..Config::default()
+    };
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(NOW));
+    let store = llavero_server::identity::open_store(&config).await.unwrap();
+    let idp = llavero_server::identity::build(&config, store, Arc::clone(&clock))
+        .await
+        .unwrap();
+    let issuer = llavero_server::issuance::build(&config, &idp).unwrap();
+    let state = http::AppState {
+        verifier: Arc::new(verifier),
+        clock,
+    };
+    (http::app(state, idp, issuer), dir)
+}
+
+/// Requests answered with JSON, a page and errors by each part of the service.
+fn sample_requests() -> Vec<Request<Body>> {
+    let form = "application/x-www-form-urlencoded";
+    vec![
+        Request::get("/health").body(Body::empty()).unwrap(),
+        Request::get("/.well-known/openid-configuration")
+            .body(Body::empty())
+            .unwrap(),
+        Request::get("/no/such/path")
+            .header("accept", "application/json")
+            .body(Body::empty())
+            .unwrap(),
+        Request::get("/login").body(Body::empty()).unwrap(),
+        Request::post("/token")
+            .header("content-type", form)
+            .body(Body::from("grant_type=client_credentials"))
+            .unwrap(),
+        Request::post("/agency/token")
+            .header("content-type", form)
+            .body(Body::from("grant_type=client_credentials"))
+            .unwrap(),
+        Request::post("/credentials/verify")
+            .header("content-type", "application/json")
+            .body(Body::from("{}"))
+            .unwrap(),
+    ]
+}
+
+#[tokio::test]
+async fn every_response_is_nosniff_and_https_deployments_send_hsts() {
+    let (app, _dir) = whole_service("https://auth.llavero.test").await;
+    for request in sample_requests() {
+        let what = format!("{} {}", request.method(), request.uri());
+        let response = app.clone().oneshot(request).await.unwrap();
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{what}");
+        assert_eq!(headers["strict-transport-security"], http::HSTS, "{what}");
+    }
+    let (app, _dir) = whole_service("http://127.0.0.1:18300").await;
+    for request in sample_requests() {
+        let what = format!("{} {}", request.method(), request.uri());
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(
+            response.headers()["x-content-type-options"],
+            "nosniff",
+            "{what}"
+        );
+        assert!(
+            response
+                .headers()
+                .get("strict-transport-security")
+                .is_none(),
+            "no HSTS over plain HTTP: {what}"
+        );
+    }
+}

@@ -12,3 +12,4 @@
 )]
 mod cli;
 mod http;
+mod listen;

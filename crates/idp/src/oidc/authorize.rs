@@ -26,7 +26,7 @@ use super::{OAuthError, client_auth, no_store};
 use crate::audit::{self, Origin};
 use crate::factors::{Factor, acr_for, acr_satisfies, amr_for};
 use crate::state::{Idp, IdpState};
-use crate::web::pages::Locale;
+use crate::web::pages::{Locale, allow_form_targets};
 use crate::web::{CookieName, CsrfSecret, RateClass, cookie, csrf_valid, rate_limit, set_cookie};
 
 const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
@@ -446,7 +446,32 @@ fn login_page(
             "error": view.error.map(|k| idp.pages.message(locale, k)),
         }),
     );
+    if let Some(client) = view.client {
+        allow_form_targets(
+            &mut response,
+            client.redirect_uris.iter().map(String::as_str),
+        );
+    }
     csrf.attach(idp, &mut response);
+    response
+}
+
+/// A page of a relying party's flow: its forms may end in a redirect to the party's
+/// registered redirect URIs (`form-action`).
+fn flow_page(
+    idp: &Idp,
+    template: &str,
+    locale: Locale,
+    context: serde_json::Value,
+    client: Option<&Client>,
+) -> Response {
+    let mut response = idp.pages.render(StatusCode::OK, template, locale, context);
+    if let Some(client) = client {
+        allow_form_targets(
+            &mut response,
+            client.redirect_uris.iter().map(String::as_str),
+        );
+    }
     response
 }
 
@@ -580,12 +605,8 @@ pub async fn login(
     // With an authenticator enrolled, the password is only the first factor.
     match crate::webauthn::second_factor(&idp, &csrf, &account_id, &form.request).await {
         Ok(Some((ceremony, options))) => {
-            let mut response = idp.pages.render(
-                StatusCode::OK,
-                "second_factor.html",
-                locale,
-                json!({"csrf": csrf.form_token(&idp), "ceremony": ceremony, "options": options.to_string()}),
-            );
+            let context = json!({"csrf": csrf.form_token(&idp), "ceremony": ceremony, "options": options.to_string()});
+            let mut response = flow_page(&idp, "second_factor.html", locale, context, client);
             csrf.attach(&idp, &mut response);
             response
         }
@@ -739,6 +760,10 @@ pub async fn consent_form(
         "consent.html",
         locale,
         json!({"csrf": csrf.form_token(&idp), "request": query.request, "client_name": p.client.name, "items": items}),
+    );
+    allow_form_targets(
+        &mut response,
+        p.client.redirect_uris.iter().map(String::as_str),
     );
     csrf.attach(&idp, &mut response);
     response

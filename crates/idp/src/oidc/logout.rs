@@ -98,7 +98,7 @@ pub async fn logout(
     let confirmed_by_form =
         method == Method::POST && get("csrf").is_some_and(|t| csrf_valid(&idp, &headers, t));
     if session.is_some() && !confirmed_by_hint && !confirmed_by_form {
-        return confirm_page(&idp, &headers, locale, &params);
+        return confirm_page(&idp, &headers, locale, &params, redirect.as_deref());
     }
     if let Some(session) = &session
         && let Err(e) = idp
@@ -173,6 +173,7 @@ fn confirm_page(
     headers: &HeaderMap,
     locale: Locale,
     params: &BTreeMap<String, String>,
+    redirect: Option<&str>,
 ) -> Response {
     let csrf = CsrfSecret::from_request(idp, headers);
     let carried: Vec<(String, String)> = params
@@ -191,6 +192,8 @@ fn confirm_page(
         locale,
         json!({"csrf": csrf.form_token(idp), "params": carried}),
     );
+    // The confirmed logout redirects to the (registered) post-logout URI.
+    crate::web::pages::allow_form_targets(&mut response, redirect);
     csrf.attach(idp, &mut response);
     response
 }

@@ -25,12 +25,11 @@ use subtle::ConstantTimeEq as _;
 use super::{OAuthError, claims, client_auth, no_store};
 use crate::audit::{self, Origin};
 use crate::state::{Idp, IdpState};
-use crate::web::client_ip;
 use crate::write_queue;
 
-/// The peer address, when the server was started with connection info.
-pub(crate) fn peer(extensions: &Extensions) -> String {
-    client_ip(extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>())
+/// The caller's address (see [`crate::web::client_address`]).
+pub(crate) fn peer(extensions: &Extensions) -> crate::web::ClientAddress {
+    crate::web::ClientAddress::of(extensions)
 }
 
 /// `POST /token`.
@@ -41,8 +40,8 @@ pub async fn token(
     body: Bytes,
 ) -> Response {
     if let Some(extra) = idp.extra_grant.get() {
-        let form: BTreeMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-        if form.get("grant_type").map(String::as_str) == Some(extra.grant_type()) {
+        let grant_type = form_urlencoded::parse(&body).find(|(name, _)| name == "grant_type");
+        if grant_type.is_some_and(|(_, value)| value == extra.grant_type()) {
             // Anonymous wallets are held to the same per-IP limit as clients.
             if let Err(limited) =
                 crate::web::rate_limit(&idp, crate::web::RateClass::Client, &peer(&extensions))
@@ -50,6 +49,12 @@ pub async fn token(
             {
                 return limited;
             }
+            // The same parsing as every other grant: a repeated parameter is refused, never
+            // resolved by taking one of the values (RFC 6749 §3.2).
+            let form = match super::request::parse_params(&body) {
+                Ok(form) => form,
+                Err(e) => return OAuthError::bad("invalid_request", e).into_response(),
+            };
             return extra.token(form, Origin::of(&extensions, &headers)).await;
         }
     }

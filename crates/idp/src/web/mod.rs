@@ -1,11 +1,10 @@
 //! The browser side: cookies, CSRF tokens, the caller's address, rate limits, pages.
 
+pub mod client_address;
 pub mod pages;
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 
-use axum::extract::ConnectInfo;
 use axum::http::header::{COOKIE, RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use llavero_store::{RateDecision, hash_secret};
 
 use crate::state::Idp;
+pub use client_address::ClientAddress;
 
 /// The cookies the provider sets.
 #[derive(Debug, Clone, Copy)]
@@ -128,15 +128,6 @@ pub fn csrf_valid(idp: &Idp, headers: &HeaderMap, submitted: &str) -> bool {
     ring::hmac::verify(&idp.csrf_key, secret.as_bytes(), &tag).is_ok()
 }
 
-/// The caller's IP address (the TCP peer).
-#[must_use]
-pub fn client_ip(peer: Option<&ConnectInfo<SocketAddr>>) -> String {
-    peer.map_or_else(
-        || "unknown".to_owned(),
-        |ConnectInfo(addr)| addr.ip().to_string(),
-    )
-}
-
 /// Which limit a request counts against.
 #[derive(Debug, Clone, Copy)]
 pub enum RateClass {
@@ -174,15 +165,34 @@ impl LocalLimiter {
             RateDecision::Allowed
         }
     }
+
+    /// Whether `key` already reached `limit` in the current window, without counting: for
+    /// limits that count only failures. `Some(retry_after)` when it did.
+    #[must_use]
+    pub fn exceeded(&self, key: &str, window: i64, limit: i64, now: i64) -> Option<i64> {
+        let window = window.max(1);
+        let start = now - now.rem_euclid(window);
+        let counters = self.0.lock().ok()?;
+        counters
+            .get(key)
+            .filter(|(s, count)| *s == start && *count >= limit)
+            .map(|_| start + window - now)
+    }
 }
 
-/// Counts a request from `ip`; `Err` is the 429 answer with `Retry-After`.
+/// Counts a request from `address` (its [`ClientAddress::limit_key`]: an IPv6 caller's whole
+/// /64 shares one budget); `Err` is the 429 answer with `Retry-After`.
 ///
 /// Citizen-facing endpoints count in the database, shared by every instance: there the limit
 /// protects passwords and activation codes. Client-facing endpoints count in each instance's
 /// memory: clients prove high-entropy secrets or keys, so the limit guards capacity, and a
 /// database write on one shared row per token request would cost more than it protects.
-pub async fn rate_limit(idp: &Idp, class: RateClass, ip: &str) -> Result<(), Response> {
+pub async fn rate_limit(
+    idp: &Idp,
+    class: RateClass,
+    address: &ClientAddress,
+) -> Result<(), Response> {
+    let ip = address.limit_key();
     let decision = match class {
         RateClass::Login => idp
             .store
@@ -196,7 +206,7 @@ pub async fn rate_limit(idp: &Idp, class: RateClass, ip: &str) -> Result<(), Res
             .map_err(|e| internal(&e))?,
         RateClass::Client => {
             idp.client_limiter
-                .hit(ip, 60, idp.config.client_rate_per_minute, idp.now())
+                .hit(&ip, 60, idp.config.client_rate_per_minute, idp.now())
         }
     };
     match decision {
@@ -323,5 +333,8 @@ mod tests {
         );
         assert_eq!(limiter.hit("other", 60, 3, now), RateDecision::Allowed);
         assert_eq!(limiter.hit("ip", 60, 3, now + 50), RateDecision::Allowed);
+        assert_eq!(limiter.exceeded("ip", 60, 1, now + 50), Some(60));
+        assert_eq!(limiter.exceeded("ip", 60, 2, now + 50), None);
+        assert_eq!(limiter.exceeded("unseen", 60, 1, now), None);
     }
 }
