@@ -54,11 +54,21 @@ pub enum VerifyError {
     /// A bug: Rust panicked; the call had no effect.
     #[error("internal error: {reason}")]
     Internal { reason: String },
+    /// A W3C credential or presentation breaks a VC Data Model 2.0 rule; `rule` is its code
+    /// (`vcdm.credentialSubject.empty`).
+    #[error("{reason}")]
+    NonConforming { reason: String, rule: String },
 }
 
 impl From<Rejection> for VerifyError {
     fn from(r: Rejection) -> Self {
         let reason = r.to_string();
+        if let Rejection::NonConforming { rule, .. } = &r {
+            return Self::NonConforming {
+                reason,
+                rule: rule.code().to_owned(),
+            };
+        }
         match r.code() {
             "too_large" => Self::TooLarge { reason },
             "unsupported_format" => Self::UnsupportedFormat { reason },

@@ -15,6 +15,7 @@
 //! | [`sd_jwt`] | RFC 9901 Selective Disclosure for JWTs |
 //! | [`sd_jwt_vc`] | SD-JWT-based Verifiable Credentials (`dc+sd-jwt`) |
 //! | [`vc_jwt`] | W3C VC Data Model 2.0 secured with JOSE (`vc+jwt`, `vp+jwt`) |
+//! | [`vcdm`] | W3C VC Data Model 2.0 conformance (§4, §5 rules checked offline) |
 //! | [`status`] | IETF Token Status List, W3C Bitstring Status List |
 //! | [`did`] | `did:jwk`, `did:key` (P-256), `did:web` URL mapping |
 //!
@@ -35,3 +36,4 @@ pub mod sd_jwt_vc;
 pub mod status;
 pub mod time;
 pub mod vc_jwt;
+pub mod vcdm;

@@ -14,6 +14,7 @@ use crate::jws::{self, AlgorithmPolicy, DecodedJws, Header, JwsError};
 use crate::jwt::{ValidityError, check_window};
 use crate::status::bitstring::BitstringStatusListEntry;
 use crate::time::{UnixTime, datetime_member};
+use crate::vcdm::{self, NonConforming};
 
 /// The base context every VC 2.0 document starts with.
 pub const CREDENTIALS_V2: &str = "https://www.w3.org/ns/credentials/v2";
@@ -57,12 +58,10 @@ pub enum VcJwtError {
     /// Not a VC 2.0 document.
     #[error("malformed credential: {0}")]
     Malformed(String),
-    /// `@context` does not start with the VC 2.0 base context.
-    #[error("@context must start with {CREDENTIALS_V2}")]
-    MissingContext,
-    /// `type` lacks `VerifiableCredential` (or `VerifiablePresentation`).
-    #[error("type does not include {0}")]
-    WrongType(&'static str),
+    /// The document breaks a rule of the VC Data Model 2.0 (checked before signing and after
+    /// verifying).
+    #[error("non-conforming document: {0}")]
+    NonConforming(#[from] NonConforming),
     /// `iss` differs from `issuer`.
     #[error("iss {iss:?} differs from issuer {issuer:?}")]
     IssuerMismatch {
@@ -96,39 +95,18 @@ pub enum VcJwtError {
     BadEnvelope(String),
 }
 
-fn check_context_and_type(doc: &Value, required_type: &'static str) -> Result<(), VcJwtError> {
-    let first = match doc.get("@context") {
-        Some(Value::Array(items)) => items.first().and_then(Value::as_str),
-        Some(Value::String(s)) => Some(s.as_str()),
-        _ => None,
-    };
-    if first != Some(CREDENTIALS_V2) {
-        return Err(VcJwtError::MissingContext);
-    }
-    let has_type = match doc.get("type") {
-        Some(Value::Array(items)) => items.iter().any(|t| t == required_type),
-        Some(Value::String(s)) => s == required_type,
-        _ => false,
-    };
-    if !has_type {
-        return Err(VcJwtError::WrongType(required_type));
-    }
+/// JWT-VC 1.1 wrapper claims are not VC 2.0 (VC-JOSE-COSE §3.1.1).
+fn check_unwrapped(doc: &Value) -> Result<(), VcJwtError> {
     if doc.get("vc").is_some() || doc.get("vp").is_some() {
         return Err(VcJwtError::WrappedClaims);
     }
     Ok(())
 }
 
+/// The issuer's id, which chooses the verification key: a URL, or an object with a URL `id`
+/// (VCDM 2.0 §4.7).
 fn issuer_id(credential: &Value) -> Result<String, VcJwtError> {
-    match credential.get("issuer") {
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(Value::Object(o)) => o
-            .get("id")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| VcJwtError::Malformed("issuer object without id".into())),
-        _ => Err(VcJwtError::Malformed("missing issuer".into())),
-    }
+    Ok(vcdm::issuer_id(credential)?.to_owned())
 }
 
 fn types(doc: &Value) -> Vec<String> {
@@ -143,23 +121,20 @@ fn types(doc: &Value) -> Vec<String> {
     }
 }
 
-/// Signs a VC 2.0 credential as a `vc+jwt`. The credential is checked first (base context,
-/// `VerifiableCredential` type, issuer, subject, only defined top-level terms).
+/// Signs a VC 2.0 credential as a `vc+jwt`. The credential is checked first: every data model
+/// rule ([`vcdm::check_credential`]) and only top-level terms the base context defines.
 pub fn issue_credential(
     credential: &Value,
     signer: &dyn Signer,
     kid: Option<&str>,
 ) -> Result<String, VcJwtError> {
-    check_context_and_type(credential, "VerifiableCredential")?;
-    issuer_id(credential)?;
+    vcdm::check_credential(credential)?;
+    check_unwrapped(credential)?;
     let obj = credential
         .as_object()
         .ok_or_else(|| VcJwtError::Malformed("not an object".into()))?;
     if let Some(unknown) = obj.keys().find(|k| !KNOWN_TERMS.contains(&k.as_str())) {
         return Err(VcJwtError::UnknownTerm(unknown.clone()));
-    }
-    if obj.get("credentialSubject").is_none() {
-        return Err(VcJwtError::Malformed("missing credentialSubject".into()));
     }
     let mut header = Header::new(VC_TYP);
     header.cty = Some("vc".into());
@@ -195,8 +170,9 @@ pub struct VerifiedVc {
 }
 
 impl DecodedVcJwt {
-    /// Decodes and checks the shape: `typ` (`vc+jwt`), base context, type, no wrapper claims,
-    /// `iss` equal to `issuer` when present.
+    /// Decodes and checks what choosing the key needs: `typ` (`vc+jwt`), no wrapper claims, an
+    /// issuer, `iss` equal to it when present. The data model rules are checked by
+    /// [`DecodedVcJwt::verify`], once the document is known to come from its issuer.
     pub fn decode(compact: &str) -> Result<Self, VcJwtError> {
         Self::from_jws(DecodedJws::decode(compact)?)
     }
@@ -205,7 +181,7 @@ impl DecodedVcJwt {
     pub fn from_jws(jws: DecodedJws) -> Result<Self, VcJwtError> {
         jws.header().expect_typ(&[VC_TYP, "vc+ld+jwt"])?;
         let credential = jws.unverified_value()?;
-        check_context_and_type(&credential, "VerifiableCredential")?;
+        check_unwrapped(&credential)?;
         let issuer = issuer_id(&credential)?;
         if let Some(iss) = credential.get("iss") {
             let iss = iss.as_str().unwrap_or_default();
@@ -241,7 +217,8 @@ impl DecodedVcJwt {
         &self.credential
     }
 
-    /// Verifies the signature with the issuer's key and the validity window at `now`.
+    /// Verifies the signature with the issuer's key, the data model rules
+    /// ([`vcdm::check_credential`]) and the validity window at `now`.
     pub fn verify(
         self,
         crypto: &dyn CryptoBackend,
@@ -252,6 +229,7 @@ impl DecodedVcJwt {
     ) -> Result<VerifiedVc, VcJwtError> {
         self.jws.verify(crypto, key, algorithms)?;
         let vc = self.credential;
+        vcdm::check_credential(&vc)?;
         let time = |name: &str| datetime_member(&vc, name).map_err(VcJwtError::Malformed);
         // JWT `nbf`/`exp`, when numeric, narrow the window further. (`iat` is informative;
         // the W3C test suite's credentials even carry it as a string.)
@@ -321,10 +299,12 @@ pub fn issue_presentation(
     if let Some(nonce) = nonce {
         vp.insert("nonce".into(), nonce.into());
     }
+    let vp = Value::Object(vp);
+    vcdm::check_presentation(&vp)?;
     let mut header = Header::new(VP_TYP);
     header.cty = Some("vp".into());
     header.kid = kid.map(str::to_owned);
-    Ok(jws::sign_json(header, &Value::Object(vp), holder)?)
+    Ok(jws::sign_json(header, &vp, holder)?)
 }
 
 /// A credential enveloped in a presentation: the media type of its `data:` URL and the data.
@@ -382,7 +362,7 @@ impl DecodedVpJwt {
     pub fn from_jws(jws: DecodedJws) -> Result<Self, VcJwtError> {
         jws.header().expect_typ(&[VP_TYP, "vp+ld+jwt"])?;
         let presentation = jws.unverified_value()?;
-        check_context_and_type(&presentation, "VerifiablePresentation")?;
+        check_unwrapped(&presentation)?;
         let items = match presentation.get("verifiableCredential") {
             None => Vec::new(),
             Some(Value::Array(items)) => items.clone(),
@@ -396,6 +376,12 @@ impl DecodedVpJwt {
         let credentials = items
             .iter()
             .map(|item| {
+                if !item.is_object() {
+                    return Err(vcdm::check_presentation(&presentation).err().map_or_else(
+                        || VcJwtError::BadEnvelope("not an object".into()),
+                        VcJwtError::NonConforming,
+                    ));
+                }
                 if item.get("type").and_then(Value::as_str) != Some("EnvelopedVerifiableCredential")
                 {
                     return Err(VcJwtError::BadEnvelope(
@@ -439,6 +425,7 @@ impl DecodedVpJwt {
     ) -> Result<VerifiedVp, VcJwtError> {
         self.jws.verify(crypto, holder_key, algorithms)?;
         let vp = self.presentation;
+        vcdm::check_presentation(&vp)?;
         if let Some((audience, nonce)) = expected {
             let found = match vp.get("aud") {
                 Some(Value::String(s)) => Some(s.clone()),

@@ -15,3 +15,4 @@ mod sd_jwt_properties;
 mod sd_jwt_vectors;
 mod status_lists;
 mod vc_jose_cose;
+mod vcdm_rules;

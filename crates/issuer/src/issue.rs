@@ -49,6 +49,10 @@ pub enum IssueError {
     /// Signing.
     #[error("signing: {0}")]
     Signing(String),
+    /// The W3C credential built would break a VC Data Model 2.0 rule (a credential type or
+    /// claims that make, for example, a subject with no claim): nothing is signed or recorded.
+    #[error("the credential would not conform to the VC Data Model: {0}")]
+    NonConforming(#[from] llavero_credentials::vcdm::NonConforming),
 }
 
 /// The claims of a credential of `credential_type` for `person`: the registry's, then the
@@ -245,8 +249,10 @@ fn sign(
                 "credentialSubject": subject,
                 "credentialStatus": statuses,
             });
-            vc_jwt::issue_credential(&credential, signer, Some(&record.kid))
-                .map_err(|e| IssueError::Signing(e.to_string()))
+            vc_jwt::issue_credential(&credential, signer, Some(&record.kid)).map_err(|e| match e {
+                vc_jwt::VcJwtError::NonConforming(e) => IssueError::NonConforming(e),
+                other => IssueError::Signing(other.to_string()),
+            })
         }
     }
 }

@@ -354,7 +354,7 @@ pub enum Format {
 pub enum CredentialCommand {
     /// Issue a credential from a claims file.
     #[command(
-        after_help = "Example:\n  llavero credential issue --type https://llavero.cl/vct/birth-certificate \\\n    --issuer https://registro.llavero.cl --key issuer.jwk --claims claims.json \\\n    --holder-key holder.pub.jwk --disclose given_name --disclose birthdate > credential.txt"
+        after_help = "Example:\n  llavero credential issue --type https://llavero.cl/vct/birth-certificate \\\n    --issuer https://registro.llavero.cl --key issuer.jwk --claims claims.json \\\n    --holder-key holder.pub.jwk --disclose given_name --disclose /is_over/18 > credential.txt\n  llavero credential issue --format vc-jwt --credential license.json --key issuer.jwk > license.txt"
     )]
     Issue(IssueArgs),
     /// Present a held SD-JWT VC: choose what to disclose and sign a key-binding JWT.
@@ -364,18 +364,24 @@ pub enum CredentialCommand {
     Present(PresentArgs),
 }
 
-/// Arguments of `credential issue`.
+/// Arguments of `credential issue`: either a subject's claims (`--claims`, with `--type` and
+/// `--issuer`), or, for `vc-jwt`, a whole W3C credential (`--credential`) signed as it is.
 #[derive(Debug, Args)]
 pub struct IssueArgs {
     /// The credential type: the SD-JWT VC `vct`, or the W3C `type` added beside `VerifiableCredential`.
-    #[arg(long = "type")]
-    pub credential_type: String,
-    /// The issuer identifier (`iss` / VC `issuer`).
-    #[arg(long)]
-    pub issuer: String,
+    #[arg(long = "type", required_unless_present = "credential")]
+    pub credential_type: Option<String>,
+    /// The issuer identifier (`iss` / VC `issuer`), a URL.
+    #[arg(long, required_unless_present = "credential")]
+    pub issuer: Option<String>,
     /// JSON object with the credential subject's claims.
-    #[arg(long)]
-    pub claims: PathBuf,
+    #[arg(long, required_unless_present = "credential")]
+    pub claims: Option<PathBuf>,
+    /// A whole W3C VC 2.0 credential (JSON) to sign as a `vc+jwt` (`--format vc-jwt`): any
+    /// conforming document, with several subjects, `name`, `description`, `credentialSchema`,
+    /// `termsOfUse`… It is checked against the data model before signing.
+    #[arg(long, conflicts_with_all = ["claims", "credential_type", "issuer", "holder_key", "status_uri", "disclose", "no_disclose", "valid_days"])]
+    pub credential: Option<PathBuf>,
     /// The issuer's private JWK.
     #[arg(long)]
     pub key: PathBuf,
@@ -385,10 +391,16 @@ pub struct IssueArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "sd-jwt-vc")]
     pub format: Format,
-    /// A selectively disclosable claim path, dot-separated (`address.locality`, `nationalities.0`);
-    /// repeat for several. Default for SD-JWT VC: every top-level claim.
+    /// A selectively disclosable claim (SD-JWT VC), repeat for several: a top-level claim name
+    /// (`given_name`), an RFC 6901 JSON pointer into the claims (`/is_over/18`,
+    /// `/nationalities/0`, `~1` for `/` and `~0` for `~` in a name) or a JSON array
+    /// (`["is_over","18"]`, `["nationalities",null]` for every element). Default: every
+    /// top-level claim.
     #[arg(long = "disclose")]
     pub disclose: Vec<String>,
+    /// Make no claim selectively disclosable (SD-JWT VC): every claim is always shown.
+    #[arg(long, conflicts_with = "disclose")]
+    pub no_disclose: bool,
     /// Validity in days from now.
     #[arg(long, default_value_t = 365)]
     pub valid_days: i64,
@@ -406,7 +418,8 @@ pub struct PresentArgs {
     /// The held credential (`-` for stdin).
     #[arg(long)]
     pub credential: PathBuf,
-    /// A claim path to disclose (dot-separated); repeat for several.
+    /// A claim path to disclose, dot-separated (`address.locality`) or a JSON array
+    /// (`["is_over","18"]`, for names that are digits or hold dots); repeat for several.
     #[arg(long = "disclose")]
     pub disclose: Vec<String>,
     /// The holder's private JWK (the key bound in the credential).

@@ -112,13 +112,15 @@ pub fn ensure(data_dir: &Path, now: i64) -> anyhow::Result<Demo> {
         .to_string(),
     )?;
     let sample = |credential_type: &str, format: Format, status_uri: &str, index: u64| IssueArgs {
-        credential_type: credential_type.into(),
-        issuer: REGISTRO.into(),
-        claims: claims.clone(),
+        credential_type: Some(credential_type.into()),
+        issuer: Some(REGISTRO.into()),
+        claims: Some(claims.clone()),
+        credential: None,
         key: dir.join("registro.jwk"),
         holder_key: Some(dir.join("holder.pub.jwk")),
         format,
         disclose: Vec::new(),
+        no_disclose: false,
         valid_days: 365,
         status_uri: Some(status_uri.into()),
         status_index: Some(index),

@@ -113,6 +113,8 @@ struct VerifyPresentationRequest {
 struct ApiError {
     status: StatusCode,
     code: &'static str,
+    /// The VC Data Model rule broken, for `non_conforming`.
+    rule: Option<&'static str>,
     message: String,
 }
 
@@ -121,6 +123,10 @@ impl From<Rejection> for ApiError {
         Self {
             status: StatusCode::BAD_REQUEST,
             code: r.code(),
+            rule: match &r {
+                Rejection::NonConforming { rule, .. } => Some(rule.code()),
+                _ => None,
+            },
             message: r.to_string(),
         }
     }
@@ -128,9 +134,13 @@ impl From<Rejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let mut error = json!({"code": self.code, "message": self.message});
+        if let (Some(rule), Some(fields)) = (self.rule, error.as_object_mut()) {
+            fields.insert("rule".into(), rule.into());
+        }
         let body = json!({
             "verified": false,
-            "errors": [{"code": self.code, "message": self.message}],
+            "errors": [error],
         });
         (self.status, Json(body)).into_response()
     }
@@ -204,6 +214,7 @@ fn verify(state: &AppState, compact: &str, expect: &Expectations) -> Result<Json
     let mut body = serde_json::to_value(&verification).map_err(|e| ApiError {
         status: StatusCode::INTERNAL_SERVER_ERROR,
         code: "internal",
+        rule: None,
         message: e.to_string(),
     })?;
     if let Some(obj) = body.as_object_mut() {

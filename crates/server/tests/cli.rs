@@ -351,3 +351,266 @@ fn vc_jwt_from_the_command_line() {
     ));
     assert!(out.contains("vp+jwt"));
 }
+
+/// Keys (anchor, issuer, holder), a trust list naming `https://registro.llavero.cl` for
+/// `types`, and a bundle, in `d`.
+fn small_world(d: &Path, types: &[&str]) {
+    for (name, kid) in [("anchor", "a"), ("issuer", "i"), ("holder", "h")] {
+        let public = ok(
+            d,
+            &[
+                "keys",
+                "generate",
+                "--out",
+                &format!("{name}.jwk"),
+                "--kid",
+                kid,
+            ],
+        );
+        write(d, &format!("{name}.pub.jwk"), &public);
+    }
+    let issuers = serde_json::json!([{"id": "https://registro.llavero.cl",
+        "credential_types": types, "key_files": ["issuer.pub.jwk"]}]);
+    write(d, "issuers.json", &issuers.to_string());
+    ok(
+        d,
+        &[
+            "trust-list",
+            "build",
+            "--issuers",
+            "issuers.json",
+            "--anchor-key",
+            "anchor.jwk",
+            "--out",
+            "trust-list.jwt",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "bundle",
+            "build",
+            "--trust-list",
+            "trust-list.jwt",
+            "--out",
+            "bundle.json",
+        ],
+    );
+}
+
+fn failure(out: &Output) -> String {
+    assert!(!out.status.success(), "should have failed");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_whole_w3c_credential_is_issued_as_given_and_checked_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    small_world(d, &["DriverLicenseCredential"]);
+    let license = serde_json::json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": "urn:uuid:58172aac-d8ba-11ed-83dd-0b3aef56cc33",
+        "type": ["VerifiableCredential", "DriverLicenseCredential"],
+        "issuer": {"id": "https://registro.llavero.cl", "name": "Registro Civil"},
+        "name": [{"@value": "Licencia de conducir", "@language": "es"},
+                 {"@value": "Driver licence", "@language": "en"}],
+        "description": "Clase B",
+        "validFrom": "2026-01-01T00:00:00Z",
+        "validUntil": "2099-01-01T00:00:00Z",
+        "credentialSchema": {"id": "https://llavero.cl/schemas/license.json", "type": "JsonSchema"},
+        "termsOfUse": [{"type": "TrustFrameworkPolicy", "id": "https://llavero.cl/terms/1"}],
+        "credentialSubject": [
+            {"id": "did:example:ana", "licenseClass": "B"},
+            {"id": "did:example:luis", "supervises": "did:example:ana"}
+        ]
+    });
+    write(d, "license.json", &license.to_string());
+    let args = [
+        "credential",
+        "issue",
+        "--format",
+        "vc-jwt",
+        "--credential",
+        "license.json",
+        "--key",
+        "issuer.jwk",
+    ];
+    write(d, "license.txt", &ok(d, &args));
+    let out = stdout_of(verify(d, "license.txt", &[]));
+    let verified: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let claims = &verified["credentials"][0]["claims"];
+    assert_eq!(
+        claims["credentialSubject"][1]["supervises"],
+        "did:example:ana"
+    );
+    assert_eq!(claims["termsOfUse"][0]["type"], "TrustFrameworkPolicy");
+
+    // A non-conforming document is refused with the rule's code, and nothing is printed.
+    let mut empty = license.clone();
+    empty["credentialSubject"] = serde_json::json!({});
+    write(d, "license.json", &empty.to_string());
+    let out = llavero(d, &args);
+    assert!(failure(&out).contains("vcdm.credentialSubject.empty"));
+    assert!(out.stdout.is_empty());
+    // --credential is W3C-only.
+    let mut sd = args.to_vec();
+    sd[3] = "sd-jwt-vc";
+    assert!(failure(&llavero(d, &sd)).contains("vc-jwt"));
+}
+
+#[test]
+fn issuer_ids_that_are_not_urls_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    small_world(d, &["IdentityCardCredential"]);
+    write(d, "claims.json", r#"{"given_name": "Ana"}"#);
+    let out = llavero(
+        d,
+        &[
+            "credential",
+            "issue",
+            "--format",
+            "vc-jwt",
+            "--type",
+            "IdentityCardCredential",
+            "--issuer",
+            "fake-issuer",
+            "--key",
+            "issuer.jwk",
+            "--claims",
+            "claims.json",
+        ],
+    );
+    assert!(failure(&out).contains("vcdm.issuer.url"));
+    write(
+        d,
+        "issuers.json",
+        r#"[{"id": "fake-issuer", "credential_types": ["IdentityCardCredential"], "key_files": ["issuer.pub.jwk"]}]"#,
+    );
+    let out = llavero(
+        d,
+        &[
+            "trust-list",
+            "build",
+            "--issuers",
+            "issuers.json",
+            "--anchor-key",
+            "anchor.jwk",
+            "--out",
+            "bad-list.jwt",
+        ],
+    );
+    assert!(failure(&out).contains("fake-issuer"));
+    assert!(!d.join("bad-list.jwt").exists());
+}
+
+const AGE: &str = "https://llavero.cl/vct/age";
+
+/// Issues the age credential with extra `credential issue` arguments; returns it.
+fn issue_age(d: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "credential",
+        "issue",
+        "--type",
+        AGE,
+        "--issuer",
+        "https://registro.llavero.cl",
+        "--key",
+        "issuer.jwk",
+        "--claims",
+        "age.json",
+        "--holder-key",
+        "holder.pub.jwk",
+    ];
+    args.extend_from_slice(extra);
+    llavero(d, &args)
+}
+
+/// How many disclosures an issued SD-JWT carries.
+fn disclosures(sd_jwt: &str) -> usize {
+    sd_jwt
+        .trim()
+        .split('~')
+        .skip(1)
+        .filter(|d| !d.is_empty())
+        .count()
+}
+
+#[test]
+fn digit_keys_are_disclosable_by_json_pointer_or_array() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    small_world(d, &[AGE]);
+    write(
+        d,
+        "age.json",
+        r#"{"is_over": {"13": true, "18": true, "21": false}, "a/b": {"m~n": 1}, "given_name": "Ana"}"#,
+    );
+    let age = stdout_of(issue_age(
+        d,
+        &[
+            "--disclose",
+            "/is_over/18",
+            "--disclose",
+            r#"["is_over","21"]"#,
+            "--disclose",
+            "/a~1b/m~0n",
+        ],
+    ));
+    assert_eq!(disclosures(&age), 3);
+    write(d, "age.txt", &age);
+    let vp = ok(
+        d,
+        &[
+            "credential",
+            "present",
+            "--credential",
+            "age.txt",
+            "--disclose",
+            r#"["is_over","18"]"#,
+            "--holder-key",
+            "holder.jwk",
+            "--aud",
+            "https://rp",
+            "--nonce",
+            "n",
+        ],
+    );
+    write(d, "vp.txt", &vp);
+    let out = stdout_of(verify(
+        d,
+        "vp.txt",
+        &["--aud", "https://rp", "--nonce", "n"],
+    ));
+    let verified: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let is_over = &verified["credentials"][0]["claims"]["is_over"];
+    assert_eq!(is_over["18"], true);
+    assert_eq!(is_over["13"], true, "not disclosable: always shown");
+    assert!(is_over.get("21").is_none(), "disclosable, not disclosed");
+
+    // A pointer must name a claim that exists; a bad escape is refused.
+    assert!(failure(&issue_age(d, &["--disclose", "/is_over/65"])).contains("/is_over/65"));
+    assert!(failure(&issue_age(d, &["--disclose", "/a~2b"])).contains("escape"));
+}
+
+#[test]
+fn no_disclose_issues_a_credential_with_nothing_selectively_disclosable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    small_world(d, &[AGE]);
+    write(
+        d,
+        "age.json",
+        r#"{"is_over": {"18": true}, "given_name": "Ana"}"#,
+    );
+    let all = stdout_of(issue_age(d, &[]));
+    assert_eq!(disclosures(&all), 2, "default: every top-level claim");
+    let none = stdout_of(issue_age(d, &["--no-disclose"]));
+    assert_eq!(disclosures(&none), 0);
+    write(d, "none.txt", &none);
+    let out = stdout_of(verify(d, "none.txt", &[]));
+    assert!(out.contains("\"given_name\": \"Ana\""));
+    let both = issue_age(d, &["--no-disclose", "--disclose", "given_name"]);
+    assert!(failure(&both).contains("--no-disclose"));
+}

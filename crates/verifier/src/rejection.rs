@@ -3,6 +3,7 @@
 //! in HTTP error bodies, CLI output and the FFI bindings.
 
 use llavero_credentials::time::UnixTime;
+use llavero_credentials::vcdm::Rule;
 
 /// A typed rejection. The message says why in plain words; [`Rejection::code`] is for machines.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -98,6 +99,16 @@ pub enum Rejection {
     /// The key binding answers another challenge (a replay).
     #[error("wrong nonce")]
     WrongNonce,
+    /// A W3C credential or presentation breaks a rule of the VC Data Model 2.0 (§1.3: a
+    /// conforming verifier reports non-conforming documents). `rule` names it
+    /// (`vcdm.credentialSubject.empty`).
+    #[error("non-conforming document ({rule}): {detail}")]
+    NonConforming {
+        /// The rule broken.
+        rule: Rule,
+        /// What in the document breaks it.
+        detail: String,
+    },
 }
 
 impl Rejection {
@@ -125,6 +136,7 @@ impl Rejection {
             Self::InvalidKeyBinding(_) => "invalid_key_binding",
             Self::WrongAudience { .. } => "wrong_audience",
             Self::WrongNonce => "wrong_nonce",
+            Self::NonConforming { .. } => "non_conforming",
         }
     }
 }

@@ -20,6 +20,7 @@ use llavero_credentials::jwk::Jwk;
 use llavero_credentials::jws::{self, AlgorithmPolicy, DecodedJws, Header, JwsError};
 use llavero_credentials::jwt::{TimeClaims, ValidityError};
 use llavero_credentials::time::UnixTime;
+use llavero_credentials::vcdm::is_url;
 use serde::{Deserialize, Serialize};
 
 /// The `typ` of a signed trust list.
@@ -44,6 +45,10 @@ pub enum TrustListError {
     /// No pinned anchor key has the list's `kid` (or none was pinned).
     #[error("trust list signed by unknown anchor key {0:?}")]
     UnknownAnchor(Option<String>),
+    /// An issuer id is not a URL: credentials name their issuer by URL (`iss`, VCDM 2.0 §4.7
+    /// `issuer`), so such an entry could never match a conforming credential.
+    #[error("issuer id {0:?} is not a URL")]
+    IssuerIdNotUrl(String),
 }
 
 /// One trusted issuer.
@@ -115,8 +120,16 @@ pub struct TrustListClaims {
 }
 
 impl TrustListClaims {
-    /// Signs the list with the anchor key.
+    fn check_issuer_ids(&self) -> Result<(), TrustListError> {
+        match self.issuers.iter().find(|i| !is_url(&i.id)) {
+            Some(bad) => Err(TrustListError::IssuerIdNotUrl(bad.id.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Signs the list with the anchor key, after checking every issuer id is a URL.
     pub fn sign(&self, anchor: &dyn Signer) -> Result<String, TrustListError> {
+        self.check_issuer_ids()?;
         let mut header = Header::new(TRUST_LIST_TYP);
         header.kid = anchor.public_jwk().kid().map(str::to_owned);
         let payload =
@@ -162,6 +175,7 @@ impl TrustList {
                 claims.issuers.len()
             )));
         }
+        claims.check_issuer_ids()?;
         let mut by_id = HashMap::with_capacity(claims.issuers.len());
         for (i, issuer) in claims.issuers.iter().enumerate() {
             if by_id.insert(issuer.id.clone(), i).is_some() {
@@ -259,5 +273,26 @@ mod tests {
             TrustList::verify(&good, &[], default_backend(), 2000, 0),
             Err(TrustListError::UnknownAnchor(_))
         ));
+    }
+
+    #[test]
+    fn an_issuer_id_that_is_not_a_url_is_neither_signed_nor_trusted() {
+        let anchor = anchor();
+        let signer = signer_from_jwk(&anchor).unwrap();
+        let mut bad = list();
+        bad.issuers[0].id = "fake-issuer".into();
+        assert_eq!(
+            bad.sign(signer.as_ref()).unwrap_err(),
+            TrustListError::IssuerIdNotUrl("fake-issuer".into())
+        );
+        // A list signed by other software is refused the same way.
+        let payload = serde_json::to_value(&bad).unwrap();
+        let mut header = Header::new(TRUST_LIST_TYP);
+        header.kid = Some("anchor-1".into());
+        let jwt = jws::sign_json(header, &payload, signer.as_ref()).unwrap();
+        assert_eq!(
+            TrustList::verify(&jwt, &[anchor.public()], default_backend(), 2000, 0).unwrap_err(),
+            TrustListError::IssuerIdNotUrl("fake-issuer".into())
+        );
     }
 }

@@ -391,6 +391,73 @@ fn vc_jwt_with_bitstring_status() {
     assert_eq!(reject(&good, &bound()), Rejection::MissingKeyBinding);
 }
 
+/// A `vc+jwt` the trusted issuer signed without the data model's checks (other software).
+fn non_conforming_vc_jwt(edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let mut vc = serde_json::json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential", "IdentityCardCredential"],
+        "issuer": REGISTRO,
+        "validFrom": "2026-01-01T00:00:00Z",
+        "validUntil": "2030-01-01T00:00:00Z",
+        "credentialSubject": {"given_name": "Ana María"}
+    });
+    edit(&mut vc);
+    let mut header = llavero_credentials::jws::Header::new("vc+jwt");
+    header.kid = Some("registro-2026".into());
+    llavero_credentials::jws::sign_json(
+        header,
+        &vc,
+        llavero_credentials::crypto::signer_from_jwk(&registro())
+            .unwrap()
+            .as_ref(),
+    )
+    .unwrap()
+}
+
+fn rule_of(rejection: Rejection) -> &'static str {
+    match rejection {
+        Rejection::NonConforming { rule, .. } => rule.code(),
+        other => panic!("expected non_conforming, got {other:?}"),
+    }
+}
+
+#[test]
+fn non_conforming_vc_jwt_from_a_trusted_issuer_is_refused_naming_the_rule() {
+    let expect = Expectations::default();
+    let no_subject = non_conforming_vc_jwt(|vc| {
+        vc.as_object_mut().unwrap().remove("credentialSubject");
+    });
+    let rejection = reject(&no_subject, &expect);
+    assert_eq!(rejection.code(), "non_conforming");
+    assert_eq!(rule_of(rejection), "vcdm.credentialSubject.missing");
+    let empty = non_conforming_vc_jwt(|vc| vc["credentialSubject"] = serde_json::json!({}));
+    assert_eq!(
+        rule_of(reject(&empty, &expect)),
+        "vcdm.credentialSubject.empty"
+    );
+    let array_id = non_conforming_vc_jwt(|vc| {
+        vc["credentialSubject"]["id"] = serde_json::json!(["did:example:a", "did:example:b"]);
+    });
+    assert_eq!(
+        rule_of(reject(&array_id, &expect)),
+        "vcdm.credentialSubject.id"
+    );
+    let local_time = non_conforming_vc_jwt(|vc| vc["validUntil"] = "2030-01-01T00:00:00".into());
+    assert_eq!(
+        rule_of(reject(&local_time, &expect)),
+        "vcdm.validUntil.dateTimeStamp"
+    );
+    // Enveloped in a presentation, the credential is refused the same way.
+    let vp = vp_jwt(&[empty], AUD, NONCE);
+    assert_eq!(
+        rule_of(reject(&vp, &bound())),
+        "vcdm.credentialSubject.empty"
+    );
+    // The conforming base document verifies.
+    let fine = non_conforming_vc_jwt(|_| {});
+    assert!(verifier().verify(&fine, NOW, &expect).is_ok());
+}
+
 #[test]
 fn vp_jwt_presentation() {
     let credential = vc_jwt(&["IdentityCardCredential"], None, "2030-01-01T00:00:00Z");

@@ -85,6 +85,58 @@ impl ClaimPath {
         ))
     }
 
+    /// Parses an RFC 6901 JSON pointer (`/is_over/18`, `/nationalities/0`, `~1` for `/` and
+    /// `~0` for `~` in a key) against `document`, the claims it points into: as RFC 6901 §4
+    /// says, a step into an object is a key, whatever its characters, and a step into an array
+    /// is an index. So `/is_over/18` names the key `"18"` of an object, which a dotted path
+    /// could not say. The pointer must name a value that exists.
+    ///
+    /// ```
+    /// use llavero_credentials::sd_jwt::{ClaimPath, PathElement};
+    /// let claims = serde_json::json!({"is_over": {"18": true}, "nationalities": ["CL", "AR"]});
+    /// let over = ClaimPath::from_json_pointer("/is_over/18", &claims)?;
+    /// assert_eq!(over.to_value(), serde_json::json!(["is_over", "18"]));
+    /// let second = ClaimPath::from_json_pointer("/nationalities/1", &claims)?;
+    /// assert_eq!(second.to_value(), serde_json::json!(["nationalities", 1]));
+    /// # Ok::<(), llavero_credentials::sd_jwt::ClaimPathError>(())
+    /// ```
+    pub fn from_json_pointer(pointer: &str, document: &Value) -> Result<Self, ClaimPathError> {
+        let Some(tokens) = pointer.strip_prefix('/') else {
+            return Err(ClaimPathError(format!(
+                "{pointer:?} is not a JSON pointer to a claim (it starts with /)"
+            )));
+        };
+        let mut steps = Vec::new();
+        let mut at = document;
+        for raw in tokens.split('/') {
+            let token = unescape_pointer_token(raw)
+                .ok_or_else(|| ClaimPathError(format!("bad escape in {raw:?} (~0 or ~1 only)")))?;
+            let (step, next) = match at {
+                Value::Object(members) => {
+                    let next = members.get(&token);
+                    (PathElement::Key(token), next)
+                }
+                Value::Array(items) => {
+                    // RFC 6901 §4: an array index is `0` or digits without a leading zero.
+                    let index = Some(token.as_str())
+                        .filter(|t| *t == "0" || (!t.starts_with('0') && !t.is_empty()))
+                        .filter(|t| t.bytes().all(|b| b.is_ascii_digit()))
+                        .and_then(|t| t.parse::<usize>().ok())
+                        .ok_or_else(|| {
+                            ClaimPathError(format!("{token:?} is not an index into an array"))
+                        })?;
+                    (PathElement::Index(index), items.get(index))
+                }
+                _ => (PathElement::Key(token), None),
+            };
+            at = next.ok_or_else(|| {
+                ClaimPathError(format!("{pointer:?} names no claim of the document"))
+            })?;
+            steps.push(step);
+        }
+        Ok(Self(steps))
+    }
+
     /// The JSON array form.
     #[must_use]
     pub fn to_value(&self) -> Value {
@@ -130,6 +182,24 @@ impl ClaimPath {
     }
 }
 
+/// An RFC 6901 reference token with `~1` → `/` and `~0` → `~` (in that order, §4); `None` for
+/// any other `~` sequence.
+fn unescape_pointer_token(token: &str) -> Option<String> {
+    let mut out = String::with_capacity(token.len());
+    let mut chars = token.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '~' => match chars.next()? {
+                '0' => out.push('~'),
+                '1' => out.push('/'),
+                _ => return None,
+            },
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
 impl fmt::Display for ClaimPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.to_value())
@@ -169,5 +239,25 @@ mod tests {
         assert_eq!(p.to_value(), json!(["nationalities", null]));
         assert!(ClaimPath::from_value(&json!(["a", -1])).is_err());
         assert!(ClaimPath::from_value(&json!("a")).is_err());
+    }
+
+    #[test]
+    fn json_pointers_follow_the_document() {
+        let doc =
+            json!({"is_over": {"13": true, "18": true}, "a/b": {"m~n": 1}, "list": [{"x": 1}, 2]});
+        let p = |s| ClaimPath::from_json_pointer(s, &doc);
+        assert_eq!(
+            p("/is_over/18").unwrap().to_value(),
+            json!(["is_over", "18"])
+        );
+        assert_eq!(p("/a~1b/m~0n").unwrap().to_value(), json!(["a/b", "m~n"]));
+        assert_eq!(p("/list/0/x").unwrap().to_value(), json!(["list", 0, "x"]));
+        assert!(p("/list/01").is_err(), "leading zero");
+        assert!(p("/list/2").is_err(), "past the end");
+        assert!(p("/list/-").is_err());
+        assert!(p("/is_over/21").is_err(), "absent");
+        assert!(p("/a~2b").is_err(), "bad escape");
+        assert!(p("is_over").is_err(), "not a pointer");
+        assert!(p("").is_err(), "the whole document is no claim");
     }
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use llavero_credentials::time::{Clock, SystemClock};
-use llavero_verifier::{Expectations, Verifier, VerifierOptions};
+use llavero_verifier::{Expectations, Rejection, Verifier, VerifierOptions};
 use serde_json::json;
 
 use crate::cli::VerifyArgs;
@@ -49,7 +49,13 @@ pub fn run(config: &Config, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(rejection) => {
-            let body = json!({"verified": false, "error": {"code": rejection.code(), "message": rejection.to_string()}});
+            let mut error = json!({"code": rejection.code(), "message": rejection.to_string()});
+            if let (Rejection::NonConforming { rule, .. }, Some(fields)) =
+                (&rejection, error.as_object_mut())
+            {
+                fields.insert("rule".into(), rule.code().into());
+            }
+            let body = json!({"verified": false, "error": error});
             println!("{}", serde_json::to_string_pretty(&body)?);
             eprintln!("rejected: {rejection}");
             Ok(ExitCode::from(1))

@@ -126,6 +126,10 @@ impl From<VcJwtError> for Rejection {
                 Self::WrongAudience { expected, found }
             }
             VcJwtError::WrongNonce => Self::WrongNonce,
+            VcJwtError::NonConforming(e) => Self::NonConforming {
+                rule: e.rule(),
+                detail: e.detail().to_owned(),
+            },
             other => Self::Malformed(other.to_string()),
         }
     }
