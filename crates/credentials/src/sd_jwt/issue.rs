@@ -90,17 +90,14 @@ pub(crate) fn issue_owned(
     }
     let mut header = Header::new(&options.typ);
     header.kid.clone_from(&options.kid);
-    let jwt = jws::sign_json(header, &Value::Object(payload), signer)?;
-    let mut out = String::with_capacity(
-        jwt.len()
-            + issuer
-                .disclosures
-                .iter()
-                .map(|d| d.encoded().len() + 1)
-                .sum::<usize>()
-            + 1,
-    );
-    out.push_str(&jwt);
+    let disclosures_len = issuer
+        .disclosures
+        .iter()
+        .map(|d| d.encoded().len() + 1)
+        .sum::<usize>()
+        + 1;
+    let mut out =
+        jws::sign_json_reserving(header, &Value::Object(payload), signer, disclosures_len)?;
     out.push('~');
     for d in &issuer.disclosures {
         out.push_str(d.encoded());
