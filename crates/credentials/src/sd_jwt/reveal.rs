@@ -110,6 +110,19 @@ impl Revealer<'_> {
         Ok(found)
     }
 
+    /// Walks `value` with `step` pushed on the current path if it is an object or an array;
+    /// a scalar is returned as it is, without building the step (a name would be copied).
+    fn nested(
+        &mut self,
+        step: impl FnOnce() -> PathElement,
+        value: Value,
+    ) -> Result<Value, SdJwtError> {
+        match value {
+            Value::Object(_) | Value::Array(_) => self.child(step(), value),
+            scalar => Ok(scalar),
+        }
+    }
+
     /// Walks `value` with `step` pushed on the current path.
     fn child(&mut self, step: PathElement, value: Value) -> Result<Value, SdJwtError> {
         self.at.push(step);
@@ -178,7 +191,7 @@ impl Revealer<'_> {
             }
             let value = self.value(index)?;
             self.record(index, PathElement::Key(name.clone()));
-            let value = self.child(PathElement::Key(name.clone()), value)?;
+            let value = self.nested(|| PathElement::Key(name.clone()), value)?;
             out.insert(name, value);
         }
         Ok(out)
@@ -204,9 +217,9 @@ impl Revealer<'_> {
                     }
                     let value = self.value(found)?;
                     self.record(found, PathElement::Index(index));
-                    out.push(self.child(PathElement::Index(index), value)?);
+                    out.push(self.nested(|| PathElement::Index(index), value)?);
                 }
-                None => out.push(self.child(PathElement::Index(index), item)?),
+                None => out.push(self.nested(|| PathElement::Index(index), item)?),
             }
         }
         Ok(out)
