@@ -278,6 +278,11 @@ impl DecodedJws {
         &self.header
     }
 
+    /// The protected header, moved out: for a caller done with the rest.
+    pub(crate) fn into_header(self) -> Header {
+        self.header
+    }
+
     /// The payload bytes, **not yet authenticated**: read them to find which key to use, never
     /// to decide anything else.
     #[must_use]

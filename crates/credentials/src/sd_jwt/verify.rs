@@ -93,7 +93,7 @@ impl SdJwt {
             }
         };
         Ok(VerifiedSdJwt {
-            header: self.issuer_jws.header().clone(),
+            header: self.issuer_jws.into_header(),
             claims,
             disclosed: paths,
             holder_key,
