@@ -17,6 +17,20 @@ pub fn encode(bytes: impl AsRef<[u8]>) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Appends the base64url encoding of `bytes` to `out`, with no intermediate string.
+pub fn encode_into(bytes: impl AsRef<[u8]>, out: &mut String) {
+    URL_SAFE_NO_PAD.encode_string(bytes, out);
+}
+
+/// The base64url text of 32 bytes (a SHA-256 digest): 43 characters, on the stack.
+#[must_use]
+pub fn encode_32(bytes: &[u8; 32]) -> [u8; 43] {
+    let mut out = [0u8; 43];
+    // 32 bytes always encode to exactly 43 characters, so the slice always fits.
+    let _ = URL_SAFE_NO_PAD.encode_slice(bytes, &mut out);
+    out
+}
+
 /// Decodes base64url without padding; anything else is an error.
 pub fn decode(text: impl AsRef<[u8]>) -> Result<Vec<u8>, Base64Error> {
     URL_SAFE_NO_PAD
@@ -40,6 +54,11 @@ mod tests {
     #[test]
     fn round_trip_and_strictness() {
         assert_eq!(encode(b"\xfb\xff"), "-_8");
+        let mut out = String::from("a.");
+        encode_into(b"\xfb\xff", &mut out);
+        assert_eq!(out, "a.-_8");
+        let digest = [0xfb_u8; 32];
+        assert_eq!(encode_32(&digest).as_slice(), encode(digest).as_bytes());
         assert_eq!(decode("-_8").unwrap(), b"\xfb\xff");
         assert!(decode("-_8=").is_err(), "padding is refused");
         assert!(decode("+/8").is_err(), "standard alphabet is refused");

@@ -70,7 +70,7 @@ fn skip_string(mut rest: &[u8]) -> &[u8] {
 /// scanning the text first.
 pub fn parse_value(bytes: &[u8]) -> Result<serde_json::Value, JsonError> {
     let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| JsonError::Invalid(e.to_string()))?;
+        serde_json::from_str(utf8(bytes)?).map_err(|e| JsonError::Invalid(e.to_string()))?;
     if value_depth(&value) > MAX_DEPTH {
         return Err(JsonError::TooDeep);
     }
@@ -92,7 +92,13 @@ pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonError> {
     if depth(bytes) > MAX_DEPTH {
         return Err(JsonError::TooDeep);
     }
-    serde_json::from_slice(bytes).map_err(|e| JsonError::Invalid(e.to_string()))
+    serde_json::from_str(utf8(bytes)?).map_err(|e| JsonError::Invalid(e.to_string()))
+}
+
+/// `bytes` as text: JSON is UTF-8 (RFC 8259 §8.1). Checking the whole document at once and
+/// parsing it as a `str` is faster than the byte parser checking every string on its own.
+fn utf8(bytes: &[u8]) -> Result<&str, JsonError> {
+    std::str::from_utf8(bytes).map_err(|e| JsonError::Invalid(format!("not UTF-8: {e}")))
 }
 
 #[cfg(test)]
@@ -124,5 +130,17 @@ mod tests {
             "the parser's own limit holds"
         );
         assert_eq!(value_depth(&serde_json::json!({"a": [1, {"b": []}]})), 4);
+    }
+
+    #[test]
+    fn invalid_utf8_is_refused() {
+        for bytes in [&b"\"\xff\""[..], b"{\"a\":\"\xc3\"}", b"[\"\xed\xa0\x80\"]"] {
+            assert!(matches!(parse_value(bytes), Err(JsonError::Invalid(_))));
+            assert!(matches!(
+                from_slice::<serde_json::Value>(bytes),
+                Err(JsonError::Invalid(_))
+            ));
+        }
+        assert_eq!(parse_value("\"ñ\"".as_bytes()), Ok(serde_json::json!("ñ")));
     }
 }

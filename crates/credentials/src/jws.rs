@@ -36,6 +36,8 @@ use crate::crypto::{Algorithm, CryptoBackend, CryptoError, Signer};
 use crate::json::{self, JsonError};
 use crate::jwk::Jwk;
 
+mod header_text;
+
 /// The largest compact JWS accepted: 64 KiB. Credentials in the wild are a few KiB; a status
 /// list JWT for a million entries at 1 bit compresses to far less.
 pub const MAX_COMPACT_LEN: usize = 64 * 1024;
@@ -137,45 +139,22 @@ pub struct Header {
 }
 
 impl Header {
-    /// Reads the members Llavero knows out of a parsed header object; the rest stay in
-    /// `other`. (Done by hand: serde's `flatten` buffers every member and costs more than the
-    /// rest of decoding.)
-    fn from_map(mut map: Map<String, Value>) -> Result<Self, JwsError> {
-        let mut text = |name: &str| -> Result<Option<String>, JwsError> {
-            match map.remove(name) {
-                None => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s)),
-                Some(_) => Err(JwsError::Malformed(format!(
-                    "header {name} is not a string"
-                ))),
-            }
-        };
-        let alg = text("alg")?.ok_or_else(|| JwsError::Malformed("header has no alg".into()))?;
-        let typ = text("typ")?;
-        let cty = text("cty")?;
-        let jku = text("jku")?;
-        // A non-string `kid` (the SD-JWT reference suite's `header_mod` case uses `42`) is read
-        // as absent: it can only ever select a key, never authenticate one.
-        let kid = match map.remove("kid") {
-            Some(Value::String(kid)) => Some(kid),
-            _ => None,
-        };
-        let strings = |v: Value, name: &str| -> Result<Vec<String>, JwsError> {
-            serde_json::from_value(v).map_err(|_| JwsError::Malformed(format!("header {name}")))
-        };
-        let x5c = map.remove("x5c").map(|v| strings(v, "x5c")).transpose()?;
-        let crit = map.remove("crit").map(|v| strings(v, "crit")).transpose()?;
-        Ok(Self {
-            alg,
-            typ,
-            cty,
-            kid,
-            jwk: map.remove("jwk"),
-            x5c,
-            jku,
-            crit,
-            other: map,
-        })
+    /// Parses a header's JSON text, reading the members Llavero knows straight into their
+    /// fields; only the others are kept as values in `other`. (Done by hand: serde's
+    /// `flatten` buffers every member, and an intermediate map costs an allocation per member,
+    /// more than the rest of decoding.) A member given twice counts as its last occurrence, as
+    /// in a JSON object parsed into a map.
+    fn parse(bytes: &[u8]) -> Result<Self, JwsError> {
+        if json::depth(bytes) > json::MAX_DEPTH {
+            return Err(JsonError::TooDeep.into());
+        }
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let members = serde::Deserializer::deserialize_any(&mut de, header_text::MembersVisitor)
+            .and_then(|members| de.end().map(|()| members))
+            .map_err(|e| JwsError::from(JsonError::Invalid(e.to_string())))?;
+        members
+            .ok_or_else(|| JwsError::Malformed("header is not a JSON object".into()))?
+            .into_header()
     }
 
     /// A header with `typ` for a signer's algorithm; the caller adds `kid` or others.
@@ -272,10 +251,7 @@ impl DecodedJws {
         }
         let header_bytes =
             b64::decode(header_b64).map_err(|e| JwsError::Malformed(format!("header: {e}")))?;
-        let serde_json::Value::Object(map) = json::parse_value(&header_bytes)? else {
-            return Err(JwsError::Malformed("header is not a JSON object".into()));
-        };
-        let header = Header::from_map(map)?;
+        let header = Header::parse(&header_bytes)?;
         if let Some(crit) = &header.crit {
             // Llavero implements no JWS extension, so any critical one must be refused.
             let first = crit
@@ -300,6 +276,11 @@ impl DecodedJws {
     #[must_use]
     pub fn header(&self) -> &Header {
         &self.header
+    }
+
+    /// The protected header, moved out: for a caller done with the rest.
+    pub(crate) fn into_header(self) -> Header {
+        self.header
     }
 
     /// The payload bytes, **not yet authenticated**: read them to find which key to use, never
@@ -352,24 +333,50 @@ impl DecodedJws {
 
 /// Signs `payload` under `header` (whose `alg` is set from the signer) and returns the compact
 /// serialization.
-pub fn sign(mut header: Header, payload: &[u8], signer: &dyn Signer) -> Result<String, JwsError> {
+pub fn sign(header: Header, payload: &[u8], signer: &dyn Signer) -> Result<String, JwsError> {
+    sign_reserving(header, payload, signer, 0)
+}
+
+/// As [`sign`], with room for `extra` more bytes in the returned string (an SD-JWT's
+/// disclosures), so appending them copies nothing. Each part is encoded straight into the
+/// result.
+pub(crate) fn sign_reserving(
+    mut header: Header,
+    payload: &[u8],
+    signer: &dyn Signer,
+    extra: usize,
+) -> Result<String, JwsError> {
     signer.algorithm().as_str().clone_into(&mut header.alg);
     let header_json =
         serde_json::to_vec(&header).map_err(|e| JwsError::Malformed(e.to_string()))?;
-    let mut out = String::with_capacity(payload.len() * 4 / 3 + 200);
-    out.push_str(&b64::encode(header_json));
+    // Base64url of both parts, two dots, and a signature of up to 132 bytes (ES512's).
+    let encoded = (header_json.len() + payload.len()).div_ceil(3) * 4;
+    let mut out = String::with_capacity(encoded + 2 + 176 + extra);
+    b64::encode_into(header_json, &mut out);
     out.push('.');
-    out.push_str(&b64::encode(payload));
+    b64::encode_into(payload, &mut out);
     let signature = signer.sign(out.as_bytes()).map_err(JwsError::Crypto)?;
     out.push('.');
-    out.push_str(&b64::encode(signature));
+    b64::encode_into(signature, &mut out);
     Ok(out)
 }
 
 /// Signs a JSON payload.
 pub fn sign_json(header: Header, claims: &Value, signer: &dyn Signer) -> Result<String, JwsError> {
-    let payload = serde_json::to_vec(claims).map_err(|e| JwsError::Malformed(e.to_string()))?;
-    sign(header, &payload, signer)
+    sign_json_reserving(header, claims, signer, 0)
+}
+
+/// As [`sign_json`], with room for `extra` more bytes (see [`sign_reserving`]).
+pub(crate) fn sign_json_reserving(
+    header: Header,
+    claims: &Value,
+    signer: &dyn Signer,
+    extra: usize,
+) -> Result<String, JwsError> {
+    // Credentials serialize to a few hundred bytes: start there rather than grow from zero.
+    let mut payload = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut payload, claims).map_err(|e| JwsError::Malformed(e.to_string()))?;
+    sign_reserving(header, &payload, signer, extra)
 }
 
 #[cfg(test)]
@@ -402,6 +409,57 @@ mod tests {
                 &AlgorithmPolicy::default()
             ),
             Err(JwsError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn header_members_read_as_a_map_would() {
+        let decode = |json: &str| DecodedJws::decode(&format!("{}.e30.AA", b64::encode(json)));
+        // The last occurrence of a member counts, a non-string `kid` is absent, others are kept.
+        let jws =
+            decode(r#"{"alg":1,"alg":"ES256","kid":42,"x":{"y":[1]},"typ":"JWT","x":2}"#).unwrap();
+        let header = jws.header();
+        assert_eq!(header.alg, "ES256");
+        assert_eq!(header.kid, None);
+        assert_eq!(header.typ.as_deref(), Some("JWT"));
+        assert_eq!(header.other.get("x"), Some(&json!(2)));
+        let full = decode(
+            r#"{"alg":"ES256","kid":"k","jwk":{"kty":"EC"},"x5c":["MII"],"jku":"u","cty":"vc"}"#,
+        )
+        .unwrap();
+        assert_eq!(full.header().kid.as_deref(), Some("k"));
+        assert_eq!(full.header().jwk, Some(json!({"kty": "EC"})));
+        assert_eq!(full.header().x5c, Some(vec!["MII".to_owned()]));
+        assert_eq!(full.header().jku.as_deref(), Some("u"));
+        assert_eq!(full.header().cty.as_deref(), Some("vc"));
+        assert!(full.header().other.is_empty());
+        let malformed = |json: &str, message: &str| {
+            assert_eq!(
+                decode(json).unwrap_err(),
+                JwsError::Malformed(message.into()),
+                "{json}"
+            );
+        };
+        malformed(r#"{"alg":"ES256","typ":7}"#, "header typ is not a string");
+        malformed(r#"{"alg":null}"#, "header alg is not a string");
+        malformed(r#"{"typ":"JWT"}"#, "header has no alg");
+        malformed(r#"{"alg":"ES256","x5c":[1]}"#, "header x5c");
+        malformed(r#"{"alg":"ES256","crit":"b64"}"#, "header crit");
+        for not_object in [r#"["alg"]"#, "7", r#""ES256""#, "null", "true"] {
+            malformed(not_object, "header is not a JSON object");
+        }
+        assert!(matches!(
+            decode(r#"{"alg":"ES256"} x"#),
+            Err(JwsError::Malformed(_))
+        ));
+        let deep = format!(
+            r#"{{"alg":"ES256","x":{}{}}}"#,
+            "[".repeat(json::MAX_DEPTH),
+            "]".repeat(json::MAX_DEPTH)
+        );
+        assert_eq!(
+            decode(&deep).unwrap_err(),
+            JwsError::from(JsonError::TooDeep)
         );
     }
 

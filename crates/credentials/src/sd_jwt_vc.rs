@@ -226,7 +226,8 @@ pub fn verify(
                 .get("status_list")
                 .ok_or_else(|| SdJwtVcError::BadStatus("no status_list".into()))?;
             Some(
-                serde_json::from_value::<StatusListReference>(list.clone())
+                // Read from the claims in place: no copy of the claim to consume.
+                <StatusListReference as serde::Deserialize>::deserialize(list)
                     .map_err(|e| SdJwtVcError::BadStatus(e.to_string()))?,
             )
         }

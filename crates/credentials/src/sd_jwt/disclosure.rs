@@ -11,6 +11,9 @@ use crate::crypto::{CryptoBackend, SecureRandom};
 /// Salt length in bytes: 128 bits, the minimum RFC 9901 §9.3 recommends.
 pub const SALT_BYTES: usize = 16;
 
+/// The length of a SHA-256 digest in base64url: 32 bytes make 43 characters.
+pub(crate) const DIGEST_LEN: usize = 43;
+
 /// A parsed disclosure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Disclosure {
@@ -105,6 +108,16 @@ impl Disclosure {
     pub fn digest(&self, crypto: &dyn CryptoBackend) -> String {
         b64::encode(crypto.sha256(self.encoded.as_bytes()))
     }
+
+    /// [`Disclosure::digest`] as the bytes of its base64url text, without a string.
+    pub(crate) fn digest_bytes(&self, crypto: &dyn CryptoBackend) -> [u8; DIGEST_LEN] {
+        b64::encode_32(&crypto.sha256(self.encoded.as_bytes()))
+    }
+
+    /// Moves the value out, leaving `null`: for a verifier done with the disclosure.
+    pub(crate) fn take_value(&mut self) -> Value {
+        std::mem::take(&mut self.value)
+    }
 }
 
 #[cfg(test)]
@@ -127,6 +140,7 @@ mod tests {
         ] {
             let d = Disclosure::parse(encoded).unwrap();
             assert_eq!(d.digest(default_backend()), digest);
+            assert_eq!(&d.digest_bytes(default_backend())[..], digest.as_bytes());
         }
         let d = Disclosure::parse(
             "WyJfMjZiYzRMVC1hYzZxMktJNmNCVzVlcyIsICJmYW1pbHlfbmFtZSIsICJNw7ZiaXVzIl0",

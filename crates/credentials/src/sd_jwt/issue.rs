@@ -39,6 +39,35 @@ struct Issuer<'a> {
     crypto: &'a dyn CryptoBackend,
     disclosures: Vec<Disclosure>,
     found: Vec<bool>,
+    /// The path of the object or array being walked, pushed and popped as the walk descends:
+    /// a claim is matched against the disclosable paths without building its own path.
+    at: Vec<PathElement>,
+}
+
+/// The last step of the path of a claim being considered, borrowed from the claim.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl Step<'_> {
+    /// Whether the (possibly wildcard) element `pattern` selects this step.
+    fn matched_by(self, pattern: &PathElement) -> bool {
+        match (pattern, self) {
+            (PathElement::Key(a), Step::Key(b)) => a == b,
+            (PathElement::Index(a), Step::Index(b)) => *a == b,
+            (PathElement::AllElements, Step::Index(_)) => true,
+            _ => false,
+        }
+    }
+
+    fn to_element(self) -> PathElement {
+        match self {
+            Step::Key(name) => PathElement::Key(name.to_owned()),
+            Step::Index(i) => PathElement::Index(i),
+        }
+    }
 }
 
 /// Issues an SD-JWT: `claims` with every path in `disclosable` replaced by a digest, signed by
@@ -76,8 +105,9 @@ pub(crate) fn issue_owned(
         crypto,
         disclosures: Vec::with_capacity(disclosable.len()),
         found: vec![false; disclosable.len()],
+        at: Vec::new(),
     };
-    let mut payload = issuer.conceal_object(claims, &ClaimPath::default())?;
+    let mut payload = issuer.conceal_object(claims)?;
     if let Some(missing) = issuer.found.iter().position(|f| !f) {
         let path = disclosable
             .get(missing)
@@ -90,17 +120,14 @@ pub(crate) fn issue_owned(
     }
     let mut header = Header::new(&options.typ);
     header.kid.clone_from(&options.kid);
-    let jwt = jws::sign_json(header, &Value::Object(payload), signer)?;
-    let mut out = String::with_capacity(
-        jwt.len()
-            + issuer
-                .disclosures
-                .iter()
-                .map(|d| d.encoded().len() + 1)
-                .sum::<usize>()
-            + 1,
-    );
-    out.push_str(&jwt);
+    let disclosures_len = issuer
+        .disclosures
+        .iter()
+        .map(|d| d.encoded().len() + 1)
+        .sum::<usize>()
+        + 1;
+    let mut out =
+        jws::sign_json_reserving(header, &Value::Object(payload), signer, disclosures_len)?;
     out.push('~');
     for d in &issuer.disclosures {
         out.push_str(d.encoded());
@@ -110,11 +137,29 @@ pub(crate) fn issue_owned(
 }
 
 impl Issuer<'_> {
-    /// Marks the paths that select `path`; whether any does.
-    fn is_disclosable(&mut self, path: &ClaimPath) -> bool {
+    /// Whether `pattern` names the walked path followed by `step`, or (`strictly_inside`) a
+    /// path below it.
+    fn reaches(&self, pattern: &ClaimPath, step: Step<'_>, strictly_inside: bool) -> bool {
+        let depth = self.at.len() + 1;
+        let long_enough = if strictly_inside {
+            pattern.0.len() > depth
+        } else {
+            pattern.0.len() == depth
+        };
+        long_enough
+            && pattern.0.iter().zip(&self.at).all(|(p, c)| p.matches(c))
+            && pattern.0.get(depth - 1).is_some_and(|p| step.matched_by(p))
+    }
+
+    /// Marks the paths that select the walked path followed by `step`; whether any does.
+    fn is_disclosable(&mut self, step: Step<'_>) -> bool {
         let mut any = false;
-        for (i, p) in self.disclosable.iter().enumerate() {
-            if p.selects(path) {
+        for i in 0..self.disclosable.len() {
+            if self
+                .disclosable
+                .get(i)
+                .is_some_and(|p| self.reaches(p, step, false))
+            {
                 any = true;
                 if let Some(f) = self.found.get_mut(i) {
                     *f = true;
@@ -124,33 +169,32 @@ impl Issuer<'_> {
         any
     }
 
-    /// Whether any disclosable path lies strictly inside `path` (so the value must be walked).
-    fn has_descendants(&self, path: &ClaimPath) -> bool {
-        self.disclosable.iter().any(|p| p.descends_from(path))
-    }
-
-    fn conceal(&mut self, value: Value, path: &ClaimPath) -> Result<Value, SdJwtError> {
-        if !self.has_descendants(path) {
+    /// Walks `value`, at the walked path followed by `step`, when a disclosable path lies
+    /// strictly inside it.
+    fn conceal(&mut self, value: Value, step: Step<'_>) -> Result<Value, SdJwtError> {
+        if !self.disclosable.iter().any(|p| self.reaches(p, step, true)) {
             return Ok(value);
         }
-        match value {
-            Value::Object(obj) => self.conceal_object(obj, path).map(Value::Object),
-            Value::Array(items) => self.conceal_array(items, path).map(Value::Array),
+        self.at.push(step.to_element());
+        let out = match value {
+            Value::Object(obj) => self.conceal_object(obj).map(Value::Object),
+            Value::Array(items) => self.conceal_array(items).map(Value::Array),
             other => Ok(other),
-        }
+        };
+        self.at.pop();
+        out
     }
 
     fn conceal_object(
         &mut self,
         obj: Map<String, Value>,
-        path: &ClaimPath,
     ) -> Result<Map<String, Value>, SdJwtError> {
         let mut out = Map::new();
         let mut digests = Vec::new();
         for (name, value) in obj {
-            let child = path.child(PathElement::Key(name.clone()));
-            let value = self.conceal(value, &child)?;
-            if self.is_disclosable(&child) {
+            let step = Step::Key(&name);
+            let value = self.conceal(value, step)?;
+            if self.is_disclosable(step) {
                 if name == "_sd" || name == "..." {
                     return Err(SdJwtError::ForbiddenClaimName(name));
                 }
@@ -161,7 +205,7 @@ impl Issuer<'_> {
                 out.insert(name, value);
             }
         }
-        if !digests.is_empty() || (path.0.is_empty() && self.options.decoys_per_object > 0) {
+        if !digests.is_empty() || (self.at.is_empty() && self.options.decoys_per_object > 0) {
             for _ in 0..self.options.decoys_per_object {
                 digests.push(self.decoy()?);
             }
@@ -174,16 +218,12 @@ impl Issuer<'_> {
         Ok(out)
     }
 
-    fn conceal_array(
-        &mut self,
-        items: Vec<Value>,
-        path: &ClaimPath,
-    ) -> Result<Vec<Value>, SdJwtError> {
+    fn conceal_array(&mut self, items: Vec<Value>) -> Result<Vec<Value>, SdJwtError> {
         let mut out = Vec::with_capacity(items.len());
         for (i, value) in items.into_iter().enumerate() {
-            let child = path.child(PathElement::Index(i));
-            let value = self.conceal(value, &child)?;
-            if self.is_disclosable(&child) {
+            let step = Step::Index(i);
+            let value = self.conceal(value, step)?;
+            if self.is_disclosable(step) {
                 let d = Disclosure::new(None, value, self.rng)?;
                 let mut digest = Map::new();
                 digest.insert("...".into(), d.digest(self.crypto).into());

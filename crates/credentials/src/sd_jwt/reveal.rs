@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
+use super::disclosure::DIGEST_LEN;
 use super::path::{ClaimPath, PathElement};
 use super::{Disclosure, SdJwtError};
 use crate::crypto::CryptoBackend;
@@ -23,7 +24,10 @@ pub struct Revealed {
 /// only a disclosure's own path is ever copied.
 struct Revealer<'a> {
     disclosures: &'a [Disclosure],
-    by_digest: HashMap<String, usize>,
+    /// Each disclosure's value, taken when its digest is found (a digest is found once).
+    values: Vec<Option<Value>>,
+    /// Disclosure index by digest, kept as the base64url bytes: no string per disclosure.
+    by_digest: HashMap<[u8; DIGEST_LEN], usize>,
     seen_digests: HashSet<String>,
     paths: Vec<Option<ClaimPath>>,
     at: Vec<PathElement>,
@@ -33,6 +37,19 @@ struct Revealer<'a> {
 pub fn reveal(
     payload: Value,
     disclosures: &[Disclosure],
+    crypto: &dyn CryptoBackend,
+) -> Result<Revealed, SdJwtError> {
+    let values = disclosures.iter().map(|d| d.value().clone()).collect();
+    reveal_owned(payload, disclosures, values, crypto)
+}
+
+/// [`reveal`] with the disclosures' values given by value (`values[i]` is the value of
+/// `disclosures[i]`), for a caller that is done with them: revealed claims are moved into
+/// place, not copied.
+pub(crate) fn reveal_owned(
+    payload: Value,
+    disclosures: &[Disclosure],
+    values: Vec<Value>,
     crypto: &dyn CryptoBackend,
 ) -> Result<Revealed, SdJwtError> {
     let Value::Object(mut payload) = payload else {
@@ -51,12 +68,13 @@ pub fn reveal(
     }
     let mut by_digest = HashMap::with_capacity(disclosures.len());
     for (i, d) in disclosures.iter().enumerate() {
-        if by_digest.insert(d.digest(crypto), i).is_some() {
+        if by_digest.insert(d.digest_bytes(crypto), i).is_some() {
             return Err(SdJwtError::DuplicateDisclosure);
         }
     }
     let mut revealer = Revealer {
         disclosures,
+        values: values.into_iter().map(Some).collect(),
         by_digest,
         seen_digests: HashSet::with_capacity(disclosures.len() * 2),
         paths: vec![None; disclosures.len()],
@@ -84,9 +102,25 @@ impl Revealer<'_> {
         if self.seen_digests.contains(&digest) {
             return Err(SdJwtError::DuplicateDigest(digest));
         }
-        let found = self.by_digest.get(&digest).copied();
+        // A digest of another length matches no disclosure, but still may not repeat.
+        let found = <[u8; DIGEST_LEN]>::try_from(digest.as_bytes())
+            .ok()
+            .and_then(|bytes| self.by_digest.get(&bytes).copied());
         self.seen_digests.insert(digest);
         Ok(found)
+    }
+
+    /// Walks `value` with `step` pushed on the current path if it is an object or an array;
+    /// a scalar is returned as it is, without building the step (a name would be copied).
+    fn nested(
+        &mut self,
+        step: impl FnOnce() -> PathElement,
+        value: Value,
+    ) -> Result<Value, SdJwtError> {
+        match value {
+            Value::Object(_) | Value::Array(_) => self.child(step(), value),
+            scalar => Ok(scalar),
+        }
     }
 
     /// Walks `value` with `step` pushed on the current path.
@@ -99,6 +133,14 @@ impl Revealer<'_> {
         };
         self.at.pop();
         out
+    }
+
+    /// The value of disclosure `index`, moved out: each is revealed once, as digests are unique.
+    fn value(&mut self, index: usize) -> Result<Value, SdJwtError> {
+        self.values
+            .get_mut(index)
+            .and_then(Option::take)
+            .ok_or(SdJwtError::DuplicateDisclosure)
     }
 
     fn record(&mut self, index: usize, step: PathElement) {
@@ -123,16 +165,14 @@ impl Revealer<'_> {
                 return Err(SdJwtError::InvalidDigests(format!("_sd is {other}")));
             }
         };
-        let mut out = Map::new();
-        for (name, value) in obj {
-            let value = match value {
-                // Scalars need no walk and no path.
-                Value::Object(_) | Value::Array(_) => {
-                    self.child(PathElement::Key(name.clone()), value)?
-                }
-                scalar => scalar,
-            };
-            out.insert(name, value);
+        // The object is processed in place: its plain claims stay where they are.
+        let mut out = obj;
+        for (name, value) in &mut out {
+            // Scalars need no walk and no path.
+            if matches!(value, Value::Object(_) | Value::Array(_)) {
+                let taken = std::mem::take(value);
+                *value = self.child(PathElement::Key(name.clone()), taken)?;
+            }
         }
         for digest in digests {
             let Some(index) = self.take(digest)? else {
@@ -149,9 +189,9 @@ impl Revealer<'_> {
             if out.contains_key(&name) {
                 return Err(SdJwtError::ClaimNameCollision(name));
             }
-            let value = d.value().clone();
+            let value = self.value(index)?;
             self.record(index, PathElement::Key(name.clone()));
-            let value = self.child(PathElement::Key(name.clone()), value)?;
+            let value = self.nested(|| PathElement::Key(name.clone()), value)?;
             out.insert(name, value);
         }
         Ok(out)
@@ -175,11 +215,11 @@ impl Revealer<'_> {
                     if d.name().is_some() {
                         return Err(SdJwtError::DisclosureArity);
                     }
-                    let value = d.value().clone();
+                    let value = self.value(found)?;
                     self.record(found, PathElement::Index(index));
-                    out.push(self.child(PathElement::Index(index), value)?);
+                    out.push(self.nested(|| PathElement::Index(index), value)?);
                 }
-                None => out.push(self.child(PathElement::Index(index), item)?),
+                None => out.push(self.nested(|| PathElement::Index(index), item)?),
             }
         }
         Ok(out)

@@ -4,7 +4,7 @@ use serde_json::Value;
 use subtle::ConstantTimeEq as _;
 
 use super::present::KeyBindingClaims;
-use super::reveal::{Revealed, reveal};
+use super::reveal::{Revealed, reveal_owned};
 use super::{KB_JWT_TYP, SdJwt, SdJwtError};
 use crate::crypto::CryptoBackend;
 use crate::jwk::Jwk;
@@ -61,7 +61,13 @@ impl SdJwt {
         self.issuer_jws.verify(crypto, issuer_key, algorithms)?;
         let holder_key = holder_key(&self.payload)?;
         let payload = std::mem::take(&mut self.payload);
-        let Revealed { claims, paths } = reveal(payload, &self.disclosures, crypto)?;
+        // The disclosures' values move into the claims; only their text is needed after this.
+        let values = self
+            .disclosures
+            .iter_mut()
+            .map(super::Disclosure::take_value)
+            .collect();
+        let Revealed { claims, paths } = reveal_owned(payload, &self.disclosures, values, crypto)?;
         let key_binding = match key_binding {
             KeyBinding::NotRequired => None,
             KeyBinding::Required {
@@ -87,7 +93,7 @@ impl SdJwt {
             }
         };
         Ok(VerifiedSdJwt {
-            header: self.issuer_jws.header().clone(),
+            header: self.issuer_jws.into_header(),
             claims,
             disclosed: paths,
             holder_key,
