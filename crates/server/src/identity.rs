@@ -61,6 +61,15 @@ pub fn idp_config(config: &Config) -> IdpConfig {
     idp.webauthn_rp_id.clone_from(&config.webauthn_rp_id);
     idp.webauthn_origins.clone_from(&config.webauthn_origins);
     idp.require_enrolment = config.require_enrolment;
+    if let Some(workers) = config.password_hash_workers {
+        idp.password_hash_workers = workers;
+        idp.password_hash_queue = workers
+            .get()
+            .saturating_mul(llavero_idp::hashing::QUEUE_PER_WORKER);
+    }
+    if let Some(queue) = config.password_hash_queue {
+        idp.password_hash_queue = queue;
+    }
     idp
 }
 
