@@ -1,12 +1,14 @@
 //! Account operations: activation codes, activation, password login with lockout, password
 //! change. Answers never tell whether a RUN has an account: unknown RUNs get the same message,
-//! the same Argon2id work and the same failure counting.
+//! the same Argon2id work (through the same bounded hasher, [`crate::hashing`]) and the same
+//! failure counting.
 
 use llavero_store::{
     ActivationCode, AttemptReservation, LoginSubject, PersonStatus, StoreError, hash_secret,
 };
 use subtle::ConstantTimeEq as _;
 
+use crate::hashing::HashingError;
 use crate::password::{self, PasswordError};
 use crate::registry::Run;
 use crate::state::Idp;
@@ -88,6 +90,18 @@ pub enum ActivationFailure {
     Password(PasswordError),
     /// RUN, code or serial do not match (one answer for every case).
     Mismatch,
+    /// Every password hashing worker is busy and the queue is full: nothing was checked or
+    /// changed; try again after [`crate::hashing::BUSY_RETRY_AFTER_SECS`].
+    Busy,
+}
+
+impl From<HashingError> for ActivationFailure {
+    fn from(error: HashingError) -> Self {
+        match error {
+            HashingError::Busy => Self::Busy,
+            HashingError::Failed => Self::Password(PasswordError::Hashing),
+        }
+    }
 }
 
 /// Activates an account (or resets its password): RUN + code + document serial, then the new
@@ -107,13 +121,13 @@ pub async fn activate(
     if let Err(e) = password::check_policy(new_password, confirmation) {
         return Ok(Err(ActivationFailure::Password(e)));
     }
-    let owned = new_password.to_owned();
-    let hashed = tokio::task::spawn_blocking(move || password::hash(&owned))
-        .await
-        .ok()
-        .and_then(Result::ok);
-    let Some(hashed) = hashed else {
-        return Ok(Err(ActivationFailure::Password(PasswordError::Hashing)));
+    let hashed = match idp.hasher.admit() {
+        Ok(slot) => slot.hash(new_password).await,
+        Err(busy) => Err(busy),
+    };
+    let hashed = match hashed {
+        Ok(hashed) => hashed,
+        Err(e) => return Ok(Err(e.into())),
     };
     let number = i64::from(run.number());
     let now = idp.now();
@@ -170,6 +184,9 @@ pub enum LoginOutcome {
     },
     /// Locked after the maximum number of failures; a new activation code unlocks.
     Locked,
+    /// Every password hashing worker is busy and the queue is full: nothing was checked or
+    /// counted; try again after [`crate::hashing::BUSY_RETRY_AFTER_SECS`].
+    Busy,
 }
 
 /// The wait after `failures` consecutive failures: none for the first few, then doubling up to
@@ -224,6 +241,10 @@ impl From<Refusal> for LoginOutcome {
 /// database ([`llavero_store::Store::reserve_login_attempt`]): concurrent attempts, on any
 /// instance, are each judged on the count the previous one left, so a delay lets one attempt
 /// through and the counter never passes the lock. A success then clears the count.
+///
+/// Before that, the request takes a hashing slot ([`crate::hashing::PasswordHasher::admit`]): when
+/// the hasher is saturated the answer is [`LoginOutcome::Busy`] and nothing is counted, so an
+/// overload cannot lock citizens out.
 pub async fn authenticate(
     idp: &Idp,
     run: &str,
@@ -234,6 +255,9 @@ pub async fn authenticate(
     };
     let number = i64::from(run.number());
     let subject = number.to_string();
+    let Ok(slot) = idp.hasher.admit() else {
+        return Ok(LoginOutcome::Busy);
+    };
     let now = idp.now();
     let policy = LoginPolicy {
         lock_after: idp.config.lock_after_failures,
@@ -267,7 +291,10 @@ pub async fn authenticate(
             .take(password::MAX_LEN + 1)
             .collect::<String>(),
     );
-    let ok = tokio::task::spawn_blocking(move || password::verify(&typed, stored.as_deref()))
+    // The same computation for every RUN: with no usable stored hash the slot verifies the
+    // dummy one. A failed computation counts as a wrong password.
+    let ok = slot
+        .verify(&typed, stored.as_deref())
         .await
         .unwrap_or(false);
     if let (true, Some(account)) = (ok, usable) {
@@ -302,18 +329,18 @@ pub async fn change_password(
     let Some(account) = idp.store.account(account_id).await? else {
         return Ok(Err(ActivationFailure::Mismatch));
     };
-    let stored = account.password_hash.clone();
-    let (current, new) = (current.to_owned(), new_password.to_owned());
-    let hashed = tokio::task::spawn_blocking(move || {
-        password::verify(&current, stored.as_deref())
-            .then(|| password::hash(&new).ok())
-            .flatten()
-    })
-    .await
-    .ok()
-    .flatten();
-    let Some(hashed) = hashed else {
-        return Ok(Err(ActivationFailure::Mismatch));
+    let slot = match idp.hasher.admit() {
+        Ok(slot) => slot,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    match slot.verify(current, account.password_hash.as_deref()).await {
+        Ok(true) => {}
+        Ok(false) => return Ok(Err(ActivationFailure::Mismatch)),
+        Err(e) => return Ok(Err(e.into())),
+    }
+    let hashed = match slot.hash(new_password).await {
+        Ok(hashed) => hashed,
+        Err(e) => return Ok(Err(e.into())),
     };
     idp.store.set_password(account_id, &hashed).await?;
     Ok(Ok(()))

@@ -37,6 +37,12 @@ pub struct IdpConfig {
     pub client_rate_per_minute: i64,
     /// Consecutive failures after which an account locks (NIST SP 800-63B: at most 100).
     pub lock_after_failures: i64,
+    /// Argon2id computations running at once, each with its 19 MiB buffer (default: the
+    /// cores). See [`crate::hashing`].
+    pub password_hash_workers: std::num::NonZeroUsize,
+    /// Requests waiting for a hashing worker beyond the running ones; more get 503 with
+    /// `Retry-After` (default: 32 per worker, about a second of work).
+    pub password_hash_queue: usize,
     /// SHA-256 (base64url) of the admin API bearer token; no admin API without it.
     pub admin_token_hash: Option<String>,
     /// WebAuthn relying-party id. Default: the issuer's host.
@@ -60,6 +66,7 @@ impl IdpConfig {
     #[must_use]
     pub fn new(issuer: impl Into<String>) -> Self {
         let issuer: String = issuer.into();
+        let hashing = crate::hashing::HashingLimits::for_this_machine();
         Self {
             secure_cookies: !issuer.starts_with("http://"),
             issuer: issuer.trim_end_matches('/').to_owned(),
@@ -75,12 +82,23 @@ impl IdpConfig {
             login_rate_per_minute: 30,
             client_rate_per_minute: 600,
             lock_after_failures: 100,
+            password_hash_workers: hashing.workers,
+            password_hash_queue: hashing.queue,
             admin_token_hash: None,
             webauthn_rp_id: None,
             webauthn_origins: Vec::new(),
             require_enrolment: false,
             webauthn_attestation: None,
             trusted_proxies: crate::web::client_address::TrustedProxies::default(),
+        }
+    }
+
+    /// The hashing limits these settings ask for.
+    #[must_use]
+    pub fn hashing_limits(&self) -> crate::hashing::HashingLimits {
+        crate::hashing::HashingLimits {
+            workers: self.password_hash_workers,
+            queue: self.password_hash_queue,
         }
     }
 

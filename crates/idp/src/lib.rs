@@ -14,6 +14,7 @@ pub mod audit;
 pub mod clients;
 pub mod config;
 pub mod factors;
+pub mod hashing;
 pub mod keys;
 pub mod oidc;
 pub mod password;

@@ -24,6 +24,8 @@ pub struct Idp {
     pub pages: Pages,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Argon2id hashing, bounded in concurrency and memory.
+    pub hasher: crate::hashing::PasswordHasher,
     /// Group commit for audit entries and refresh-token rotations (none outside a tokio
     /// runtime: direct writes).
     pub writes: Option<crate::write_queue::WriteQueue>,
@@ -81,6 +83,7 @@ impl Idp {
             csrf_key: master.derive("llavero csrf v1"),
             pairwise_key: master.derive("llavero pairwise subject v1"),
             pages: Pages::new()?,
+            hasher: crate::hashing::PasswordHasher::new(config.hashing_limits()),
             writes: crate::write_queue::WriteQueue::start(store.clone()),
             client_limiter: crate::web::LocalLimiter::default(),
             clients: crate::clients::ClientCache::default(),

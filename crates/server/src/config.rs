@@ -53,6 +53,11 @@ pub struct Config {
     pub refresh_grace_secs: u32,
     /// Days the audit trail keeps full IP addresses; older ones are truncated (/24, /48).
     pub audit_ip_retention_days: i64,
+    /// Password hashes (Argon2id, 19 MiB each) computed at once. Default: the cores.
+    pub password_hash_workers: Option<std::num::NonZeroUsize>,
+    /// Requests waiting for a hashing worker; beyond them, 503 with `Retry-After`. Default:
+    /// 32 per worker.
+    pub password_hash_queue: Option<usize>,
     /// WebAuthn relying-party id (default: the issuer's host).
     pub webauthn_rp_id: Option<String>,
     /// WebAuthn origins (default: the issuer).
@@ -110,6 +115,8 @@ impl Default for Config {
             demo_data: None,
             refresh_grace_secs: 10,
             audit_ip_retention_days: 90,
+            password_hash_workers: None,
+            password_hash_queue: None,
             webauthn_rp_id: None,
             webauthn_origins: Vec::new(),
             credential_types_dir: None,
@@ -183,7 +190,8 @@ impl Config {
     /// `LLAVERO_CLOCK_SKEW_SECS`, `LLAVERO_LOG_FORMAT`, `LLAVERO_DATABASE_URL`, `LLAVERO_ISSUER`,
     /// `LLAVERO_MASTER_KEY`, `LLAVERO_SECURE_COOKIES`, `LLAVERO_ADMIN_TOKEN`,
     /// `LLAVERO_LOGIN_RATE_PER_MINUTE`, `LLAVERO_CLIENT_RATE_PER_MINUTE`,
-    /// `LLAVERO_REFRESH_GRACE_SECS`, `LLAVERO_AUDIT_IP_RETENTION_DAYS`, `LLAVERO_WEBAUTHN_RP_ID`, `LLAVERO_WEBAUTHN_ORIGINS`
+    /// `LLAVERO_REFRESH_GRACE_SECS`, `LLAVERO_AUDIT_IP_RETENTION_DAYS`,
+    /// `LLAVERO_PASSWORD_HASH_WORKERS`, `LLAVERO_PASSWORD_HASH_QUEUE`, `LLAVERO_WEBAUTHN_RP_ID`, `LLAVERO_WEBAUTHN_ORIGINS`
     /// (comma-separated), `LLAVERO_WEBAUTHN_ATTESTATION_CA` with
     /// `LLAVERO_WEBAUTHN_ATTESTATION_AAGUIDS` (comma-separated; together they replace the
     /// allow-list by one entry), `LLAVERO_DEMO_DATA`, `LLAVERO_HEADER_READ_TIMEOUT_SECS`,
@@ -234,6 +242,15 @@ impl Config {
         }
         if let Some(v) = var("LLAVERO_AUDIT_IP_RETENTION_DAYS") {
             self.audit_ip_retention_days = v.parse().context("LLAVERO_AUDIT_IP_RETENTION_DAYS")?;
+        }
+        if let Some(v) = var("LLAVERO_PASSWORD_HASH_WORKERS") {
+            self.password_hash_workers = Some(
+                v.parse()
+                    .context("LLAVERO_PASSWORD_HASH_WORKERS (at least 1)")?,
+            );
+        }
+        if let Some(v) = var("LLAVERO_PASSWORD_HASH_QUEUE") {
+            self.password_hash_queue = Some(v.parse().context("LLAVERO_PASSWORD_HASH_QUEUE")?);
         }
         if let Some(v) = var("LLAVERO_WEBAUTHN_RP_ID") {
             self.webauthn_rp_id = Some(v);
@@ -468,6 +485,34 @@ mod tests {
         assert!(
             Config::default()
                 .apply_env(|name| (name == "LLAVERO_REFRESH_GRACE_SECS").then(|| "-1".into()))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn password_hashing_limits_from_file_or_environment_at_least_one_worker() {
+        let defaults = Config::default();
+        assert_eq!(
+            (defaults.password_hash_workers, defaults.password_hash_queue),
+            (None, None)
+        );
+        let mut config: Config =
+            toml::from_str("password_hash_workers = 3\npassword_hash_queue = 0\n").unwrap();
+        assert_eq!(config.password_hash_workers.map(std::num::NonZero::get), Some(3));
+        assert_eq!(config.password_hash_queue, Some(0));
+        config
+            .apply_env(|name| match name {
+                "LLAVERO_PASSWORD_HASH_WORKERS" => Some("8".into()),
+                "LLAVERO_PASSWORD_HASH_QUEUE" => Some("100".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.password_hash_workers.map(std::num::NonZero::get), Some(8));
+        assert_eq!(config.password_hash_queue, Some(100));
+        assert!(toml::from_str::<Config>("password_hash_workers = 0\n").is_err());
+        assert!(
+            Config::default()
+                .apply_env(|name| (name == "LLAVERO_PASSWORD_HASH_WORKERS").then(|| "0".into()))
                 .is_err()
         );
     }

@@ -64,6 +64,15 @@ pub fn idp_config(config: &Config) -> anyhow::Result<IdpConfig> {
     idp.webauthn_origins.clone_from(&config.webauthn_origins);
     idp.require_enrolment = config.require_enrolment;
     idp.trusted_proxies.clone_from(&config.trusted_proxies);
+    if let Some(workers) = config.password_hash_workers {
+        idp.password_hash_workers = workers;
+        idp.password_hash_queue = workers
+            .get()
+            .saturating_mul(llavero_idp::hashing::QUEUE_PER_WORKER);
+    }
+    if let Some(queue) = config.password_hash_queue {
+        idp.password_hash_queue = queue;
+    }
     Ok(idp)
 }
 

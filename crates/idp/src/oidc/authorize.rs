@@ -23,6 +23,7 @@ use super::request::{
 };
 use super::token::peer;
 use super::{OAuthError, client_auth, no_store};
+use crate::accounts::LoginOutcome;
 use crate::audit::{self, Origin};
 use crate::factors::{Factor, acr_for, acr_satisfies, amr_for};
 use crate::state::{Idp, IdpState};
@@ -571,9 +572,9 @@ pub async fn login(
     let origin = Origin::of(&extensions, &headers);
     let client_id = client.map(|c| c.id.as_str());
     let account_id = match outcome {
-        crate::accounts::LoginOutcome::Success { account_id } => account_id,
-        crate::accounts::LoginOutcome::BadRun => return page(StatusCode::BAD_REQUEST, "bad_run"),
-        crate::accounts::LoginOutcome::Failed { account_id } => {
+        LoginOutcome::Success { account_id } => account_id,
+        LoginOutcome::BadRun => return page(StatusCode::BAD_REQUEST, "bad_run"),
+        LoginOutcome::Failed { account_id } => {
             audit::record(
                 &idp,
                 &origin,
@@ -585,8 +586,9 @@ pub async fn login(
             .await;
             return page(StatusCode::UNAUTHORIZED, "bad_credentials");
         }
-        crate::accounts::LoginOutcome::Locked => return page(StatusCode::FORBIDDEN, "locked"),
-        crate::accounts::LoginOutcome::Wait { retry_after } => {
+        LoginOutcome::Locked => return page(StatusCode::FORBIDDEN, "locked"),
+        LoginOutcome::Busy => return crate::web::busy(&headers, |status| page(status, "busy")),
+        LoginOutcome::Wait { retry_after } => {
             return crate::web::with_retry_after(
                 page(StatusCode::TOO_MANY_REQUESTS, "wait"),
                 retry_after,

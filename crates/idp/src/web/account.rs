@@ -128,6 +128,9 @@ pub async fn activate(
             &form.run,
             Some("bad_activation"),
         ),
+        Ok(Err(ActivationFailure::Busy)) => super::busy(&headers, |status| {
+            activate_page(&idp, status, &headers, &form.run, Some("busy"))
+        }),
         Err(e) => super::internal(&e),
     }
 }
@@ -509,6 +512,17 @@ pub async fn change_password(
                 StatusCode::BAD_REQUEST,
             )
             .await
+        }
+        Ok(Err(ActivationFailure::Busy)) => {
+            let page = account_page(
+                &idp,
+                &headers,
+                None,
+                Some("busy"),
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+            .await;
+            super::busy(&headers, |_| page)
         }
         Ok(Err(_)) => {
             account_page(

@@ -235,6 +235,28 @@ pub fn with_retry_after(mut response: Response, retry_after: i64) -> Response {
     response
 }
 
+/// 503 with `Retry-After` when every password hashing worker is busy and the queue is full
+/// ([`crate::hashing`]): a client that asks for JSON gets an OAuth-style error it can parse
+/// (`temporarily_unavailable`, RFC 6749 §4.1.2.1); a browser gets `page`, the form shown again
+/// with the `busy` message in its language, as for any other failed attempt.
+#[must_use]
+pub fn busy(headers: &HeaderMap, page: impl FnOnce(StatusCode) -> Response) -> Response {
+    let status = StatusCode::SERVICE_UNAVAILABLE;
+    let response = if wants_json(headers) {
+        (
+            status,
+            axum::Json(serde_json::json!({
+                "error": "temporarily_unavailable",
+                "error_description": "too many password checks at once; retry after Retry-After seconds",
+            })),
+        )
+            .into_response()
+    } else {
+        page(status)
+    };
+    with_retry_after(response, crate::hashing::BUSY_RETRY_AFTER_SECS)
+}
+
 /// A 500 that says nothing about the cause; the cause goes to the log with a reference.
 #[must_use]
 pub fn internal(error: &dyn std::fmt::Display) -> Response {
