@@ -498,7 +498,10 @@ mod tests {
         );
         let mut config: Config =
             toml::from_str("password_hash_workers = 3\npassword_hash_queue = 0\n").unwrap();
-        assert_eq!(config.password_hash_workers.map(std::num::NonZero::get), Some(3));
+        assert_eq!(
+            config.password_hash_workers.map(std::num::NonZero::get),
+            Some(3)
+        );
         assert_eq!(config.password_hash_queue, Some(0));
         config
             .apply_env(|name| match name {
@@ -507,7 +510,10 @@ mod tests {
                 _ => None,
             })
             .unwrap();
-        assert_eq!(config.password_hash_workers.map(std::num::NonZero::get), Some(8));
+        assert_eq!(
+            config.password_hash_workers.map(std::num::NonZero::get),
+            Some(8)
+        );
         assert_eq!(config.password_hash_queue, Some(100));
         assert!(toml::from_str::<Config>("password_hash_workers = 0\n").is_err());
         assert!(
