@@ -63,7 +63,7 @@ pub(super) fn check_type(
         .ok_or_else(|| NonConforming::new(Rule::TYPE_MISSING, "no type"))?;
     let types = type_values(value)
         .ok_or_else(|| NonConforming::new(Rule::TYPE_VALUE, format!("type {}", show(value))))?;
-    if types.contains(&required) {
+    if types.iter().any(|t| t == required) {
         Ok(())
     } else {
         Err(NonConforming::new(
@@ -73,13 +73,14 @@ pub(super) fn check_type(
     }
 }
 
-/// The values of a `type` property (the document's or an entry's): one non-empty string or a
-/// non-empty array of them; `None` for any other shape.
-pub(super) fn type_values(value: &Value) -> Option<Vec<&str>> {
-    let types: Vec<&str> = match value {
-        Value::String(one) => vec![one.as_str()],
-        Value::Array(items) => items.iter().map(Value::as_str).collect::<Option<_>>()?,
-        _ => return None,
-    };
-    (!types.is_empty() && types.iter().all(|t| !t.is_empty())).then_some(types)
+/// The values of a `type` property (the document's or an entry's) when it has a right shape:
+/// one non-empty string or a non-empty array of them; `None` for any other shape. Borrowed
+/// from the document: checking a type allocates nothing.
+pub(super) fn type_values(value: &Value) -> Option<&[Value]> {
+    let types = super::items(value);
+    (!types.is_empty()
+        && types
+            .iter()
+            .all(|t| t.as_str().is_some_and(|t| !t.is_empty())))
+    .then_some(types)
 }

@@ -80,8 +80,10 @@ fn check(doc: &Map<String, Value>, kind: &Entry) -> Result<(), NonConforming> {
         return Ok(());
     };
     let property = kind.property;
+    let entries = items(value);
+    // Ids are only collected when there are several entries to compare (a set allocates).
     let mut ids = HashSet::new();
-    for entry in items(value) {
+    for entry in entries {
         let Value::Object(entry) = entry else {
             return Err(NonConforming::new(
                 kind.shape,
@@ -106,7 +108,7 @@ fn check(doc: &Map<String, Value>, kind: &Entry) -> Result<(), NonConforming> {
                 let id = id.as_str().filter(|id| is_url(id)).ok_or_else(|| {
                     NonConforming::new(kind.id, format!("{property} id {} is not a URL", show(id)))
                 })?;
-                if !ids.insert(id) {
+                if entries.len() > 1 && !ids.insert(id) {
                     return Err(NonConforming::new(
                         kind.duplicate_id,
                         format!("two {property} entries have the id {id}"),
