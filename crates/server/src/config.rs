@@ -63,6 +63,10 @@ pub struct Config {
     /// A directory of credential type definitions (`<id>.json` + `<id>.schema.json`) added to,
     /// or replacing, the built-in ones.
     pub credential_types_dir: Option<PathBuf>,
+    /// How long to keep trying a PostgreSQL server that cannot be reached yet at start
+    /// (connection refused, no answer, starting up), with backoff, before giving up with the
+    /// cause. 0 tries once.
+    pub database_connect_retry_secs: u32,
 }
 
 /// One attestation allow-list entry (`[[webauthn_attestation]]`).
@@ -99,6 +103,7 @@ impl Default for Config {
             credential_types_dir: None,
             require_enrolment: false,
             webauthn_attestation: Vec::new(),
+            database_connect_retry_secs: 10,
         }
     }
 }
@@ -145,7 +150,7 @@ impl Config {
     /// `LLAVERO_REFRESH_GRACE_SECS`, `LLAVERO_AUDIT_IP_RETENTION_DAYS`, `LLAVERO_WEBAUTHN_RP_ID`, `LLAVERO_WEBAUTHN_ORIGINS`
     /// (comma-separated), `LLAVERO_WEBAUTHN_ATTESTATION_CA` with
     /// `LLAVERO_WEBAUTHN_ATTESTATION_AAGUIDS` (comma-separated; together they replace the
-    /// allow-list by one entry) and `LLAVERO_DEMO_DATA`.
+    /// allow-list by one entry), `LLAVERO_DEMO_DATA` and `LLAVERO_DATABASE_CONNECT_RETRY_SECS`.
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(v) = var("LLAVERO_LISTEN") {
             self.listen = v.parse().context("LLAVERO_LISTEN")?;
@@ -230,6 +235,10 @@ impl Config {
         if let Some(v) = var("LLAVERO_DEMO_DATA") {
             self.demo_data = v.parse().context("LLAVERO_DEMO_DATA")?;
         }
+        if let Some(v) = var("LLAVERO_DATABASE_CONNECT_RETRY_SECS") {
+            self.database_connect_retry_secs =
+                v.parse().context("LLAVERO_DATABASE_CONNECT_RETRY_SECS")?;
+        }
         Ok(())
     }
 }
@@ -306,5 +315,17 @@ mod tests {
                 .apply_env(|name| (name == "LLAVERO_REFRESH_GRACE_SECS").then(|| "-1".into()))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn database_connect_retry_from_file_or_environment() {
+        assert_eq!(Config::default().database_connect_retry_secs, 10);
+        let mut config: Config = toml::from_str("database_connect_retry_secs = 0\n").unwrap();
+        assert_eq!(config.database_connect_retry_secs, 0);
+        config
+            .apply_env(|name| (name == "LLAVERO_DATABASE_CONNECT_RETRY_SECS").then(|| "60".into()))
+            .unwrap();
+        assert_eq!(config.database_connect_retry_secs, 60);
+        assert!(toml::from_str::<Config>("database_connect_retry_secs = -1\n").is_err());
     }
 }
