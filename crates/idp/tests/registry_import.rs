@@ -106,6 +106,59 @@ async fn scenario(store: Store) {
     assert_eq!(again.written, 0, "idempotent");
 }
 
+/// Rejected CSV records are reported by the file line they start on, whatever the line ends
+/// (CRLF, as Windows and spreadsheets write them), blank lines or quoted fields spanning lines
+/// before them. Before the fix, CRLF files reported every record one line early (the first
+/// data record as line 1, like a record count).
+async fn csv_rejections_name_file_lines(store: Store) {
+    let lines = [
+        HEADER,
+        "5.000.056-7,Ana,Rojas,Soto,1980-05-05,F,CL,A1,active,2026-01-01T00:00:00Z",
+        "12.345.678-4,Bad,Digit,X,1990-04-12,F,CL,A1,active,2026-01-01T00:00:00Z",
+        "",
+        "11.111.111-1,\"Ana",
+        "María\",Pérez,,1990-02-01,F,CL,A1,active,2026-01-01T00:00:00Z",
+        "7.654.321-6,Pedro,Muñoz,Vera,1970-01-01,Q,CL,B2,active,2026-01-01T00:00:00Z",
+        "7.654.321-6,Too,Few,Fields",
+        "6-K,Juan,Soto,Díaz,1950-01-01,M,CL,B1,active,2026-01-01T00:00:00Z",
+    ];
+    for end in ["\r\n", "\n"] {
+        let csv = lines.join(end) + end;
+        let report = import(
+            &store,
+            csv.as_bytes(),
+            ImportFormat::Csv,
+            1_800_000_000,
+            |_| {},
+        )
+        .await
+        .unwrap();
+        let rejected: Vec<(u64, String)> = report
+            .rejected
+            .iter()
+            .map(|r| (r.line, r.reason.to_string()))
+            .collect();
+        assert_eq!(
+            rejected,
+            [
+                (3, "run: the check digit does not match: expected 5".into()),
+                (5, "given_names: contains control characters".into()),
+                (7, "sex: must be F, M or X".into()),
+                (8, "not a record: 4 fields where the header has 10".into()),
+            ],
+            "line ends {end:?}"
+        );
+        assert_eq!(report.read, 6);
+    }
+    assert_eq!(store.people_count().await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn csv_rejections_name_file_lines_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    csv_rejections_name_file_lines(llavero_store::testing::sqlite(dir.path()).await.unwrap()).await;
+}
+
 /// Everything an import may touch for `run`: the record, the account, the credentials, the
 /// audit chain's head and the event feed.
 async fn state_of(

@@ -84,6 +84,10 @@ pub struct Config {
     /// client, for per-address limits and the audit trail. Empty (the default): the headers
     /// are ignored and the TCP peer is the client.
     pub trusted_proxies: TrustedProxies,
+    /// How long to keep trying a PostgreSQL server that cannot be reached yet at start
+    /// (connection refused, no answer, starting up), with backoff, before giving up with the
+    /// cause. 0 tries once.
+    pub database_connect_retry_secs: u32,
 }
 
 /// One attestation allow-list entry (`[[webauthn_attestation]]`).
@@ -127,6 +131,7 @@ impl Default for Config {
             idle_timeout_secs: 60,
             max_connections: 4096,
             trusted_proxies: TrustedProxies::default(),
+            database_connect_retry_secs: 10,
         }
     }
 }
@@ -196,7 +201,8 @@ impl Config {
     /// `LLAVERO_WEBAUTHN_ATTESTATION_AAGUIDS` (comma-separated; together they replace the
     /// allow-list by one entry), `LLAVERO_DEMO_DATA`, `LLAVERO_HEADER_READ_TIMEOUT_SECS`,
     /// `LLAVERO_REQUEST_TIMEOUT_SECS`, `LLAVERO_IDLE_TIMEOUT_SECS`,
-    /// `LLAVERO_MAX_CONNECTIONS` and `LLAVERO_TRUSTED_PROXIES` (comma-separated).
+    /// `LLAVERO_MAX_CONNECTIONS`, `LLAVERO_TRUSTED_PROXIES` (comma-separated) and
+    /// `LLAVERO_DATABASE_CONNECT_RETRY_SECS`.
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(v) = var("LLAVERO_LISTEN") {
             self.listen = v.parse().context("LLAVERO_LISTEN")?;
@@ -312,6 +318,10 @@ impl Config {
             let entries: Vec<&str> = v.split(',').filter(|e| !e.trim().is_empty()).collect();
             self.trusted_proxies =
                 TrustedProxies::parse(&entries).context("LLAVERO_TRUSTED_PROXIES")?;
+        }
+        if let Some(v) = var("LLAVERO_DATABASE_CONNECT_RETRY_SECS") {
+            self.database_connect_retry_secs =
+                v.parse().context("LLAVERO_DATABASE_CONNECT_RETRY_SECS")?;
         }
         Ok(())
     }
@@ -521,5 +531,17 @@ mod tests {
                 .apply_env(|name| (name == "LLAVERO_PASSWORD_HASH_WORKERS").then(|| "0".into()))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn database_connect_retry_from_file_or_environment() {
+        assert_eq!(Config::default().database_connect_retry_secs, 10);
+        let mut config: Config = toml::from_str("database_connect_retry_secs = 0\n").unwrap();
+        assert_eq!(config.database_connect_retry_secs, 0);
+        config
+            .apply_env(|name| (name == "LLAVERO_DATABASE_CONNECT_RETRY_SECS").then(|| "60".into()))
+            .unwrap();
+        assert_eq!(config.database_connect_retry_secs, 60);
+        assert!(toml::from_str::<Config>("database_connect_retry_secs = -1\n").is_err());
     }
 }

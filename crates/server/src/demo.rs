@@ -51,6 +51,7 @@ fn key(dir: &Path, name: &str, kid: &str) -> anyhow::Result<PrivateJwk> {
 
 /// Creates (or refreshes) the demo material under `data_dir/demo`.
 pub fn ensure(data_dir: &Path, now: i64) -> anyhow::Result<Demo> {
+    files::private_dir(data_dir)?;
     let dir = data_dir.join("demo");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let anchor = key(&dir, "anchor", "anchor-1")?;

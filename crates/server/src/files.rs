@@ -59,6 +59,45 @@ pub fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Creates the data directory readable by its owner alone (0700), with its parents: it holds
+/// the database (personal data, password hashes) and the master key. An existing directory
+/// open to group or others is set to 0700, with a warning, or only warned about if that fails
+/// (it belongs to another user).
+pub fn private_dir(path: &Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .permissions()
+            .mode()
+            & 0o777;
+        if mode & 0o077 != 0 {
+            match std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)) {
+                Ok(()) => tracing::warn!(
+                    dir = %path.display(),
+                    was = format_args!("{mode:o}"),
+                    "the data directory was open to others: set to 700"
+                ),
+                Err(e) => tracing::warn!(
+                    dir = %path.display(),
+                    mode = format_args!("{mode:o}"),
+                    error = %e,
+                    "the data directory is open to others and could not be set to 700"
+                ),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes `text` to `path`, or to standard output for `-`.
 pub fn write_text(path: &Path, text: &str) -> anyhow::Result<()> {
     if path == Path::new("-") {

@@ -12,14 +12,17 @@ use llavero_store::{Backend, Store};
 use crate::config::Config;
 use crate::files;
 
-/// Opens (creating and migrating) the configured database.
+/// Opens (creating and migrating) the configured database, waiting up to
+/// `database_connect_retry_secs` for a PostgreSQL server that cannot be reached yet.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let url = config.database_url();
     if Backend::from_url(&url)? == Backend::Sqlite {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating {}", config.data_dir.display()))?;
+        files::private_dir(&config.data_dir)?;
     }
-    Store::connect(&url).await.context("opening the database")
+    let retry_for = std::time::Duration::from_secs(config.database_connect_retry_secs.into());
+    Store::connect_retrying(&url, retry_for)
+        .await
+        .context("opening the database")
 }
 
 /// The master key: configured, or for the embedded SQLite default generated once into

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod error_report;
 pub mod files;
 pub mod http;
 pub mod identity;

@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     match llavero_server::commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", llavero_server::error_report::error_line(&e));
             ExitCode::from(2)
         }
     }

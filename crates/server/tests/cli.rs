@@ -614,3 +614,77 @@ fn no_disclose_issues_a_credential_with_nothing_selectively_disclosable() {
     let both = issue_age(d, &["--no-disclose", "--disclose", "given_name"]);
     assert!(failure(&both).contains("--no-disclose"));
 }
+
+/// A PostgreSQL URL on a closed port: the command fails within the retry budget with the real
+/// cause, said once (it was "pool timed out" after 10 s, printed twice).
+#[test]
+fn closed_database_port_says_connection_refused_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    write(tmp.path(), "people.csv", "run\n");
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_llavero"))
+        .current_dir(tmp.path())
+        .args(["registry", "import", "people.csv", "--quiet"])
+        .env_remove("LLAVERO_CONFIG")
+        .env(
+            "LLAVERO_DATABASE_URL",
+            format!("postgres://root@127.0.0.1:{port}/test"),
+        )
+        .env("LLAVERO_DATABASE_CONNECT_RETRY_SECS", "1")
+        .output()
+        .unwrap();
+    let waited = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(waited < std::time::Duration::from_secs(5), "{waited:?}");
+    assert_eq!(stderr.matches("connection refused").count(), 1, "{stderr}");
+    assert!(!stderr.contains("pool timed out"), "{stderr}");
+}
+
+/// A new data directory is 0700 and its database 0600; a directory left 0755 is tightened.
+#[cfg(unix)]
+#[test]
+fn data_directory_and_database_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "people.csv",
+        "run,given_names,paternal_surname,maternal_surname,birth_date,sex,nationality,document_serial,status,updated_at\n\
+         5.000.056-7,Ana,Rojas,Soto,1980-05-05,F,CL,A1,active,2026-01-01T00:00:00Z\n",
+    );
+    let import = || {
+        Command::new(env!("CARGO_BIN_EXE_llavero"))
+            .current_dir(tmp.path())
+            .args(["registry", "import", "people.csv", "--quiet"])
+            .env_remove("LLAVERO_CONFIG")
+            .env_remove("LLAVERO_DATABASE_URL")
+            .env("LLAVERO_DATA_DIR", "data/nested")
+            .output()
+            .unwrap()
+    };
+    let out = import();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let data = tmp.path().join("data/nested");
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("llavero.db")), 0o600);
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        data.join("llavero.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    assert!(import().status.success());
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("llavero.db")), 0o600);
+}

@@ -10,6 +10,20 @@ pub enum StoreError {
     /// The database refused or failed the operation.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The PostgreSQL server could not be reached within the connection retry budget.
+    #[error("the database server could not be reached ({attempts} attempts in {waited:.1?})")]
+    Unreachable {
+        /// Connection attempts made.
+        attempts: u32,
+        /// Time spent trying.
+        waited: std::time::Duration,
+        /// Why the last attempt failed (connection refused, timed out…).
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The SQLite database file could not be created or its permissions set.
+    #[error("database file: {0}")]
+    DatabaseFile(std::io::Error),
     /// A migration could not be applied.
     #[error("migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),

@@ -24,6 +24,8 @@ mod keys;
 mod login_attempts;
 mod oauth;
 mod offers;
+mod private_files;
+mod reach;
 mod refresh_grace;
 mod registry;
 mod secret;
@@ -107,11 +109,29 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 
 impl Store {
     /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) and applies pending
-    /// migrations.
+    /// migrations, trying PostgreSQL once (see [`Store::connect_retrying`]).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_retrying(url, Duration::ZERO).await
+    }
+
+    /// Connects to `url` and applies pending migrations. A PostgreSQL server that cannot be
+    /// reached yet (connection refused, no answer, starting up) is tried again with backoff
+    /// for up to `retry_for` (services started together wait for their database); then the
+    /// error is [`StoreError::Unreachable`], with the last attempt's cause. Other failures
+    /// (authentication, unknown database) are returned at once.
+    ///
+    /// A new SQLite database file and its `-wal` and `-shm` files are readable by their
+    /// owner alone (0600); existing ones more open are tightened.
+    pub async fn connect_retrying(url: &str, retry_for: Duration) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let options = AnyConnectOptions::from_str(url)?;
+        match backend {
+            Backend::Sqlite => private_files::prepare(url).map_err(StoreError::DatabaseFile)?,
+            // The pool would retry a refused connection until its acquire timeout and then
+            // report only that it timed out: reach the server first, with the real cause.
+            Backend::Postgres => reach::postgres(&options, retry_for).await?,
+        }
         let pool = match backend {
             // SQLite has one writer. A single connection never meets SQLITE_BUSY on a lock
             // upgrade inside a transaction, and costs little: its queries take microseconds.

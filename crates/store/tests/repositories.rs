@@ -1408,3 +1408,60 @@ async fn code_without_pkce_challenge_round_trips(store: Store) {
         "{redeemed:?}"
     );
 }
+
+/// The database holds personal data and password hashes: a new SQLite file and its `-wal` and
+/// `-shm` files are 0600, and an existing file left 0644 is tightened on the next start.
+#[cfg(unix)]
+#[tokio::test]
+async fn sqlite_files_are_readable_by_their_owner_alone() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("llavero.db");
+    let url = format!("sqlite://{}?mode=rwc", db.display());
+    let store = Store::connect(&url).await.unwrap();
+    store
+        .upsert_people(&[person(1, PersonStatus::Active, 1)], NOW)
+        .await
+        .unwrap();
+    for file in ["llavero.db", "llavero.db-wal", "llavero.db-shm"] {
+        assert_eq!(mode(&dir.path().join(file)), 0o600, "{file}");
+    }
+    store.close().await;
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = Store::connect(&url).await.unwrap();
+    assert_eq!(mode(&db), 0o600);
+    assert_eq!(store.people_count().await.unwrap(), 1);
+}
+
+/// A PostgreSQL URL on a closed port fails with the real cause (connection refused), after
+/// retrying for the budget given and not much longer, instead of "pool timed out" after 10 s.
+#[tokio::test]
+async fn closed_postgres_port_gives_the_cause_within_the_retry_budget() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://root@127.0.0.1:{port}/test");
+    let started = std::time::Instant::now();
+    let error = Store::connect_retrying(&url, std::time::Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    let waited = started.elapsed();
+    assert!(waited >= std::time::Duration::from_secs(1), "{waited:?}");
+    assert!(waited < std::time::Duration::from_secs(4), "{waited:?}");
+    let llavero_store::StoreError::Unreachable {
+        attempts, source, ..
+    } = &error
+    else {
+        panic!("{error:?}");
+    };
+    assert!(*attempts > 1);
+    let sqlx::Error::Io(io) = source else {
+        panic!("{source:?}");
+    };
+    assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+    assert!(!error.to_string().contains("timed out"), "{error}");
+}

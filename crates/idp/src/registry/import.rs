@@ -6,6 +6,7 @@ use std::io::BufRead;
 
 use llavero_store::{Person, Store, StoreError};
 
+use super::csv_records::{CsvError, CsvRecords, MAX_RECORD};
 use super::record::{RawRecord, RecordError};
 
 /// File formats.
@@ -111,10 +112,11 @@ async fn flush(
 }
 
 /// Lines longer than this are refused unread (a registry record is a few hundred bytes).
-const MAX_LINE: usize = 64 * 1024;
+const MAX_LINE: usize = MAX_RECORD;
 
 enum Source<R: BufRead> {
-    Csv(csv::Reader<R>, csv::StringRecord, Option<csv::StringRecord>),
+    /// The records, and the header row once read.
+    Csv(Box<CsvRecords<R>>, Option<csv::StringRecord>),
     Json(R),
 }
 
@@ -129,14 +131,7 @@ struct RecordReader<R: BufRead> {
 impl<R: BufRead> RecordReader<R> {
     fn new(input: R, format: ImportFormat) -> Self {
         let source = match format {
-            ImportFormat::Csv => {
-                let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
-                let (headers, header_error) = match reader.headers() {
-                    Ok(h) => (h.clone(), None),
-                    Err(_) => (csv::StringRecord::new(), Some(csv::StringRecord::new())),
-                };
-                Source::Csv(reader, headers, header_error)
-            }
+            ImportFormat::Csv => Source::Csv(Box::new(CsvRecords::new(input)), None),
             ImportFormat::JsonLines => Source::Json(input),
         };
         Self {
@@ -151,31 +146,41 @@ impl<R: BufRead> RecordReader<R> {
             return None;
         }
         match &mut self.source {
-            Source::Csv(reader, headers, header_error) => {
-                if header_error.take().is_some() {
-                    self.done = true;
-                    return Some((1, Err(RecordError::Syntax("unreadable header row".into()))));
-                }
-                let mut record = csv::StringRecord::new();
-                match reader.read_record(&mut record) {
-                    Ok(false) => None,
-                    Ok(true) => {
-                        let line = record.position().map_or(0, csv::Position::line);
-                        Some((
-                            line,
-                            record
-                                .deserialize(Some(headers))
-                                .map_err(|e| RecordError::Syntax(csv_reason(&e))),
-                        ))
-                    }
+            Source::Csv(records, headers) => {
+                let (line, record) = records.next_record()?;
+                let record = match record {
+                    Ok(record) => record,
                     Err(e) => {
-                        let line = e.position().map_or(self.line, csv::Position::line);
-                        if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                        let fatal = matches!(e, CsvError::Io(_)) || headers.is_none();
+                        if fatal {
                             self.done = true;
                         }
-                        Some((line, Err(RecordError::Syntax(csv_reason(&e)))))
+                        let reason = if headers.is_none() {
+                            format!("unreadable header row: {e}")
+                        } else {
+                            e.to_string()
+                        };
+                        return Some((line, Err(RecordError::Syntax(reason))));
                     }
+                };
+                let Some(headers) = headers else {
+                    *headers = Some(record);
+                    return self.next_record();
+                };
+                if record.len() != headers.len() {
+                    let reason = format!(
+                        "{} fields where the header has {}",
+                        record.len(),
+                        headers.len()
+                    );
+                    return Some((line, Err(RecordError::Syntax(reason))));
                 }
+                Some((
+                    line,
+                    record
+                        .deserialize(Some(headers))
+                        .map_err(|e| RecordError::Syntax(csv_reason(&e))),
+                ))
             }
             Source::Json(input) => loop {
                 let mut buf = Vec::new();
@@ -218,11 +223,6 @@ impl<R: BufRead> RecordReader<R> {
 fn csv_reason(e: &csv::Error) -> String {
     match e.kind() {
         csv::ErrorKind::Deserialize { err, .. } => err.to_string(),
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => {
-            format!("{len} fields where the header has {expected_len}")
-        }
         other => format!("{other:?}"),
     }
 }
