@@ -1267,6 +1267,23 @@ class VerifyError:  # type: ignore
         def __repr__(self):
             return "VerifyError.Internal({})".format(str(self))
     _UniffiTempVerifyError.Internal = Internal # type: ignore
+    class NonConforming(_UniffiTempVerifyError):
+        """
+        A W3C credential or presentation breaks a VC Data Model 2.0 rule; `rule` is its code
+        (`vcdm.credentialSubject.empty`).
+"""
+        
+        def __init__(self, reason, rule):
+            super().__init__(", ".join([
+                "reason={!r}".format(reason),
+                "rule={!r}".format(rule),
+            ]))
+            self.reason = reason
+            self.rule = rule
+
+        def __repr__(self):
+            return "VerifyError.NonConforming({})".format(str(self))
+    _UniffiTempVerifyError.NonConforming = NonConforming # type: ignore
 
 VerifyError = _UniffiTempVerifyError # type: ignore
 del _UniffiTempVerifyError
@@ -1360,6 +1377,11 @@ class _UniffiFfiConverterTypeVerifyError(_UniffiConverterRustBuffer):
             return VerifyError.Internal(
                 _UniffiFfiConverterString.read(buf),
             )
+        if variant == 22:
+            return VerifyError.NonConforming(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -1427,6 +1449,10 @@ class _UniffiFfiConverterTypeVerifyError(_UniffiConverterRustBuffer):
         if isinstance(value, VerifyError.Internal):
             _UniffiFfiConverterString.check_lower(value.reason)
             return
+        if isinstance(value, VerifyError.NonConforming):
+            _UniffiFfiConverterString.check_lower(value.reason)
+            _UniffiFfiConverterString.check_lower(value.rule)
+            return
 
     @staticmethod
     def write(value, buf):
@@ -1493,6 +1519,10 @@ class _UniffiFfiConverterTypeVerifyError(_UniffiConverterRustBuffer):
         if isinstance(value, VerifyError.Internal):
             buf.write_i32(21)
             _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, VerifyError.NonConforming):
+            buf.write_i32(22)
+            _UniffiFfiConverterString.write(value.reason, buf)
+            _UniffiFfiConverterString.write(value.rule, buf)
 
 @dataclass
 class BatchRejection:

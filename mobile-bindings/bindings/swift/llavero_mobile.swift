@@ -3192,6 +3192,12 @@ enum VerifyError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case Internal(reason: String
     )
+    /**
+     * A W3C credential or presentation breaks a VC Data Model 2.0 rule; `rule` is its code
+     * (`vcdm.credentialSubject.empty`).
+     */
+    case NonConforming(reason: String, rule: String
+    )
 
     
 
@@ -3283,6 +3289,10 @@ public struct FfiConverterTypeVerifyError: FfiConverterRustBuffer {
             )
         case 21: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
+            )
+        case 22: return .NonConforming(
+            reason: try FfiConverterString.read(from: &buf), 
+            rule: try FfiConverterString.read(from: &buf)
             )
 
          default: throw UniffiInternalError.unexpectedEnumCase
@@ -3399,6 +3409,12 @@ public struct FfiConverterTypeVerifyError: FfiConverterRustBuffer {
         case let .Internal(reason):
             writeInt(&buf, Int32(21))
             FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .NonConforming(reason,rule):
+            writeInt(&buf, Int32(22))
+            FfiConverterString.write(reason, into: &buf)
+            FfiConverterString.write(rule, into: &buf)
             
         }
     }

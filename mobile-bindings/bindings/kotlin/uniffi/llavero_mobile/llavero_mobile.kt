@@ -4678,6 +4678,20 @@ sealed class VerifyException: kotlin.Exception() {
             get() = "reason=${ `reason` }"
     }
     
+    /**
+     * A W3C credential or presentation breaks a VC Data Model 2.0 rule; `rule` is its code
+     * (`vcdm.credentialSubject.empty`).
+     */
+    class NonConforming(
+        
+        val `reason`: kotlin.String, 
+        
+        val `rule`: kotlin.String
+        ) : VerifyException() {
+        override val message
+            get() = "reason=${ `reason` }, rule=${ `rule` }"
+    }
+    
 
     
 
@@ -4758,6 +4772,10 @@ public object FfiConverterTypeVerifyError : FfiConverterRustBuffer<VerifyExcepti
                 FfiConverterString.read(buf),
                 )
             21 -> VerifyException.Internal(
+                FfiConverterString.read(buf),
+                )
+            22 -> VerifyException.NonConforming(
+                FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -4871,6 +4889,12 @@ public object FfiConverterTypeVerifyError : FfiConverterRustBuffer<VerifyExcepti
                 4UL
                 + FfiConverterString.allocationSize(value.`reason`)
             )
+            is VerifyException.NonConforming -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+                + FfiConverterString.allocationSize(value.`rule`)
+            )
         }
     }
 
@@ -4979,6 +5003,12 @@ public object FfiConverterTypeVerifyError : FfiConverterRustBuffer<VerifyExcepti
             is VerifyException.Internal -> {
                 buf.putInt(21)
                 FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is VerifyException.NonConforming -> {
+                buf.putInt(22)
+                FfiConverterString.write(value.`reason`, buf)
+                FfiConverterString.write(value.`rule`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
