@@ -35,7 +35,8 @@ writeFileSync(join(work, 'claims.json'), JSON.stringify({
 const credential = llavero('credential', 'issue', '--type', VCT, '--issuer', ISS, '--key', 'issuer.jwk',
   '--claims', 'claims.json', '--holder-key', 'holder.pub.jwk', '--status-uri', STATUS, '--status-index', '3',
   '--disclose', 'given_name', '--disclose', 'family_name', '--disclose', 'birthdate', '--disclose', 'address',
-  '--disclose', 'address.street_address', '--disclose', 'address.locality', '--disclose', 'nationalities.*');
+  '--disclose', '/address/street_address', '--disclose', '/address/locality',
+  '--disclose', '["nationalities",null]');
 writeFileSync(join(work, 'credential.txt'), credential);
 const presentation = llavero('credential', 'present', '--credential', 'credential.txt', '--disclose', 'given_name',
   '--disclose', 'address.locality', '--disclose', 'nationalities.1', '--holder-key', 'holder.jwk',
