@@ -56,9 +56,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(verifier) = Verifier::from_bundle(&json, &anchors, NOW, options) {
         for (credential, expect) in credentials() {
             if let Ok(verified) = verifier.verify(credential, NOW, expect) {
-                let c = &verified.credentials[0];
-                let issuer = verifier.trust_list().issuer(&c.issuer);
-                assert!(issuer.is_some_and(|i| i.may_issue(&c.credential_type)));
+                let c = &verified.credentials()[0];
+                let issuer = verifier.trust_list().issuer(c.issuer());
+                assert!(issuer.is_some_and(|i| i.may_issue(c.credential_type())));
             }
         }
     }

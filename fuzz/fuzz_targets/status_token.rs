@@ -40,8 +40,8 @@ fuzz_target!(|data: &[u8]| {
         NOW,
         60,
     ) {
-        assert_eq!(verified.uri, TOKEN_URI);
-        check(&verified.list);
+        assert_eq!(verified.uri(), TOKEN_URI);
+        check(verified.list());
     }
 });
 

@@ -26,13 +26,18 @@ fuzz_target!(|data: &[u8]| {
     ] {
         if let Ok(verified) = verifier.verify(&input, NOW, &expect) {
             // Whatever verifies names a trusted issuer and carries at least one credential.
-            assert!(!verified.credentials.is_empty());
-            for credential in &verified.credentials {
-                let issuer = verifier.trust_list().issuer(&credential.issuer);
-                assert!(issuer.is_some_and(|i| i.may_issue(&credential.credential_type)));
+            assert!(!verified.credentials().is_empty());
+            for credential in verified.credentials() {
+                let issuer = verifier.trust_list().issuer(credential.issuer());
+                assert!(issuer.is_some_and(|i| i.may_issue(credential.credential_type())));
             }
-            if expect.nonce.is_some() && verified.format == Format::SdJwtVc {
-                assert!(verified.credentials.iter().all(|c| c.key_binding_verified));
+            if expect.nonce.is_some() && verified.format() == Format::SdJwtVc {
+                assert!(
+                    verified
+                        .credentials()
+                        .iter()
+                        .all(|c| c.key_binding_verified())
+                );
             }
         }
     }

@@ -56,35 +56,35 @@ impl VerificationResult {
     /// `dc+sd-jwt`, `vc+jwt` or `vp+jwt`.
     #[must_use]
     pub fn format(&self) -> String {
-        format_name(self.inner.format)
+        format_name(self.inner.format())
     }
 
     /// How many credentials were verified (one, or several in a `vp+jwt`).
     #[must_use]
     pub fn credential_count(&self) -> u32 {
-        u32::try_from(self.inner.credentials.len()).unwrap_or(u32::MAX)
+        u32::try_from(self.inner.credentials().len()).unwrap_or(u32::MAX)
     }
 
     /// The disclosed claims of credential `index`, as JSON.
     #[must_use]
     pub fn claims_json(&self, index: u32) -> Option<String> {
         self.inner
-            .credentials
+            .credentials()
             .get(usize::try_from(index).ok()?)
-            .map(|c| c.claims.to_string())
+            .map(|c| c.claims().to_string())
     }
 
     /// Every verified credential, in full.
     #[must_use]
     pub fn credentials(&self) -> Vec<VerifiedCredential> {
-        self.inner.credentials.iter().map(record).collect()
+        self.inner.credentials().iter().map(record).collect()
     }
 
     /// Warnings, such as a status list past its `ttl` (as JSON objects).
     #[must_use]
     pub fn warnings(&self) -> Vec<String> {
         self.inner
-            .warnings
+            .warnings()
             .iter()
             .map(|w: &Warning| text(w))
             .collect()
@@ -97,19 +97,19 @@ fn format_name(format: llavero_verifier::Format) -> String {
 
 fn record(c: &llavero_verifier::VerifiedCredential) -> VerifiedCredential {
     VerifiedCredential {
-        format: format_name(c.format),
-        issuer: c.issuer.clone(),
-        issuer_name: c.issuer_name.clone(),
-        credential_type: c.credential_type.clone(),
-        claims_json: c.claims.to_string(),
-        holder_key_jwk: c.holder_key.as_ref().map(|k| k.to_value().to_string()),
-        key_binding_verified: c.key_binding_verified,
-        status: match c.status {
+        format: format_name(c.format()),
+        issuer: c.issuer().to_owned(),
+        issuer_name: c.issuer_name().map(str::to_owned),
+        credential_type: c.credential_type().to_owned(),
+        claims_json: c.claims().to_string(),
+        holder_key_jwk: c.holder_key().map(|k| k.to_value().to_string()),
+        key_binding_verified: c.key_binding_verified(),
+        status: match c.status() {
             llavero_verifier::CredentialStatus::NotTracked => "not_tracked".into(),
             _ => "valid".into(),
         },
-        issued_at: c.issued_at,
-        expires_at: c.expires_at,
+        issued_at: c.issued_at(),
+        expires_at: c.expires_at(),
     }
 }
 

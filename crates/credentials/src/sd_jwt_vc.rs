@@ -175,16 +175,65 @@ fn check_typ(sd_jwt: &SdJwt) -> Result<(), SdJwtVcError> {
 }
 
 /// A verified SD-JWT VC.
+///
+/// Only verification builds one; a struct literal outside the crate does not compile:
+///
+/// ```compile_fail,E0451
+/// use llavero_credentials::sd_jwt_vc::{Envelope, VerifiedSdJwtVc};
+/// let envelope = Envelope {
+///     issuer: "https://registro.llavero.cl".into(),
+///     vct: "https://llavero.cl/vct/birth-certificate".into(),
+///     issued_at: None, not_before: None, expires_at: None, holder_key: None, status: None,
+/// };
+/// let forged = VerifiedSdJwtVc {
+///     envelope,
+///     claims: serde_json::json!({"given_name": "Ana"}),
+///     disclosed: Vec::new(),
+///     key_binding: None,
+/// };
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedSdJwtVc {
     /// The envelope.
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
     /// Every processed claim (envelope and disclosed claims together).
-    pub claims: Value,
+    pub(crate) claims: Value,
     /// Where each presented disclosure was revealed.
-    pub disclosed: Vec<ClaimPath>,
+    pub(crate) disclosed: Vec<ClaimPath>,
     /// The key-binding claims, when key binding was required.
-    pub key_binding: Option<KeyBindingClaims>,
+    pub(crate) key_binding: Option<KeyBindingClaims>,
+}
+
+impl VerifiedSdJwtVc {
+    /// The envelope.
+    #[must_use]
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+
+    /// Every processed claim (envelope and disclosed claims together).
+    #[must_use]
+    pub fn claims(&self) -> &Value {
+        &self.claims
+    }
+
+    /// Where each presented disclosure was revealed.
+    #[must_use]
+    pub fn disclosed(&self) -> &[ClaimPath] {
+        &self.disclosed
+    }
+
+    /// The key-binding claims, when key binding was required.
+    #[must_use]
+    pub fn key_binding(&self) -> Option<&KeyBindingClaims> {
+        self.key_binding.as_ref()
+    }
+
+    /// The envelope and the claims, by value.
+    #[must_use]
+    pub fn into_parts(self) -> (Envelope, Value) {
+        (self.envelope, self.claims)
+    }
 }
 
 /// Verifies an SD-JWT VC: `typ`, issuer signature and disclosures (RFC 9901), key binding as

@@ -151,22 +151,86 @@ pub struct DecodedVcJwt {
 }
 
 /// A verified credential.
+///
+/// Only verification builds one; a struct literal outside the crate does not compile:
+///
+/// ```compile_fail,E0451
+/// let forged = llavero_credentials::vc_jwt::VerifiedVc {
+///     issuer: "https://registro.llavero.cl".into(),
+///     types: vec!["VerifiableCredential".into()],
+///     credential: serde_json::Value::Null,
+///     subject_id: None,
+///     valid_from: None,
+///     valid_until: None,
+///     statuses: Vec::new(),
+/// };
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedVc {
     /// The issuer identifier.
-    pub issuer: String,
+    pub(crate) issuer: String,
     /// The `type` values.
-    pub types: Vec<String>,
+    pub(crate) types: Vec<String>,
     /// The whole credential.
-    pub credential: Value,
+    pub(crate) credential: Value,
     /// `credentialSubject.id`, if any.
-    pub subject_id: Option<String>,
+    pub(crate) subject_id: Option<String>,
     /// `validFrom`.
-    pub valid_from: Option<UnixTime>,
+    pub(crate) valid_from: Option<UnixTime>,
     /// `validUntil`.
-    pub valid_until: Option<UnixTime>,
+    pub(crate) valid_until: Option<UnixTime>,
     /// `credentialStatus` entries of type `BitstringStatusListEntry`.
-    pub statuses: Vec<BitstringStatusListEntry>,
+    pub(crate) statuses: Vec<BitstringStatusListEntry>,
+}
+
+impl VerifiedVc {
+    /// The issuer identifier.
+    #[must_use]
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The `type` values.
+    #[must_use]
+    pub fn types(&self) -> &[String] {
+        &self.types
+    }
+
+    /// The whole credential.
+    #[must_use]
+    pub fn credential(&self) -> &Value {
+        &self.credential
+    }
+
+    /// The whole credential, by value.
+    #[must_use]
+    pub fn into_credential(self) -> Value {
+        self.credential
+    }
+
+    /// `credentialSubject.id`, if any.
+    #[must_use]
+    pub fn subject_id(&self) -> Option<&str> {
+        self.subject_id.as_deref()
+    }
+
+    /// `validFrom`.
+    #[must_use]
+    pub fn valid_from(&self) -> Option<UnixTime> {
+        self.valid_from
+    }
+
+    /// `validUntil`.
+    #[must_use]
+    pub fn valid_until(&self) -> Option<UnixTime> {
+        self.valid_until
+    }
+
+    /// `credentialStatus` entries of type `BitstringStatusListEntry`.
+    #[must_use]
+    pub fn statuses(&self) -> &[BitstringStatusListEntry] {
+        &self.statuses
+    }
 }
 
 impl DecodedVcJwt {
@@ -342,14 +406,44 @@ pub struct DecodedVpJwt {
 }
 
 /// A verified presentation.
+///
+/// Only verification builds one; a struct literal outside the crate does not compile:
+///
+/// ```compile_fail,E0451
+/// let forged = llavero_credentials::vc_jwt::VerifiedVp {
+///     holder: None,
+///     credentials: Vec::new(),
+///     presentation: serde_json::Value::Null,
+/// };
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedVp {
     /// `holder`, if stated.
-    pub holder: Option<String>,
+    pub(crate) holder: Option<String>,
     /// The enveloped credentials, still to be verified with their issuers' keys.
-    pub credentials: Vec<EnvelopedCredential>,
+    pub(crate) credentials: Vec<EnvelopedCredential>,
     /// The whole presentation.
-    pub presentation: Value,
+    pub(crate) presentation: Value,
+}
+
+impl VerifiedVp {
+    /// `holder`, if stated.
+    #[must_use]
+    pub fn holder(&self) -> Option<&str> {
+        self.holder.as_deref()
+    }
+
+    /// The enveloped credentials, still to be verified with their issuers' keys.
+    #[must_use]
+    pub fn credentials(&self) -> &[EnvelopedCredential] {
+        &self.credentials
+    }
+
+    /// The whole presentation.
+    #[must_use]
+    pub fn presentation(&self) -> &Value {
+        &self.presentation
+    }
 }
 
 impl DecodedVpJwt {

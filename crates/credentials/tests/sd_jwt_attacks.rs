@@ -103,10 +103,10 @@ fn honest_presentation_verifies_with_only_what_was_chosen() {
         &required(),
     )
     .unwrap();
-    assert_eq!(verified.claims["given_name"], "Ana");
-    assert_eq!(verified.claims["nationalities"], json!(["AR"]));
-    assert!(verified.claims.get("family_name").is_none());
-    assert!(verified.claims.get("_sd").is_none() && verified.claims.get("_sd_alg").is_none());
+    assert_eq!(verified.claims()["given_name"], "Ana");
+    assert_eq!(verified.claims()["nationalities"], json!(["AR"]));
+    assert!(verified.claims().get("family_name").is_none());
+    assert!(verified.claims().get("_sd").is_none() && verified.claims().get("_sd_alg").is_none());
 }
 
 #[test]

@@ -63,7 +63,7 @@ proptest! {
         let verified = SdJwt::parse(&issued).unwrap()
             .verify(default_backend(), &key.public(), &AlgorithmPolicy::default(), &KeyBinding::NotRequired)
             .unwrap();
-        prop_assert_eq!(verified.claims, Value::Object(claims.clone()));
+        prop_assert_eq!(verified.claims(), &Value::Object(claims.clone()));
 
         // Presenting a subset reveals no claim that was not in the original.
         let some: Vec<ClaimPath> = chosen.iter().step_by(2).cloned().collect();
@@ -71,7 +71,7 @@ proptest! {
         let partial = SdJwt::parse(&presented.serialize()).unwrap()
             .verify(default_backend(), &key.public(), &AlgorithmPolicy::default(), &KeyBinding::NotRequired)
             .unwrap();
-        for (k, v) in partial.claims.as_object().unwrap() {
+        for (k, v) in partial.claims().as_object().unwrap() {
             prop_assert!(claims.contains_key(k));
             if !v.is_object() && !v.is_array() {
                 prop_assert_eq!(Some(v), claims.get(k));

@@ -77,9 +77,9 @@ fn openid4vp_example_verifies_to_its_verified_contents() {
         &std::fs::read_to_string(dir.join("01/verified_contents.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(verified.claims, expected);
-    assert_eq!(verified.envelope.holder_key, Some(s.holder.public()));
-    assert_eq!(verified.key_binding.unwrap().nonce, s.nonce);
+    assert_eq!(verified.claims(), &expected);
+    assert_eq!(verified.envelope().holder_key, Some(s.holder.public()));
+    assert_eq!(verified.key_binding().unwrap().nonce, s.nonce);
     assert_eq!(s.verifier, "https://verifier.example.org");
 }
 
@@ -221,7 +221,7 @@ fn issue_present_verify(spec: &Value, spec_yaml: &Yaml, s: &Settings, disclose_a
             &policy,
         )
         .unwrap();
-    let mut claims = verified.claims;
+    let mut claims = verified.into_claims();
     if key_binding {
         claims.as_object_mut().unwrap().remove("cnf");
     }

@@ -211,16 +211,16 @@ fn signed_status_list_jwt_vector_verifies() {
     )
     .unwrap();
     assert_eq!(
-        (verified.iat, verified.exp, verified.ttl),
+        (verified.iat(), verified.exp(), verified.ttl()),
         (Some(1_686_920_170), Some(2_291_720_170), Some(43_200))
     );
-    assert_eq!(verified.list.as_bytes(), [0xb9, 0xa3]);
+    assert_eq!(verified.list().as_bytes(), [0xb9, 0xa3]);
     assert_eq!(
-        Status::from_value(verified.list.get(0).unwrap()),
+        Status::from_value(verified.list().get(0).unwrap()),
         Status::Invalid
     );
     assert_eq!(
-        Status::from_value(verified.list.get(1).unwrap()),
+        Status::from_value(verified.list().get(1).unwrap()),
         Status::Valid
     );
 }
@@ -299,13 +299,13 @@ fn status_list_token_round_trip_and_rejections() {
     let verified = verify_token(&jwt, URI, 2000).unwrap();
     assert_eq!(
         (
-            verified.list.get(7),
-            verified.list.get(8),
-            verified.list.get(9)
+            verified.list().get(7),
+            verified.list().get(8),
+            verified.list().get(9)
         ),
         (Some(1), Some(2), Some(0))
     );
-    assert_eq!(verified.ttl, Some(3600));
+    assert_eq!(verified.ttl(), Some(3600));
 
     let other = PrivateJwk::generate_p256(&DangerousSeededRandom::new(12), None).unwrap();
     assert_eq!(
@@ -484,7 +484,7 @@ fn a_large_status_list_token_is_not_mistaken_for_an_oversized_credential() {
         0,
     )
     .unwrap();
-    assert_eq!(verified.list, list);
+    assert_eq!(verified.list(), &list);
 }
 
 #[test]

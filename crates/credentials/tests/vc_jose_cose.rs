@@ -44,7 +44,7 @@ fn run_case(case: &Value) -> Result<(), String> {
             // Enveloped `vc+jwt` credentials verify with the suite key their `kid` names;
             // W3C `vc+sd-jwt` and COSE envelopes are outside Llavero's formats.
             for credential in vp
-                .credentials
+                .credentials()
                 .iter()
                 .filter(|c| c.media_type == "application/vc+jwt")
             {
@@ -178,13 +178,13 @@ fn sign_raw(header_typ: &str, doc: &Value) -> String {
 #[test]
 fn round_trip_reads_issuer_types_and_window() {
     let verified = verify(&sign(&credential()), IN_2026).unwrap();
-    assert_eq!(verified.issuer, "https://registro.llavero.cl");
+    assert_eq!(verified.issuer(), "https://registro.llavero.cl");
     assert!(
         verified
-            .types
+            .types()
             .contains(&"IdentityCardCredential".to_owned())
     );
-    assert_eq!(verified.subject_id.as_deref(), Some("did:example:ana"));
+    assert_eq!(verified.subject_id(), Some("did:example:ana"));
 }
 
 #[test]
@@ -297,9 +297,9 @@ fn presentation_round_trip_resolves_holder_key_from_did() {
             Some(("https://rp.example", "n1")),
         )
         .unwrap();
-    assert_eq!(verified.credentials.len(), 1);
-    assert_eq!(verified.credentials[0].media_type, "application/vc+jwt");
-    verify(&verified.credentials[0].data, IN_2026).unwrap();
+    assert_eq!(verified.credentials().len(), 1);
+    assert_eq!(verified.credentials()[0].media_type, "application/vc+jwt");
+    verify(&verified.credentials()[0].data, IN_2026).unwrap();
 }
 
 #[test]

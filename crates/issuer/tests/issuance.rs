@@ -91,15 +91,12 @@ async fn pre_authorized_batch_is_bound_to_each_key_and_verifies(service: Service
         let verified = verifier
             .verify(credential, service.now(), &Expectations::default())
             .unwrap();
-        let vc = &verified.credentials[0];
-        assert_eq!(vc.issuer, format!("{BASE}/{REGISTRO}"));
-        assert_eq!(vc.claims["run"], RUN);
-        assert_eq!(vc.claims["birth_place"], "Valparaíso");
-        assert_eq!(vc.claims["family_name"], "González Rojas");
-        assert_eq!(
-            vc.holder_key.as_ref().map(Jwk::key),
-            Some(key.public().key())
-        );
+        let vc = &verified.credentials()[0];
+        assert_eq!(vc.issuer(), format!("{BASE}/{REGISTRO}"));
+        assert_eq!(vc.claims()["run"], RUN);
+        assert_eq!(vc.claims()["birth_place"], "Valparaíso");
+        assert_eq!(vc.claims()["family_name"], "González Rojas");
+        assert_eq!(vc.holder_key().map(Jwk::key), Some(key.public().key()));
         let payload =
             llavero_credentials::jws::DecodedJws::decode(credential.split('~').next().unwrap())
                 .unwrap()
@@ -148,7 +145,7 @@ async fn revocation_and_suspension_reach_the_published_lists(service: Service) {
         .verify(&w3c, service.now(), &Expectations::default())
         .unwrap();
     assert_eq!(
-        verified.credentials[0].credential_type,
+        verified.credentials()[0].credential_type(),
         "BirthCertificateCredential"
     );
 
@@ -280,8 +277,16 @@ async fn an_optional_claim_left_out_is_simply_absent() {
         .await
         .verify(&credential, service.now(), &Expectations::default())
         .unwrap();
-    assert!(verified.credentials[0].claims.get("birth_place").is_none());
-    assert_eq!(verified.credentials[0].claims["birthdate"], "1990-04-12");
+    assert!(
+        verified.credentials()[0]
+            .claims()
+            .get("birth_place")
+            .is_none()
+    );
+    assert_eq!(
+        verified.credentials()[0].claims()["birthdate"],
+        "1990-04-12"
+    );
 }
 
 #[tokio::test]
@@ -312,7 +317,7 @@ async fn the_authorization_code_flow_issues_registry_credentials_after_two_facto
         .await
         .verify(&credential, service.now(), &Expectations::default())
         .unwrap();
-    assert_eq!(verified.credentials[0].claims["run"], RUN);
+    assert_eq!(verified.credentials()[0].claims()["run"], RUN);
 
     // By authorization_details: the credential_identifier the token response named.
     let token = service
@@ -797,7 +802,7 @@ async fn deferred_issuance_waits_for_the_agency_approval() {
             &Expectations::default(),
         )
         .unwrap();
-    assert_eq!(verified.credentials[0].claims["has_records"], false);
+    assert_eq!(verified.credentials()[0].claims()["has_records"], false);
     // Collected once.
     assert_eq!(poll().await.error(), "invalid_transaction_id");
 

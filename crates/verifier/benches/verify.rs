@@ -150,7 +150,11 @@ fn full_verification(c: &mut Criterion<CpuTime>) {
     let bound = Expectations::key_binding(AUD, NONCE);
     let verified = verifier.verify(&presentation, NOW, &bound).unwrap();
     assert_eq!(
-        verified.credentials[0].claims.as_object().unwrap().len(),
+        verified.credentials()[0]
+            .claims()
+            .as_object()
+            .unwrap()
+            .len(),
         8 + 6
     );
     paired::bench(c, SD_JWT_VC, &raw, || {

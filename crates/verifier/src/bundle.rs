@@ -211,9 +211,9 @@ fn load_list(
             )
             .map(|v| SnapshotList {
                 issuer: issuer.id.clone(),
-                ttl_secs: v.ttl,
-                expires_at: v.exp,
-                entries: ListEntries::Token(v.list),
+                ttl_secs: v.ttl(),
+                expires_at: v.exp(),
+                entries: ListEntries::Token(v.into_list()),
                 fetched_at: bundled.fetched_at,
             })
             .map_err(|e| e.to_string())

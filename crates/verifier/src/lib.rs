@@ -48,7 +48,7 @@
 //!     system_random(), default_backend())?;
 //!
 //! let verified = verifier.verify(&credential, now, &Expectations::default())?;
-//! assert_eq!(verified.credentials[0].claims["given_name"], "Ana");
+//! assert_eq!(verified.credentials()[0].claims()["given_name"], "Ana");
 //! // Later than its expiry, the same credential is refused, and the reason is named.
 //! let late = verifier.verify(&credential, now + 7200, &Expectations::default());
 //! assert!(matches!(late, Err(Rejection::Expired { .. })));

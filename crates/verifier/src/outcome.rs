@@ -37,34 +37,115 @@ pub enum CredentialStatus {
 }
 
 /// One verified credential.
+///
+/// Only verification builds one; a struct literal outside the crate does not compile:
+///
+/// ```compile_fail,E0451
+/// use llavero_verifier::{CredentialStatus, Format, VerifiedCredential};
+/// let forged = VerifiedCredential {
+///     format: Format::VcJwt,
+///     issuer: "https://registro.llavero.cl".into(),
+///     issuer_name: None,
+///     credential_type: "IdentityCardCredential".into(),
+///     claims: serde_json::json!({"given_name": "Ana"}),
+///     holder_key: None,
+///     key_binding_verified: true,
+///     status: CredentialStatus::NotTracked,
+///     issued_at: None,
+///     expires_at: None,
+/// };
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VerifiedCredential {
     /// Its format.
-    pub format: Format,
+    pub(crate) format: Format,
     /// The issuer identifier (checked against the trust list).
-    pub issuer: String,
+    pub(crate) issuer: String,
     /// The issuer's display name from the trust list.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub issuer_name: Option<String>,
+    pub(crate) issuer_name: Option<String>,
     /// The credential type the issuer was allowed to issue (`vct` or W3C type).
-    pub credential_type: String,
+    pub(crate) credential_type: String,
     /// The claims the holder disclosed (SD-JWT VC: processed claims without `_sd`; VC-JWT: the
     /// credential).
-    pub claims: Value,
+    pub(crate) claims: Value,
     /// The key the credential is bound to, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub holder_key: Option<Jwk>,
+    pub(crate) holder_key: Option<Jwk>,
     /// Whether the holder proved possession of that key to this verifier (KB-JWT or a signed
     /// presentation checked for audience and nonce).
-    pub key_binding_verified: bool,
+    pub(crate) key_binding_verified: bool,
     /// Revocation status.
-    pub status: CredentialStatus,
+    pub(crate) status: CredentialStatus,
     /// Issuance time, if stated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub issued_at: Option<UnixTime>,
+    pub(crate) issued_at: Option<UnixTime>,
     /// Expiry, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<UnixTime>,
+    pub(crate) expires_at: Option<UnixTime>,
+}
+
+impl VerifiedCredential {
+    /// Its format.
+    #[must_use]
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The issuer identifier (checked against the trust list).
+    #[must_use]
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The issuer's display name from the trust list.
+    #[must_use]
+    pub fn issuer_name(&self) -> Option<&str> {
+        self.issuer_name.as_deref()
+    }
+
+    /// The credential type the issuer was allowed to issue (`vct` or W3C type).
+    #[must_use]
+    pub fn credential_type(&self) -> &str {
+        &self.credential_type
+    }
+
+    /// The claims the holder disclosed (SD-JWT VC: processed claims without `_sd`; VC-JWT: the
+    /// credential).
+    #[must_use]
+    pub fn claims(&self) -> &Value {
+        &self.claims
+    }
+
+    /// The key the credential is bound to, if any.
+    #[must_use]
+    pub fn holder_key(&self) -> Option<&Jwk> {
+        self.holder_key.as_ref()
+    }
+
+    /// Whether the holder proved possession of that key to this verifier.
+    #[must_use]
+    pub fn key_binding_verified(&self) -> bool {
+        self.key_binding_verified
+    }
+
+    /// Revocation status.
+    #[must_use]
+    pub fn status(&self) -> &CredentialStatus {
+        &self.status
+    }
+
+    /// Issuance time, if stated.
+    #[must_use]
+    pub fn issued_at(&self) -> Option<UnixTime> {
+        self.issued_at
+    }
+
+    /// Expiry, if any.
+    #[must_use]
+    pub fn expires_at(&self) -> Option<UnixTime> {
+        self.expires_at
+    }
 }
 
 /// Something the relying party should know although verification succeeded.
@@ -86,15 +167,53 @@ pub enum Warning {
 }
 
 /// The result of a successful verification.
+///
+/// Only verification builds one; a struct literal outside the crate does not compile:
+///
+/// ```compile_fail,E0451
+/// use llavero_verifier::{Format, Verification};
+/// let forged = Verification {
+///     format: Format::VcJwt,
+///     credentials: Vec::new(),
+///     holder_key: None,
+///     warnings: Vec::new(),
+/// };
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verification {
     /// The outer format (a presentation, or a single credential).
-    pub format: Format,
+    pub(crate) format: Format,
     /// The credentials, each verified.
-    pub credentials: Vec<VerifiedCredential>,
+    pub(crate) credentials: Vec<VerifiedCredential>,
     /// The presentation holder's key, when a presentation was verified.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub holder_key: Option<Jwk>,
+    pub(crate) holder_key: Option<Jwk>,
     /// Warnings.
-    pub warnings: Vec<Warning>,
+    pub(crate) warnings: Vec<Warning>,
+}
+
+impl Verification {
+    /// The outer format (a presentation, or a single credential).
+    #[must_use]
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The credentials, each verified.
+    #[must_use]
+    pub fn credentials(&self) -> &[VerifiedCredential] {
+        &self.credentials
+    }
+
+    /// The presentation holder's key, when a presentation was verified.
+    #[must_use]
+    pub fn holder_key(&self) -> Option<&Jwk> {
+        self.holder_key.as_ref()
+    }
+
+    /// Warnings.
+    #[must_use]
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
 }

@@ -256,5 +256,5 @@ pub fn vp_jwt(credentials: &[String], aud: &str, nonce: &str) -> String {
 }
 
 pub fn claims_of(v: &llavero_verifier::Verification) -> &Value {
-    &v.credentials[0].claims
+    v.credentials()[0].claims()
 }

@@ -66,7 +66,7 @@ fn verdict(case: &Value) -> Result<Value, String> {
                 &AlgorithmPolicy::default(),
                 &kb,
             )
-            .map(|v| v.claims)
+            .map(llavero_credentials::sd_jwt::VerifiedSdJwt::into_claims)
             .map_err(|e| e.to_string());
     }
     let anchor = PrivateJwk::generate_p256(
@@ -106,7 +106,7 @@ fn verdict(case: &Value) -> Result<Value, String> {
     expect.nonce = nonce.map(str::to_owned);
     verifier
         .verify(case["credential"].as_str().unwrap(), now, &expect)
-        .map(|v| v.credentials[0].claims.clone())
+        .map(|v| v.credentials()[0].claims().clone())
         .map_err(|r| r.code().to_owned())
 }
 

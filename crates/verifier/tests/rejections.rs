@@ -27,26 +27,23 @@ fn sd_jwt_vc_presentation_verifies_with_only_the_chosen_claims() {
         NOW,
     );
     let v = verifier().verify(&presentation, NOW, &bound()).unwrap();
-    assert_eq!(v.format, Format::SdJwtVc);
-    let c = &v.credentials[0];
-    assert_eq!(c.issuer, REGISTRO);
-    assert_eq!(c.issuer_name.as_deref(), Some("Registro Civil"));
-    assert_eq!(c.credential_type, BIRTH);
-    assert_eq!(c.claims["given_name"], "Ana María");
-    assert!(c.claims.get("family_name").is_none() && c.claims.get("run").is_none());
-    assert!(c.key_binding_verified);
+    assert_eq!(v.format(), Format::SdJwtVc);
+    let c = &v.credentials()[0];
+    assert_eq!(c.issuer(), REGISTRO);
+    assert_eq!(c.issuer_name(), Some("Registro Civil"));
+    assert_eq!(c.credential_type(), BIRTH);
+    assert_eq!(c.claims()["given_name"], "Ana María");
+    assert!(c.claims().get("family_name").is_none() && c.claims().get("run").is_none());
+    assert!(c.key_binding_verified());
+    assert_eq!(c.holder_key().unwrap().key(), holder().public().key());
     assert_eq!(
-        c.holder_key.as_ref().unwrap().key(),
-        holder().public().key()
-    );
-    assert_eq!(
-        c.status,
-        CredentialStatus::Valid {
+        c.status(),
+        &CredentialStatus::Valid {
             uri: TOKEN_URI.into(),
             index: 3
         }
     );
-    assert!(v.warnings.is_empty(), "{:?}", v.warnings);
+    assert!(v.warnings().is_empty(), "{:?}", v.warnings());
 }
 
 #[test]
@@ -59,7 +56,7 @@ fn bare_credential_verifies_when_no_key_binding_is_expected() {
         )
         .unwrap();
     assert_eq!(claims_of(&v)["run"], "12.345.678-5");
-    assert!(!v.credentials[0].key_binding_verified);
+    assert!(!v.credentials()[0].key_binding_verified());
 }
 
 #[test]
@@ -212,7 +209,7 @@ fn stale_status_list_is_a_warning() {
         )
         .unwrap();
     assert!(
-        ok.warnings
+        ok.warnings()
             .iter()
             .any(|w| matches!(w, Warning::StatusListStale { ttl_secs: 3600, .. }))
     );
@@ -351,11 +348,14 @@ fn vc_jwt_with_bitstring_status() {
     let v = verifier()
         .verify(&good, NOW, &Expectations::default())
         .unwrap();
-    assert_eq!(v.format, Format::VcJwt);
-    assert_eq!(v.credentials[0].credential_type, "IdentityCardCredential");
+    assert_eq!(v.format(), Format::VcJwt);
     assert_eq!(
-        v.credentials[0].status,
-        CredentialStatus::Valid {
+        v.credentials()[0].credential_type(),
+        "IdentityCardCredential"
+    );
+    assert_eq!(
+        v.credentials()[0].status(),
+        &CredentialStatus::Valid {
             uri: REVOCATION_URI.into(),
             index: 4
         }
@@ -463,8 +463,8 @@ fn vp_jwt_presentation() {
     let credential = vc_jwt(&["IdentityCardCredential"], None, "2030-01-01T00:00:00Z");
     let vp = vp_jwt(std::slice::from_ref(&credential), AUD, NONCE);
     let v = verifier().verify(&vp, NOW, &bound()).unwrap();
-    assert_eq!(v.format, Format::VpJwt);
-    assert!(v.credentials[0].key_binding_verified);
+    assert_eq!(v.format(), Format::VpJwt);
+    assert!(v.credentials()[0].key_binding_verified());
     assert_eq!(
         reject(
             &vp_jwt(std::slice::from_ref(&credential), AUD, "old"),

@@ -3,7 +3,7 @@
 //! ```text
 //! issuer:   claims + disclosable paths ──issue──▶ "<jwt>~<d1>~…~<dn>~"
 //! holder:   SdJwt::parse ──present(paths)──▶ with_key_binding(aud, nonce) ──▶ "<jwt>~<di>~…~<kb-jwt>"
-//! verifier: SdJwt::parse ──verify(issuer key, KeyBinding policy)──▶ VerifiedSdJwt { claims, holder_key }
+//! verifier: SdJwt::parse ──verify(issuer key, KeyBinding policy)──▶ VerifiedSdJwt (claims(), holder_key())
 //! ```
 //!
 //! The digest of a disclosure is computed over its base64url text as received (§4.2.3), so
@@ -33,8 +33,8 @@
 //! };
 //! let verified = SdJwt::parse(&presentation)?
 //!     .verify(default_backend(), &issuer.public(), &AlgorithmPolicy::default(), &policy)?;
-//! assert_eq!(verified.claims["given_name"], "Ana");
-//! assert!(verified.claims.get("family_name").is_none());
+//! assert_eq!(verified.claims()["given_name"], "Ana");
+//! assert!(verified.claims().get("family_name").is_none());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

@@ -33,18 +33,69 @@ pub enum KeyBinding {
 }
 
 /// A verified SD-JWT.
+///
+/// Only verification builds one; a struct literal outside the crate does not compile:
+///
+/// ```compile_fail,E0451
+/// use llavero_credentials::jws::Header;
+/// let forged = llavero_credentials::sd_jwt::VerifiedSdJwt {
+///     header: Header::new("dc+sd-jwt"),
+///     claims: serde_json::Value::Null,
+///     disclosed: Vec::new(),
+///     holder_key: None,
+///     key_binding: None,
+/// };
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedSdJwt {
     /// The issuer JWT's header.
-    pub header: Header,
+    pub(crate) header: Header,
     /// The processed claims (disclosed claims in place, `_sd`/`_sd_alg` removed).
-    pub claims: Value,
+    pub(crate) claims: Value,
     /// Where each presented disclosure was revealed.
-    pub disclosed: Vec<super::ClaimPath>,
+    pub(crate) disclosed: Vec<super::ClaimPath>,
     /// `cnf.jwk`, the holder's key, when the issuer bound one.
-    pub holder_key: Option<Jwk>,
+    pub(crate) holder_key: Option<Jwk>,
     /// The verified key-binding claims, when key binding was required.
-    pub key_binding: Option<KeyBindingClaims>,
+    pub(crate) key_binding: Option<KeyBindingClaims>,
+}
+
+impl VerifiedSdJwt {
+    /// The issuer JWT's header.
+    #[must_use]
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The processed claims (disclosed claims in place, `_sd`/`_sd_alg` removed).
+    #[must_use]
+    pub fn claims(&self) -> &Value {
+        &self.claims
+    }
+
+    /// The processed claims, by value.
+    #[must_use]
+    pub fn into_claims(self) -> Value {
+        self.claims
+    }
+
+    /// Where each presented disclosure was revealed.
+    #[must_use]
+    pub fn disclosed(&self) -> &[super::ClaimPath] {
+        &self.disclosed
+    }
+
+    /// `cnf.jwk`, the holder's key, when the issuer bound one.
+    #[must_use]
+    pub fn holder_key(&self) -> Option<&Jwk> {
+        self.holder_key.as_ref()
+    }
+
+    /// The verified key-binding claims, when key binding was required.
+    #[must_use]
+    pub fn key_binding(&self) -> Option<&KeyBindingClaims> {
+        self.key_binding.as_ref()
+    }
 }
 
 impl SdJwt {

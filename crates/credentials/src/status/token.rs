@@ -148,18 +148,69 @@ impl StatusList {
 }
 
 /// A Status List Token's contents, once verified.
+///
+/// Only verification builds one; a struct literal outside the crate does not compile:
+///
+/// ```compile_fail,E0451
+/// use llavero_credentials::status::token::{StatusList, VerifiedStatusList};
+/// let forged = VerifiedStatusList {
+///     uri: "https://registro.llavero.cl/status/1".into(),
+///     iat: None,
+///     exp: None,
+///     ttl: None,
+///     list: StatusList::new(1, 8).unwrap(),
+/// };
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedStatusList {
     /// `sub`: the list's URI.
-    pub uri: String,
+    pub(crate) uri: String,
     /// `iat`.
-    pub iat: Option<UnixTime>,
+    pub(crate) iat: Option<UnixTime>,
     /// `exp`.
-    pub exp: Option<UnixTime>,
+    pub(crate) exp: Option<UnixTime>,
     /// `ttl`: how long, in seconds, a copy may be cached before fetching again.
-    pub ttl: Option<u64>,
+    pub(crate) ttl: Option<u64>,
     /// The statuses.
-    pub list: StatusList,
+    pub(crate) list: StatusList,
+}
+
+impl VerifiedStatusList {
+    /// `sub`: the list's URI.
+    #[must_use]
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// `iat`.
+    #[must_use]
+    pub fn iat(&self) -> Option<UnixTime> {
+        self.iat
+    }
+
+    /// `exp`.
+    #[must_use]
+    pub fn exp(&self) -> Option<UnixTime> {
+        self.exp
+    }
+
+    /// `ttl`: how long, in seconds, a copy may be cached before fetching again.
+    #[must_use]
+    pub fn ttl(&self) -> Option<u64> {
+        self.ttl
+    }
+
+    /// The statuses.
+    #[must_use]
+    pub fn list(&self) -> &StatusList {
+        &self.list
+    }
+
+    /// The statuses, by value.
+    #[must_use]
+    pub fn into_list(self) -> StatusList {
+        self.list
+    }
 }
 
 /// What goes into a Status List Token besides the list.

@@ -9,6 +9,19 @@ use std::fmt;
 /// Rules are constants (`Rule::CREDENTIAL_SUBJECT_EMPTY`); [`Rule::code`] is the stable
 /// identifier (`vcdm.credentialSubject.empty`) used in error bodies, CLI output and test
 /// vectors, and [`Rule::ALL`] lists them for documentation and tests.
+///
+/// The code is private, so a rule outside the crate is one of those constants or comes from
+/// [`Rule::from_code`], never a made-up code:
+///
+/// ```compile_fail,E0603
+/// let made_up = llavero_credentials::vcdm::Rule("vcdm.anything.goes");
+/// ```
+///
+/// ```
+/// use llavero_credentials::vcdm::Rule;
+/// assert_eq!(Rule::from_code("vcdm.credentialSubject.empty"), Some(Rule::CREDENTIAL_SUBJECT_EMPTY));
+/// assert_eq!(Rule::from_code("vcdm.anything.goes"), None);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Rule(&'static str);
 

@@ -21,7 +21,18 @@ pub enum RunError {
     },
 }
 
-/// A RUN whose check digit is valid: the only way to build one.
+/// A RUN whose check digit is valid: the only way to build one. The number is private, so a
+/// RUN comes only from [`Run::from_number`] or parsing, never from a literal:
+///
+/// ```compile_fail,E0603
+/// let unchecked = llavero_idp::registry::Run(12_345_678);
+/// ```
+///
+/// ```
+/// let run: llavero_idp::registry::Run = "12.345.678-5".parse()?;
+/// assert_eq!(run.number(), 12_345_678);
+/// # Ok::<(), llavero_idp::registry::RunError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Run(u32);
 

@@ -39,19 +39,21 @@ impl Verifier {
             self.options.clock_skew_secs,
         )?;
         let credential_type =
-            Self::allowed_type(issuer, std::slice::from_ref(&verified.envelope.vct))?;
-        let mut out = credential(Format::SdJwtVc, issuer, credential_type, verified.claims);
-        if let Some(status) = &verified.envelope.status {
+            Self::allowed_type(issuer, std::slice::from_ref(&verified.envelope().vct))?;
+        let key_binding_verified = verified.key_binding().is_some();
+        let (envelope, claims) = verified.into_parts();
+        let mut out = credential(Format::SdJwtVc, issuer, credential_type, claims);
+        if let Some(status) = &envelope.status {
             out.status =
                 self.status_of(&issuer.id, &status.uri, status.idx, None, now, warnings)?;
         }
-        if verified.envelope.expires_at.is_none() {
+        if envelope.expires_at.is_none() {
             warnings.push(Warning::NoExpiry);
         }
-        out.key_binding_verified = verified.key_binding.is_some();
-        out.holder_key = verified.envelope.holder_key;
-        out.issued_at = verified.envelope.issued_at;
-        out.expires_at = verified.envelope.expires_at;
+        out.key_binding_verified = key_binding_verified;
+        out.holder_key = envelope.holder_key;
+        out.issued_at = envelope.issued_at;
+        out.expires_at = envelope.expires_at;
         Ok(out)
     }
 }

@@ -27,14 +27,22 @@ impl Verifier {
             self.options.clock_skew_secs,
         )?;
         let specific: Vec<String> = verified
-            .types
+            .types()
             .iter()
             .filter(|t| *t != "VerifiableCredential")
             .cloned()
             .collect();
         let credential_type = Self::allowed_type(issuer, &specific)?;
-        let mut out = credential(Format::VcJwt, issuer, credential_type, verified.credential);
-        for entry in &verified.statuses {
+        let statuses = verified.statuses().to_vec();
+        let (valid_from, valid_until) = (verified.valid_from(), verified.valid_until());
+        let subject_id = verified.subject_id().map(str::to_owned);
+        let mut out = credential(
+            Format::VcJwt,
+            issuer,
+            credential_type,
+            verified.into_credential(),
+        );
+        for entry in &statuses {
             let index = entry
                 .index()
                 .map_err(|e| Rejection::Malformed(e.to_string()))?;
@@ -47,12 +55,12 @@ impl Verifier {
                 warnings,
             )?;
         }
-        if verified.valid_until.is_none() {
+        if valid_until.is_none() {
             warnings.push(Warning::NoExpiry);
         }
-        out.expires_at = verified.valid_until;
-        out.issued_at = verified.valid_from;
-        Ok((out, verified.subject_id))
+        out.expires_at = valid_until;
+        out.issued_at = valid_from;
+        Ok((out, subject_id))
     }
 
     /// A `vp+jwt`: the holder's key comes from its DID (`kid` DID URL, or `holder`), never from
@@ -79,8 +87,8 @@ impl Verifier {
             &self.options.algorithms,
             Some(binding),
         )?;
-        let mut credentials = Vec::with_capacity(verified.credentials.len());
-        for enveloped in &verified.credentials {
+        let mut credentials = Vec::with_capacity(verified.credentials().len());
+        for enveloped in verified.credentials() {
             if enveloped.media_type != "application/vc+jwt" {
                 return Err(Rejection::UnsupportedFormat(enveloped.media_type.clone()));
             }
