@@ -12,7 +12,7 @@ use libfuzzer_sys::fuzz_target;
 use llavero_credentials::crypto::default_backend;
 use llavero_credentials::sd_jwt::{ClaimPath, PathElement, SdJwt, reveal};
 use llavero_fuzz::fixture;
-use llavero_wallet::dcql::{self, DcqlQuery, HeldCredential};
+use llavero_holder::dcql::{self, DcqlQuery, HeldCredential};
 use serde_json::{Value, json};
 
 /// The fixture's SD-JWT VC and what the holder holds.

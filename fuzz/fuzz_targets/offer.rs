@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use llavero_wallet::offer::{CredentialOffer, OfferSource, parse_offer_uri};
+use llavero_holder::offer::{CredentialOffer, OfferSource, parse_offer_uri};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -25,7 +25,7 @@ fn round_trips(offer: &CredentialOffer) {
     assert!(offer.credential_issuer.starts_with("https://"));
     assert!(!offer.credential_configuration_ids.is_empty());
     let json = serde_json::to_string(offer).expect("an offer serializes");
-    if json.len() > llavero_wallet::offer::MAX_OFFER_LEN {
+    if json.len() > llavero_holder::offer::MAX_OFFER_LEN {
         return;
     }
     assert_eq!(CredentialOffer::from_json(&json).as_ref(), Ok(offer));
@@ -33,7 +33,7 @@ fn round_trips(offer: &CredentialOffer) {
         "openid-credential-offer://?credential_offer={}",
         encode(&json)
     );
-    if uri.len() <= llavero_wallet::offer::MAX_OFFER_LEN {
+    if uri.len() <= llavero_holder::offer::MAX_OFFER_LEN {
         assert_eq!(
             parse_offer_uri(&uri),
             Ok(OfferSource::ByValue(offer.clone()))

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use llavero_credentials::crypto::{Algorithm, CryptoError, Signer, default_backend};
 use llavero_credentials::jwk::Jwk;
 use llavero_credentials::sd_jwt::ClaimPath;
-use llavero_wallet::dcql;
-use llavero_wallet::offer::{self, OfferSource};
-use llavero_wallet::{present, proof, signature};
+use llavero_holder::dcql;
+use llavero_holder::offer::{self, OfferSource};
+use llavero_holder::{present, proof, signature};
 
 use crate::errors::{HolderError, SignerError};
 use crate::guard;

@@ -490,7 +490,7 @@ pub fn holder_key(seed: u64) -> PrivateJwk {
 
 /// A proof JWT for `audience` and `nonce`.
 pub fn proof(key: &PrivateJwk, audience: &str, nonce: &str, iat: i64) -> String {
-    llavero_wallet::proof::proof_jwt(
+    llavero_holder::proof::proof_jwt(
         signer_from_jwk(key).unwrap().as_ref(),
         audience,
         Some(nonce),

@@ -166,7 +166,7 @@ pub fn present(args: &PresentArgs, now: i64) -> anyhow::Result<String> {
     let credential = files::read_text(&args.credential)?;
     let holder = files::read_private_key(&args.holder_key)?;
     let signer = signer_from_jwk(&holder)?;
-    Ok(llavero_wallet::present::present(
+    Ok(llavero_holder::present::present(
         &credential,
         &parse_paths(&args.disclose)?,
         &args.aud,

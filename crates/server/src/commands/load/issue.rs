@@ -191,7 +191,7 @@ impl<'a> Worker<'a> {
             .map(|_| {
                 let key = crypto::generate_p256(None).map_err(Failure::client)?;
                 let signer = crypto::signer_from_jwk(&key).map_err(Failure::client)?;
-                llavero_wallet::proof::proof_jwt(
+                llavero_holder::proof::proof_jwt(
                     signer.as_ref(),
                     &audience,
                     Some(&nonce),

@@ -86,7 +86,7 @@ pub(super) fn run(duration: Duration) -> anyhow::Result<Value> {
 fn proof_checks(duration: Duration, signer: &dyn Signer, now: i64) -> anyhow::Result<f64> {
     let proofs: Vec<String> = (0..64)
         .map(|i| {
-            llavero_wallet::proof::proof_jwt(signer, ISSUER, Some(&format!("n-{i}")), now, None)
+            llavero_holder::proof::proof_jwt(signer, ISSUER, Some(&format!("n-{i}")), now, None)
         })
         .collect::<Result<_, _>>()?;
     let rules = ProofRules {

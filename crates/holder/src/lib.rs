@@ -1,6 +1,6 @@
-//! # Llavero wallet
+//! # Llavero holder
 //!
-//! The holder's side, as pure functions a phone app or the wallet backend can call:
+//! The holder's side, as pure functions a phone app or the citizen's wallet service can call:
 //! OpenID4VCI credential offers parsed into plain values ([`offer`]), proof-of-possession JWTs
 //! ([`proof`]), and presentations of held credentials ([`present`]). Keys stay wherever the
 //! caller keeps them: everything signs through [`llavero_credentials::crypto::Signer`], which a
