@@ -29,7 +29,8 @@ pub struct Config {
     /// The identity provider's database: `sqlite://…` or `postgres://…`. Default: an SQLite
     /// file in `data_dir`.
     pub database_url: Option<String>,
-    /// The OpenID Connect issuer (public base URL). Default: `http://` + `listen`.
+    /// The OpenID Connect issuer (public base URL). Default: `http://localhost:PORT` on a
+    /// loopback `listen`, else `http://` + `listen`.
     pub issuer: Option<String>,
     /// The master key (32 bytes, base64url) sealing signing keys. Default for SQLite: generated
     /// on first start into `data_dir/master.key`; required with PostgreSQL (every instance
@@ -157,12 +158,19 @@ impl Config {
             .unwrap_or_else(|| self.database_url.is_none() && is_loopback_url(&self.issuer()))
     }
 
-    /// The issuer in effect.
+    /// The issuer in effect: the setting, else `http://localhost:PORT` when listening on a
+    /// loopback address (an IP address cannot be a WebAuthn relying-party id, `localhost` can,
+    /// and browsers treat it as a secure context, so the quick start's keys work), else
+    /// `http://` + `listen`.
     #[must_use]
     pub fn issuer(&self) -> String {
-        self.issuer
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", self.listen))
+        self.issuer.clone().unwrap_or_else(|| {
+            if self.listen.ip().is_loopback() {
+                format!("http://localhost:{}", self.listen.port())
+            } else {
+                format!("http://{}", self.listen)
+            }
+        })
     }
 
     /// The listener's connection limits.
@@ -350,6 +358,27 @@ fn is_loopback_url(url: &str) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn default_issuer_is_localhost_on_a_loopback_listener_so_webauthn_works() {
+        let at = |listen: &str| Config {
+            listen: listen.parse().unwrap(),
+            ..Config::default()
+        };
+        assert_eq!(Config::default().issuer(), "http://localhost:8080");
+        assert_eq!(at("127.0.0.1:7000").issuer(), "http://localhost:7000");
+        assert_eq!(at("[::1]:7001").issuer(), "http://localhost:7001");
+        assert_eq!(at("10.0.0.5:8080").issuer(), "http://10.0.0.5:8080");
+        let mut changed = Config::default();
+        changed
+            .apply_env(|name| (name == "LLAVERO_LISTEN").then(|| "127.0.0.1:7002".into()))
+            .unwrap();
+        assert_eq!(changed.issuer(), "http://localhost:7002");
+        let explicit = Config {
+            issuer: Some("https://llavero.example".into()),
+            ..Config::default()
+        };
+        assert_eq!(explicit.issuer(), "https://llavero.example");
+    }
     #[test]
     fn file_then_environment_override_defaults() {
         let mut config: Config =
