@@ -263,49 +263,7 @@ fn every_command_has_help_with_an_example() {
 fn vc_jwt_from_the_command_line() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    for (name, kid) in [("anchor", "a"), ("issuer", "i"), ("holder", "h")] {
-        let public = ok(
-            d,
-            &[
-                "keys",
-                "generate",
-                "--out",
-                &format!("{name}.jwk"),
-                "--kid",
-                kid,
-            ],
-        );
-        write(d, &format!("{name}.pub.jwk"), &public);
-    }
-    write(
-        d,
-        "issuers.json",
-        r#"[{"id": "https://registro.llavero.cl", "credential_types": ["IdentityCardCredential"], "key_files": ["issuer.pub.jwk"]}]"#,
-    );
-    ok(
-        d,
-        &[
-            "trust-list",
-            "build",
-            "--issuers",
-            "issuers.json",
-            "--anchor-key",
-            "anchor.jwk",
-            "--out",
-            "trust-list.jwt",
-        ],
-    );
-    ok(
-        d,
-        &[
-            "bundle",
-            "build",
-            "--trust-list",
-            "trust-list.jwt",
-            "--out",
-            "bundle.json",
-        ],
-    );
+    small_world(d, &["IdentityCardCredential"]);
     write(d, "claims.json", r#"{"given_name": "Ana"}"#);
     let vc = ok(
         d,
