@@ -55,6 +55,17 @@ async fn concurrently(provider: &Provider, passwords: &[&str]) -> Vec<LoginOutco
     outcomes
 }
 
+/// The failures counted against the test account, as the database holds them.
+async fn failures(provider: &Provider) -> i64 {
+    provider
+        .idp
+        .store
+        .login_subject(SUBJECT)
+        .await
+        .unwrap()
+        .failures
+}
+
 /// Whether the password of an attempt was evaluated (rather than refused by the delay or lock).
 fn evaluated(outcome: &LoginOutcome) -> bool {
     matches!(
@@ -91,16 +102,7 @@ async fn concurrent_attempts_after_a_delay_are_evaluated_once(provider: Provider
             .all(|o| evaluated(o) || *o == LoginOutcome::Wait { retry_after: 2 }),
         "{outcomes:?}"
     );
-    assert_eq!(
-        provider
-            .idp
-            .store
-            .login_subject(SUBJECT)
-            .await
-            .unwrap()
-            .failures,
-        6
-    );
+    assert_eq!(failures(&provider).await, 6);
     assert_eq!(
         authenticate(&provider.idp, RUN, PASSWORD).await.unwrap(),
         LoginOutcome::Wait { retry_after: 2 }
@@ -110,16 +112,7 @@ async fn concurrent_attempts_after_a_delay_are_evaluated_once(provider: Provider
         authenticate(&provider.idp, RUN, PASSWORD).await.unwrap(),
         LoginOutcome::Success { .. }
     ));
-    assert_eq!(
-        provider
-            .idp
-            .store
-            .login_subject(SUBJECT)
-            .await
-            .unwrap()
-            .failures,
-        0
-    );
+    assert_eq!(failures(&provider).await, 0);
 }
 
 /// One failure short of the lock, 130 wrong attempts arrive together: one is evaluated and
@@ -212,29 +205,11 @@ async fn a_full_hashing_queue_answers_503_with_retry_after_and_counts_nothing() 
         1,
         "only the seeding's hash"
     );
-    assert_eq!(
-        provider
-            .idp
-            .store
-            .login_subject(SUBJECT)
-            .await
-            .unwrap()
-            .failures,
-        0
-    );
+    assert_eq!(failures(&provider).await, 0);
     drop(held);
     let page = browser.post("/login", &form).await;
     assert_eq!(page.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        provider
-            .idp
-            .store
-            .login_subject(SUBJECT)
-            .await
-            .unwrap()
-            .failures,
-        1
-    );
+    assert_eq!(failures(&provider).await, 1);
 }
 
 /// An unknown RUN, a RUN in the registry without an account and a RUN with an account all go
