@@ -5,11 +5,7 @@
 /// Scopes beyond `openid` that release claims.
 pub const CLAIM_SCOPES: [&str; 3] = ["run", "name", "birthdate"];
 
-/// The RFC 9396 type OpenID4VCI defines.
-pub const DETAILS_TYPE: &str = "openid_credential";
-
-/// The scope-string prefix of a configuration requested by `authorization_details`.
-pub const DETAILS_PREFIX: &str = "openid_credential:";
+pub use llavero_platform::authorization::{DETAILS_PREFIX, DETAILS_TYPE};
 
 /// Whether a scope is an identity scope (OpenID Connect) rather than a credential.
 #[must_use]

@@ -18,15 +18,61 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
+use ipnet::IpNet;
 
-use crate::state::IdpState;
+/// The networks whose requests may name the client in a forwarding header.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "Vec<String>")]
+pub struct TrustedProxies(Vec<IpNet>);
 
-pub use crate::proxies::{NotANetwork, TrustedProxies};
+/// A trusted proxy entry that is neither a CIDR nor an address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("trusted proxy {0:?} is not a CIDR (10.0.0.0/8, 2001:db8::/32) or an address")]
+pub struct NotANetwork(pub String);
+
+impl TrustedProxies {
+    /// Parses CIDRs (`10.0.0.0/8`) or single addresses (`10.1.2.3`, a /32 or /128).
+    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Self, NotANetwork> {
+        entries
+            .iter()
+            .map(|entry| {
+                let entry = entry.as_ref().trim();
+                IpNet::from_str(entry)
+                    .or_else(|_| IpAddr::from_str(entry).map(IpNet::from))
+                    .map(|net| net.trunc())
+                    .map_err(|_| NotANetwork(entry.to_owned()))
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    /// Whether no proxy is trusted.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `ip` is a trusted proxy.
+    #[must_use]
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+}
+
+impl TryFrom<Vec<String>> for TrustedProxies {
+    type Error = NotANetwork;
+
+    fn try_from(entries: Vec<String>) -> Result<Self, Self::Error> {
+        Self::parse(&entries)
+    }
+}
 
 /// The caller's address (`None` when the server gave no connection info, as in-process tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,14 +174,16 @@ fn node(value: &str) -> Option<IpAddr> {
 
 /// Middleware: resolves the caller's address once and leaves it in the request's extensions
 /// for every handler, limit and audit entry.
-pub async fn resolve(State(idp): State<IdpState>, mut request: Request, next: Next) -> Response {
+pub async fn resolve(
+    State(trusted): State<std::sync::Arc<TrustedProxies>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(peer)| peer.ip());
-    let address = ClientAddress(
-        peer.map(|peer| client_behind(peer, request.headers(), &idp.config.trusted_proxies)),
-    );
+    let address = ClientAddress(peer.map(|peer| client_behind(peer, request.headers(), &trusted)));
     request.extensions_mut().insert(address);
     next.run(request).await
 }
