@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::accounts::{self, ActivationFailure};
 use crate::audit::{self, Origin};
+use crate::extract::{CsrfForm, CsrfToken, SignedIn};
 use crate::password::PasswordError;
 use crate::registry::Run;
 use crate::session::current_session;
@@ -331,12 +332,9 @@ pub async fn end_other_sessions(
     State(idp): State<IdpState>,
     extensions: Extensions,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<AccountForm>,
+    SignedIn(session): SignedIn,
+    CsrfForm(_form): CsrfForm<AccountForm>,
 ) -> Response {
-    let session = match checked_session(&idp, &headers, &form).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     match idp
         .store
         .end_other_sessions(&session.account_id, &session.handle, idp.now())
@@ -376,22 +374,9 @@ pub struct AccountForm {
     password_confirm: String,
 }
 
-async fn checked_session(
-    idp: &Idp,
-    headers: &HeaderMap,
-    form: &AccountForm,
-) -> Result<llavero_store::Session, Response> {
-    if !csrf_valid(idp, headers, &form.csrf) {
-        return Err(idp.pages.error(
-            StatusCode::FORBIDDEN,
-            Locale::choose(None, headers),
-            "error_csrf",
-        ));
-    }
-    match current_session(idp, headers).await {
-        Ok(Some(s)) => Ok(s),
-        Ok(None) => Err(see_other("/login")),
-        Err(e) => Err(crate::web::internal(&e)),
+impl CsrfToken for AccountForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
     }
 }
 
@@ -400,12 +385,9 @@ pub async fn revoke_consent(
     State(idp): State<IdpState>,
     extensions: Extensions,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<AccountForm>,
+    SignedIn(session): SignedIn,
+    CsrfForm(form): CsrfForm<AccountForm>,
 ) -> Response {
-    let session = match checked_session(&idp, &headers, &form).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     if let Err(e) = idp
         .store
         .revoke_consent(&session.account_id, &form.client_id, idp.now())
@@ -431,12 +413,9 @@ pub async fn end_session(
     State(idp): State<IdpState>,
     extensions: Extensions,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<AccountForm>,
+    SignedIn(session): SignedIn,
+    CsrfForm(form): CsrfForm<AccountForm>,
 ) -> Response {
-    let session = match checked_session(&idp, &headers, &form).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     if let Err(e) = idp
         .store
         .end_session(&session.account_id, &form.handle, idp.now())
@@ -466,12 +445,9 @@ pub async fn change_password(
     State(idp): State<IdpState>,
     extensions: Extensions,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<AccountForm>,
+    SignedIn(session): SignedIn,
+    CsrfForm(form): CsrfForm<AccountForm>,
 ) -> Response {
-    let session = match checked_session(&idp, &headers, &form).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     if let Err(limited) = rate_limit(&idp, RateClass::Login, &ClientAddress::of(&extensions)).await
     {
         return limited;
@@ -540,12 +516,7 @@ pub async fn change_password(
 }
 
 /// `GET /account/history.json`: the citizen's own audit history, to keep.
-pub async fn history_json(State(idp): State<IdpState>, headers: HeaderMap) -> Response {
-    let session = match current_session(&idp, &headers).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return see_other("/login"),
-        Err(e) => return crate::web::internal(&e),
-    };
+pub async fn history_json(State(idp): State<IdpState>, SignedIn(session): SignedIn) -> Response {
     match idp
         .store
         .audit_of_account(&session.account_id, 10_000)

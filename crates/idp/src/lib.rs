@@ -14,6 +14,7 @@ pub mod attestation;
 pub mod audit;
 pub mod clients;
 pub mod config;
+pub mod extract;
 pub mod hashing;
 pub mod keys;
 pub mod oidc;
@@ -84,7 +85,7 @@ pub fn router(idp: IdpState) -> Router {
         )
         .route(
             "/account/webauthn/register/finish",
-            post(webauthn::register_finish),
+            post(webauthn::register_finish::<authorize::Resume>),
         )
         .route("/login/passkey/start", post(webauthn::passkey_start))
         .route(

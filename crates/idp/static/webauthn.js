@@ -48,8 +48,9 @@
         const name = (document.getElementById("webauthn-name") || {}).value || "";
         const start = await post("/account/webauthn/register/start", { csrf });
         const credential = await navigator.credentials.create(creationOptions(start.options));
-        await post("/account/webauthn/register/finish", { csrf, ceremony: start.ceremony, name, credential: attestation(credential) });
-        window.location.assign("/account?changed=1");
+        const done = await post("/account/webauthn/register/finish", { csrf, ceremony: start.ceremony, name, credential: attestation(credential) });
+        // Enrolment in the middle of an authorization goes back to it.
+        window.location.assign(done.redirect || "/account?changed=1");
       } else {
         let ceremony = root.dataset.ceremony;
         let options = root.dataset.options ? JSON.parse(root.dataset.options) : null;

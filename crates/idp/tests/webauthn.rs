@@ -1083,3 +1083,51 @@ mod attestation {
         without_an_allow_list_nothing_changes(sqlite().await).await;
     }
 }
+
+#[tokio::test]
+async fn required_enrolment_returns_to_the_authorization_with_the_new_key_as_second_factor() {
+    let provider = Provider::configured(|c| c.require_enrolment = true).await;
+    let mut browser = provider.browser();
+    let mut key = SoftPasskey::new(true);
+    let (verifier, challenge) = pkce();
+    let start = browser
+        .authorize(&provider.client_id, &challenge, &[])
+        .await;
+    let after_login = browser.login(&start.location(), RUN, PASSWORD).await;
+    assert_eq!(after_login.location(), "/account?enrol=required");
+    let csrf = browser.get(&after_login.location()).await.hidden("csrf");
+    let begin = browser
+        .post_json("/account/webauthn/register/start", &json!({"csrf": csrf}))
+        .await;
+    assert_eq!(begin.status, StatusCode::OK, "{}", begin.body);
+    let begin = begin.json();
+    assert_eq!(
+        begin["options"]["publicKey"]["authenticatorSelection"]["residentKey"], "preferred",
+        "a key added from the account page is asked to be a discoverable passkey"
+    );
+    let credential = key
+        .do_registration(
+            origin(),
+            serde_json::from_value(begin["options"].clone()).unwrap(),
+        )
+        .unwrap();
+    let finish = browser
+        .post_json("/account/webauthn/register/finish", &json!({"csrf": csrf, "ceremony": begin["ceremony"], "name": "llave", "credential": credential}))
+        .await;
+    assert_eq!(finish.status, StatusCode::CREATED, "{}", finish.body);
+    let redirect = finish.json()["redirect"].as_str().unwrap().to_owned();
+    assert!(redirect.starts_with("/consent?request="), "{redirect}");
+    let callback = browser.consent(&redirect).await;
+    let code = callback.location_params()["code"].clone();
+    let tokens = provider.token(&code, &verifier).await.json();
+    let id_token =
+        llavero_credentials::jws::DecodedJws::decode(tokens["id_token"].as_str().unwrap()).unwrap();
+    let claims = id_token.unverified_value().unwrap();
+    assert_eq!(claims["acr"], "http://eidas.europa.eu/LoA/substantial");
+    let amr: Vec<String> = serde_json::from_value(claims["amr"].clone()).unwrap();
+    assert!(
+        amr.contains(&"pwd".to_owned()) && amr.contains(&"mfa".to_owned()),
+        "{amr:?}"
+    );
+    assert!(amr.iter().any(|a| a == "hwk" || a == "swk"), "{amr:?}");
+}

@@ -9,32 +9,36 @@ use serde_json::{Value, json};
 
 use super::may_change_factors;
 use crate::audit::{self, Origin};
-use crate::session::current_session;
+use crate::extract::{CsrfForm, CsrfToken, SignedIn};
 use crate::state::{Idp, IdpState};
-use crate::web::csrf_valid;
 use crate::web::see_other;
 
-/// What every key-changing form checks first: the CSRF token, a live session, and a fresh
+/// What every key-changing form checks after the CSRF token and the session: a fresh
 /// confirmation, which it spends (see [`may_change_factors`]). `Err` is the page to answer
 /// with.
-pub(super) async fn key_change_session(
+pub(super) async fn fresh_confirmation(
     idp: &Idp,
-    headers: &HeaderMap,
-    csrf: &str,
+    session: &llavero_store::Session,
     locale: crate::web::pages::Locale,
-) -> Result<llavero_store::Session, Response> {
-    if !csrf_valid(idp, headers, csrf) {
-        return Err(idp.pages.error(StatusCode::FORBIDDEN, locale, "error_csrf"));
-    }
-    let Ok(Some(session)) = current_session(idp, headers).await else {
-        return Err(see_other("/login"));
-    };
-    match may_change_factors(idp, &session).await {
-        Ok(true) => Ok(session),
+) -> Result<(), Response> {
+    match may_change_factors(idp, session).await {
+        Ok(true) => Ok(()),
         Ok(false) => Err(idp
             .pages
             .error(StatusCode::FORBIDDEN, locale, "reauth_needed")),
         Err(e) => Err(crate::web::internal(&e)),
+    }
+}
+
+impl CsrfToken for RemoveForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl CsrfToken for RenameForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
     }
 }
 
@@ -52,34 +56,34 @@ pub async fn remove(
     State(idp): State<IdpState>,
     extensions: Extensions,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<RemoveForm>,
-) -> Response {
+    SignedIn(session): SignedIn,
+    CsrfForm(form): CsrfForm<RemoveForm>,
+) -> Result<Response, Response> {
     let locale = crate::web::pages::Locale::choose(None, &headers);
-    let session = match key_change_session(&idp, &headers, &form.csrf, locale).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    match idp
-        .store
-        .remove_webauthn_credential(&session.account_id, &form.credential)
-        .await
-    {
-        Ok(true) => {
-            let detail = json!({"action": "removed"});
-            audit::record(
-                &idp,
-                &Origin::of(&extensions, &headers),
-                "factor",
-                Some(&session.account_id),
-                None,
-                detail,
-            )
-            .await;
-            see_other("/account?changed=1")
-        }
-        Ok(false) => idp.pages.error(StatusCode::BAD_REQUEST, locale, "key_last"),
-        Err(e) => crate::web::internal(&e),
-    }
+    fresh_confirmation(&idp, &session, locale).await?;
+    Ok(
+        match idp
+            .store
+            .remove_webauthn_credential(&session.account_id, &form.credential)
+            .await
+        {
+            Ok(true) => {
+                let detail = json!({"action": "removed"});
+                audit::record(
+                    &idp,
+                    &Origin::of(&extensions, &headers),
+                    "factor",
+                    Some(&session.account_id),
+                    None,
+                    detail,
+                )
+                .await;
+                see_other("/account?changed=1")
+            }
+            Ok(false) => idp.pages.error(StatusCode::BAD_REQUEST, locale, "key_last"),
+            Err(e) => crate::web::internal(&e),
+        },
+    )
 }
 
 /// The account page's rows for the account's authenticators.
@@ -121,13 +125,11 @@ pub async fn rename(
     State(idp): State<IdpState>,
     extensions: Extensions,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<RenameForm>,
-) -> Response {
+    SignedIn(session): SignedIn,
+    CsrfForm(form): CsrfForm<RenameForm>,
+) -> Result<Response, Response> {
     let locale = crate::web::pages::Locale::choose(None, &headers);
-    let session = match key_change_session(&idp, &headers, &form.csrf, locale).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
+    fresh_confirmation(&idp, &session, locale).await?;
     let name: String = form
         .name
         .trim()
@@ -136,26 +138,28 @@ pub async fn rename(
         .take(60)
         .collect();
     if name.is_empty() {
-        return see_other("/account");
+        return Ok(see_other("/account"));
     }
-    match idp
-        .store
-        .rename_webauthn_credential(&session.account_id, &form.credential, &name)
-        .await
-    {
-        Ok(_) => {
-            let detail = json!({"action": "renamed", "name": name});
-            audit::record(
-                &idp,
-                &Origin::of(&extensions, &headers),
-                "factor",
-                Some(&session.account_id),
-                None,
-                detail,
-            )
-            .await;
-            see_other("/account")
-        }
-        Err(e) => crate::web::internal(&e),
-    }
+    Ok(
+        match idp
+            .store
+            .rename_webauthn_credential(&session.account_id, &form.credential, &name)
+            .await
+        {
+            Ok(_) => {
+                let detail = json!({"action": "renamed", "name": name});
+                audit::record(
+                    &idp,
+                    &Origin::of(&extensions, &headers),
+                    "factor",
+                    Some(&session.account_id),
+                    None,
+                    detail,
+                )
+                .await;
+                see_other("/account")
+            }
+            Err(e) => crate::web::internal(&e),
+        },
+    )
 }

@@ -164,6 +164,7 @@ pub async fn login_finish<C: Continuation>(
         .to_owned();
     as_json_redirect(
         finish_login::<C>(&idp, &headers, &origin, account_id, &factors, &request).await,
+        json!({}),
     )
 }
 

@@ -16,7 +16,7 @@ pub use confirm::{confirm_finish, confirm_start};
 pub use keys::{RemoveForm, RenameForm, key_rows, remove, rename};
 pub use login::{login_finish, passkey_start, second_factor};
 pub use recovery::{RecoveryForm, new_recovery_codes, recovery_login};
-pub use register::{register_finish, register_start};
+pub use register::{register_finish, register_start, return_after_enrolment};
 
 use axum::Json;
 use axum::http::header::{LOCATION, SET_COOKIE};
@@ -208,7 +208,7 @@ fn attested_now(idp: &Idp, credential: &WebauthnCredential) -> bool {
 
 /// Turns the 303 the login flow answers into `{"redirect": …}` for the page's script, keeping
 /// the session cookie.
-fn as_json_redirect(response: Response) -> Response {
+fn as_json_redirect(response: Response, mut body: Value) -> Response {
     if response.status() != StatusCode::SEE_OTHER {
         return response;
     }
@@ -224,7 +224,12 @@ fn as_json_redirect(response: Response) -> Response {
         .iter()
         .cloned()
         .collect();
-    let mut json = Json(json!({"redirect": location})).into_response();
+    if let Some(members) = body.as_object_mut() {
+        members.insert("redirect".into(), json!(location));
+    } else {
+        body = json!({"redirect": location});
+    }
+    let mut json = Json(body).into_response();
     for cookie in cookies {
         json.headers_mut().append(SET_COOKIE, cookie);
     }

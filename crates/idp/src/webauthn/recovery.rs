@@ -6,9 +6,10 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::keys::{RemoveForm, key_change_session};
+use super::keys::{RemoveForm, fresh_confirmation};
 use super::with_location;
 use crate::audit::{self, Origin};
+use crate::extract::{CsrfForm, SignedIn};
 use crate::factors::Factor;
 use crate::session::{Continuation, finish_login};
 use crate::state::IdpState;
@@ -20,13 +21,11 @@ pub async fn new_recovery_codes(
     State(idp): State<IdpState>,
     extensions: Extensions,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<RemoveForm>,
-) -> Response {
+    SignedIn(session): SignedIn,
+    CsrfForm(_form): CsrfForm<RemoveForm>,
+) -> Result<Response, Response> {
     let locale = crate::web::pages::Locale::choose(None, &headers);
-    let session = match key_change_session(&idp, &headers, &form.csrf, locale).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
+    fresh_confirmation(&idp, &session, locale).await?;
     let codes: Vec<String> = (0..10).map(|_| crate::random::activation_code()).collect();
     let hashes: Vec<String> = codes
         .iter()
@@ -37,7 +36,7 @@ pub async fn new_recovery_codes(
         .replace_recovery_codes(&session.account_id, &hashes, idp.now())
         .await
     {
-        return crate::web::internal(&e);
+        return Err(crate::web::internal(&e));
     }
     let detail = json!({"action": "recovery codes generated"});
     audit::record(
@@ -49,12 +48,12 @@ pub async fn new_recovery_codes(
         detail,
     )
     .await;
-    idp.pages.render(
+    Ok(idp.pages.render(
         StatusCode::OK,
         "recovery_codes.html",
         locale,
         json!({"codes": codes}),
-    )
+    ))
 }
 
 /// The recovery form on the second-factor page.

@@ -15,9 +15,15 @@ use super::{
     CONFIRM_FIRST, CeremonyRequest, begin, checked, credential_id, may_change_factors, passkeys,
     problem, session_ceremony,
 };
+use super::{as_json_redirect, attested_now};
 use crate::audit::{self, Origin};
+use crate::factors::Factor;
 use crate::session::current_session;
+use crate::session::{Continuation, finish_login};
+use crate::state::Idp;
 use crate::state::IdpState;
+use llavero_store::StoreError;
+use webauthn_rs::prelude::Credential;
 
 /// `POST /account/webauthn/register/start`: options for a new authenticator.
 pub async fn register_start(
@@ -92,11 +98,22 @@ pub async fn register_start(
             match rp.start_passkey_registration(user, &run_label, &run_label, Some(exclude)) {
                 Ok((options, state)) => {
                     let mut options = json!(options);
-                    if policy.is_some()
-                        && let Some(public_key) =
-                            options.get_mut("publicKey").and_then(Value::as_object_mut)
+                    if let Some(public_key) =
+                        options.get_mut("publicKey").and_then(Value::as_object_mut)
                     {
-                        public_key.insert("attestation".into(), json!("direct"));
+                        // A discoverable credential where the authenticator can make one, so
+                        // the key added here also serves the passkey login (which sends no
+                        // allow-list). `webauthn-rs` asks for `discouraged` and does not check
+                        // the answer, so preferring it is safe.
+                        if let Some(selection) = public_key
+                            .get_mut("authenticatorSelection")
+                            .and_then(Value::as_object_mut)
+                        {
+                            selection.insert("residentKey".into(), json!("preferred"));
+                        }
+                        if policy.is_some() {
+                            public_key.insert("attestation".into(), json!("direct"));
+                        }
                     }
                     begin(&idp, "register", binding, account_id, &state, json!({}))
                         .await
@@ -154,7 +171,7 @@ fn finish_registration(
 }
 
 /// `POST /account/webauthn/register/finish`: verifies the attestation and stores the credential.
-pub async fn register_finish(
+pub async fn register_finish<C: Continuation>(
     State(idp): State<IdpState>,
     extensions: Extensions,
     headers: HeaderMap,
@@ -234,9 +251,118 @@ pub async fn register_finish(
         detail,
     )
     .await;
-    (
-        StatusCode::CREATED,
-        Json(json!({"id": stored.credential_id, "name": stored.name, "attested": stored.attestation.is_some()})),
+    let created = json!({"id": stored.credential_id, "name": stored.name, "attested": stored.attestation.is_some()});
+    let origin = Origin::of(&extensions, &headers);
+    match enrolment_return(&idp, &session).await {
+        Ok(Some(request)) => {
+            let key = (passkey, attested_now(&idp, &stored));
+            let resumed =
+                resume_with_new_key::<C>(&idp, &headers, &origin, &session, key, &request);
+            with_status(
+                as_json_redirect(resumed.await, created),
+                StatusCode::CREATED,
+            )
+        }
+        Ok(None) => (StatusCode::CREATED, Json(created)).into_response(),
+        Err(e) => crate::web::internal(&e),
+    }
+}
+
+/// The pending authorization `session` returns to after its enrolment, if it was sent to
+/// enrol in the middle of one (taken: single use).
+async fn enrolment_return(
+    idp: &Idp,
+    session: &llavero_store::Session,
+) -> Result<Option<String>, StoreError> {
+    let enrolment = idp
+        .store
+        .take_ceremony(
+            &enrolment_id(&session.handle),
+            ENROLMENT,
+            &session.handle,
+            idp.now(),
+        )
+        .await?;
+    Ok(enrolment
+        .as_ref()
+        .and_then(|c| c.context.get("request"))
+        .and_then(Value::as_str)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned))
+}
+
+/// Enrolment in the middle of an authorization: the registration proved possession of the new
+/// key (with user presence, and verification when the key did it), so it is this login's
+/// second factor, after the password the session was made with. `key`: the new passkey and
+/// whether its attestation is on the allow-list.
+async fn resume_with_new_key<C: Continuation>(
+    idp: &Idp,
+    headers: &HeaderMap,
+    origin: &Origin,
+    session: &llavero_store::Session,
+    key: (Passkey, bool),
+    request: &str,
+) -> Response {
+    let (passkey, attested) = key;
+    let credential = Credential::from(passkey);
+    let synced = credential.backup_eligible;
+    let mut factors = Vec::new();
+    if session.amr.iter().any(|m| m == "pwd") {
+        factors.push(Factor::Password);
+    }
+    factors.push(Factor::WebAuthn {
+        synced,
+        user_verified: credential.user_verified,
+        attested: !synced && attested,
+    });
+    finish_login::<C>(
+        idp,
+        headers,
+        origin,
+        session.account_id.clone(),
+        &factors,
+        request,
     )
-        .into_response()
+    .await
+}
+
+/// The ceremony kind that remembers, for a session sent to enrol in the middle of an
+/// authorization, the request to return to once a key is registered.
+const ENROLMENT: &str = "enrolment";
+
+/// One return per session, found by its handle.
+fn enrolment_id(session_handle: &str) -> String {
+    llavero_store::hash_secret(&format!("enrolment:{session_handle}"))
+}
+
+/// Remembers that `session`, sent to enrol its first key, returns to pending authorization
+/// `request` once the key is registered (a later request replaces an earlier one).
+pub async fn return_after_enrolment(
+    idp: &Idp,
+    session: &llavero_store::Session,
+    request: &str,
+) -> Result<(), StoreError> {
+    let id = enrolment_id(&session.handle);
+    let now = idp.now();
+    idp.store
+        .take_ceremony(&id, ENROLMENT, &session.handle, now)
+        .await?;
+    idp.store
+        .put_ceremony(&Ceremony {
+            id,
+            kind: ENROLMENT.to_owned(),
+            binding: session.handle.clone(),
+            account_id: Some(session.account_id.clone()),
+            state: String::new(),
+            context: json!({"request": request}),
+            expires_at: now + idp.config.request_secs,
+        })
+        .await
+}
+
+fn with_status(mut response: Response, status: StatusCode) -> Response {
+    if response.status() == StatusCode::OK {
+        *response.status_mut() = status;
+    }
+    response
 }

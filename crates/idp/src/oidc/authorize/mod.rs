@@ -76,7 +76,13 @@ async fn proceed(
     };
     if idp.config.require_enrolment && session.acr == crate::factors::ACR_LOW {
         match idp.store.webauthn_credentials(&session.account_id).await {
-            Ok(keys) if keys.is_empty() => return see_other("/account?enrol=required"),
+            Ok(keys) if keys.is_empty() => {
+                // The key registered now finishes this login: the registration returns here.
+                if let Err(e) = crate::webauthn::return_after_enrolment(idp, session, id).await {
+                    return crate::web::internal(&e);
+                }
+                return see_other("/account?enrol=required");
+            }
             Ok(_) => {}
             Err(e) => return crate::web::internal(&e),
         }

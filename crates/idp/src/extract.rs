@@ -1,0 +1,69 @@
+//! Axum extractors for what the provider's handlers check before they act: the form's CSRF
+//! token and the signed-in citizen. A handler that takes them starts where its work starts; a
+//! request that fails a check is answered by the extractor (its rejection) and never reaches
+//! the handler.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::Response;
+use llavero_store::Session;
+use serde::de::DeserializeOwned;
+
+use crate::session::current_session;
+use crate::state::IdpState;
+use crate::web::pages::Locale;
+use crate::web::{csrf_valid, internal, see_other};
+
+/// A form that carries the provider's CSRF token (its `csrf` field).
+pub trait CsrfToken {
+    /// The submitted token.
+    fn csrf(&self) -> &str;
+}
+
+/// A form whose CSRF token is this browser's (signed double-submit, [`csrf_valid`]). A wrong
+/// or missing token is answered with the 403 page in the browser's language.
+#[derive(Debug)]
+pub struct CsrfForm<T>(pub T);
+
+impl<T> FromRequest<IdpState> for CsrfForm<T>
+where
+    T: CsrfToken + DeserializeOwned + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, idp: &IdpState) -> Result<Self, Response> {
+        let headers = request.headers().clone();
+        let forbidden = || {
+            idp.pages.error(
+                StatusCode::FORBIDDEN,
+                Locale::choose(None, &headers),
+                "error_csrf",
+            )
+        };
+        let axum::Form(form) = axum::Form::<T>::from_request(request, idp)
+            .await
+            .map_err(axum::response::IntoResponse::into_response)?;
+        if !csrf_valid(idp, &headers, form.csrf()) {
+            return Err(forbidden());
+        }
+        Ok(Self(form))
+    }
+}
+
+/// The signed-in citizen: the live session behind the request's cookie. Without one the
+/// browser is sent to the login page.
+#[derive(Debug, Clone)]
+pub struct SignedIn(pub Session);
+
+impl FromRequestParts<IdpState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, idp: &IdpState) -> Result<Self, Response> {
+        match current_session(idp, &parts.headers).await {
+            Ok(Some(session)) => Ok(Self(session)),
+            Ok(None) => Err(see_other("/login")),
+            Err(e) => Err(internal(&e)),
+        }
+    }
+}
