@@ -9,7 +9,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::AUTHORIZATION;
 use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use llavero_store::hash_secret;
@@ -19,6 +18,7 @@ use subtle::ConstantTimeEq as _;
 
 use crate::accounts::{self, ActivationCodeError};
 use crate::clients::{self, Registration, RegistrationError};
+use crate::extract::Bearer;
 use crate::registry::Run;
 use crate::state::{Idp, IdpState};
 
@@ -98,11 +98,8 @@ fn refused(idp: &Idp, extensions: &Extensions, headers: &HeaderMap) -> Option<Re
         let answer = problem(StatusCode::TOO_MANY_REQUESTS, "too many failed admin calls");
         return Some(crate::web::with_retry_after(answer, retry_after));
     }
-    let presented = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(hash_secret)
+    let presented = Bearer::from_headers(headers)
+        .map(|Bearer(token)| hash_secret(&token))
         .unwrap_or_default();
     if bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
         return None;

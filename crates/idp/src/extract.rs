@@ -3,9 +3,10 @@
 //! request that fails a check is answered by the extractor (its rejection) and never reaches
 //! the handler.
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use llavero_store::Session;
 use serde::de::DeserializeOwned;
@@ -65,5 +66,57 @@ impl FromRequestParts<IdpState> for SignedIn {
             Ok(None) => Err(see_other("/login")),
             Err(e) => Err(internal(&e)),
         }
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header (RFC 6750 §2.1; the scheme is
+/// case-insensitive, RFC 9110 §11.1). As an extractor it is optional: each endpoint answers
+/// its absence in its own protocol's terms.
+#[derive(Debug, Clone)]
+pub struct Bearer(pub String);
+
+impl Bearer {
+    /// The bearer token of `headers`, if they carry one.
+    #[must_use]
+    pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, token) = value.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| Self(token.trim().to_owned()))
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Bearer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(Self::from_headers(&parts.headers))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive_and_other_schemes_are_not_bearer() {
+        let token = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                AUTHORIZATION,
+                value.parse().unwrap_or_else(|_| unreachable!()),
+            );
+            Bearer::from_headers(&headers).map(|b| b.0)
+        };
+        assert_eq!(token("Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(token("bearer abc").as_deref(), Some("abc"));
+        assert_eq!(token("BEARER  abc ").as_deref(), Some("abc"));
+        assert_eq!(token("Basic abc"), None);
+        assert_eq!(token("Bearerabc"), None);
+        assert!(Bearer::from_headers(&HeaderMap::new()).is_none());
     }
 }

@@ -80,6 +80,15 @@
   }
   const button = document.getElementById("webauthn-button");
   if (button) { button.addEventListener("click", run); }
+  // The passkey button only where a passkey can answer: a browser that offers passkeys to a
+  // page (conditional mediation) lists the discoverable credentials it holds for this site.
+  if (button && root.dataset.mode === "passkey") {
+    button.hidden = true;
+    const available = PublicKeyCredential.isConditionalMediationAvailable;
+    if (available) {
+      available.call(PublicKeyCredential).then((yes) => { button.hidden = !yes; }, () => {});
+    }
+  }
   const confirmButton = document.getElementById("webauthn-confirm");
   if (confirmButton) { confirmButton.addEventListener("click", confirmIdentity); }
 })();

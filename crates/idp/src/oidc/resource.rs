@@ -3,13 +3,14 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use llavero_store::hash_secret;
 
 use super::request::parse_params;
 use super::{OAuthError, claims, client_auth, no_store};
+use crate::extract::Bearer;
 use crate::state::IdpState;
 
 fn bearer_error(status: StatusCode, error: &'static str) -> Response {
@@ -29,14 +30,7 @@ pub async fn userinfo(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let from_header = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(|t| t.trim().to_owned());
+    let from_header = Bearer::from_headers(&headers).map(|Bearer(token)| token);
     let form_encoded = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
