@@ -8,6 +8,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use llavero_platform::Origin;
 use llavero_store::Session;
 use serde::de::DeserializeOwned;
 
@@ -95,6 +96,18 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Bearer {
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
         Ok(Self::from_headers(&parts.headers))
+    }
+}
+
+/// Where the request came from (the caller's address, its browser), for the audit trail.
+#[derive(Debug, Clone)]
+pub struct RequestOrigin(pub Origin);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(Origin::of(&parts.extensions, &parts.headers)))
     }
 }
 

@@ -8,8 +8,9 @@ use serde_json::json;
 use webauthn_rs::prelude::PublicKeyCredential;
 
 use super::login::verify_assertion;
+use super::record_factor;
 use super::{CeremonyRequest, begin, checked, passkeys, problem, session_ceremony};
-use crate::audit::{self, Origin};
+use crate::audit::Origin;
 use crate::session::current_session;
 use crate::state::IdpState;
 
@@ -82,14 +83,6 @@ pub async fn confirm_finish(
         return crate::web::internal(&e);
     }
     let detail = json!({"action": "confirmed", "method": "webauthn"});
-    audit::record(
-        &idp,
-        &origin,
-        "factor",
-        Some(&session.account_id),
-        None,
-        detail,
-    )
-    .await;
+    record_factor(&idp, &origin, &session.account_id, detail).await;
     Json(json!({"redirect": "/account?confirmed=1"})).into_response()
 }

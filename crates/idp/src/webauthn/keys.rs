@@ -1,15 +1,15 @@
 //! The account's keys: the rows the account page shows, removing and renaming.
 
 use axum::extract::State;
-use axum::http::{Extensions, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use llavero_store::WebauthnCredential;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::may_change_factors;
-use crate::audit::{self, Origin};
-use crate::extract::{CsrfForm, CsrfToken, SignedIn};
+use super::record_factor;
+use crate::extract::{CsrfForm, CsrfToken, RequestOrigin, SignedIn};
 use crate::state::{Idp, IdpState};
 use crate::web::see_other;
 
@@ -54,7 +54,7 @@ pub struct RemoveForm {
 /// `POST /account/webauthn/remove`: removes an authenticator, never the last one.
 pub async fn remove(
     State(idp): State<IdpState>,
-    extensions: Extensions,
+    RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
     SignedIn(session): SignedIn,
     CsrfForm(form): CsrfForm<RemoveForm>,
@@ -69,15 +69,7 @@ pub async fn remove(
         {
             Ok(true) => {
                 let detail = json!({"action": "removed"});
-                audit::record(
-                    &idp,
-                    &Origin::of(&extensions, &headers),
-                    "factor",
-                    Some(&session.account_id),
-                    None,
-                    detail,
-                )
-                .await;
+                record_factor(&idp, &origin, &session.account_id, detail).await;
                 see_other("/account?changed=1")
             }
             Ok(false) => idp.pages.error(StatusCode::BAD_REQUEST, locale, "key_last"),
@@ -123,7 +115,7 @@ pub struct RenameForm {
 /// `POST /account/webauthn/rename`.
 pub async fn rename(
     State(idp): State<IdpState>,
-    extensions: Extensions,
+    RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
     SignedIn(session): SignedIn,
     CsrfForm(form): CsrfForm<RenameForm>,
@@ -148,15 +140,7 @@ pub async fn rename(
         {
             Ok(_) => {
                 let detail = json!({"action": "renamed", "name": name});
-                audit::record(
-                    &idp,
-                    &Origin::of(&extensions, &headers),
-                    "factor",
-                    Some(&session.account_id),
-                    None,
-                    detail,
-                )
-                .await;
+                record_factor(&idp, &origin, &session.account_id, detail).await;
                 see_other("/account")
             }
             Err(e) => crate::web::internal(&e),

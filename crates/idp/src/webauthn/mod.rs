@@ -29,6 +29,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{Passkey, Url, Webauthn, WebauthnBuilder};
 
+use crate::audit::{self, Origin};
 use crate::session::current_session;
 use crate::state::Idp;
 use crate::web::csrf_valid;
@@ -119,6 +120,12 @@ fn not_configured() -> Response {
         StatusCode::NOT_FOUND,
         "webauthn is not configured for this issuer",
     )
+}
+
+/// Records a change to the account's factors (a key added, removed, renamed, refused; a
+/// confirmation; new recovery codes) in the audit trail.
+async fn record_factor(idp: &Idp, origin: &Origin, account_id: &str, detail: Value) {
+    audit::record(idp, origin, "factor", Some(account_id), None, detail).await;
 }
 
 /// The JSON bodies of the ceremony endpoints.

@@ -7,9 +7,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::keys::{RemoveForm, fresh_confirmation};
+use super::record_factor;
 use super::with_location;
 use crate::audit::{self, Origin};
-use crate::extract::{CsrfForm, SignedIn};
+use crate::extract::{CsrfForm, RequestOrigin, SignedIn};
 use crate::factors::Factor;
 use crate::session::{Continuation, finish_login};
 use crate::state::IdpState;
@@ -19,7 +20,7 @@ use crate::web::{CsrfSecret, csrf_valid};
 /// shown once and stored hashed.
 pub async fn new_recovery_codes(
     State(idp): State<IdpState>,
-    extensions: Extensions,
+    RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
     SignedIn(session): SignedIn,
     CsrfForm(_form): CsrfForm<RemoveForm>,
@@ -39,15 +40,7 @@ pub async fn new_recovery_codes(
         return Err(crate::web::internal(&e));
     }
     let detail = json!({"action": "recovery codes generated"});
-    audit::record(
-        &idp,
-        &Origin::of(&extensions, &headers),
-        "factor",
-        Some(&session.account_id),
-        None,
-        detail,
-    )
-    .await;
+    record_factor(&idp, &origin, &session.account_id, detail).await;
     Ok(idp.pages.render(
         StatusCode::OK,
         "recovery_codes.html",

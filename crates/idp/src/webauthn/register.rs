@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{Extensions, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use llavero_store::{Ceremony, WebauthnCredential};
 use serde_json::{Value, json};
@@ -11,12 +11,14 @@ use webauthn_rs::prelude::{
     Webauthn,
 };
 
+use super::record_factor;
 use super::{
     CONFIRM_FIRST, CeremonyRequest, begin, checked, credential_id, may_change_factors, passkeys,
     problem, session_ceremony,
 };
 use super::{as_json_redirect, attested_now};
-use crate::audit::{self, Origin};
+use crate::audit::Origin;
+use crate::extract::RequestOrigin;
 use crate::factors::Factor;
 use crate::session::current_session;
 use crate::session::{Continuation, finish_login};
@@ -173,7 +175,7 @@ fn finish_registration(
 /// `POST /account/webauthn/register/finish`: verifies the attestation and stores the credential.
 pub async fn register_finish<C: Continuation>(
     State(idp): State<IdpState>,
-    extensions: Extensions,
+    RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
     Json(body): Json<CeremonyRequest>,
 ) -> Response {
@@ -200,15 +202,7 @@ pub async fn register_finish<C: Continuation>(
     // Checked again at finish: the account may have become staff during the ceremony.
     match idp.store.is_staff(&session.account_id).await {
         Ok(true) if attestation.is_none() => {
-            audit::record(
-                &idp,
-                &Origin::of(&extensions, &headers),
-                "factor",
-                Some(&session.account_id),
-                None,
-                json!({"action": "refused", "reason": "staff account: attestation not on the allow-list"}),
-            )
-            .await;
+            record_factor(&idp, &origin, &session.account_id, json!({"action": "refused", "reason": "staff account: attestation not on the allow-list"})).await;
             return problem(StatusCode::BAD_REQUEST, STAFF_NEEDS_ATTESTATION);
         }
         Ok(_) => {}
@@ -242,17 +236,8 @@ pub async fn register_finish<C: Continuation>(
         }
         None => json!({"action": "added", "name": stored.name}),
     };
-    audit::record(
-        &idp,
-        &Origin::of(&extensions, &headers),
-        "factor",
-        Some(&session.account_id),
-        None,
-        detail,
-    )
-    .await;
+    record_factor(&idp, &origin, &session.account_id, detail).await;
     let created = json!({"id": stored.credential_id, "name": stored.name, "attested": stored.attestation.is_some()});
-    let origin = Origin::of(&extensions, &headers);
     match enrolment_return(&idp, &session).await {
         Ok(Some(request)) => {
             let key = (passkey, attested_now(&idp, &stored));
