@@ -263,3 +263,36 @@ pub async fn client_request(
     })?;
     Ok((form, client))
 }
+
+/// An authenticated client's request at a back-channel endpoint (`/par`, `/revoke`): the
+/// [`client_request`] checks done before the handler runs (rate limit, form parsed with
+/// duplicates refused, client authenticated); a request that fails them gets the OAuth error.
+#[derive(Debug)]
+pub struct ClientAuth {
+    /// The request's parameters.
+    pub form: BTreeMap<String, String>,
+    /// The authenticated client.
+    pub client: Client,
+}
+
+impl axum::extract::FromRequest<crate::state::IdpState> for ClientAuth {
+    type Rejection = axum::response::Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        idp: &crate::state::IdpState,
+    ) -> Result<Self, Self::Rejection> {
+        let extensions = request.extensions().clone();
+        let headers = request.headers().clone();
+        let endpoint = match request.uri().path() {
+            "/par" => "par",
+            "/revoke" => "revoke",
+            _ => "token",
+        };
+        let body = axum::body::Bytes::from_request(request, idp)
+            .await
+            .map_err(axum::response::IntoResponse::into_response)?;
+        let (form, client) = client_request(idp, &extensions, &headers, &body, endpoint).await?;
+        Ok(Self { form, client })
+    }
+}

@@ -4,13 +4,14 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
-use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use llavero_store::hash_secret;
 
+use super::client_auth::ClientAuth;
 use super::request::parse_params;
-use super::{OAuthError, claims, client_auth, no_store};
-use crate::extract::Bearer;
+use super::{OAuthError, claims, no_store};
+use crate::extract::{Bearer, RequestOrigin};
 use crate::state::IdpState;
 
 fn bearer_error(status: StatusCode, error: &'static str) -> Response {
@@ -85,15 +86,9 @@ pub async fn userinfo(
 /// or foreign tokens answer 200 as well (RFC 7009 §2.2).
 pub async fn revoke(
     State(idp): State<IdpState>,
-    extensions: Extensions,
-    headers: HeaderMap,
-    body: Bytes,
+    RequestOrigin(origin): RequestOrigin,
+    ClientAuth { form, client }: ClientAuth,
 ) -> Response {
-    let (form, client) =
-        match client_auth::client_request(&idp, &extensions, &headers, &body, "revoke").await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
     let Some(token) = form.get("token").filter(|t| !t.is_empty()) else {
         return OAuthError::bad("invalid_request", "token is required").into_response();
     };
@@ -103,7 +98,6 @@ pub async fn revoke(
         .await
     {
         Ok(()) => {
-            let origin = crate::audit::Origin::of(&extensions, &headers);
             crate::audit::record(
                 &idp,
                 &origin,

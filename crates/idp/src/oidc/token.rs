@@ -64,10 +64,9 @@ pub async fn token(
             Err(response) => return response,
         };
     let origin = Origin::of(&extensions, &headers);
-    match grant(&idp, &form, &client, &origin).await {
-        Ok(response) => response,
-        Err(e) => e.into_response(),
-    }
+    grant(&idp, &form, &client, &origin)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn grant(

@@ -4,14 +4,15 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{Extensions, HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use llavero_store::AuthorizationRequest;
 use serde_json::json;
 
 use super::{Fresh, proceed};
+use crate::oidc::client_auth::ClientAuth;
 use crate::oidc::request::{AuthParams, RequestError, error_redirect, parse_params, validate};
-use crate::oidc::{OAuthError, client_auth, no_store};
+use crate::oidc::{OAuthError, no_store};
 use crate::session::current_session;
 use crate::state::{Idp, IdpState};
 use crate::web::CsrfSecret;
@@ -24,17 +25,7 @@ const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 const PAR_LIFETIME: i64 = 90;
 
 /// `POST /par` (RFC 9126).
-pub async fn par(
-    State(idp): State<IdpState>,
-    extensions: Extensions,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (form, client) =
-        match client_auth::client_request(&idp, &extensions, &headers, &body, "par").await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
+pub async fn par(State(idp): State<IdpState>, ClientAuth { form, client }: ClientAuth) -> Response {
     if form.contains_key("request_uri") {
         return OAuthError::bad(
             "invalid_request",
