@@ -59,6 +59,9 @@ pub struct IdpConfig {
     /// Proxies (load balancers) whose forwarding headers name the client; empty, the default:
     /// the TCP peer is the client. See [`crate::web::client_address`].
     pub trusted_proxies: crate::web::client_address::TrustedProxies,
+    /// The zone the citizen's pages show times in (history, sessions, keys), named beside
+    /// them. Default: `America/Santiago`.
+    pub time_zone: crate::web::display::LocalZone,
 }
 
 impl IdpConfig {
@@ -90,6 +93,7 @@ impl IdpConfig {
             require_enrolment: false,
             webauthn_attestation: None,
             trusted_proxies: crate::web::client_address::TrustedProxies::default(),
+            time_zone: crate::web::display::LocalZone::default(),
         }
     }
 
