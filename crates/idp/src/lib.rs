@@ -17,6 +17,7 @@ pub mod config;
 pub mod extract;
 pub mod hashing;
 pub mod keys;
+pub mod local_time;
 pub mod oidc;
 pub mod password;
 pub mod refresh_grants;
