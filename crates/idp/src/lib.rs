@@ -13,19 +13,19 @@ pub mod attestation;
 pub mod audit;
 pub mod clients;
 pub mod config;
-pub mod factors;
 pub mod hashing;
 pub mod keys;
 pub mod oidc;
 pub mod password;
-pub mod random;
 pub mod refresh_grants;
 pub mod registry;
-pub mod seal;
 pub mod state;
 pub mod web;
 pub mod webauthn;
-pub mod write_queue;
+
+// Shared with the other services: the platform layer (the paths stay for the provider's modules).
+pub use llavero_platform::levels as factors;
+pub use llavero_platform::{random, seal, write_queue};
 
 use std::sync::Arc;
 
@@ -33,7 +33,8 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use config::IdpConfig;
-pub use state::{ExtraGrant, Idp, IdpState};
+pub use llavero_platform::authorization::ExtraGrant;
+pub use state::{Idp, IdpState};
 
 /// Every route of the identity provider.
 pub fn router(idp: IdpState) -> Router {
@@ -105,7 +106,7 @@ pub fn router(idp: IdpState) -> Router {
         .route("/admin/clients", post(admin::register_client))
         .fallback(web::not_found)
         .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&idp),
+            Arc::clone(&idp.trusted_proxies),
             web::client_address::resolve,
         ))
         .with_state(idp)

@@ -13,11 +13,7 @@ use serde_json::{Value, json};
 
 use crate::oidc::claims::CLAIM_SCOPES;
 
-/// The RFC 9396 type OpenID4VCI defines.
-pub const DETAILS_TYPE: &str = "openid_credential";
-
-/// The scope-string prefix of a configuration requested by `authorization_details`.
-pub const DETAILS_PREFIX: &str = "openid_credential:";
+pub use llavero_platform::authorization::{DETAILS_PREFIX, DETAILS_TYPE};
 
 /// Most `authorization_details` entries in one request.
 const MAX_DETAILS: usize = 10;

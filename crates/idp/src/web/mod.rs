@@ -1,6 +1,6 @@
 //! The browser side: cookies, CSRF tokens, the caller's address, rate limits, pages.
 
-pub mod client_address;
+pub use llavero_platform::client_address;
 pub mod display;
 pub mod pages;
 
