@@ -155,7 +155,7 @@ pub fn account(config: &Config, command: AccountCommand) -> anyhow::Result<ExitC
             block_on(async {
                 let store = identity::open_store(config).await?;
                 let idp = identity::build(config, store, Arc::new(SystemClock)).await?;
-                let Some(changed) = llavero_idp::attestation::set_staff(&idp, run, !remove).await?
+                let Some(changed) = llavero_idp::accounts::set_staff(&idp, run, !remove).await?
                 else {
                     eprintln!("{run} has no account");
                     return Ok(ExitCode::FAILURE);

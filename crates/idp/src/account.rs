@@ -7,15 +7,14 @@ use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::pages::Locale;
-use super::{CsrfSecret, RateClass, csrf_valid, rate_limit};
 use crate::accounts::{self, ActivationFailure};
 use crate::audit::{self, Origin};
-use crate::oidc::authorize::{current_session, see_other};
-use crate::oidc::token::peer;
 use crate::password::PasswordError;
 use crate::registry::Run;
+use crate::session::current_session;
 use crate::state::{Idp, IdpState};
+use crate::web::pages::Locale;
+use crate::web::{ClientAddress, CsrfSecret, RateClass, csrf_valid, rate_limit, see_other};
 
 fn password_message(e: PasswordError) -> &'static str {
     match e {
@@ -90,7 +89,8 @@ pub async fn activate(
             "error_csrf",
         );
     }
-    if let Err(limited) = rate_limit(&idp, RateClass::Login, &peer(&extensions)).await {
+    if let Err(limited) = rate_limit(&idp, RateClass::Login, &ClientAddress::of(&extensions)).await
+    {
         return limited;
     }
     match accounts::activate(
@@ -120,7 +120,7 @@ pub async fn activate(
             StatusCode::BAD_REQUEST,
             &headers,
             &form,
-            Some(super::pages::run_error_key(&form.run)),
+            Some(crate::web::pages::run_error_key(&form.run)),
         ),
         Ok(Err(ActivationFailure::Password(e))) => activate_page(
             &idp,
@@ -136,10 +136,10 @@ pub async fn activate(
             &form,
             Some("bad_activation"),
         ),
-        Ok(Err(ActivationFailure::Busy)) => super::busy(&headers, |status| {
+        Ok(Err(ActivationFailure::Busy)) => crate::web::busy(&headers, |status| {
             activate_page(&idp, status, &headers, &form, Some("busy"))
         }),
-        Err(e) => super::internal(&e),
+        Err(e) => crate::web::internal(&e),
     }
 }
 
@@ -154,7 +154,7 @@ async fn account_page(
     let session = match current_session(idp, headers).await {
         Ok(Some(s)) => s,
         Ok(None) => return see_other("/login"),
-        Err(e) => return super::internal(&e),
+        Err(e) => return crate::web::internal(&e),
     };
     let now = idp.now();
     let loaded = async {
@@ -178,7 +178,7 @@ async fn account_page(
             (person, consents, sessions, history, keys)
         }
         Ok((None, ..)) => return see_other("/login"),
-        Err(e) => return super::internal(&e),
+        Err(e) => return crate::web::internal(&e),
     };
     let run = u32::try_from(person.run)
         .ok()
@@ -195,7 +195,7 @@ async fn account_page(
         .collect();
     let sessions: Vec<_> = sessions
         .iter()
-        .map(|s| json!({"handle": s.handle, "created": idp.config.time_zone.format(s.created_at), "device": super::display::device(&idp.pages, locale, Some(&s.user_agent)), "current": s.handle == session.handle}))
+        .map(|s| json!({"handle": s.handle, "created": idp.config.time_zone.format(s.created_at), "device": crate::web::display::device(&idp.pages, locale, Some(&s.user_agent)), "current": s.handle == session.handle}))
         .collect();
     let history = history_rows(idp, locale, &history, &names);
     let csrf = CsrfSecret::from_request(idp, headers);
@@ -273,7 +273,7 @@ fn history_rows(
                 "what": event_label(idp, locale, &e.kind, result),
                 "service": e.client_id.as_deref().and_then(|c| names.get(c)).cloned().unwrap_or_default(),
                 "shared": scopes.unwrap_or_default(),
-                "device": super::display::device(&idp.pages, locale, e.user_agent.as_deref()),
+                "device": crate::web::display::device(&idp.pages, locale, e.user_agent.as_deref()),
                 "from": e.ip.clone().unwrap_or_default(),
             })
         })
@@ -353,7 +353,7 @@ pub async fn end_other_sessions(
             .await;
             see_other("/account")
         }
-        Err(e) => super::internal(&e),
+        Err(e) => crate::web::internal(&e),
     }
 }
 
@@ -389,7 +389,7 @@ async fn checked_session(
     match current_session(idp, headers).await {
         Ok(Some(s)) => Ok(s),
         Ok(None) => Err(see_other("/login")),
-        Err(e) => Err(super::internal(&e)),
+        Err(e) => Err(crate::web::internal(&e)),
     }
 }
 
@@ -409,7 +409,7 @@ pub async fn revoke_consent(
         .revoke_consent(&session.account_id, &form.client_id, idp.now())
         .await
     {
-        return super::internal(&e);
+        return crate::web::internal(&e);
     }
     let detail = json!({"result": "revoked"});
     audit::record(
@@ -440,7 +440,7 @@ pub async fn end_session(
         .end_session(&session.account_id, &form.handle, idp.now())
         .await
     {
-        return super::internal(&e);
+        return crate::web::internal(&e);
     }
     let detail = json!({"by": "account page", "sid": form.handle});
     audit::record(
@@ -470,7 +470,8 @@ pub async fn change_password(
         Ok(s) => s,
         Err(r) => return r,
     };
-    if let Err(limited) = rate_limit(&idp, RateClass::Login, &peer(&extensions)).await {
+    if let Err(limited) = rate_limit(&idp, RateClass::Login, &ClientAddress::of(&extensions)).await
+    {
         return limited;
     }
     match accounts::change_password(
@@ -520,7 +521,7 @@ pub async fn change_password(
                 StatusCode::SERVICE_UNAVAILABLE,
             )
             .await;
-            super::busy(&headers, |_| page)
+            crate::web::busy(&headers, |_| page)
         }
         Ok(Err(_)) => {
             account_page(
@@ -532,7 +533,7 @@ pub async fn change_password(
             )
             .await
         }
-        Err(e) => super::internal(&e),
+        Err(e) => crate::web::internal(&e),
     }
 }
 
@@ -541,7 +542,7 @@ pub async fn history_json(State(idp): State<IdpState>, headers: HeaderMap) -> Re
     let session = match current_session(&idp, &headers).await {
         Ok(Some(s)) => s,
         Ok(None) => return see_other("/login"),
-        Err(e) => return super::internal(&e),
+        Err(e) => return crate::web::internal(&e),
     };
     match idp
         .store
@@ -564,6 +565,6 @@ pub async fn history_json(State(idp): State<IdpState>, headers: HeaderMap) -> Re
             );
             response
         }
-        Err(e) => super::internal(&e),
+        Err(e) => crate::web::internal(&e),
     }
 }
