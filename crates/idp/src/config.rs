@@ -61,7 +61,7 @@ pub struct IdpConfig {
     pub trusted_proxies: llavero_platform::TrustedProxies,
     /// The zone the citizen's pages show times in (history, sessions, keys), named beside
     /// them. Default: `America/Santiago`.
-    pub time_zone: crate::web::display::LocalZone,
+    pub time_zone: crate::local_time::LocalZone,
 }
 
 impl IdpConfig {
@@ -93,7 +93,7 @@ impl IdpConfig {
             require_enrolment: false,
             webauthn_attestation: None,
             trusted_proxies: llavero_platform::TrustedProxies::default(),
-            time_zone: crate::web::display::LocalZone::default(),
+            time_zone: crate::local_time::LocalZone::default(),
         }
     }
 
