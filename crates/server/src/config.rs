@@ -212,8 +212,8 @@ impl Config {
     /// `LLAVERO_WEBAUTHN_ATTESTATION_AAGUIDS` (comma-separated; together they replace the
     /// allow-list by one entry), `LLAVERO_DEMO_DATA`, `LLAVERO_HEADER_READ_TIMEOUT_SECS`,
     /// `LLAVERO_REQUEST_TIMEOUT_SECS`, `LLAVERO_IDLE_TIMEOUT_SECS`,
-    /// `LLAVERO_MAX_CONNECTIONS`, `LLAVERO_TRUSTED_PROXIES` (comma-separated) and
-    /// `LLAVERO_DATABASE_CONNECT_RETRY_SECS`.
+    /// `LLAVERO_MAX_CONNECTIONS`, `LLAVERO_TRUSTED_PROXIES` (comma-separated),
+    /// `LLAVERO_DATABASE_CONNECT_RETRY_SECS` and `LLAVERO_TIME_ZONE`.
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(v) = var("LLAVERO_LISTEN") {
             self.listen = v.parse().context("LLAVERO_LISTEN")?;
