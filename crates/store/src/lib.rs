@@ -32,6 +32,7 @@ mod secret;
 mod sessions;
 pub mod testing;
 mod throttle;
+mod wallet;
 mod webauthn;
 
 use std::str::FromStr as _;
@@ -62,6 +63,7 @@ pub use registry::{ImportOutcome, Person, PersonStatus};
 pub use secret::{hash_secret, hashes_equal};
 pub use sessions::{NewSession, Session, SessionLimits};
 pub use throttle::RateDecision;
+pub use wallet::{HeldCredential, WalletKey, WalletPending};
 pub use webauthn::{Ceremony, CredentialAttestation, WebauthnCredential};
 
 /// Which database a [`Store`] talks to.
