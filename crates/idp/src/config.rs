@@ -58,7 +58,7 @@ pub struct IdpConfig {
     pub webauthn_attestation: Option<crate::attestation::AttestationPolicy>,
     /// Proxies (load balancers) whose forwarding headers name the client; empty, the default:
     /// the TCP peer is the client. See [`crate::web::client_address`].
-    pub trusted_proxies: crate::web::client_address::TrustedProxies,
+    pub trusted_proxies: llavero_platform::TrustedProxies,
 }
 
 impl IdpConfig {
@@ -89,7 +89,7 @@ impl IdpConfig {
             webauthn_origins: Vec::new(),
             require_enrolment: false,
             webauthn_attestation: None,
-            trusted_proxies: crate::web::client_address::TrustedProxies::default(),
+            trusted_proxies: llavero_platform::TrustedProxies::default(),
         }
     }
 

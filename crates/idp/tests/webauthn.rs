@@ -880,11 +880,10 @@ mod attestation {
     async fn staff_accounts_need_an_allowed_attestation(store: Store) {
         let (mut good, ca) = token();
         let provider = provider(store, Some(policy(&ca, &AAGUID.to_string()))).await;
-        let changed =
-            llavero_idp::attestation::set_staff(&provider.idp, RUN.parse().unwrap(), true)
-                .await
-                .unwrap()
-                .unwrap();
+        let changed = llavero_idp::accounts::set_staff(&provider.idp, RUN.parse().unwrap(), true)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(changed.unattested_keys, 0);
         let mut browser = provider.browser();
         let csrf = password_session(&mut browser).await;
@@ -1022,7 +1021,7 @@ mod attestation {
             "high is not advertised without an allow-list"
         );
         // And a staff account cannot register at all.
-        llavero_idp::attestation::set_staff(&provider.idp, RUN.parse().unwrap(), true)
+        llavero_idp::accounts::set_staff(&provider.idp, RUN.parse().unwrap(), true)
             .await
             .unwrap()
             .unwrap();

@@ -26,8 +26,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 use ipnet::IpNet;
 
-use crate::state::IdpState;
-
 /// The networks whose requests may name the client in a forwarding header.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(try_from = "Vec<String>")]
@@ -176,14 +174,16 @@ fn node(value: &str) -> Option<IpAddr> {
 
 /// Middleware: resolves the caller's address once and leaves it in the request's extensions
 /// for every handler, limit and audit entry.
-pub async fn resolve(State(idp): State<IdpState>, mut request: Request, next: Next) -> Response {
+pub async fn resolve(
+    State(trusted): State<std::sync::Arc<TrustedProxies>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(peer)| peer.ip());
-    let address = ClientAddress(
-        peer.map(|peer| client_behind(peer, request.headers(), &idp.config.trusted_proxies)),
-    );
+    let address = ClientAddress(peer.map(|peer| client_behind(peer, request.headers(), &trusted)));
     request.extensions_mut().insert(address);
     next.run(request).await
 }

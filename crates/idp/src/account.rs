@@ -7,15 +7,14 @@ use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::pages::Locale;
-use super::{CsrfSecret, RateClass, csrf_valid, rate_limit};
 use crate::accounts::{self, ActivationFailure};
 use crate::audit::{self, Origin};
-use crate::oidc::authorize::{current_session, see_other};
-use crate::oidc::token::peer;
 use crate::password::PasswordError;
 use crate::registry::Run;
+use crate::session::current_session;
 use crate::state::{Idp, IdpState};
+use crate::web::pages::Locale;
+use crate::web::{ClientAddress, CsrfSecret, RateClass, csrf_valid, rate_limit, see_other};
 
 fn password_message(e: PasswordError) -> &'static str {
     match e {
@@ -82,7 +81,8 @@ pub async fn activate(
             "error_csrf",
         );
     }
-    if let Err(limited) = rate_limit(&idp, RateClass::Login, &peer(&extensions)).await {
+    if let Err(limited) = rate_limit(&idp, RateClass::Login, &ClientAddress::of(&extensions)).await
+    {
         return limited;
     }
     match accounts::activate(
@@ -128,10 +128,10 @@ pub async fn activate(
             &form.run,
             Some("bad_activation"),
         ),
-        Ok(Err(ActivationFailure::Busy)) => super::busy(&headers, |status| {
+        Ok(Err(ActivationFailure::Busy)) => crate::web::busy(&headers, |status| {
             activate_page(&idp, status, &headers, &form.run, Some("busy"))
         }),
-        Err(e) => super::internal(&e),
+        Err(e) => crate::web::internal(&e),
     }
 }
 
@@ -158,7 +158,7 @@ async fn account_page(
     let session = match current_session(idp, headers).await {
         Ok(Some(s)) => s,
         Ok(None) => return see_other("/login"),
-        Err(e) => return super::internal(&e),
+        Err(e) => return crate::web::internal(&e),
     };
     let now = idp.now();
     let loaded = async {
@@ -182,7 +182,7 @@ async fn account_page(
             (person, consents, sessions, history, keys)
         }
         Ok((None, ..)) => return see_other("/login"),
-        Err(e) => return super::internal(&e),
+        Err(e) => return crate::web::internal(&e),
     };
     let run = u32::try_from(person.run)
         .ok()
@@ -355,7 +355,7 @@ pub async fn end_other_sessions(
             .await;
             see_other("/account")
         }
-        Err(e) => super::internal(&e),
+        Err(e) => crate::web::internal(&e),
     }
 }
 
@@ -391,7 +391,7 @@ async fn checked_session(
     match current_session(idp, headers).await {
         Ok(Some(s)) => Ok(s),
         Ok(None) => Err(see_other("/login")),
-        Err(e) => Err(super::internal(&e)),
+        Err(e) => Err(crate::web::internal(&e)),
     }
 }
 
@@ -411,7 +411,7 @@ pub async fn revoke_consent(
         .revoke_consent(&session.account_id, &form.client_id, idp.now())
         .await
     {
-        return super::internal(&e);
+        return crate::web::internal(&e);
     }
     let detail = json!({"result": "revoked"});
     audit::record(
@@ -442,7 +442,7 @@ pub async fn end_session(
         .end_session(&session.account_id, &form.handle, idp.now())
         .await
     {
-        return super::internal(&e);
+        return crate::web::internal(&e);
     }
     let detail = json!({"by": "account page", "sid": form.handle});
     audit::record(
@@ -472,7 +472,8 @@ pub async fn change_password(
         Ok(s) => s,
         Err(r) => return r,
     };
-    if let Err(limited) = rate_limit(&idp, RateClass::Login, &peer(&extensions)).await {
+    if let Err(limited) = rate_limit(&idp, RateClass::Login, &ClientAddress::of(&extensions)).await
+    {
         return limited;
     }
     match accounts::change_password(
@@ -522,7 +523,7 @@ pub async fn change_password(
                 StatusCode::SERVICE_UNAVAILABLE,
             )
             .await;
-            super::busy(&headers, |_| page)
+            crate::web::busy(&headers, |_| page)
         }
         Ok(Err(_)) => {
             account_page(
@@ -534,7 +535,7 @@ pub async fn change_password(
             )
             .await
         }
-        Err(e) => super::internal(&e),
+        Err(e) => crate::web::internal(&e),
     }
 }
 
@@ -543,7 +544,7 @@ pub async fn history_json(State(idp): State<IdpState>, headers: HeaderMap) -> Re
     let session = match current_session(&idp, &headers).await {
         Ok(Some(s)) => s,
         Ok(None) => return see_other("/login"),
-        Err(e) => return super::internal(&e),
+        Err(e) => return crate::web::internal(&e),
     };
     match idp
         .store
@@ -566,6 +567,6 @@ pub async fn history_json(State(idp): State<IdpState>, headers: HeaderMap) -> Re
             );
             response
         }
-        Err(e) => super::internal(&e),
+        Err(e) => crate::web::internal(&e),
     }
 }

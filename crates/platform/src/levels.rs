@@ -1,7 +1,7 @@
 //! Authentication factors and the assurance levels they reach (eIDAS levels of assurance). A
 //! login is a sequence of factors: the password first, then a WebAuthn assertion; or a passkey
 //! alone with user verification. A device-bound key whose attestation is on the configured
-//! allow-list ([`crate::attestation`]), used with user verification, reaches high.
+//! allow-list (the identity provider's attestation policy), used with user verification, reaches high.
 
 /// Password alone.
 pub const ACR_LOW: &str = "http://eidas.europa.eu/LoA/low";

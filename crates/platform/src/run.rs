@@ -7,8 +7,8 @@ use std::str::FromStr;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RunError {
-    /// Not of the shape `12.345.678-5` or `12345678-5`.
-    #[error("a RUN looks like 12.345.678-5: digits, a dash and a check digit (0-9 or K)")]
+    /// Not digits followed by a check digit (dots, a dash or a space allowed).
+    #[error("a RUN looks like 12.345.678-5: digits, then the check digit (0-9 or K)")]
     Malformed,
     /// The number is zero or has more than 9 digits.
     #[error("the RUN number is out of range")]
@@ -25,13 +25,13 @@ pub enum RunError {
 /// RUN comes only from [`Run::from_number`] or parsing, never from a literal:
 ///
 /// ```compile_fail,E0603
-/// let unchecked = llavero_idp::registry::Run(12_345_678);
+/// let unchecked = llavero_platform::run::Run(12_345_678);
 /// ```
 ///
 /// ```
-/// let run: llavero_idp::registry::Run = "12.345.678-5".parse()?;
+/// let run: llavero_platform::run::Run = "12.345.678-5".parse()?;
 /// assert_eq!(run.number(), 12_345_678);
-/// # Ok::<(), llavero_idp::registry::RunError>(())
+/// # Ok::<(), llavero_platform::run::RunError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Run(u32);
@@ -81,10 +81,16 @@ fn check_digit(mut number: u32) -> char {
 impl FromStr for Run {
     type Err = RunError;
 
-    /// Accepts `12.345.678-5`, `12345678-5` and `12345678-k`; dots must group by three.
+    /// Accepts the RUN as people type it: `12.345.678-5`, `12345678-5`, `12345678 5` or
+    /// `123456785` (the last character is then the check digit), `k` or `K`. Dots, if any,
+    /// must group by three; anything else is refused as malformed, and a well-formed RUN whose
+    /// check digit does not match is refused with the digit it calls for.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        let (body, dv) = s.rsplit_once('-').ok_or(RunError::Malformed)?;
+        let (body, dv) = match s.rsplit_once(['-', ' ']) {
+            Some((body, dv)) => (body.trim_end(), dv),
+            None => s.split_at(s.len() - s.chars().last().map_or(0, char::len_utf8)),
+        };
         let mut dv_chars = dv.chars();
         let (Some(dv), None) = (dv_chars.next(), dv_chars.next()) else {
             return Err(RunError::Malformed);
@@ -174,6 +180,11 @@ mod tests {
             ("1-9", "1-9"),
             ("6-K", "6-K"),
             ("6-k", "6-K"),
+            ("50000567", "5.000.056-7"),
+            ("5.000.056-7", "5.000.056-7"),
+            ("5000056 7", "5.000.056-7"),
+            ("5.000.056 7", "5.000.056-7"),
+            ("6k", "6-K"),
             ("24.965.885-5", "24.965.885-5"),
             (" 7.654.321-6 ", "7.654.321-6"),
         ] {
@@ -188,8 +199,15 @@ mod tests {
             "12.345.678-4".parse::<Run>(),
             Err(RunError::CheckDigit { expected: '5' })
         );
+        assert_eq!(
+            "50000568".parse::<Run>(),
+            Err(RunError::CheckDigit { expected: '7' })
+        );
         for bad in [
             "",
+            "5",
+            "5000056--7",
+            "5000056 - 7",
             "-",
             "12345678",
             "12.345.678-",
