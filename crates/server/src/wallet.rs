@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderValue};
 use llavero_idp::IdpState;
-use llavero_idp::audit::Origin;
-use llavero_idp::registry::Run;
+use llavero_platform::Origin;
+use llavero_platform::Run;
 use llavero_idp::web::{CookieName, CsrfSecret, cookie, set_cookie};
 use llavero_wallet::fetch::{HttpFetch, UrlPolicy};
 use llavero_wallet::keys::{KeyError, KeyWrap, SealedKeys};
@@ -26,7 +26,10 @@ pub const CONFIRMATION_SECS: i64 = 300;
 #[derive(Debug)]
 pub struct ProviderSessions(pub IdpState);
 
-#[allow(clippy::needless_pass_by_value, reason = "used as map_err(store_error)")]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "used as map_err(store_error)"
+)]
 fn store_error(e: llavero_store::StoreError) -> SessionError {
     SessionError(e.to_string())
 }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::session::BoxFuture;
+use crate::boxed::BoxFuture;
 
 /// The largest document the wallet reads from another party: metadata, offers, request
 /// objects and credential responses are a few KiB; a status list token of a million

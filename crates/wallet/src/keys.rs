@@ -13,7 +13,7 @@ use llavero_store::{Store, WalletKey};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use zeroize::Zeroizing;
 
-use crate::session::BoxFuture;
+use crate::boxed::BoxFuture;
 
 /// Why a key operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -23,7 +23,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod boxed;
 pub mod error;
+pub mod extract;
 pub mod fetch;
 pub mod issuer_keys;
 pub mod keys;

@@ -2,18 +2,9 @@
 //! its own: the server wires [`CitizenSessions`] to the provider's sessions, CSRF secret and
 //! factor confirmation, so this crate never depends on the provider's.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use axum::extract::{FromRef, FromRequestParts};
 use axum::http::HeaderMap;
-use axum::http::request::Parts;
 
-use crate::error::WalletError;
-use crate::state::WalletState;
-
-/// A boxed future, for the object-safe traits the server implements.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::boxed::BoxFuture;
 
 /// The citizen of the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,27 +62,4 @@ pub trait CitizenSessions: Send + Sync {
         kind: &'a str,
         detail: serde_json::Value,
     ) -> BoxFuture<'a, ()>;
-}
-
-/// Extractor: the signed-in citizen, or a redirect to the login page.
-#[derive(Debug, Clone)]
-pub struct SignedIn(pub Citizen);
-
-impl<S> FromRequestParts<S> for SignedIn
-where
-    WalletState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = WalletError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let wallet = WalletState::from_ref(state);
-        match wallet.sessions.signed_in(&parts.headers).await {
-            Ok(Some(citizen)) => Ok(Self(citizen)),
-            Ok(None) => Err(WalletError::SignIn(wallet.sessions.login_url(
-                parts.uri.path_and_query().map_or("/wallet", |p| p.as_str()),
-            ))),
-            Err(e) => Err(WalletError::Internal(e.to_string())),
-        }
-    }
 }

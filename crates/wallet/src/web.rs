@@ -10,8 +10,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::WalletError;
+use crate::extract::SignedIn;
 use crate::pages::{Locale, claim_label, display_name, render};
-use crate::session::{Citizen, SignedIn};
+use crate::session::Citizen;
 use crate::state::WalletState;
 use crate::status::{self, Standing};
 

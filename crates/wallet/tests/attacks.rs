@@ -170,7 +170,6 @@ async fn no_holder_private_key_is_stored_unsealed() {
         assert!(
             world
                 .service
-                .issuer
                 .idp
                 .master
                 .open(

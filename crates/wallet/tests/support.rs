@@ -108,7 +108,7 @@ impl World {
         config.urls = UrlPolicy {
             dangerous_allow_http: false,
         };
-        let wallet = llavero_server::wallet::build_with(&service.issuer.idp, config, fetch.clone());
+        let wallet = llavero_server::wallet::build_with(&service.idp, config, fetch.clone());
         let app = llavero_wallet::router(Arc::clone(&wallet));
         Self {
             service,
@@ -120,7 +120,7 @@ impl World {
 
     /// Signs the citizen with `run` in (activating an account) and returns the cookie header.
     pub async fn sign_in(&self, run: &str) -> String {
-        let store = &self.service.issuer.idp.store;
+        let store = &self.service.idp.store;
         let number = i64::from(run.parse::<llavero_idp::registry::Run>().unwrap().number());
         let now = self.service.now();
         let account = match store.account_by_run(number).await.unwrap() {
