@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderValue};
 use llavero_idp::IdpState;
+use llavero_idp::web::{CookieName, CsrfSecret, cookie, set_cookie};
 use llavero_platform::Origin;
 use llavero_platform::Run;
-use llavero_idp::web::{CookieName, CsrfSecret, cookie, set_cookie};
 use llavero_wallet::fetch::{HttpFetch, UrlPolicy};
 use llavero_wallet::keys::{KeyError, KeyWrap, SealedKeys};
 use llavero_wallet::session::{BoxFuture, Citizen, CitizenSessions, Confirmation, SessionError};

@@ -4,8 +4,9 @@
 //! **receives** credentials over OpenID4VCI 1.0 from any conforming issuer ([`receive`]),
 //! **holds** them with one sealed P-256 key per credential ([`keys`]), **shows** them in plain
 //! Spanish or English with their status refreshed from the issuers' lists ([`web`],
-//! [`status`]), and **presents** them over OpenID4VP 1.0 ([`present`]) with the citizen
-//! deciding, claim by claim, and confirming with a fresh second factor.
+//! [`status`]). Presenting them over OpenID4VP 1.0 ([`present`]), the citizen deciding claim
+//! by claim and confirming with a fresh second factor ([`session::CitizenSessions::confirm`]),
+//! is the next step: its routes are not served yet.
 //!
 //! ```text
 //!  browser ──► router ──► web (pages, forms) ──► receive / present ──► fetch ──► issuer / verifier

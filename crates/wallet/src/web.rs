@@ -301,22 +301,14 @@ async fn record_received(
         .await;
 }
 
-/// `GET /wallet/metadata`: what an issuer or verifier needs to reach this wallet.
+/// `GET /wallet/metadata`: what an issuer needs to reach this wallet (presentation metadata
+/// comes with the OpenID4VP side).
 pub async fn metadata(State(wallet): State<WalletState>) -> Response {
     let base = &wallet.config.base_url;
     let mut response = Json(json!({
         "credential_offer_endpoint": format!("{base}/wallet/offer"),
-        "authorization_endpoint": format!("{base}/wallet/authorize"),
-        "response_types_supported": ["vp_token"],
-        "response_modes_supported": ["direct_post.jwt", "direct_post"],
-        "client_id_prefixes_supported": ["x509_hash", "x509_san_dns", "redirect_uri"],
-        "request_object_signing_alg_values_supported": ["ES256"],
-        "vp_formats_supported": {
-            "dc+sd-jwt": {"sd-jwt_alg_values": ["ES256"], "kb-jwt_alg_values": ["ES256"]},
-            "jwt_vc_json": {"alg_values": ["ES256"]}
-        },
-        "authorization_encryption_alg_values_supported": ["ECDH-ES"],
-        "authorization_encryption_enc_values_supported": ["A128GCM", "A256GCM"],
+        "credential_offer_schemes_supported": ["openid-credential-offer"],
+        "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": ["ES256"]}},
     }))
     .into_response();
     response.headers_mut().insert(
