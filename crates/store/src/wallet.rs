@@ -97,6 +97,16 @@ fn credential_from_row(row: &AnyRow) -> Result<HeldCredential, StoreError> {
     })
 }
 
+fn pending_from_row(row: &AnyRow) -> Result<WalletPending, StoreError> {
+    Ok(WalletPending {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        kind: row.try_get("kind")?,
+        body: row.try_get("body")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
 impl Store {
     /// The account's sealed data key, if it has one.
     pub async fn wallet_data_key(&self, account_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -353,13 +363,7 @@ impl Store {
         .rows_affected();
         tx.commit().await?;
         let Some(row) = row else { return Ok(None) };
-        let pending = WalletPending {
-            id: row.try_get("id")?,
-            account_id: row.try_get("account_id")?,
-            kind: row.try_get("kind")?,
-            body: row.try_get("body")?,
-            expires_at: row.try_get("expires_at")?,
-        };
+        let pending = pending_from_row(&row)?;
         Ok((deleted == 1 && pending.expires_at > now).then_some(pending))
     }
 
@@ -381,15 +385,6 @@ impl Store {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            Ok(WalletPending {
-                id: row.try_get("id")?,
-                account_id: row.try_get("account_id")?,
-                kind: row.try_get("kind")?,
-                body: row.try_get("body")?,
-                expires_at: row.try_get("expires_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(pending_from_row).transpose()
     }
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use llavero_credentials::crypto::{Signer, signer_from_jwk, system_random};
 use llavero_credentials::jwk::{Jwk, PrivateJwk};
+use llavero_platform::MasterKey;
 use llavero_store::{Store, WalletKey};
-use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use zeroize::Zeroizing;
 
 use crate::boxed::BoxFuture;
@@ -87,12 +87,6 @@ fn key_label(account_id: &str, key_id: &str) -> String {
     format!("wallet-key:{account_id}:{key_id}")
 }
 
-fn aead(key: &[u8]) -> Result<LessSafeKey, KeyError> {
-    UnboundKey::new(&AES_256_GCM, key)
-        .map(LessSafeKey::new)
-        .map_err(|_| KeyError::Open)
-}
-
 fn random_id() -> Result<String, KeyError> {
     let mut bytes = [0u8; 16];
     system_random()
@@ -108,54 +102,22 @@ impl SealedKeys {
         Self { store, wrap }
     }
 
-    /// The citizen's data key, created on first use.
-    async fn data_key(&self, account_id: &str, now: i64) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    /// The citizen's data key (an AES-256-GCM sealing key of the platform's kind), created on
+    /// first use.
+    async fn data_key(&self, account_id: &str, now: i64) -> Result<MasterKey, KeyError> {
         let label = data_key_label(account_id);
         let sealed = if let Some(sealed) = self.store.wallet_data_key(account_id).await? {
             sealed
         } else {
-            {
-                let mut fresh = Zeroizing::new([0u8; 32]);
-                system_random()
-                    .fill(fresh.as_mut_slice())
-                    .map_err(|e| KeyError::Crypto(e.to_string()))?;
-                let sealed = self.wrap.wrap(&label, fresh.as_slice())?;
-                self.store
-                    .create_wallet_data_key(account_id, &sealed, now)
-                    .await?
-            }
+            let fresh = MasterKey::generate();
+            let sealed = self.wrap.wrap(&label, fresh.to_base64().as_bytes())?;
+            self.store
+                .create_wallet_data_key(account_id, &sealed, now)
+                .await?
         };
-        self.wrap.unwrap(&label, &sealed)
-    }
-
-    fn seal(data_key: &[u8], label: &str, plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
-        let mut nonce = [0u8; 12];
-        system_random()
-            .fill(&mut nonce)
-            .map_err(|e| KeyError::Crypto(e.to_string()))?;
-        let mut buffer = plaintext.to_vec();
-        aead(data_key)?
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(label.as_bytes()),
-                &mut buffer,
-            )
-            .map_err(|_| KeyError::Open)?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&buffer);
-        Ok(out)
-    }
-
-    fn open(data_key: &[u8], label: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-        let (nonce, ciphertext) = sealed.split_at_checked(12).ok_or(KeyError::Open)?;
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| KeyError::Open)?;
-        let mut buffer = Zeroizing::new(ciphertext.to_vec());
-        let len = aead(data_key)?
-            .open_in_place(nonce, Aad::from(label.as_bytes()), &mut buffer)
-            .map_err(|_| KeyError::Open)?
-            .len();
-        buffer.truncate(len);
-        Ok(buffer)
+        let text = self.wrap.unwrap(&label, &sealed)?;
+        let text = std::str::from_utf8(&text).map_err(|_| KeyError::Open)?;
+        MasterKey::from_base64(text).map_err(|_| KeyError::Open)
     }
 }
 
@@ -174,11 +136,12 @@ impl HolderKeys for SealedKeys {
                 let private = PrivateJwk::generate_p256(system_random(), None)
                     .map_err(|e| KeyError::Crypto(e.to_string()))?;
                 let public = private.public();
-                let sealed = Self::seal(
-                    &data_key,
-                    &key_label(account_id, &id),
-                    private.to_secret_value().as_bytes(),
-                )?;
+                let sealed = data_key
+                    .seal(
+                        &key_label(account_id, &id),
+                        private.to_secret_value().as_bytes(),
+                    )
+                    .map_err(|_| KeyError::Open)?;
                 self.store
                     .insert_wallet_key(&WalletKey {
                         id: id.clone(),
@@ -206,11 +169,9 @@ impl HolderKeys for SealedKeys {
                 .await?
                 .ok_or(KeyError::Unknown)?;
             let data_key = self.data_key(account_id, stored.created_at).await?;
-            let secret = Self::open(
-                &data_key,
-                &key_label(account_id, key_id),
-                &stored.sealed_private_key,
-            )?;
+            let secret = data_key
+                .open(&key_label(account_id, key_id), &stored.sealed_private_key)
+                .map_err(|_| KeyError::Open)?;
             let text = std::str::from_utf8(&secret).map_err(|_| KeyError::Open)?;
             let private =
                 PrivateJwk::from_json(text).map_err(|e| KeyError::Crypto(e.to_string()))?;
