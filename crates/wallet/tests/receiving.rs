@@ -9,7 +9,15 @@ use crate::support::World;
 
 #[tokio::test]
 async fn an_agency_offer_with_tx_code_lands_in_the_wallet_as_a_batch() {
-    let world = World::new().await;
+    received_as_a_batch(World::new().await).await;
+}
+
+#[tokio::test]
+async fn an_agency_offer_lands_in_the_wallet_on_postgres() {
+    received_as_a_batch(World::postgres().await).await;
+}
+
+async fn received_as_a_batch(world: World) {
     let cookie = world.sign_in(RUN).await;
     let offer = world.offer(RUN, &["birth-certificate_sd-jwt"]).await;
     assert!(offer["tx_code"].is_string(), "{offer}");

@@ -99,7 +99,15 @@ impl Page {
 
 impl World {
     pub async fn new() -> Self {
-        let service = Service::sqlite().await;
+        Self::over(Service::sqlite().await)
+    }
+
+    /// On a fresh PostgreSQL schema.
+    pub async fn postgres() -> Self {
+        Self::over(Service::postgres().await)
+    }
+
+    fn over(service: Service) -> Self {
         let fetch = Arc::new(RouterFetch {
             router: service.router.clone(),
             oversized: std::sync::Mutex::new(None),
