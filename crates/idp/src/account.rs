@@ -30,16 +30,18 @@ fn activate_page(
     idp: &Idp,
     status: StatusCode,
     headers: &HeaderMap,
-    run: &str,
+    typed: &ActivateForm,
     error: Option<&str>,
 ) -> Response {
     let locale = Locale::choose(None, headers);
     let csrf = CsrfSecret::from_request(idp, headers);
+    // What the citizen typed stays in the form (never the passwords), so a failed attempt
+    // costs only the fix, not copying the code and serial again.
     let mut response = idp.pages.render(
         status,
         "activate.html",
         locale,
-        json!({"csrf": csrf.form_token(idp), "run": run, "error": error.map(|k| idp.pages.message(locale, k))}),
+        json!({"csrf": csrf.form_token(idp), "run": typed.run, "code": typed.code, "serial": typed.serial, "error": error.map(|k| idp.pages.message(locale, k))}),
     );
     csrf.attach(idp, &mut response);
     response
@@ -47,11 +49,17 @@ fn activate_page(
 
 /// `GET /activate`.
 pub async fn activate_form(State(idp): State<IdpState>, headers: HeaderMap) -> Response {
-    activate_page(&idp, StatusCode::OK, &headers, "", None)
+    activate_page(
+        &idp,
+        StatusCode::OK,
+        &headers,
+        &ActivateForm::default(),
+        None,
+    )
 }
 
 /// The activation form.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct ActivateForm {
     #[serde(default)]
     csrf: String,
@@ -111,40 +119,28 @@ pub async fn activate(
             &idp,
             StatusCode::BAD_REQUEST,
             &headers,
-            &form.run,
-            Some("bad_run"),
+            &form,
+            Some(crate::web::pages::run_error_key(&form.run)),
         ),
         Ok(Err(ActivationFailure::Password(e))) => activate_page(
             &idp,
             StatusCode::BAD_REQUEST,
             &headers,
-            &form.run,
+            &form,
             Some(password_message(e)),
         ),
         Ok(Err(ActivationFailure::Mismatch)) => activate_page(
             &idp,
             StatusCode::BAD_REQUEST,
             &headers,
-            &form.run,
+            &form,
             Some("bad_activation"),
         ),
         Ok(Err(ActivationFailure::Busy)) => crate::web::busy(&headers, |status| {
-            activate_page(&idp, status, &headers, &form.run, Some("busy"))
+            activate_page(&idp, status, &headers, &form, Some("busy"))
         }),
         Err(e) => crate::web::internal(&e),
     }
-}
-
-fn format_time(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute] UTC"
-            ))
-            .ok()
-        })
-        .unwrap_or_default()
 }
 
 async fn account_page(
@@ -199,7 +195,7 @@ async fn account_page(
         .collect();
     let sessions: Vec<_> = sessions
         .iter()
-        .map(|s| json!({"handle": s.handle, "created": format_time(s.created_at), "user_agent": s.user_agent, "current": s.handle == session.handle}))
+        .map(|s| json!({"handle": s.handle, "created": idp.config.time_zone.format(s.created_at), "device": crate::web::display::device(&idp.pages, locale, Some(&s.user_agent)), "current": s.handle == session.handle}))
         .collect();
     let history = history_rows(idp, locale, &history, &names);
     let csrf = CsrfSecret::from_request(idp, headers);
@@ -220,7 +216,8 @@ async fn account_page(
             "consents": consents,
             "sessions": sessions,
             "history": history,
-            "keys": crate::webauthn::key_rows(idp, locale, &keys, format_time),
+            "keys": crate::webauthn::key_rows(idp, locale, &keys, |t| idp.config.time_zone.format(t)),
+            "time_zone": idp.config.time_zone.name(),
             "recovery_left": idp.store.recovery_codes_left(&session.account_id).await.unwrap_or(0),
         }),
     );
@@ -272,10 +269,11 @@ fn history_rows(
             });
             let result = e.detail.get("result").and_then(serde_json::Value::as_str).unwrap_or("");
             json!({
-                "when": format_time(e.at),
+                "when": idp.config.time_zone.format(e.at),
                 "what": event_label(idp, locale, &e.kind, result),
                 "service": e.client_id.as_deref().and_then(|c| names.get(c)).cloned().unwrap_or_default(),
                 "shared": scopes.unwrap_or_default(),
+                "device": crate::web::display::device(&idp.pages, locale, e.user_agent.as_deref()),
                 "from": e.ip.clone().unwrap_or_default(),
             })
         })

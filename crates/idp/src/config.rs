@@ -59,6 +59,9 @@ pub struct IdpConfig {
     /// Proxies (load balancers) whose forwarding headers name the client; empty, the default:
     /// the TCP peer is the client. See [`crate::web::client_address`].
     pub trusted_proxies: llavero_platform::TrustedProxies,
+    /// The zone the citizen's pages show times in (history, sessions, keys), named beside
+    /// them. Default: `America/Santiago`.
+    pub time_zone: crate::local_time::LocalZone,
 }
 
 impl IdpConfig {
@@ -90,6 +93,7 @@ impl IdpConfig {
             require_enrolment: false,
             webauthn_attestation: None,
             trusted_proxies: llavero_platform::TrustedProxies::default(),
+            time_zone: crate::local_time::LocalZone::default(),
         }
     }
 

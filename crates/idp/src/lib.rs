@@ -16,6 +16,7 @@ pub mod clients;
 pub mod config;
 pub mod hashing;
 pub mod keys;
+pub mod local_time;
 pub mod oidc;
 pub mod password;
 pub mod refresh_grants;

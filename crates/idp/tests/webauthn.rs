@@ -1050,6 +1050,9 @@ mod attestation {
 
     #[tokio::test]
     async fn an_attested_key_reaches_high_postgres() {
+        if llavero_store::testing::skip_postgres() {
+            return;
+        }
         an_attested_key_reaches_high(postgres().await).await;
     }
 
@@ -1060,6 +1063,9 @@ mod attestation {
 
     #[tokio::test]
     async fn another_ca_is_an_ordinary_factor_postgres() {
+        if llavero_store::testing::skip_postgres() {
+            return;
+        }
         keys_off_the_list_are_ordinary_factors(postgres().await, true).await;
     }
 
@@ -1070,6 +1076,9 @@ mod attestation {
 
     #[tokio::test]
     async fn staff_accounts_need_an_allowed_attestation_postgres() {
+        if llavero_store::testing::skip_postgres() {
+            return;
+        }
         staff_accounts_need_an_allowed_attestation(postgres().await).await;
     }
 

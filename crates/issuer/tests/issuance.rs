@@ -25,6 +25,9 @@ macro_rules! on_both_backends {
         mod postgres {
             $(#[tokio::test]
             async fn $scenario() {
+                if llavero_store::testing::skip_postgres() {
+                    return;
+                }
                 super::$scenario(super::Service::postgres().await).await;
             })*
         }

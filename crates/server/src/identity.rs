@@ -67,6 +67,10 @@ pub fn idp_config(config: &Config) -> anyhow::Result<IdpConfig> {
     idp.webauthn_rp_id.clone_from(&config.webauthn_rp_id);
     idp.webauthn_origins.clone_from(&config.webauthn_origins);
     idp.require_enrolment = config.require_enrolment;
+    if let Some(zone) = &config.time_zone {
+        idp.time_zone = llavero_idp::web::display::LocalZone::named(zone)
+            .context("LLAVERO_TIME_ZONE / time_zone")?;
+    }
     idp.trusted_proxies.clone_from(&config.trusted_proxies);
     if let Some(workers) = config.password_hash_workers {
         idp.password_hash_workers = workers;

@@ -1,6 +1,7 @@
 //! The browser side: cookies, CSRF tokens, the caller's address, rate limits, pages.
 
 pub use llavero_platform::client_address;
+pub mod display;
 pub mod pages;
 
 use std::fmt::Write as _;
