@@ -104,7 +104,11 @@ fn serve(config: &Config) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         tracing::info!(address = %listener.local_addr()?, issuer = %idp.config.issuer, "llavero listening");
-        let app = http::app(state, idp, issuer).layer(tower_http::trace::TraceLayer::new_for_http());
+        let https = idp.config.issuer.starts_with("https://");
+        let wallet = http::with_security_headers(llavero_wallet::router(crate::wallet::build(&idp)?), https);
+        let app = http::app(state, idp, issuer)
+            .merge(wallet)
+            .layer(tower_http::trace::TraceLayer::new_for_http());
         crate::listen::serve(listener, app, limits, async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -33,6 +33,7 @@ mod secret;
 mod sessions;
 pub mod testing;
 mod throttle;
+mod wallet;
 mod webauthn;
 
 use std::str::FromStr as _;
@@ -63,6 +64,7 @@ pub use registry::{ImportOutcome, Person, PersonStatus};
 pub use secret::{hash_secret, hashes_equal};
 pub use sessions::{NewSession, Session, SessionLimits};
 pub use throttle::RateDecision;
+pub use wallet::{HeldCredential, WalletKey, WalletPending};
 pub use webauthn::{Ceremony, CredentialAttestation, WebauthnCredential};
 
 /// Which database a [`Store`] talks to.

@@ -1,0 +1,208 @@
+//! Wiring of the wallet service: the identity provider's sessions, factor confirmation and
+//! audit trail behind the wallet's [`CitizenSessions`], the master key behind its [`KeyWrap`],
+//! so the wallet never depends on the provider's crate.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, HeaderValue};
+use llavero_idp::IdpState;
+use llavero_idp::web::{CookieName, CsrfSecret, cookie, set_cookie};
+use llavero_platform::Origin;
+use llavero_platform::Run;
+use llavero_wallet::fetch::{HttpFetch, UrlPolicy};
+use llavero_wallet::keys::{KeyError, KeyWrap, SealedKeys};
+use llavero_wallet::session::{BoxFuture, Citizen, CitizenSessions, Confirmation, SessionError};
+use llavero_wallet::{Wallet, WalletConfig, WalletParts, WalletState};
+use zeroize::Zeroizing;
+
+/// How recent a login must be to count as the confirmation of an account without keys (the
+/// provider's rule for a first enrolment).
+pub const FRESH_LOGIN_SECS: i64 = 600;
+
+/// How recent a WebAuthn confirmation must be (the provider's rule for factor changes).
+pub const CONFIRMATION_SECS: i64 = 300;
+
+/// The provider's sessions, as the wallet sees them.
+#[derive(Debug)]
+pub struct ProviderSessions(pub IdpState);
+
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "used as map_err(store_error)"
+)]
+fn store_error(e: llavero_store::StoreError) -> SessionError {
+    SessionError(e.to_string())
+}
+
+impl CitizenSessions for ProviderSessions {
+    fn signed_in<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+    ) -> BoxFuture<'a, Result<Option<Citizen>, SessionError>> {
+        Box::pin(async move {
+            let idp = &self.0;
+            let Some(value) = cookie(idp, headers, CookieName::Session) else {
+                return Ok(None);
+            };
+            let Some(session) = idp
+                .store
+                .session(
+                    &llavero_store::hash_secret(&value),
+                    idp.session_limits(),
+                    idp.now(),
+                )
+                .await
+                .map_err(store_error)?
+            else {
+                return Ok(None);
+            };
+            let Some(account) = idp
+                .store
+                .account(&session.account_id)
+                .await
+                .map_err(store_error)?
+            else {
+                return Ok(None);
+            };
+            let run = u32::try_from(account.run)
+                .ok()
+                .and_then(|n| Run::from_number(n).ok())
+                .map(|r| r.to_string())
+                .unwrap_or_default();
+            Ok(Some(Citizen {
+                account_id: account.id,
+                run,
+                session: session.handle,
+            }))
+        })
+    }
+
+    fn confirm<'a>(
+        &'a self,
+        citizen: &'a Citizen,
+    ) -> BoxFuture<'a, Result<Confirmation, SessionError>> {
+        Box::pin(async move {
+            let idp = &self.0;
+            let now = idp.now();
+            let has_keys = !idp
+                .store
+                .webauthn_credentials(&citizen.account_id)
+                .await
+                .map_err(store_error)?
+                .is_empty();
+            let confirmed = if has_keys {
+                idp.store
+                    .spend_confirmation(&citizen.session, now - CONFIRMATION_SECS)
+                    .await
+                    .map_err(store_error)?
+            } else {
+                idp.store
+                    .sessions_of(&citizen.account_id, idp.session_limits(), now)
+                    .await
+                    .map_err(store_error)?
+                    .iter()
+                    .any(|s| s.handle == citizen.session && now - s.auth_time <= FRESH_LOGIN_SECS)
+            };
+            Ok(if confirmed {
+                Confirmation::Confirmed
+            } else {
+                Confirmation::Needed
+            })
+        })
+    }
+
+    fn confirmation_csrf(&self, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+        let secret = CsrfSecret::from_request(&self.0, headers);
+        let cookie = secret
+            .is_new
+            .then(|| set_cookie(&self.0, CookieName::Csrf, &secret.value, None));
+        (secret.form_token(&self.0), cookie)
+    }
+
+    fn login_url(&self, _back: &str) -> String {
+        "/login".to_owned()
+    }
+
+    fn record<'a>(
+        &'a self,
+        citizen: &'a Citizen,
+        headers: &'a HeaderMap,
+        kind: &'a str,
+        detail: serde_json::Value,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let origin = Origin {
+                ip: None,
+                user_agent: headers
+                    .get(axum::http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| v.chars().take(200).collect()),
+            };
+            llavero_idp::audit::record(
+                &self.0,
+                &origin,
+                kind,
+                Some(&citizen.account_id),
+                None,
+                detail,
+            )
+            .await;
+        })
+    }
+}
+
+/// The master key, wrapping the citizens' data keys.
+#[derive(Debug)]
+pub struct MasterWrap(pub IdpState);
+
+impl KeyWrap for MasterWrap {
+    fn wrap(&self, label: &str, plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.0
+            .master
+            .seal(label, plaintext)
+            .map_err(|_| KeyError::Open)
+    }
+
+    fn unwrap(&self, label: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        self.0
+            .master
+            .open(label, sealed)
+            .map_err(|_| KeyError::Open)
+    }
+}
+
+/// Builds the wallet over the provider. Plain-http issuers and verifiers are reachable only
+/// when the service itself runs on plain http (development).
+pub fn build(idp: &IdpState) -> anyhow::Result<WalletState> {
+    let mut config = WalletConfig::new(&idp.config.issuer);
+    config.urls = UrlPolicy {
+        dangerous_allow_http: !idp.config.issuer.starts_with("https://"),
+    };
+    Ok(build_with(idp, config, Arc::new(HttpFetch::new()?)))
+}
+
+/// Builds the wallet with a given configuration and outbound HTTP (tests answer in-process).
+#[must_use]
+pub fn build_with(
+    idp: &IdpState,
+    config: WalletConfig,
+    fetch: Arc<dyn llavero_wallet::fetch::Fetch>,
+) -> WalletState {
+    let csrf_tag = ring::hmac::sign(&idp.master.derive("wallet-csrf"), b"wallet-csrf");
+    let mut csrf_secret = [0u8; 32];
+    csrf_secret.copy_from_slice(csrf_tag.as_ref().get(..32).unwrap_or(&[0u8; 32]));
+    Wallet::new(
+        config,
+        WalletParts {
+            store: idp.store.clone(),
+            sessions: Arc::new(ProviderSessions(Arc::clone(idp))),
+            keys: Arc::new(SealedKeys::new(
+                idp.store.clone(),
+                Arc::new(MasterWrap(Arc::clone(idp))),
+            )),
+            fetch,
+            clock: Arc::clone(&idp.clock),
+            csrf_secret,
+        },
+    )
+}
