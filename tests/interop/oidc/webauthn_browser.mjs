@@ -197,8 +197,17 @@ try {
   ok('a wrong check digit says so; the code and serial are kept');
 
   await Promise.all([page.waitForURL(/\/login\?activated=1/), activate(RUN)]);
+  assert.equal((await page.textContent('p.notice[role=status]')).trim(), MESSAGES.es.activated,
+    'the login page says the account is ready');
   await audit(page, 'login-activated-es', 'es');
-  ok('activation through the page');
+  ok('activation through the page, then a notice that the account is ready');
+  // The login page names a wrong check digit too.
+  await page.fill('#run', '15.555.555-5');
+  await page.fill('#password', PASSWORD);
+  await page.click('form[action="/login"] button[type=submit]');
+  await page.waitForSelector('#form-error');
+  assert.equal(await page.textContent('#form-error'), MESSAGES.es.run_check_digit);
+  ok('a wrong check digit at login says so');
 
   // The RUN as people type it: with or without dots, dash or a space before the check digit.
   for (const typed of ['155555556', '15555555-6', '15.555.555 6', RUN]) {

@@ -25,6 +25,8 @@ struct LoginView<'a> {
     client: Option<&'a Client>,
     run: &'a str,
     error: Option<&'a str>,
+    /// A message key shown as a notice (the account was just activated).
+    notice: Option<&'a str>,
 }
 
 fn login_page(
@@ -44,6 +46,7 @@ fn login_page(
             "client_name": view.client.map(|c| c.name.clone()),
             "run": view.run,
             "error": view.error.map(|k| idp.pages.message(locale, k)),
+            "notice": view.notice.map(|k| idp.pages.message(locale, k)),
         }),
     );
     if let Some(client) = view.client {
@@ -83,12 +86,16 @@ pub async fn login_form(
 ) -> Response {
     let csrf = CsrfSecret::from_request(&idp, &headers);
     if query.request.is_empty() {
+        let view = LoginView {
+            notice: query.activated.as_ref().map(|_| "activated"),
+            ..LoginView::default()
+        };
         return login_page(
             &idp,
             StatusCode::OK,
             Locale::choose(None, &headers),
             &csrf,
-            &LoginView::default(),
+            &view,
         );
     }
     match pending(&idp, &query.request, &csrf).await {
@@ -172,7 +179,10 @@ pub async fn login(
     let client_id = client.map(|c| c.id.as_str());
     let account_id = match outcome {
         LoginOutcome::Success { account_id } => account_id,
-        LoginOutcome::BadRun => return page(StatusCode::BAD_REQUEST, "bad_run"),
+        LoginOutcome::BadRun => {
+            let key = crate::web::pages::run_error_key(&form.run);
+            return page(StatusCode::BAD_REQUEST, key);
+        }
         LoginOutcome::Failed { account_id } => {
             audit::record(
                 &idp,

@@ -200,6 +200,9 @@ async fn pending(
 pub struct StepQuery {
     #[serde(default)]
     request: String,
+    /// Set by the activation page's redirect: the login page says the account is ready.
+    #[serde(default)]
+    activated: Option<String>,
 }
 
 /// The authorization stage as the [`Continuation`] of a login: the pending request this browser
