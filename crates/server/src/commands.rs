@@ -17,6 +17,7 @@ pub mod identity;
 pub mod issuer;
 pub mod load;
 pub mod trust;
+pub mod verifier;
 pub mod verify;
 
 /// Runs a parsed command line.
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Client(command) => identity::client(&config, command),
         Command::Audit(command) => identity::audit(&config, command),
         Command::Issuer(command) => issuer::run(&config, command),
+        Command::Verifier(command) => verifier::run(&config, command),
         Command::Load(command) => load::run(command),
     }
 }
@@ -96,6 +98,14 @@ fn serve(config: &Config) -> anyhow::Result<ExitCode> {
             crate::identity::seed_demo(&idp).await?;
             crate::issuance::seed_demo(&issuer).await?;
         }
+        let presentations = crate::presentations::build(&idp, &issuer).await?;
+        if config.demo_data() {
+            crate::presentations::seed_demo(&presentations).await?;
+        }
+        tokio::spawn(crate::presentations::refresh_trust(
+            std::sync::Arc::clone(&presentations),
+            std::sync::Arc::clone(&issuer),
+        ));
         tokio::spawn(crate::issuance::purge_expired(std::sync::Arc::clone(&issuer)));
         tokio::spawn(crate::identity::truncate_audit_ips(
             std::sync::Arc::clone(&idp),
@@ -105,7 +115,8 @@ fn serve(config: &Config) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         tracing::info!(address = %listener.local_addr()?, issuer = %idp.config.issuer, "llavero listening");
-        let app = http::app(state, idp, issuer).layer(tower_http::trace::TraceLayer::new_for_http());
+        let app = http::app_with(state, idp, issuer, llavero_presentations::router(presentations))
+            .layer(tower_http::trace::TraceLayer::new_for_http());
         crate::listen::serve(listener, app, limits, async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -16,3 +16,4 @@ pub mod http;
 pub mod identity;
 pub mod issuance;
 pub mod listen;
+pub mod presentations;

@@ -1,0 +1,162 @@
+//! What every handler shares: settings, the store, sealing, the clock, the trust the
+//! presentations are verified against, and the presentation authority.
+
+use std::sync::{Arc, RwLock};
+
+use llavero_credentials::time::Clock;
+use llavero_store::Store;
+use llavero_verifier::Verifier;
+use zeroize::Zeroizing;
+
+use crate::authority::Authority;
+
+/// Settings of the presentation service.
+#[derive(Debug, Clone)]
+pub struct PresentationsConfig {
+    /// How long a transaction waits for a wallet (and its result for the relying party).
+    pub transaction_secs: i64,
+    /// Lifetime of a relying-party API token.
+    pub token_secs: i64,
+    /// Validity of a relying party's certificate.
+    pub certificate_days: i64,
+    /// Validity of the signed relying-party list.
+    pub list_secs: i64,
+}
+
+impl Default for PresentationsConfig {
+    fn default() -> Self {
+        Self {
+            transaction_secs: 600,
+            token_secs: 600,
+            certificate_days: 365,
+            list_secs: 86_400,
+        }
+    }
+}
+
+/// Sealing failed (a wrong master key, or a tampered value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("sealing failed")]
+pub struct SealFailed;
+
+/// Seals secrets at rest (relying-party keys, the authority's key, response keys), bound to a
+/// label so a sealed value cannot be moved to another row. The platform's master key does it.
+pub trait Sealer: Send + Sync {
+    /// Seals `plaintext` bound to `label`.
+    fn seal(&self, label: &str, plaintext: &[u8]) -> Result<Vec<u8>, SealFailed>;
+    /// Opens what [`Sealer::seal`] sealed with the same label.
+    fn open(&self, label: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealFailed>;
+}
+
+/// The verifier presentations are checked with: a trust list and status lists, replaced as a
+/// whole when the caller refreshes them (status lists are refetched within their `ttl`).
+#[derive(Debug)]
+pub struct Trust(RwLock<Arc<Verifier>>);
+
+impl Trust {
+    /// Trust in `verifier`.
+    #[must_use]
+    pub fn new(verifier: Verifier) -> Self {
+        Self(RwLock::new(Arc::new(verifier)))
+    }
+
+    /// The current verifier.
+    #[must_use]
+    pub fn current(&self) -> Arc<Verifier> {
+        match self.0.read() {
+            Ok(v) => Arc::clone(&v),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Replaces the verifier (a refreshed trust list or status lists).
+    pub fn replace(&self, verifier: Verifier) {
+        let mut guard = match self.0.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = Arc::new(verifier);
+    }
+}
+
+/// The presentation service.
+pub struct Presentations {
+    /// Settings.
+    pub config: PresentationsConfig,
+    /// The shared database.
+    pub store: Store,
+    /// Seals secrets at rest.
+    pub sealer: Arc<dyn Sealer>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// The public base URL (`https://llavero.cl`).
+    pub base: String,
+    /// What presentations are verified against.
+    pub trust: Arc<Trust>,
+    /// The certificate authority of relying parties.
+    pub authority: Authority,
+}
+
+impl std::fmt::Debug for Presentations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Presentations")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The handle handlers receive.
+pub type PresentationsState = Arc<Presentations>;
+
+impl Presentations {
+    /// Assembles the service, creating the presentation authority's root on first start.
+    pub async fn new(
+        config: PresentationsConfig,
+        store: Store,
+        sealer: Arc<dyn Sealer>,
+        clock: Arc<dyn Clock>,
+        base: &str,
+        trust: Arc<Trust>,
+    ) -> Result<PresentationsState, crate::authority::AuthorityError> {
+        let authority = Authority::load_or_create(&store, sealer.as_ref(), clock.now()).await?;
+        Ok(Arc::new(Self {
+            config,
+            store,
+            sealer,
+            clock,
+            base: base.trim_end_matches('/').to_owned(),
+            trust,
+            authority,
+        }))
+    }
+
+    /// Now, in Unix seconds.
+    #[must_use]
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// A URL of this service.
+    #[must_use]
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// 32 random bytes, base64url: ids, nonces, secrets. The system generator does not fail on
+/// supported platforms; a zeroed buffer would be unsafe, so a failure aborts instead.
+#[must_use]
+pub fn random_token() -> String {
+    use base64::Engine as _;
+    use ring::rand::SecureRandom as _;
+    let mut bytes = [0u8; 32];
+    if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
+        std::process::abort();
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A member of a JSON object, or `null` (never a panic on an unexpected shape).
+pub(crate) fn field<'a>(value: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    value.get(name).unwrap_or(&serde_json::Value::Null)
+}
