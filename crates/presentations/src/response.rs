@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use llavero_holder::dcql::DcqlQuery;
 use llavero_store::{PresentationTransaction, hash_secret};
-use llavero_verifier::{Expectations, VerifiedCredential};
+use llavero_verifier::{Expectations, Rejection, VerifiedCredential};
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
@@ -219,7 +219,7 @@ fn data_for(request: &StoredRequest, id: &str) -> Vec<String> {
 }
 
 /// Verifies the presentations of a claimed transaction: the outcome the relying party reads.
-fn verify(service: &Presentations, request: &StoredRequest, vp_token: &Value) -> Value {
+async fn verify(service: &Presentations, request: &StoredRequest, vp_token: &Value) -> Value {
     let query = match DcqlQuery::parse(&request.dcql_query.to_string()) {
         Ok(q) => q,
         Err(e) => return rejected("server_error", "query", e.to_string()),
@@ -228,7 +228,7 @@ fn verify(service: &Presentations, request: &StoredRequest, vp_token: &Value) ->
         Ok(p) => p,
         Err(e) => return rejected("invalid_presentation", "malformed", e.description),
     };
-    let verifier = service.trust.current();
+    let mut verifier = service.trust.current();
     let expect = Expectations::key_binding(request.client_id.clone(), request.nonce.clone());
     let now = service.now();
     let mut verified: BTreeMap<String, Vec<VerifiedCredential>> = BTreeMap::new();
@@ -236,7 +236,19 @@ fn verify(service: &Presentations, request: &StoredRequest, vp_token: &Value) ->
     for (id, items) in &by_id {
         let data = data_for(request, id);
         for item in items {
-            match verifier.verify(item, now, &expect) {
+            let mut outcome = verifier.verify(item, now, &expect);
+            // A list or key issued since trust was built: rebuild once and try again.
+            if matches!(
+                outcome,
+                Err(Rejection::StatusUnavailable(_)
+                    | Rejection::UnknownIssuerKey { .. }
+                    | Rejection::UntrustedIssuer(_))
+            ) && service.trust.refresh_on_miss().await
+            {
+                verifier = service.trust.current();
+                outcome = verifier.verify(item, now, &expect);
+            }
+            match outcome {
                 Ok(v) => {
                     if !data.is_empty() && !transaction_data_bound(item, &data) {
                         return rejected(
@@ -305,7 +317,7 @@ pub async fn answer(
         })
     } else {
         match params.get("vp_token") {
-            Some(vp_token) => verify(service, &request, vp_token),
+            Some(vp_token) => verify(service, &request, vp_token).await,
             None => rejected("invalid_presentation", "malformed", "no vp_token"),
         }
     };

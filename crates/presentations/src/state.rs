@@ -48,22 +48,56 @@ pub trait Sealer: Send + Sync {
     fn open(&self, label: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealFailed>;
 }
 
+/// Rebuilds the verifier (fresh trust list and status lists), or `None` if it cannot now.
+pub type Refresh = Box<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<Verifier>> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// The verifier presentations are checked with: a trust list and status lists, replaced as a
-/// whole when the caller refreshes them (status lists are refetched within their `ttl`).
-#[derive(Debug)]
-pub struct Trust(RwLock<Arc<Verifier>>);
+/// whole when the caller refreshes them (status lists are refetched within their `ttl`), and
+/// rebuilt at once when a presentation names a list or key not seen yet (a list an issuer
+/// created since), at most every few seconds.
+pub struct Trust {
+    current: RwLock<Arc<Verifier>>,
+    refresh: Option<Refresh>,
+    refreshed_at: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl std::fmt::Debug for Trust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trust").finish_non_exhaustive()
+    }
+}
+
+/// The shortest time between two rebuilds on a miss.
+const MIN_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Trust {
     /// Trust in `verifier`.
     #[must_use]
     pub fn new(verifier: Verifier) -> Self {
-        Self(RwLock::new(Arc::new(verifier)))
+        Self {
+            current: RwLock::new(Arc::new(verifier)),
+            refresh: None,
+            refreshed_at: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Trust in `verifier`, rebuilt by `refresh` on a miss.
+    #[must_use]
+    pub fn refreshing(verifier: Verifier, refresh: Refresh) -> Self {
+        Self {
+            refresh: Some(refresh),
+            ..Self::new(verifier)
+        }
     }
 
     /// The current verifier.
     #[must_use]
     pub fn current(&self) -> Arc<Verifier> {
-        match self.0.read() {
+        match self.current.read() {
             Ok(v) => Arc::clone(&v),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
@@ -71,11 +105,35 @@ impl Trust {
 
     /// Replaces the verifier (a refreshed trust list or status lists).
     pub fn replace(&self, verifier: Verifier) {
-        let mut guard = match self.0.write() {
+        let mut guard = match self.current.write() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
         *guard = Arc::new(verifier);
+    }
+
+    /// Rebuilds the verifier after a miss, unless it was rebuilt moments ago; whether it was.
+    pub async fn refresh_on_miss(&self) -> bool {
+        let Some(refresh) = &self.refresh else {
+            return false;
+        };
+        {
+            let mut last = match self.refreshed_at.lock() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if last.is_some_and(|t| t.elapsed() < MIN_REFRESH) {
+                return false;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        match refresh().await {
+            Some(verifier) => {
+                self.replace(verifier);
+                true
+            }
+            None => false,
+        }
     }
 }
 

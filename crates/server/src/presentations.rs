@@ -58,7 +58,12 @@ pub async fn agency_verifier(issuer: &IssuerState) -> anyhow::Result<Verifier> {
 
 /// Builds the presentation service.
 pub async fn build(idp: &IdpState, issuer: &IssuerState) -> anyhow::Result<PresentationsState> {
-    let trust = Arc::new(Trust::new(agency_verifier(issuer).await?));
+    let source = Arc::clone(issuer);
+    let refresh: llavero_presentations::state::Refresh = Box::new(move || {
+        let issuer = Arc::clone(&source);
+        Box::pin(async move { agency_verifier(&issuer).await.ok() })
+    });
+    let trust = Arc::new(Trust::refreshing(agency_verifier(issuer).await?, refresh));
     Ok(Presentations::new(
         PresentationsConfig::default(),
         idp.store.clone(),
