@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use serde_yaml::Value as Yaml;
 
 fn vectors() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors")
 }
 
 fn yaml(path: &Path) -> Yaml {

@@ -18,7 +18,7 @@ use llavero_credentials::status::{Status, StatusListError};
 use proptest::prelude::*;
 
 fn vector_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/token-status-list")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/token-status-list")
 }
 
 /// Reads `byte_array = [..]` (if present) and the JSON `{bits, lst}` of a draft example file.

@@ -11,7 +11,7 @@ use llavero_credentials::vc_jwt::{self, DecodedVcJwt, DecodedVpJwt, VcJwtError};
 use serde_json::{Value, json};
 
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/vc-jose-cose")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/vc-jose-cose")
 }
 
 fn read(name: &str) -> String {
@@ -341,8 +341,8 @@ fn envelope_with_a_bad_data_url_is_refused() {
 
 #[test]
 fn did_key_p256_vectors_resolve_and_encode_back() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/vectors/did-key/nist-curves.json");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/did-key/nist-curves.json");
     let vectors: serde_json::Map<String, Value> =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut checked = 0;
@@ -378,7 +378,7 @@ fn did_key_p256_vectors_resolve_and_encode_back() {
 #[test]
 fn did_key_ed25519_vectors_resolve_and_encode_back() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/vectors/did-key/ed25519-x25519.json");
+        .join("../../tests/vectors/did-key/ed25519-x25519.json");
     let vectors: serde_json::Map<String, Value> =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert!(!vectors.is_empty());

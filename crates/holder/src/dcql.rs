@@ -346,7 +346,7 @@ mod tests {
 
     const DIR: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/openid4vp/dcql"
+        "/../../tests/vectors/openid4vp/dcql"
     );
 
     fn query(name: &str) -> DcqlQuery {

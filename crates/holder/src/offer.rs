@@ -153,7 +153,7 @@ mod tests {
 
     const VECTORS: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/openid4vci"
+        "/../../tests/vectors/openid4vci"
     );
 
     #[test]

@@ -345,3 +345,52 @@ pub async fn change_password(
     idp.store.set_password(account_id, &hashed).await?;
     Ok(Ok(()))
 }
+
+/// A staff mark set or cleared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffChange {
+    /// The account.
+    pub account_id: String,
+    /// Its authenticators whose attestation is not on the allow-list: they keep working as
+    /// second factors; the operator may want them replaced.
+    pub unattested_keys: usize,
+}
+
+/// Marks (or unmarks) the account of `run` as staff: from then on it may register only
+/// authenticators whose attestation is on the allow-list. Recorded in the audit trail.
+/// `None` if `run` has no account.
+///
+/// # Errors
+/// The store's.
+pub async fn set_staff(
+    idp: &Idp,
+    run: Run,
+    staff: bool,
+) -> Result<Option<StaffChange>, StoreError> {
+    let Some(account_id) = idp.store.set_staff(i64::from(run.number()), staff).await? else {
+        return Ok(None);
+    };
+    let keys = idp.store.webauthn_credentials(&account_id).await?;
+    let policy = idp.config.webauthn_attestation.as_ref();
+    let unattested_keys = keys
+        .iter()
+        .filter(|k| {
+            !k.attestation
+                .as_ref()
+                .is_some_and(|a| policy.is_some_and(|p| p.allows(a)))
+        })
+        .count();
+    crate::audit::record(
+        idp,
+        &crate::audit::Origin::default(),
+        "account.staff",
+        Some(&account_id),
+        None,
+        serde_json::json!({"staff": staff}),
+    )
+    .await;
+    Ok(Some(StaffChange {
+        account_id,
+        unattested_keys,
+    }))
+}

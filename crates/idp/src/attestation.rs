@@ -21,11 +21,7 @@ use webauthn_rs::prelude::{
     AttestationCaList, AttestationCaListBuilder, AttestationMetadata, Credential, Passkey, Uuid,
 };
 
-use llavero_store::{CredentialAttestation, StoreError};
-
-use crate::audit::{self, Origin};
-use crate::registry::Run;
-use crate::state::Idp;
+use llavero_store::CredentialAttestation;
 
 /// One allow-list entry as configured: a CA certificate (PEM) and the AAGUIDs allowed under it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,55 +143,6 @@ impl AttestationPolicy {
                     .any(|a| a.hyphenated().to_string() == attestation.aaguid)
         })
     }
-}
-
-/// A staff mark set or cleared.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StaffChange {
-    /// The account.
-    pub account_id: String,
-    /// Its authenticators whose attestation is not on the allow-list: they keep working as
-    /// second factors; the operator may want them replaced.
-    pub unattested_keys: usize,
-}
-
-/// Marks (or unmarks) the account of `run` as staff: from then on it may register only
-/// authenticators whose attestation is on the allow-list. Recorded in the audit trail.
-/// `None` if `run` has no account.
-///
-/// # Errors
-/// The store's.
-pub async fn set_staff(
-    idp: &Idp,
-    run: Run,
-    staff: bool,
-) -> Result<Option<StaffChange>, StoreError> {
-    let Some(account_id) = idp.store.set_staff(i64::from(run.number()), staff).await? else {
-        return Ok(None);
-    };
-    let keys = idp.store.webauthn_credentials(&account_id).await?;
-    let policy = idp.config.webauthn_attestation.as_ref();
-    let unattested_keys = keys
-        .iter()
-        .filter(|k| {
-            !k.attestation
-                .as_ref()
-                .is_some_and(|a| policy.is_some_and(|p| p.allows(a)))
-        })
-        .count();
-    audit::record(
-        idp,
-        &Origin::default(),
-        "account.staff",
-        Some(&account_id),
-        None,
-        serde_json::json!({"staff": staff}),
-    )
-    .await;
-    Ok(Some(StaffChange {
-        account_id,
-        unattested_keys,
-    }))
 }
 
 fn hex(bytes: &[u8]) -> String {

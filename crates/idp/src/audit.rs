@@ -2,69 +2,23 @@
 //! (`llavero_store` keeps the chain; this module decides what is recorded and signs
 //! checkpoints). Nothing secret is recorded: no passwords, codes or tokens.
 
-use axum::http::header::USER_AGENT;
-use axum::http::{Extensions, HeaderMap};
+use std::sync::Arc;
+
 use llavero_credentials::crypto::default_backend;
 use llavero_credentials::jwk::Jwk;
 use llavero_credentials::jws::{self, AlgorithmPolicy, DecodedJws, Header};
-use llavero_store::{AuditCheckpoint, BrokenLink, NewAuditEvent, StoreError};
+use llavero_credentials::time::Clock;
+use llavero_platform::audit::{BoxFuture, CheckpointError, CheckpointSigner};
+use llavero_platform::{Audit, Platform};
+use llavero_store::{AuditCheckpoint, BrokenLink, NewAuditEvent, Store, StoreError};
 use serde_json::{Value, json};
 
+use crate::config::IdpConfig;
+use crate::keys::KeyRing;
+use crate::seal::MasterKey;
 use crate::state::Idp;
-use crate::write_queue::WriteError;
 
-/// A checkpoint is signed every this many entries.
-pub const CHECKPOINT_EVERY: i64 = 1000;
-
-/// Where a request came from.
-#[derive(Debug, Clone, Default)]
-pub struct Origin {
-    /// The caller's IP.
-    pub ip: Option<String>,
-    /// The browser.
-    pub user_agent: Option<String>,
-}
-
-impl Origin {
-    /// From a request.
-    #[must_use]
-    pub fn of(extensions: &Extensions, headers: &HeaderMap) -> Self {
-        Self {
-            ip: Some(crate::oidc::token::peer(extensions).to_string()),
-            user_agent: headers
-                .get(USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.chars().take(200).collect()),
-        }
-    }
-}
-
-/// The event to record. It goes to the service log when it is recorded ([`append`]), or, for
-/// an entry committed with what it records (a refresh-token rotation's), once that happened
-/// ([`log`]).
-#[must_use]
-pub fn event(
-    origin: &Origin,
-    kind: &str,
-    account_id: Option<&str>,
-    client_id: Option<&str>,
-    detail: Value,
-) -> NewAuditEvent {
-    NewAuditEvent {
-        kind: kind.to_owned(),
-        account_id: account_id.map(str::to_owned),
-        client_id: client_id.map(str::to_owned),
-        ip: origin.ip.clone(),
-        user_agent: origin.user_agent.clone(),
-        detail,
-    }
-}
-
-/// The service log's line for `event`.
-pub fn log(event: &NewAuditEvent) {
-    let (account, client) = (event.account_id.as_deref(), event.client_id.as_deref());
-    tracing::info!(kind = event.kind, account, client, "audit");
-}
+pub use llavero_platform::audit::{CHECKPOINT_EVERY, Origin, event, log};
 
 /// Records an event. A failure to record is logged loudly but does not fail the citizen's
 /// request (the event also goes to the service log).
@@ -76,53 +30,90 @@ pub async fn record(
     client_id: Option<&str>,
     detail: Value,
 ) {
-    append(idp, event(origin, kind, account_id, client_id, detail)).await;
+    idp.audit
+        .record(origin, kind, account_id, client_id, detail)
+        .await;
 }
 
-/// Logs and appends a made event (through the write queue when there is one). The service log
-/// keeps it even if appending fails.
+/// Logs and appends a made event (through the write queue when there is one).
 pub async fn append(idp: &Idp, event: NewAuditEvent) {
-    log(&event);
-    let kind = event.kind.clone();
-    let appended = match &idp.writes {
-        Some(queue) => queue.append(event, idp.now()).await,
-        None => idp
-            .store
-            .append_audit(&event, idp.now())
-            .await
-            .map_err(|e| WriteError::Store(e.to_string())),
-    };
-    match appended {
-        Ok(seq) => appended_at(idp, seq).await,
-        Err(e) => tracing::error!(error = %e, kind, "audit record failed"),
-    }
+    idp.audit.append(event).await;
 }
 
 /// After entry `seq` was appended: signs a checkpoint every [`CHECKPOINT_EVERY`] entries.
 pub(crate) async fn appended_at(idp: &Idp, seq: i64) {
-    if seq % CHECKPOINT_EVERY == 0
-        && let Err(e) = checkpoint(idp).await
-    {
-        tracing::error!(error = %e, "audit checkpoint failed");
-    }
+    idp.audit.appended_at(seq).await;
 }
 
 /// Signs the current head of the chain with the provider's key.
-pub async fn checkpoint(idp: &Idp) -> Result<AuditCheckpoint, crate::keys::KeyError> {
-    let now = idp.now();
-    let (seq, hash) = idp.store.audit_head().await?;
-    let signer = idp.keys.signer(&idp.store, &idp.master, now).await?;
-    let mut header = Header::new("audit-checkpoint+jwt");
-    header.kid = signer.public_jwk().kid().map(str::to_owned);
-    let jws = jws::sign_json(
-        header,
-        &json!({"iss": idp.config.issuer, "seq": seq, "hash": hash, "iat": now}),
-        signer.as_ref(),
-    )
-    .map_err(|e| crate::keys::KeyError::Key(e.to_string()))?;
-    let checkpoint = AuditCheckpoint { seq, jws };
-    idp.store.put_audit_checkpoint(&checkpoint, now).await?;
-    Ok(checkpoint)
+pub async fn checkpoint(idp: &Idp) -> Result<AuditCheckpoint, CheckpointError> {
+    idp.audit.checkpoint().await
+}
+
+/// Signs checkpoints with the provider's current signing key: the provider's part of the
+/// shared audit trail.
+pub struct CheckpointKeys {
+    store: Store,
+    master: Arc<MasterKey>,
+    issuer: String,
+    keys: KeyRing,
+}
+
+impl CheckpointKeys {
+    /// Signs with the keys in `store` (sealed under `master`), as `issuer`.
+    #[must_use]
+    pub fn new(store: Store, master: Arc<MasterKey>, issuer: &str) -> Self {
+        Self {
+            store,
+            master,
+            issuer: issuer.to_owned(),
+            keys: KeyRing::new(300),
+        }
+    }
+}
+
+impl CheckpointSigner for CheckpointKeys {
+    fn sign(&self, seq: i64, hash: String, now: i64) -> BoxFuture<'_, Result<String, String>> {
+        Box::pin(async move {
+            let signer = self
+                .keys
+                .signer(&self.store, &self.master, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut header = Header::new("audit-checkpoint+jwt");
+            header.kid = signer.public_jwk().kid().map(str::to_owned);
+            jws::sign_json(
+                header,
+                &json!({"iss": self.issuer, "seq": seq, "hash": hash, "iat": now}),
+                signer.as_ref(),
+            )
+            .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// The platform a provider shares with the services beside it: its store, master key and
+/// clock, and an audit trail whose checkpoints the provider signs.
+#[must_use]
+pub fn platform(
+    config: &IdpConfig,
+    store: Store,
+    master: Arc<MasterKey>,
+    clock: Arc<dyn Clock>,
+) -> Platform {
+    let signer = Arc::new(CheckpointKeys::new(
+        store.clone(),
+        Arc::clone(&master),
+        &config.issuer,
+    ));
+    Platform {
+        audit: Audit::new(store.clone(), Arc::clone(&clock), signer),
+        store,
+        master,
+        clock,
+        base_url: config.issuer.as_str().into(),
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+    }
 }
 
 /// What `llavero audit verify` found.

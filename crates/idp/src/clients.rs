@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::audit::Origin;
 use crate::factors::acr_rank;
 use crate::keys::KeyError;
-use crate::oidc::claims::CLAIM_SCOPES;
+use crate::scopes::CLAIM_SCOPES;
 use crate::state::Idp;
 
 /// A registration request.
@@ -240,7 +240,7 @@ async fn store_registration(
     {
         if scope != "openid"
             && !CLAIM_SCOPES.contains(&scope)
-            && !crate::oidc::credentials::is_configuration_scope(scope)
+            && !crate::scopes::is_configuration_scope(scope)
         {
             return Err(RegistrationError::Invalid(format!("unknown scope {scope}")));
         }

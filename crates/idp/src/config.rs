@@ -58,7 +58,10 @@ pub struct IdpConfig {
     pub webauthn_attestation: Option<crate::attestation::AttestationPolicy>,
     /// Proxies (load balancers) whose forwarding headers name the client; empty, the default:
     /// the TCP peer is the client. See [`crate::web::client_address`].
-    pub trusted_proxies: crate::web::client_address::TrustedProxies,
+    pub trusted_proxies: llavero_platform::TrustedProxies,
+    /// The zone the citizen's pages show times in (history, sessions, keys), named beside
+    /// them. Default: `America/Santiago`.
+    pub time_zone: crate::local_time::LocalZone,
 }
 
 impl IdpConfig {
@@ -89,7 +92,8 @@ impl IdpConfig {
             webauthn_origins: Vec::new(),
             require_enrolment: false,
             webauthn_attestation: None,
-            trusted_proxies: crate::web::client_address::TrustedProxies::default(),
+            trusted_proxies: llavero_platform::TrustedProxies::default(),
+            time_zone: crate::local_time::LocalZone::default(),
         }
     }
 

@@ -7,25 +7,29 @@
 
 #![forbid(unsafe_code)]
 
+pub mod account;
 pub mod accounts;
 pub mod admin;
 pub mod attestation;
 pub mod audit;
 pub mod clients;
 pub mod config;
-pub mod factors;
 pub mod hashing;
 pub mod keys;
+pub mod local_time;
 pub mod oidc;
 pub mod password;
-pub mod random;
 pub mod refresh_grants;
 pub mod registry;
-pub mod seal;
+pub mod scopes;
+pub mod session;
 pub mod state;
 pub mod web;
 pub mod webauthn;
-pub mod write_queue;
+
+// Shared with the other services: the platform layer (the paths stay for the provider's modules).
+pub use llavero_platform::levels as factors;
+pub use llavero_platform::{random, seal, write_queue};
 
 use std::sync::Arc;
 
@@ -33,7 +37,8 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use config::IdpConfig;
-pub use state::{ExtraGrant, Idp, IdpState};
+pub use llavero_platform::authorization::ExtraGrant;
+pub use state::{Idp, IdpState};
 
 /// Every route of the identity provider.
 pub fn router(idp: IdpState) -> Router {
@@ -67,16 +72,13 @@ pub fn router(idp: IdpState) -> Router {
         .route("/logout", get(logout::logout).post(logout::logout))
         .route(
             "/activate",
-            get(web::account::activate_form).post(web::account::activate),
+            get(account::activate_form).post(account::activate),
         )
-        .route("/account", get(web::account::account))
-        .route(
-            "/account/consents/revoke",
-            post(web::account::revoke_consent),
-        )
-        .route("/account/sessions/end", post(web::account::end_session))
-        .route("/account/password", post(web::account::change_password))
-        .route("/account/history.json", get(web::account::history_json))
+        .route("/account", get(account::account))
+        .route("/account/consents/revoke", post(account::revoke_consent))
+        .route("/account/sessions/end", post(account::end_session))
+        .route("/account/password", post(account::change_password))
+        .route("/account/history.json", get(account::history_json))
         .route(
             "/account/webauthn/register/start",
             post(webauthn::register_start),
@@ -86,26 +88,32 @@ pub fn router(idp: IdpState) -> Router {
             post(webauthn::register_finish),
         )
         .route("/login/passkey/start", post(webauthn::passkey_start))
-        .route("/login/webauthn/finish", post(webauthn::login_finish))
+        .route(
+            "/login/webauthn/finish",
+            post(webauthn::login_finish::<authorize::Resume>),
+        )
         .route("/account/confirm/start", post(webauthn::confirm_start))
         .route("/account/confirm/finish", post(webauthn::confirm_finish))
         .route("/account/webauthn/remove", post(webauthn::remove))
         .route("/account/webauthn/rename", post(webauthn::rename))
         .route(
             "/account/sessions/end-others",
-            post(web::account::end_other_sessions),
+            post(account::end_other_sessions),
         )
         .route(
             "/account/recovery-codes",
             post(webauthn::new_recovery_codes),
         )
-        .route("/login/recovery", post(webauthn::recovery_login))
+        .route(
+            "/login/recovery",
+            post(webauthn::recovery_login::<authorize::Resume>),
+        )
         .route("/static/webauthn.js", get(webauthn::script))
         .route("/admin/activation-codes", post(admin::activation_code))
         .route("/admin/clients", post(admin::register_client))
         .fallback(web::not_found)
         .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&idp),
+            Arc::clone(&idp.trusted_proxies),
             web::client_address::resolve,
         ))
         .with_state(idp)

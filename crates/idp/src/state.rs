@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use llavero_credentials::time::Clock;
+use llavero_platform::authorization::ExtraGrant;
+use llavero_platform::{Audit, Platform, TrustedProxies};
 use llavero_store::{SessionLimits, Store, StoreError};
 
 use crate::config::IdpConfig;
@@ -17,7 +19,7 @@ pub struct Idp {
     /// The database (shared by every instance).
     pub store: Store,
     /// Seals signing keys; derives the CSRF and pairwise-subject keys.
-    pub master: MasterKey,
+    pub master: Arc<MasterKey>,
     /// Signing keys.
     pub keys: KeyRing,
     /// HTML pages.
@@ -27,13 +29,16 @@ pub struct Idp {
     /// Argon2id hashing, bounded in concurrency and memory.
     pub hasher: crate::hashing::PasswordHasher,
     /// Group commit for audit entries and refresh-token rotations (none outside a tokio
-    /// runtime: direct writes).
+    /// runtime: direct writes); the audit recorder's queue.
     pub writes: Option<crate::write_queue::WriteQueue>,
+    /// The audit trail every service records into.
+    pub audit: Audit,
     /// The WebAuthn relying party (none if the issuer's host cannot be an RP id).
     pub webauthn: Option<webauthn_rs::Webauthn>,
     /// A grant type another service handles at this provider's token endpoint (the issuer's
-    /// pre-authorized code), set once at start.
-    pub extra_grant: std::sync::OnceLock<std::sync::Arc<dyn ExtraGrant>>,
+    /// pre-authorized code), given when the server assembles the provider.
+    pub extra_grant: Option<Arc<dyn ExtraGrant>>,
+    pub(crate) trusted_proxies: Arc<TrustedProxies>,
     pub(crate) client_limiter: crate::web::LocalLimiter,
     pub(crate) clients: crate::clients::ClientCache,
     pub(crate) refresh_grants: crate::refresh_grants::RefreshGrants,
@@ -49,52 +54,53 @@ impl std::fmt::Debug for Idp {
     }
 }
 
-/// A grant type handled outside the provider, at its token endpoint: OpenID4VCI's
-/// pre-authorized code, whose anonymous wallets are no registered client, is the issuer's.
-pub trait ExtraGrant: Send + Sync {
-    /// The `grant_type` value.
-    fn grant_type(&self) -> &'static str;
-    /// Metadata members to add to the provider's metadata.
-    fn metadata(&self) -> serde_json::Map<String, serde_json::Value>;
-    /// Answers a token request of that grant type.
-    fn token(
-        &self,
-        form: std::collections::BTreeMap<String, String>,
-        origin: crate::audit::Origin,
-    ) -> std::pin::Pin<Box<dyn Future<Output = axum::response::Response> + Send + '_>>;
-}
-
 /// The handle handlers receive.
 pub type IdpState = Arc<Idp>;
 
 impl Idp {
-    /// Assembles the provider. Signing keys must exist ([`crate::keys::ensure`]).
+    /// Assembles the provider on a platform of its own (tools and tests; the server shares
+    /// one platform between services: [`Idp::on`]). Signing keys must exist
+    /// ([`crate::keys::ensure`]).
     pub fn new(
         config: IdpConfig,
         store: Store,
         master: MasterKey,
         clock: Arc<dyn Clock>,
     ) -> Result<IdpState, minijinja::Error> {
+        let platform = crate::audit::platform(&config, store, Arc::new(master), clock);
+        Self::on(&platform, config, None)
+    }
+
+    /// Assembles the provider on the shared `platform`, answering `extra_grant` at its token
+    /// endpoint. Signing keys must exist ([`crate::keys::ensure`]).
+    pub fn on(
+        platform: &Platform,
+        config: IdpConfig,
+        extra_grant: Option<Arc<dyn ExtraGrant>>,
+    ) -> Result<IdpState, minijinja::Error> {
         let keys = KeyRing::new(config.id_token_secs + 300);
         let webauthn = crate::webauthn::relying_party(&config)
             .map_err(|e| tracing::warn!(error = %e, "WebAuthn disabled: the issuer cannot be a relying party"))
             .ok();
+        let master = Arc::clone(&platform.master);
         Ok(Arc::new(Self {
             csrf_key: master.derive("llavero csrf v1"),
             pairwise_key: master.derive("llavero pairwise subject v1"),
             pages: Pages::new()?,
             hasher: crate::hashing::PasswordHasher::new(config.hashing_limits()),
-            writes: crate::write_queue::WriteQueue::start(store.clone()),
+            writes: platform.audit.writes().cloned(),
+            audit: platform.audit.clone(),
             client_limiter: crate::web::LocalLimiter::default(),
             clients: crate::clients::ClientCache::default(),
             refresh_grants: crate::refresh_grants::RefreshGrants::default(),
             webauthn,
-            extra_grant: std::sync::OnceLock::new(),
+            extra_grant,
+            trusted_proxies: Arc::clone(&platform.trusted_proxies),
             keys,
             config,
-            store,
+            store: platform.store.clone(),
             master,
-            clock,
+            clock: Arc::clone(&platform.clock),
         }))
     }
 

@@ -1,10 +1,17 @@
 // Llavero's only script: the WebAuthn calls a page cannot make without JavaScript. It reads
-// what to do from the data attributes of #webauthn and talks JSON to the provider.
+// what to do from the data attributes of #webauthn and talks JSON to the provider. The block is
+// hidden in the page and shown here, so a browser without JavaScript never offers a button that
+// does nothing. Whatever fails, the citizen reads a message of the page's own catalogue
+// (#webauthn-messages), never a browser's or the server's English text.
 "use strict";
 (function () {
   const root = document.getElementById("webauthn");
-  if (!root || !window.PublicKeyCredential) {
-    if (root) { root.hidden = true; }
+  const messages = (document.getElementById("webauthn-messages") || { dataset: {} }).dataset;
+  if (!root) { return; }
+  root.hidden = false;
+  if (!window.PublicKeyCredential) {
+    root.querySelectorAll("button, input, label").forEach((e) => { e.hidden = true; });
+    say(messages.notSupported);
     return;
   }
   const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -35,14 +42,57 @@
       response: { clientDataJSON: b64(r.clientDataJSON), authenticatorData: b64(r.authenticatorData), signature: b64(r.signature),
         userHandle: r.userHandle ? b64(r.userHandle) : null } };
   }
+  // A refusal from the provider: its HTTP status and its `error` (English, for developers).
+  class Refused extends Error {
+    constructor(status, error) { super(error); this.name = "Refused"; this.status = status; }
+  }
   async function post(path, body) {
-    const answer = await fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), credentials: "same-origin" });
+    let answer;
+    try {
+      answer = await fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), credentials: "same-origin" });
+    } catch (e) {
+      throw new Refused(0, "network");
+    }
     const json = await answer.json().catch(() => ({}));
-    if (!answer.ok) { throw new Error(json.error || answer.status); }
+    if (!answer.ok) { throw new Refused(answer.status, String(json.error || "")); }
     return json;
+  }
+  // The message for a failure: the browser's WebAuthn errors by name (WebAuthn Level 3 §5.1.3,
+  // §5.1.4), the provider's refusals by status and by the `error` its ceremony endpoints send.
+  function explain(e) {
+    if (e instanceof Refused) {
+      const error = e.message;
+      if (e.status === 0) { return messages.network; }
+      if (e.status === 429) { return messages.wait; }
+      if (e.status === 503) { return messages.busy; }
+      if (e.status >= 500) { return messages.server; }
+      if (e.status === 404) { return messages.unavailable; }
+      if (error === "csrf") { return messages.formExpired; }
+      if (/login required/.test(error)) { return messages.session; }
+      if (/confirm with one of your keys/.test(error)) { return messages.confirmFirst; }
+      if (/staff/.test(error)) { return messages.staff; }
+      if (/no key to confirm/.test(error)) { return messages.noKey; }
+      if (/ceremony/.test(error)) { return messages.expired; }
+      if (/unknown (passkey|authenticator)/.test(error)) { return messages.unknownKey; }
+      if (/cloned/.test(error)) { return messages.cloned; }
+      return messages.refused;
+    }
+    switch (e && e.name) {
+      case "NotAllowedError": return root.dataset.mode === "passkey" ? messages.notAllowedPasskey : messages.notAllowed;
+      case "InvalidStateError": return messages.exists;
+      case "AbortError": return messages.aborted;
+      case "SecurityError": return messages.security;
+      case "NotSupportedError": return messages.notSupported;
+      case "ConstraintError": return messages.constraint;
+      default: return messages.failed;
+    }
+  }
+  function fail(e) {
+    say(explain(e) || messages.failed || "");
   }
   const csrf = root.dataset.csrf;
   async function run() {
+    say(messages.working);
     try {
       if (root.dataset.mode === "register") {
         const name = (document.getElementById("webauthn-name") || {}).value || "";
@@ -63,18 +113,19 @@
         window.location.assign(done.redirect);
       }
     } catch (e) {
-      say(root.dataset.failed + " (" + e.message + ")");
+      fail(e);
     }
   }
   // Confirms the citizen with one of the account's keys before a factor change.
   async function confirmIdentity() {
+    say(messages.working);
     try {
       const start = await post("/account/confirm/start", { csrf });
       const credential = await navigator.credentials.get(requestOptions(start.options));
       const done = await post("/account/confirm/finish", { csrf, ceremony: start.ceremony, credential: assertion(credential) });
       window.location.assign(done.redirect);
     } catch (e) {
-      say(root.dataset.failed + " (" + e.message + ")");
+      fail(e);
     }
   }
   const button = document.getElementById("webauthn-button");

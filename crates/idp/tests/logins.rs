@@ -24,6 +24,9 @@ macro_rules! on_both_backends {
         mod postgres {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $scenario() {
+                if llavero_store::testing::skip_postgres() {
+                    return;
+                }
                 let store = llavero_store::testing::postgres().await.unwrap();
                 super::$scenario(super::Provider::configured_on(store, |_| {}).await).await;
             })*

@@ -484,7 +484,9 @@ async fn unknown_run_and_wrong_password_answer_the_same() {
             answer.status,
             answer
                 .body
-                .replace(&format!("value=\"{run}\""), "value=\"RUN\""),
+                .replace(&format!("value=\"{run}\""), "value=\"RUN\"")
+                // The form keeps what was typed.
+                .replace(&format!("value=\"{serial}\""), "value=\"SERIAL\""),
         ));
     }
     assert_eq!(answers[0], answers[1]);

@@ -269,6 +269,9 @@ async fn stale_extract_changes_nothing_sqlite() {
 
 #[tokio::test]
 async fn stale_extract_changes_nothing_postgres() {
+    if llavero_store::testing::skip_postgres() {
+        return;
+    }
     stale_extract_changes_nothing(llavero_store::testing::postgres().await.unwrap()).await;
 }
 
@@ -280,5 +283,8 @@ async fn sqlite() {
 
 #[tokio::test]
 async fn postgres() {
+    if llavero_store::testing::skip_postgres() {
+        return;
+    }
     scenario(llavero_store::testing::postgres().await.unwrap()).await;
 }

@@ -880,11 +880,10 @@ mod attestation {
     async fn staff_accounts_need_an_allowed_attestation(store: Store) {
         let (mut good, ca) = token();
         let provider = provider(store, Some(policy(&ca, &AAGUID.to_string()))).await;
-        let changed =
-            llavero_idp::attestation::set_staff(&provider.idp, RUN.parse().unwrap(), true)
-                .await
-                .unwrap()
-                .unwrap();
+        let changed = llavero_idp::accounts::set_staff(&provider.idp, RUN.parse().unwrap(), true)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(changed.unattested_keys, 0);
         let mut browser = provider.browser();
         let csrf = password_session(&mut browser).await;
@@ -1022,7 +1021,7 @@ mod attestation {
             "high is not advertised without an allow-list"
         );
         // And a staff account cannot register at all.
-        llavero_idp::attestation::set_staff(&provider.idp, RUN.parse().unwrap(), true)
+        llavero_idp::accounts::set_staff(&provider.idp, RUN.parse().unwrap(), true)
             .await
             .unwrap()
             .unwrap();
@@ -1051,6 +1050,9 @@ mod attestation {
 
     #[tokio::test]
     async fn an_attested_key_reaches_high_postgres() {
+        if llavero_store::testing::skip_postgres() {
+            return;
+        }
         an_attested_key_reaches_high(postgres().await).await;
     }
 
@@ -1061,6 +1063,9 @@ mod attestation {
 
     #[tokio::test]
     async fn another_ca_is_an_ordinary_factor_postgres() {
+        if llavero_store::testing::skip_postgres() {
+            return;
+        }
         keys_off_the_list_are_ordinary_factors(postgres().await, true).await;
     }
 
@@ -1071,6 +1076,9 @@ mod attestation {
 
     #[tokio::test]
     async fn staff_accounts_need_an_allowed_attestation_postgres() {
+        if llavero_store::testing::skip_postgres() {
+            return;
+        }
         staff_accounts_need_an_allowed_attestation(postgres().await).await;
     }
 

@@ -67,27 +67,27 @@ pub async fn add(
         return Err(AgencyError::UnknownType(unknown.clone()));
     }
     let now = issuer.now();
-    let key = new_key(&issuer.idp.master, id, now, now)?;
+    let key = new_key(&issuer.platform.master, id, now, now)?;
     let agency = Agency {
         id: id.to_owned(),
         name: name.to_owned(),
         credential_types: credential_types.to_vec(),
         created_at: now,
     };
-    Ok(issuer.idp.store.put_agency(&agency, &key).await?)
+    Ok(issuer.platform.store.put_agency(&agency, &key).await?)
 }
 
 /// A new API client of `agency`: `(client_id, client_secret)`; the secret is shown once.
 pub async fn add_client(issuer: &Issuer, agency: &str) -> Result<(String, String), AgencyError> {
-    let id = format!("{agency}-{}", llavero_idp::random::id());
-    let secret = llavero_idp::random::token();
+    let id = format!("{agency}-{}", llavero_platform::random::id());
+    let secret = llavero_platform::random::token();
     let client = AgencyClient {
         id: id.clone(),
         agency_id: agency.to_owned(),
         secret_hash: hash_secret(&secret),
     };
     issuer
-        .idp
+        .platform
         .store
         .add_agency_client(&client, issuer.now())
         .await?;
@@ -113,7 +113,7 @@ pub async fn trusted_issuers(
     issuer: &Issuer,
 ) -> Result<Vec<llavero_verifier::trust_list::TrustedIssuer>, AgencyError> {
     let mut out = Vec::new();
-    for agency in issuer.idp.store.agencies().await? {
+    for agency in issuer.platform.store.agencies().await? {
         let keys = issuer.agency_keys(&agency.id).await?;
         let mut credential_types = Vec::new();
         for t in agency

@@ -12,8 +12,8 @@ use axum::http::{Extensions, HeaderMap, header};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use llavero_idp::audit::Origin;
-use llavero_idp::registry::Run;
+use llavero_platform::Origin;
+use llavero_platform::Run;
 use llavero_store::{CredentialStatus, IssuedCredential, StatusChange, hash_secret, hashes_equal};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -47,7 +47,7 @@ pub async fn token(
 ) -> Result<Response, ApiError> {
     // Parsed as the provider's token endpoint parses: a repeated parameter is refused
     // (RFC 6749 §3.2), so a proxy and this service cannot read different values.
-    let form = llavero_idp::oidc::request::parse_params(&body)
+    let form = llavero_platform::params::parse_params(&body)
         .map_err(|e| ApiError::bad("invalid_request", e))?;
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return Err(ApiError::bad(
@@ -64,16 +64,16 @@ pub async fn token(
         })
         .ok_or_else(invalid_client)?;
     let client = issuer
-        .idp
+        .platform
         .store
         .agency_client(&id)
         .await?
         .filter(|c| hashes_equal(&c.secret_hash, &hash_secret(&secret)))
         .ok_or_else(invalid_client)?;
-    let token = llavero_idp::random::token();
+    let token = llavero_platform::random::token();
     let expires_in = issuer.config.agency_token_secs;
     issuer
-        .idp
+        .platform
         .store
         .put_agency_token(&hash_secret(&token), &client, issuer.now() + expires_in)
         .await?;
@@ -105,7 +105,7 @@ async fn acting_agency(
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(|| ApiError::invalid_token("an agency access token is required"))?;
     let (client, agency_id) = issuer
-        .idp
+        .platform
         .store
         .agency_token(&hash_secret(token.trim()), issuer.now())
         .await?
@@ -221,7 +221,7 @@ pub async fn list_credentials(
         .map_err(|e| ApiError::bad("invalid_request", format!("run: {e}")))?;
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let found = issuer
-        .idp
+        .platform
         .store
         .issued_credentials(&agency.id, run, limit)
         .await?;
@@ -268,7 +268,7 @@ pub async fn change_status(
         ));
     }
     let change = issuer
-        .idp
+        .platform
         .store
         .set_credential_status(&agency.id, &id, status, reason, issuer.now())
         .await?;
@@ -319,7 +319,7 @@ pub async fn approve_deferred(
 ) -> Result<Json<Value>, ApiError> {
     let (client, agency) = acting_agency(&issuer, &headers, &path_agency).await?;
     let run = issuer
-        .idp
+        .platform
         .store
         .approve_deferred(&agency.id, &id, issuer.now())
         .await?
@@ -344,7 +344,7 @@ pub async fn pending_deferred(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let (_, agency) = acting_agency(&issuer, &headers, &path_agency).await?;
-    let pending = issuer.idp.store.pending_deferred(&agency.id).await?;
+    let pending = issuer.platform.store.pending_deferred(&agency.id).await?;
     let items: Vec<Value> = pending
         .iter()
         .map(|d| json!({"id": d.id, "credential_configuration_id": d.configuration_id,

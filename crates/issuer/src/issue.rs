@@ -142,7 +142,7 @@ pub async fn issue(
     let now = issuer.now();
     let keys = issuer.agency_keys(&request.agency.id).await?;
     let expires_at = now + request.credential_type.issuance.validity_days * 86_400;
-    let mut transaction = issuer.idp.store.begin_issuance().await?;
+    let mut transaction = issuer.platform.store.begin_issuance().await?;
     if let Some((nonce_hash, expires_at)) = request.nonce
         && !transaction.spend_nonce(nonce_hash, expires_at).await?
     {
@@ -152,7 +152,7 @@ pub async fn issue(
     let mut pick = |size: i64| rand::thread_rng().gen_range(0..size.max(1));
     for holder in request.holder_keys {
         let record = NewCredential {
-            id: llavero_idp::random::id(),
+            id: llavero_platform::random::id(),
             agency_id: request.agency.id.clone(),
             run: request.person.run,
             configuration_id: request.credential_type.configuration_id(request.format),

@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 
 use llavero_credentials::crypto::{self, Signer};
 use llavero_credentials::jwk::{Jwk, PrivateJwk};
-use llavero_idp::seal::MasterKey;
+use llavero_platform::MasterKey;
 use llavero_store::{AgencyKey, Store, StoreError};
 
 /// Why keys could not be loaded or made.
@@ -149,7 +149,7 @@ pub fn new_key(
     now: i64,
     activates_at: i64,
 ) -> Result<AgencyKey, KeyError> {
-    let suffix: String = llavero_idp::random::id().chars().take(6).collect();
+    let suffix: String = llavero_platform::random::id().chars().take(6).collect();
     let kid = format!("{agency}-{now}-{suffix}");
     let private =
         crypto::generate_p256(Some(kid.clone())).map_err(|e| KeyError::Key(e.to_string()))?;

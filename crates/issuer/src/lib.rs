@@ -90,8 +90,8 @@ pub fn router(issuer: IssuerState) -> Router {
         // The caller's address as the provider resolves it (trusted proxies), for the audit
         // trail.
         .layer(axum::middleware::from_fn_with_state(
-            std::sync::Arc::clone(&issuer.idp),
-            llavero_idp::web::client_address::resolve,
+            std::sync::Arc::clone(&issuer.platform.trusted_proxies),
+            llavero_platform::client_address::resolve,
         ))
         .with_state(issuer)
 }

@@ -24,7 +24,7 @@ pub async fn agency(issuer: &Issuer, id: &str) -> Result<Agency, ApiError> {
         return Ok(agency.clone());
     }
     let agency = issuer
-        .idp
+        .platform
         .store
         .agency(id)
         .await?

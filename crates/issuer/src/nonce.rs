@@ -13,7 +13,7 @@ const TAG_LEN: usize = 16;
 const BODY_LEN: usize = 8 + 16;
 
 fn key(issuer: &Issuer) -> ring::hmac::Key {
-    issuer.idp.master.derive("llavero c_nonce v1")
+    issuer.platform.master.derive("llavero c_nonce v1")
 }
 
 /// A fresh nonce valid for `issuer.config.nonce_secs`.
@@ -22,7 +22,7 @@ pub fn issue(issuer: &Issuer) -> String {
     let expires_at = issuer.now() + issuer.config.nonce_secs;
     let mut bytes = Vec::with_capacity(BODY_LEN + TAG_LEN);
     bytes.extend_from_slice(&expires_at.to_be_bytes());
-    bytes.extend_from_slice(&llavero_idp::random::bytes::<16>());
+    bytes.extend_from_slice(&llavero_platform::random::bytes::<16>());
     let tag = ring::hmac::sign(&key(issuer), &bytes);
     bytes.extend_from_slice(tag.as_ref().get(..TAG_LEN).unwrap_or_default());
     URL_SAFE_NO_PAD.encode(bytes)

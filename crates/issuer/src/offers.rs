@@ -13,7 +13,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use llavero_idp::registry::Run;
+use llavero_platform::Run;
 use llavero_store::{Agency, Offer};
 use rand::Rng as _;
 use serde::Deserialize;
@@ -67,7 +67,7 @@ pub struct CreatedOffer {
 }
 
 fn keyed(issuer: &Issuer, purpose: &str, text: &str) -> String {
-    let key = issuer.idp.master.derive(purpose);
+    let key = issuer.platform.master.derive(purpose);
     URL_SAFE_NO_PAD.encode(ring::hmac::sign(&key, text.as_bytes()).as_ref())
 }
 
@@ -137,7 +137,7 @@ pub async fn create(
         ));
     }
     let person = issuer
-        .idp
+        .platform
         .store
         .person(i64::from(run.number()))
         .await?
@@ -180,7 +180,7 @@ pub async fn create(
         })?;
     }
     let now = issuer.now();
-    let id = llavero_idp::random::id();
+    let id = llavero_platform::random::id();
     let tx_code = request.tx_code.then(|| {
         let mut rng = rand::thread_rng();
         (0..TX_CODE_LENGTH)
@@ -205,7 +205,7 @@ pub async fn create(
         redeemed_at: None,
         dead_at: None,
     };
-    issuer.idp.store.create_offer(&offer).await?;
+    issuer.platform.store.create_offer(&offer).await?;
     let object = offer_object(issuer, &offer);
     let by_value = format!(
         "openid-credential-offer://?credential_offer={}",
@@ -223,7 +223,7 @@ pub async fn create(
 
 async fn live_offer(issuer: &Issuer, agency: &str, id: &str) -> Result<Offer, ApiError> {
     issuer
-        .idp
+        .platform
         .store
         .offer(id)
         .await?

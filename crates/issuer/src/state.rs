@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use llavero_idp::IdpState;
+use llavero_platform::Platform;
 use llavero_store::Agency;
 
 use crate::keys::KeyCache;
@@ -57,14 +57,16 @@ impl Default for IssuerConfig {
     }
 }
 
-/// The issuer service: settings, the identity provider it shares the store, master key, clock
-/// and audit trail with, the credential types, cached keys and lists.
+/// The issuer service: settings, the platform it shares with the other services (store,
+/// master key, clock, audit trail), the credential types, cached keys and lists. It holds no
+/// other service: the identity provider answers its pre-authorized grant through
+/// [`crate::token::PreAuthorizedGrant`], which the server hands the provider when assembling it.
 #[derive(Debug)]
 pub struct Issuer {
     /// Settings.
     pub config: IssuerConfig,
-    /// The identity provider (its store, master key, clock, audit trail and tokens).
-    pub idp: IdpState,
+    /// The shared platform.
+    pub platform: Platform,
     /// Credential types.
     pub catalog: Catalog,
     /// Agency keys.
@@ -81,10 +83,10 @@ pub type IssuerState = Arc<Issuer>;
 impl Issuer {
     /// Assembles the service.
     #[must_use]
-    pub fn new(config: IssuerConfig, idp: IdpState, catalog: Catalog) -> IssuerState {
+    pub fn new(config: IssuerConfig, platform: Platform, catalog: Catalog) -> IssuerState {
         Arc::new(Self {
             config,
-            idp,
+            platform,
             catalog,
             keys: KeyCache::default(),
             lists: ListCache::default(),
@@ -95,13 +97,13 @@ impl Issuer {
     /// Now, in Unix seconds.
     #[must_use]
     pub fn now(&self) -> i64 {
-        self.idp.now()
+        self.platform.now()
     }
 
-    /// The service's base URL (the identity provider's issuer).
+    /// The service's base URL (the platform's).
     #[must_use]
     pub fn base(&self) -> &str {
-        self.idp.config.issuer.trim_end_matches('/')
+        self.platform.base_url.trim_end_matches('/')
     }
 
     /// The agency's keys as of now (cached).
@@ -110,7 +112,12 @@ impl Issuer {
         agency: &str,
     ) -> Result<crate::keys::AgencyKeys, crate::keys::KeyError> {
         self.keys
-            .get(&self.idp.store, &self.idp.master, agency, self.now())
+            .get(
+                &self.platform.store,
+                &self.platform.master,
+                agency,
+                self.now(),
+            )
             .await
     }
 

@@ -161,7 +161,7 @@ pub async fn publish(
     form: ListForm,
 ) -> Result<PublishedList, ApiError> {
     let now = issuer.now();
-    let entries = issuer.idp.store.list_entries(&list.id).await?;
+    let entries = issuer.platform.store.list_entries(&list.id).await?;
     let tag = etag(form, list, &entries);
     let uri = match form {
         ListForm::Token => token_list_uri(issuer, &list.agency_id, list.number),
@@ -200,8 +200,8 @@ pub async fn publish(
 /// Every list of every agency in every form (for the offline bundle).
 pub async fn publish_all(issuer: &Issuer) -> Result<Vec<PublishedList>, ApiError> {
     let mut out = Vec::new();
-    for agency in issuer.idp.store.agencies().await? {
-        for list in issuer.idp.store.status_lists(&agency.id).await? {
+    for agency in issuer.platform.store.agencies().await? {
+        for list in issuer.platform.store.status_lists(&agency.id).await? {
             for form in [ListForm::Token, ListForm::Revocation, ListForm::Suspension] {
                 out.push(publish(issuer, &list, form).await?);
             }
@@ -218,7 +218,7 @@ async fn respond(
     form: ListForm,
 ) -> Result<Response, ApiError> {
     let list = issuer
-        .idp
+        .platform
         .store
         .status_list(agency, number)
         .await?

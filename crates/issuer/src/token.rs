@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use axum::response::{IntoResponse, Response};
-use llavero_idp::ExtraGrant;
-use llavero_idp::audit::Origin;
+use llavero_platform::Origin;
+use llavero_platform::authorization::ExtraGrant;
 use llavero_store::{Redemption, hash_secret};
 use serde_json::{Map, Value, json};
 
@@ -31,7 +31,7 @@ impl ExtraGrant for PreAuthorizedGrant {
         );
         extra.insert(
             "authorization_details_types_supported".into(),
-            vec![llavero_idp::oidc::credentials::DETAILS_TYPE].into(),
+            vec![llavero_platform::authorization::DETAILS_TYPE].into(),
         );
         extra
     }
@@ -60,15 +60,15 @@ async fn redeem(
         .ok_or_else(|| ApiError::bad("invalid_request", "pre-authorized_code is required"))?;
     let code_hash = hash_secret(code);
     // The offer id is needed to key the transaction code; the code itself is looked up by hash.
-    let offer = issuer.idp.store.offer_by_code(&code_hash).await?;
+    let offer = issuer.platform.store.offer_by_code(&code_hash).await?;
     let tx = match (get("tx_code"), &offer) {
         (Some(tx), Some(offer)) => Some(tx_code_hash(issuer, &offer.id, tx)),
         _ => None,
     };
     let now = issuer.now();
-    let token = llavero_idp::random::token();
+    let token = llavero_platform::random::token();
     let redemption = issuer
-        .idp
+        .platform
         .store
         .redeem_pre_authorized_code(
             &code_hash,

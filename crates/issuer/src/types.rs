@@ -193,7 +193,7 @@ fn registry_value(person: &Person, field: &str) -> Option<Value> {
     let run = || {
         u32::try_from(person.run)
             .ok()
-            .and_then(|n| llavero_idp::registry::Run::from_number(n).ok())
+            .and_then(|n| llavero_platform::Run::from_number(n).ok())
             .map(|run| run.to_string())
     };
     Some(match field {

@@ -12,9 +12,9 @@ use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use llavero_credentials::crypto;
 use llavero_credentials::jwk::Jwk;
-use llavero_idp::audit::Origin;
-use llavero_idp::factors::{ACR_SUBSTANTIAL, acr_satisfies};
-use llavero_idp::oidc::credentials::DETAILS_PREFIX;
+use llavero_platform::Origin;
+use llavero_platform::authorization::DETAILS_PREFIX;
+use llavero_platform::levels::{ACR_SUBSTANTIAL, acr_satisfies};
 use llavero_store::{Agency, Deferred, Person, hash_secret};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -71,7 +71,7 @@ async fn authorize(
         .ok_or_else(|| ApiError::invalid_token("a Bearer access token is required"))?;
     let hash = hash_secret(token);
     let now = issuer.now();
-    let store = &issuer.idp.store;
+    let store = &issuer.platform.store;
     if let Some(granted) = store.issuance_token(&hash, now).await? {
         if granted.agency_id != agency.id {
             return Err(ApiError::invalid_token(
@@ -209,7 +209,7 @@ async fn person(issuer: &Issuer, authorized: &Authorized) -> Result<Person, ApiE
     match &authorized.person {
         Some(person) => Ok(person.clone()),
         None => issuer
-            .idp
+            .platform
             .store
             .person(authorized.run)
             .await?
@@ -314,7 +314,7 @@ pub async fn credential(
     let origin = Origin::of(&extensions, &headers);
     if credential_type.issuance.deferred {
         if !issuer
-            .idp
+            .platform
             .store
             .spend_nonce(&nonce_hash, nonce_expiry)
             .await?
@@ -331,7 +331,7 @@ pub async fn credential(
         )
         .await;
     }
-    let notification_id = llavero_idp::random::id();
+    let notification_id = llavero_platform::random::id();
     let request = IssueRequest {
         agency: &agency,
         credential_type,
@@ -385,10 +385,10 @@ async fn defer(
     keys: &[Jwk],
     origin: &Origin,
 ) -> Result<Response, ApiError> {
-    let transaction_id = llavero_idp::random::token();
+    let transaction_id = llavero_platform::random::token();
     let now = issuer.now();
     let deferred = Deferred {
-        id: llavero_idp::random::id(),
+        id: llavero_platform::random::id(),
         transaction_hash: hash_secret(&transaction_id),
         agency_id: agency.id.clone(),
         run: authorized.run,
@@ -404,7 +404,7 @@ async fn defer(
         approved_at: None,
         collected_at: None,
     };
-    issuer.idp.store.create_deferred(&deferred).await?;
+    issuer.platform.store.create_deferred(&deferred).await?;
     crate::audit::record(
         issuer,
         origin,
@@ -440,7 +440,7 @@ pub async fn deferred_credential(
     let authorized = authorize(&issuer, &agency, &headers).await?;
     let now = issuer.now();
     let deferred = issuer
-        .idp
+        .platform
         .store
         .deferred(&hash_secret(&request.transaction_id))
         .await?
@@ -474,7 +474,7 @@ pub async fn deferred_credential(
     let person = person(&issuer, &authorized).await?;
     let offer = match deferred.offer_id.as_str() {
         "" => None,
-        id => issuer.idp.store.offer(id).await?,
+        id => issuer.platform.store.offer(id).await?,
     };
     let claims = claims_for(
         credential_type,
@@ -482,7 +482,7 @@ pub async fn deferred_credential(
         &agency_claims(offer.as_ref(), credential_type),
     )
     .map_err(issue_error)?;
-    let notification_id = llavero_idp::random::id();
+    let notification_id = llavero_platform::random::id();
     let issue_request = IssueRequest {
         agency: &agency,
         credential_type,
@@ -544,7 +544,7 @@ pub async fn notification(
         ));
     }
     if !issuer
-        .idp
+        .platform
         .store
         .record_wallet_event(
             &agency.id,

@@ -192,7 +192,7 @@ async fn every_answer_of_the_token_endpoint_is_declared() {
         .await;
     answer(no_grant.status, "no grant_type");
     let repeated = [("grant_type", grant), ("grant_type", grant)];
-    let limit = service.issuer.idp.config.client_rate_per_minute;
+    let limit = service.idp.config.client_rate_per_minute;
     // Two requests counted above; the rest of the minute's budget goes on repeated parameters.
     for _ in 2..limit {
         let refused = service.post_form("/token", &repeated).await;

@@ -84,11 +84,7 @@ fn key_pair(pkcs8: &[u8]) -> Result<KeyPair, AuthorityError> {
 
 /// A random positive serial number (RFC 5280 §4.1.2.2: unique, at most 20 octets).
 fn serial() -> SerialNumber {
-    use ring::rand::SecureRandom as _;
-    let mut bytes = [0u8; 16];
-    if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
-        std::process::abort();
-    }
+    let mut bytes = llavero_platform::random::bytes::<16>();
     if let Some(first) = bytes.first_mut() {
         *first &= 0x7f;
     }

@@ -201,17 +201,10 @@ impl Presentations {
     }
 }
 
-/// 32 random bytes, base64url: ids, nonces, secrets. The system generator does not fail on
-/// supported platforms; a zeroed buffer would be unsafe, so a failure aborts instead.
+/// A 256-bit random token, base64url: ids, nonces, secrets (the platform's randomness).
 #[must_use]
 pub fn random_token() -> String {
-    use base64::Engine as _;
-    use ring::rand::SecureRandom as _;
-    let mut bytes = [0u8; 32];
-    if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
-        std::process::abort();
-    }
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    llavero_platform::random::token()
 }
 
 /// A member of a JSON object, or `null` (never a panic on an unexpected shape).

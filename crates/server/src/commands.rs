@@ -92,13 +92,12 @@ fn serve(config: &Config) -> anyhow::Result<ExitCode> {
         .context("starting the async runtime")?;
     runtime.block_on(async {
         let store = crate::identity::open_store(config).await?;
-        let idp = crate::identity::build(config, store, clock).await?;
-        let issuer = crate::issuance::build(config, &idp)?;
+        let (idp, issuer) = crate::issuance::with_provider(config, store, clock).await?;
         if config.demo_data() {
             crate::identity::seed_demo(&idp).await?;
             crate::issuance::seed_demo(&issuer).await?;
         }
-        let presentations = crate::presentations::build(&idp, &issuer).await?;
+        let presentations = crate::presentations::build(&issuer).await?;
         if config.demo_data() {
             crate::presentations::seed_demo(&presentations).await?;
         }

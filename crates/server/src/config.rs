@@ -65,6 +65,8 @@ pub struct Config {
     pub webauthn_origins: Vec<String>,
     /// Every citizen must enrol a second factor (WebAuthn) before reaching any service.
     pub require_enrolment: bool,
+    /// The IANA time zone the citizen's pages show times in (default `America/Santiago`).
+    pub time_zone: Option<String>,
     /// The WebAuthn attestation allow-list: trusted attestation CAs and the authenticator
     /// models (AAGUIDs) allowed under each. Empty (the default): no attestation is requested
     /// and `…/LoA/high` is never reached.
@@ -126,6 +128,7 @@ impl Default for Config {
             webauthn_origins: Vec::new(),
             credential_types_dir: None,
             require_enrolment: false,
+            time_zone: None,
             webauthn_attestation: Vec::new(),
             header_read_timeout_secs: 10,
             request_timeout_secs: 30,
@@ -294,6 +297,9 @@ impl Config {
             _ => anyhow::bail!(
                 "LLAVERO_WEBAUTHN_ATTESTATION_CA and LLAVERO_WEBAUTHN_ATTESTATION_AAGUIDS go together"
             ),
+        }
+        if let Some(v) = var("LLAVERO_TIME_ZONE") {
+            self.time_zone = Some(v);
         }
         if let Some(v) = var("LLAVERO_REQUIRE_ENROLMENT") {
             self.require_enrolment = v.parse().context("LLAVERO_REQUIRE_ENROLMENT")?;

@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use llavero_credentials::time::Clock;
-use llavero_idp::registry::Run;
-use llavero_idp::seal::MasterKey;
 use llavero_idp::{Idp, IdpConfig, IdpState};
+use llavero_platform::MasterKey;
+use llavero_platform::Platform;
+use llavero_platform::Run;
 use llavero_store::{Backend, Store};
 
 use crate::config::Config;
@@ -66,6 +67,10 @@ pub fn idp_config(config: &Config) -> anyhow::Result<IdpConfig> {
     idp.webauthn_rp_id.clone_from(&config.webauthn_rp_id);
     idp.webauthn_origins.clone_from(&config.webauthn_origins);
     idp.require_enrolment = config.require_enrolment;
+    if let Some(zone) = &config.time_zone {
+        idp.time_zone = llavero_idp::web::display::LocalZone::named(zone)
+            .context("LLAVERO_TIME_ZONE / time_zone")?;
+    }
     idp.trusted_proxies.clone_from(&config.trusted_proxies);
     if let Some(workers) = config.password_hash_workers {
         idp.password_hash_workers = workers;
@@ -79,19 +84,32 @@ pub fn idp_config(config: &Config) -> anyhow::Result<IdpConfig> {
     Ok(idp)
 }
 
-/// Builds the provider over an open store, creating the first signing key if needed.
-pub async fn build(
+/// The platform every service shares, over an open store: the master key (created on first
+/// start), the first signing key if needed, and the audit trail the provider signs. Also the
+/// provider's settings, which the platform's base URL and trusted proxies come from.
+pub async fn platform(
     config: &Config,
     store: Store,
     clock: Arc<dyn Clock>,
-) -> anyhow::Result<IdpState> {
+) -> anyhow::Result<(Platform, IdpConfig)> {
     let master = master_key(config, &store)?;
     llavero_idp::keys::ensure(&store, &master, clock.now())
         .await
         .context("signing keys")?;
     let mut settings = idp_config(config)?;
     settings.webauthn_attestation = attestation_policy(config)?;
-    Idp::new(settings, store, master, clock).context("compiling page templates")
+    let platform = llavero_idp::audit::platform(&settings, store, Arc::new(master), clock);
+    Ok((platform, settings))
+}
+
+/// Builds the provider alone over an open store (the commands that need no other service).
+pub async fn build(
+    config: &Config,
+    store: Store,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<IdpState> {
+    let (platform, settings) = platform(config, store, clock).await?;
+    Idp::on(&platform, settings, None).context("compiling page templates")
 }
 
 /// The attestation allow-list: each configured CA file read and parsed with its AAGUIDs.
@@ -145,7 +163,7 @@ pub async fn seed_demo(idp: &Idp) -> anyhow::Result<()> {
     .await?;
     let run: Run = DEMO_RUN.parse()?;
     let code = llavero_idp::accounts::issue_activation_code(idp, run).await?;
-    let password = format!("demo-{}", llavero_idp::random::id());
+    let password = format!("demo-{}", llavero_platform::random::id());
     let activated = llavero_idp::accounts::activate(
         idp,
         DEMO_RUN,

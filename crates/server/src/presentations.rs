@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use llavero_credentials::crypto;
-use llavero_idp::IdpState;
 use llavero_issuer::IssuerState;
+use llavero_platform::MasterKey;
 use llavero_presentations::registration::{PRESETS, Registration};
 use llavero_presentations::{
     Presentations, PresentationsConfig, PresentationsState, SealFailed, Sealer, Trust,
@@ -19,16 +19,16 @@ use crate::commands::trust;
 /// How often trust (agencies' keys, status lists) is rebuilt: within the lists' `ttl`.
 const TRUST_REFRESH_SECS: u64 = 60;
 
-/// The master key seals the service's secrets.
-struct MasterSealer(IdpState);
+/// The platform's master key seals the service's secrets.
+struct MasterSealer(Arc<MasterKey>);
 
 impl Sealer for MasterSealer {
     fn seal(&self, label: &str, plaintext: &[u8]) -> Result<Vec<u8>, SealFailed> {
-        self.0.master.seal(label, plaintext).map_err(|_| SealFailed)
+        self.0.seal(label, plaintext).map_err(|_| SealFailed)
     }
 
     fn open(&self, label: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealFailed> {
-        self.0.master.open(label, sealed).map_err(|_| SealFailed)
+        self.0.open(label, sealed).map_err(|_| SealFailed)
     }
 }
 
@@ -56,20 +56,21 @@ pub async fn agency_verifier(issuer: &IssuerState) -> anyhow::Result<Verifier> {
     )?)
 }
 
-/// Builds the presentation service.
-pub async fn build(idp: &IdpState, issuer: &IssuerState) -> anyhow::Result<PresentationsState> {
+/// Builds the presentation service on the issuer's platform (the one every service shares).
+pub async fn build(issuer: &IssuerState) -> anyhow::Result<PresentationsState> {
     let source = Arc::clone(issuer);
     let refresh: llavero_presentations::state::Refresh = Box::new(move || {
         let issuer = Arc::clone(&source);
         Box::pin(async move { agency_verifier(&issuer).await.ok() })
     });
     let trust = Arc::new(Trust::refreshing(agency_verifier(issuer).await?, refresh));
+    let platform = &issuer.platform;
     Ok(Presentations::new(
         PresentationsConfig::default(),
-        idp.store.clone(),
-        Arc::new(MasterSealer(Arc::clone(idp))),
-        Arc::clone(&idp.clock),
-        &idp.config.issuer,
+        platform.store.clone(),
+        Arc::new(MasterSealer(Arc::clone(&platform.master))),
+        Arc::clone(&platform.clock),
+        &platform.base_url,
         trust,
     )
     .await?)

@@ -183,10 +183,9 @@ async fn whole_service(issuer: &str) -> (axum::Router, tempfile::TempDir) {
     };
     let clock: Arc<dyn Clock> = Arc::new(FixedClock(NOW));
     let store = llavero_server::identity::open_store(&config).await.unwrap();
-    let idp = llavero_server::identity::build(&config, store, Arc::clone(&clock))
+    let (idp, issuer) = llavero_server::issuance::with_provider(&config, store, Arc::clone(&clock))
         .await
         .unwrap();
-    let issuer = llavero_server::issuance::build(&config, &idp).unwrap();
     let state = http::AppState {
         verifier: Arc::new(verifier),
         clock,

@@ -20,11 +20,11 @@ use sqlx::Row as _;
 use crate::audit::{
     READ_HEAD, append_statements, bind_appended, chain_after, head_after, insert_ctes,
 };
-use crate::oauth::{
-    ROTATION_PARAMS, grant_from_row, rotate_postgres, rotate_sqlite, rotated, rotation_ctes,
-    spend_refresh_token,
-};
+use crate::oauth::grant_from_row;
 use crate::refresh_grace::retry_in_grace;
+use crate::rotation_sql::{
+    ROTATION_PARAMS, rotate_postgres, rotate_sqlite, rotated, rotation_ctes, spend_refresh_token,
+};
 use crate::{Backend, Grant, NewAuditEvent, RefreshRotation, Store, StoreError};
 
 /// One refresh-token rotation: spend `old_hash` (a token of `client_id`) and store the new

@@ -29,6 +29,7 @@ mod private_files;
 mod reach;
 mod refresh_grace;
 mod registry;
+mod rotation_sql;
 mod secret;
 mod sessions;
 pub mod testing;

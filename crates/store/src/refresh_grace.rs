@@ -23,7 +23,7 @@
 //! a spent token revoking its family.
 //!
 //! The normal rotation pays nothing for this: its `UPDATE` also records the successor's hashes
-//! ([`crate::oauth::spend_refresh_token`]); only a refused rotation tries the window, in the
+//! ([`crate::rotation_sql::spend_refresh_token`]); only a refused rotation tries the window, in the
 //! group's transaction, so its audit entry is committed with it.
 
 use sqlx::{Any, Row as _, Transaction};

@@ -13,6 +13,61 @@ pub fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".to_owned())
 }
 
+/// Whether a PostgreSQL test should return at once: no server answers at the test database's
+/// address and `LLAVERO_REQUIRE_POSTGRES` is not `1` (CI sets it, so there a missing server
+/// fails the tests instead of skipping them). Decided once per test binary, and said on one
+/// line written past the test harness's capture, so a run without PostgreSQL passes in seconds
+/// and says why instead of waiting out a pool timeout in every test.
+#[must_use]
+pub fn skip_postgres() -> bool {
+    static SKIP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SKIP.get_or_init(|| {
+        if std::env::var("LLAVERO_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+            return false;
+        }
+        let address = server_address(&postgres_url());
+        if answers(&address) {
+            return false;
+        }
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!(
+                "skipping the PostgreSQL tests: no server answers on {address} \
+                 (set LLAVERO_REQUIRE_POSTGRES=1 to make this a failure)\n"
+            )
+            .as_bytes(),
+        );
+        true
+    })
+}
+
+/// `host:port` of a `postgres://user@host:port/db` URL (port 5432 when absent).
+fn server_address(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let has_port = host
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+    if has_port {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    }
+}
+
+/// Whether something accepts a TCP connection at `address` within a second.
+fn answers(address: &str) -> bool {
+    use std::net::ToSocketAddrs as _;
+    address.to_socket_addrs().is_ok_and(|mut addresses| {
+        addresses.any(|a| {
+            std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(1)).is_ok()
+        })
+    })
+}
+
 /// The plan for a group commit of `rows` refresh-token rotations: PostgreSQL's `EXPLAIN` of
 /// the group's statement, SQLite's `EXPLAIN QUERY PLAN` of one rotation's spend.
 pub async fn rotation_plan(store: &Store, rows: usize) -> Result<String, StoreError> {
@@ -116,4 +171,25 @@ fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_address_defaults_the_port() {
+        assert_eq!(
+            server_address("postgres://root@127.0.0.1:5432/test"),
+            "127.0.0.1:5432"
+        );
+        assert_eq!(
+            server_address("postgres://db.internal/x?sslmode=disable"),
+            "db.internal:5432"
+        );
+        assert_eq!(
+            server_address("postgresql://u:p@[::1]:6543/t"),
+            "[::1]:6543"
+        );
+    }
 }

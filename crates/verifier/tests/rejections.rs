@@ -496,7 +496,7 @@ fn openid4vp_vector_through_the_verifier() {
     use llavero_credentials::jwk::PrivateJwk;
     use llavero_verifier::trust_list::{Jwks, TrustListClaims, TrustedIssuer};
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/vectors/sd-jwt-vc-openid4vp-example");
+        .join("../../tests/vectors/sd-jwt-vc-openid4vp-example");
     let issuer_key = PrivateJwk::from_value(&serde_json::json!({"kty":"EC","crv":"P-256",
         "d":"Ur2bNKuBPOrAaxsRnbSH6hIhmNTxSGXshDSUD1a1y7g",
         "x":"b28d4MwZMjw8-00CG4xfnn9SLMVMM19SlqZpVb_uNtQ","y":"Xv5zWwuoaTgdS6hV43yI6gBwTnjukmFQQnJ_kCxzqk8"})).unwrap();

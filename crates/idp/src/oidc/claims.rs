@@ -11,8 +11,7 @@ use crate::keys::KeyError;
 use crate::registry::Run;
 use crate::state::Idp;
 
-/// Scopes beyond `openid` that release claims.
-pub const CLAIM_SCOPES: [&str; 3] = ["run", "name", "birthdate"];
+pub use crate::scopes::CLAIM_SCOPES;
 
 /// The `sub` a client sees: pairwise by default (HMAC of client and account, so two clients
 /// cannot link their users), or the account id for clients registered as public.

@@ -11,36 +11,10 @@
 
 use serde_json::{Value, json};
 
-use crate::oidc::claims::CLAIM_SCOPES;
-
-/// The RFC 9396 type OpenID4VCI defines.
-pub const DETAILS_TYPE: &str = "openid_credential";
-
-/// The scope-string prefix of a configuration requested by `authorization_details`.
-pub const DETAILS_PREFIX: &str = "openid_credential:";
+pub use crate::scopes::{DETAILS_PREFIX, DETAILS_TYPE, is_configuration_scope, is_identity_scope};
 
 /// Most `authorization_details` entries in one request.
 const MAX_DETAILS: usize = 10;
-
-/// Whether a scope is an identity scope (OpenID Connect) rather than a credential.
-#[must_use]
-pub fn is_identity_scope(scope: &str) -> bool {
-    scope == "openid" || CLAIM_SCOPES.contains(&scope)
-}
-
-/// Whether a scope names a credential configuration (`<type>_sd-jwt` or `<type>_vc-jwt`, the
-/// issuer's configuration ids), which a wallet client may be registered for.
-#[must_use]
-pub fn is_configuration_scope(scope: &str) -> bool {
-    let Some((credential_type, format)) = scope.rsplit_once('_') else {
-        return false;
-    };
-    matches!(format, "sd-jwt" | "vc-jwt")
-        && !credential_type.is_empty()
-        && credential_type
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
 
 /// The configuration ids an `authorization_details` parameter asks for: each entry must be
 /// `{"type": "openid_credential", "credential_configuration_id": …}`.

@@ -52,7 +52,7 @@ pub fn metadata(idp: &crate::state::Idp) -> Value {
         "frontchannel_logout_supported": false,
         "backchannel_logout_supported": false,
     });
-    if let (Some(extra), Some(obj)) = (idp.extra_grant.get(), metadata.as_object_mut()) {
+    if let (Some(extra), Some(obj)) = (idp.extra_grant.as_deref(), metadata.as_object_mut()) {
         obj.extend(extra.metadata());
         if let Some(Value::Array(grants)) = obj.get_mut("grant_types_supported") {
             grants.push(extra.grant_type().into());

@@ -12,10 +12,11 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::authorize::{current_session, see_other};
 use super::request::{join_query, parse_params};
+use crate::session::current_session;
 use crate::state::{Idp, IdpState};
 use crate::web::pages::Locale;
+use crate::web::see_other;
 use crate::web::{CookieName, CsrfSecret, csrf_valid, set_cookie};
 
 /// The claims of an `id_token_hint` this provider signed (expired ones included, as the spec

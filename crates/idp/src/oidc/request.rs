@@ -73,20 +73,7 @@ pub enum RequestError {
     },
 }
 
-/// Parses `application/x-www-form-urlencoded` parameters, refusing repeated ones (RFC 6749
-/// §3.1) and oversized input.
-pub fn parse_params(raw: &[u8]) -> Result<BTreeMap<String, String>, &'static str> {
-    if raw.len() > 16 * 1024 {
-        return Err("request too large");
-    }
-    let mut out = BTreeMap::new();
-    for (k, v) in form_urlencoded::parse(raw) {
-        if out.insert(k.into_owned(), v.into_owned()).is_some() {
-            return Err("a parameter is repeated");
-        }
-    }
-    Ok(out)
-}
+pub use llavero_platform::params::parse_params;
 
 /// An error to send back to the client: `(error, error_description)`.
 type Refusal = (&'static str, &'static str);

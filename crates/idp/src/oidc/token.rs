@@ -39,7 +39,7 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(extra) = idp.extra_grant.get() {
+    if let Some(extra) = idp.extra_grant.as_deref() {
         let grant_type = form_urlencoded::parse(&body).find(|(name, _)| name == "grant_type");
         if grant_type.is_some_and(|(_, value)| value == extra.grant_type()) {
             // Anonymous wallets are held to the same per-IP limit as clients.

@@ -5,6 +5,4 @@ mod csv_records;
 pub mod demo;
 pub mod import;
 pub mod record;
-mod run;
-
-pub use run::{Run, RunError};
+pub use llavero_platform::run::{Run, RunError};

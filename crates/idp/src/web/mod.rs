@@ -1,6 +1,7 @@
 //! The browser side: cookies, CSRF tokens, the caller's address, rate limits, pages.
 
-pub mod client_address;
+pub use llavero_platform::client_address;
+pub mod display;
 pub mod pages;
 
 use std::fmt::Write as _;
@@ -215,6 +216,18 @@ pub async fn rate_limit(
     }
 }
 
+/// A 303 See Other to `location`.
+#[must_use]
+pub fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, v);
+    }
+    response
+}
+
 /// 429 with `Retry-After`.
 #[must_use]
 pub fn too_many(retry_after: i64) -> Response {
@@ -268,8 +281,6 @@ pub fn internal(error: &dyn std::fmt::Display) -> Response {
     )
         .into_response()
 }
-
-pub mod account;
 
 /// Whether the `Accept` header asks for JSON before HTML: `application/json` or a `+json`
 /// type listed, and `text/html` not listed ahead of it. (Order, not `q`, decides: browsers

@@ -93,7 +93,8 @@ impl Pages {
             "message.html",
             "logout.html",
             "second_factor.html",
-            "recovery_codes.html"
+            "recovery_codes.html",
+            "webauthn_script.html"
         );
         let parse = |text: &str| {
             serde_json::from_str(text).map_err(|e| {
@@ -162,6 +163,20 @@ impl Pages {
             locale,
             serde_json::json!({"message": self.message(locale, message_key)}),
         )
+    }
+}
+
+/// The message key that tells a citizen what is wrong with the RUN they typed: the check digit
+/// (the most common typo, and one the citizen can fix alone), a number out of range, or a
+/// shape we do not read. Parses `typed` again rather than carrying the error through the
+/// login and activation outcomes, which only need to know that the RUN was refused.
+#[must_use]
+pub fn run_error_key(typed: &str) -> &'static str {
+    match typed.parse::<crate::registry::Run>() {
+        Err(crate::registry::RunError::CheckDigit { .. }) => "run_check_digit",
+        Err(crate::registry::RunError::OutOfRange) => "run_out_of_range",
+        // Malformed, and any reason a later version adds.
+        Err(_) | Ok(_) => "bad_run",
     }
 }
 
@@ -237,7 +252,69 @@ pub fn secure_headers(headers: &mut HeaderMap, content_type: &'static str) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
+
+    /// Each way a typed RUN is refused has its own message, in both languages, and the
+    /// English page says it in English.
+    #[test]
+    fn each_refused_run_gets_its_own_message_in_each_language() {
+        let pages = Pages::new().unwrap();
+        let cases = [
+            ("12.345.678-9", "run_check_digit"),
+            ("5.000.056-0", "run_check_digit"),
+            ("0-0", "run_out_of_range"),
+            ("1.234.567.890-1", "run_out_of_range"),
+            ("doce millones", "bad_run"),
+            ("", "bad_run"),
+        ];
+        for (typed, key) in cases {
+            let key_found = run_error_key(typed);
+            // A RUN too long to parse as a number may be read as malformed: both are refusals.
+            assert!(
+                key_found == key || (key == "run_out_of_range" && key_found == "bad_run"),
+                "{typed}: {key_found}"
+            );
+        }
+        let es: Vec<String> = ["bad_run", "run_check_digit", "run_out_of_range"]
+            .iter()
+            .map(|k| pages.message(Locale::Es, k))
+            .collect();
+        let en: Vec<String> = ["bad_run", "run_check_digit", "run_out_of_range"]
+            .iter()
+            .map(|k| pages.message(Locale::En, k))
+            .collect();
+        for list in [&es, &en] {
+            assert!(
+                list.iter()
+                    .all(|m| !m.starts_with("bad_run") && !m.starts_with("run_"))
+            );
+            assert_ne!(list[0], list[1]);
+            assert_ne!(list[1], list[2]);
+            assert_ne!(list[0], list[2]);
+        }
+        assert!(es[1].contains("dígito verificador"));
+        assert!(en[1].contains("check digit"));
+    }
+
+    /// Every message exists in both catalogues: a page never falls back to a raw key.
+    #[test]
+    fn both_catalogues_have_the_same_keys() {
+        let pages = Pages::new().unwrap();
+        let keys = |locale| {
+            let mut keys: Vec<String> = pages
+                .messages(locale)
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect();
+            keys.sort();
+            keys
+        };
+        assert_eq!(keys(Locale::Es), keys(Locale::En));
+    }
 
     #[test]
     fn form_action_allows_self_and_the_origins_of_redirect_uris() {

@@ -47,6 +47,7 @@ pub const TRANSITO: &str = "transito";
 pub type TestClock = llavero_credentials::time::ManualClock;
 
 pub struct Service {
+    pub idp: llavero_idp::IdpState,
     pub issuer: IssuerState,
     pub router: Router,
     pub clock: Arc<TestClock>,
@@ -112,15 +113,16 @@ impl Service {
         llavero_idp::keys::ensure(&store, &master, START)
             .await
             .unwrap();
-        let idp = Idp::new(IdpConfig::new(BASE), store, master, clock.clone()).unwrap();
-        let issuer = Issuer::new(config, Arc::clone(&idp), Catalog::builtin().unwrap());
-        assert!(
-            idp.extra_grant
-                .set(Arc::new(PreAuthorizedGrant(Arc::clone(&issuer))))
-                .is_ok()
-        );
-        let router = llavero_issuer::router(Arc::clone(&issuer)).merge(llavero_idp::router(idp));
+        let idp_config = IdpConfig::new(BASE);
+        let platform =
+            llavero_idp::audit::platform(&idp_config, store, Arc::new(master), clock.clone());
+        let issuer = Issuer::new(config, platform.clone(), Catalog::builtin().unwrap());
+        let grant = Arc::new(PreAuthorizedGrant(Arc::clone(&issuer)));
+        let idp = Idp::on(&platform, idp_config, Some(grant)).unwrap();
+        let router = llavero_issuer::router(Arc::clone(&issuer))
+            .merge(llavero_idp::router(Arc::clone(&idp)));
         Self {
+            idp,
             issuer,
             router,
             clock,
@@ -130,8 +132,7 @@ impl Service {
     }
 
     async fn seed(&mut self) {
-        self.issuer
-            .idp
+        self.idp
             .store
             .upsert_people(
                 &[
@@ -230,7 +231,7 @@ impl Service {
     /// client, as the authorization code flow leaves it: `scope` granted at `acr`.
     pub async fn idp_access_token(&self, scope: &str, acr: &str) -> String {
         use llavero_store::{AuthorizationRequest, IssuedCode, NewGrant, hash_secret};
-        let store = &self.issuer.idp.store;
+        let store = &self.idp.store;
         let run = i64::from(RUN.parse::<Run>().unwrap().number());
         let account = if let Some(account) = store.account_by_run(run).await.unwrap() {
             account
@@ -248,7 +249,7 @@ impl Service {
                 .unwrap()
         };
         let client = llavero_idp::clients::register(
-            &self.issuer.idp,
+            &self.idp,
             llavero_idp::clients::Registration {
                 name: "Billetera".into(),
                 redirect_uris: vec!["https://wallet.example/cb".into()],

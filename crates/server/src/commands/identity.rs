@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use llavero_credentials::time::{Clock, SystemClock, format_datetime};
-use llavero_idp::registry::Run;
 use llavero_idp::registry::import::{ImportFormat, import};
+use llavero_platform::Run;
 
 use crate::cli::{AccountCommand, AuditCommand, ClientCommand, RegistryCommand, RegistryFormat};
 use crate::config::Config;
@@ -155,7 +155,7 @@ pub fn account(config: &Config, command: AccountCommand) -> anyhow::Result<ExitC
             block_on(async {
                 let store = identity::open_store(config).await?;
                 let idp = identity::build(config, store, Arc::new(SystemClock)).await?;
-                let Some(changed) = llavero_idp::attestation::set_staff(&idp, run, !remove).await?
+                let Some(changed) = llavero_idp::accounts::set_staff(&idp, run, !remove).await?
                 else {
                     eprintln!("{run} has no account");
                     return Ok(ExitCode::FAILURE);
@@ -212,7 +212,7 @@ pub fn client(config: &Config, command: ClientCommand) -> anyhow::Result<ExitCod
     block_on(async {
         let store = identity::open_store(config).await?;
         let idp = identity::build(config, store, Arc::new(SystemClock)).await?;
-        let origin = llavero_idp::audit::Origin::default();
+        let origin = llavero_platform::Origin::default();
         let registered = llavero_idp::clients::register(&idp, registration, &origin).await?;
         println!("{}", serde_json::to_string(&registered)?);
         Ok(ExitCode::SUCCESS)

@@ -16,8 +16,8 @@ use crate::{files, identity, issuance};
 
 async fn open(config: &Config) -> anyhow::Result<IssuerState> {
     let store = identity::open_store(config).await?;
-    let idp = identity::build(config, store, Arc::new(SystemClock)).await?;
-    issuance::build(config, &idp)
+    let (platform, _) = identity::platform(config, store, Arc::new(SystemClock)).await?;
+    issuance::build(config, platform)
 }
 
 /// `llavero issuer …`
@@ -46,7 +46,7 @@ pub fn run(config: &Config, command: IssuerCommand) -> anyhow::Result<ExitCode> 
             }
             IssuerCommand::Client { id } => {
                 anyhow::ensure!(
-                    issuer.idp.store.agency(&id).await?.is_some(),
+                    issuer.platform.store.agency(&id).await?.is_some(),
                     "no agency {id}"
                 );
                 let (client_id, secret) =
@@ -58,14 +58,14 @@ pub fn run(config: &Config, command: IssuerCommand) -> anyhow::Result<ExitCode> 
             }
             IssuerCommand::RotateKey { id, overlap_days } => {
                 let agency = issuer
-                    .idp
+                    .platform
                     .store
                     .agency(&id)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("no agency {id}"))?;
                 let kid = llavero_issuer::keys::rotate(
-                    &issuer.idp.store,
-                    &issuer.idp.master,
+                    &issuer.platform.store,
+                    &issuer.platform.master,
                     &id,
                     issuer.now(),
                     overlap_days * 86_400,
@@ -78,8 +78,8 @@ pub fn run(config: &Config, command: IssuerCommand) -> anyhow::Result<ExitCode> 
                 );
             }
             IssuerCommand::List => {
-                for agency in issuer.idp.store.agencies().await? {
-                    let keys = issuer.idp.store.agency_keys(&agency.id).await?;
+                for agency in issuer.platform.store.agencies().await? {
+                    let keys = issuer.platform.store.agency_keys(&agency.id).await?;
                     let kids: Vec<_> = keys
                         .iter()
                         .map(|k| json!({"kid": k.kid, "activates_at": k.activates_at, "publish_until": k.publish_until}))

@@ -42,9 +42,9 @@ fn allowed(entry: &str) -> anyhow::Result<Allowed> {
 pub fn run(config: &Config, command: VerifierCommand) -> anyhow::Result<ExitCode> {
     block_on(async {
         let store = identity::open_store(config).await?;
-        let idp = identity::build(config, store, Arc::new(SystemClock)).await?;
-        let issuer = issuance::build(config, &idp)?;
-        let service = presentations::build(&idp, &issuer).await?;
+        let (platform, _) = identity::platform(config, store, Arc::new(SystemClock)).await?;
+        let issuer = issuance::build(config, platform)?;
+        let service = presentations::build(&issuer).await?;
         let describe = |party: &Party| {
             let client_ids: Vec<String> = [ClientIdPrefix::X509Hash, ClientIdPrefix::X509SanDns]
                 .into_iter()
