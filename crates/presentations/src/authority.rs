@@ -14,8 +14,8 @@ use rcgen::{
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+use crate::seal::{SealFailed, Sealer};
 use crate::signing::PkcsSigner;
-use crate::state::{SealFailed, Sealer};
 
 /// The label the root key is sealed under.
 const ROOT_LABEL: &str = "presentation-authority:root";

@@ -30,6 +30,7 @@ pub mod parties;
 pub mod qr;
 pub mod registration;
 pub mod response;
+pub mod seal;
 pub mod signing;
 pub mod state;
 pub mod transactions;

@@ -6,9 +6,9 @@ use std::sync::{Arc, RwLock};
 use llavero_credentials::time::Clock;
 use llavero_store::Store;
 use llavero_verifier::Verifier;
-use zeroize::Zeroizing;
 
 use crate::authority::Authority;
+pub use crate::seal::{SealFailed, Sealer};
 
 /// Settings of the presentation service.
 #[derive(Debug, Clone)]
@@ -32,20 +32,6 @@ impl Default for PresentationsConfig {
             list_secs: 86_400,
         }
     }
-}
-
-/// Sealing failed (a wrong master key, or a tampered value).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("sealing failed")]
-pub struct SealFailed;
-
-/// Seals secrets at rest (relying-party keys, the authority's key, response keys), bound to a
-/// label so a sealed value cannot be moved to another row. The platform's master key does it.
-pub trait Sealer: Send + Sync {
-    /// Seals `plaintext` bound to `label`.
-    fn seal(&self, label: &str, plaintext: &[u8]) -> Result<Vec<u8>, SealFailed>;
-    /// Opens what [`Sealer::seal`] sealed with the same label.
-    fn open(&self, label: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealFailed>;
 }
 
 /// Rebuilds the verifier (fresh trust list and status lists), or `None` if it cannot now.

@@ -14,7 +14,8 @@ use llavero_presentations::{
 use llavero_verifier::{Verifier, VerifierOptions};
 use zeroize::Zeroizing;
 
-use crate::commands::trust;
+use llavero_verifier::bundle::{BundledStatusList, OfflineBundle};
+use llavero_verifier::trust_list::TrustListClaims;
 
 /// How often trust (agencies' keys, status lists) is rebuilt: within the lists' `ttl`.
 const TRUST_REFRESH_SECS: u64 = 60;
@@ -41,15 +42,29 @@ pub async fn agency_verifier(issuer: &IssuerState) -> anyhow::Result<Verifier> {
         .await
         .map_err(|e| anyhow::anyhow!("{}: {}", e.error, e.description))?;
     let anchor = crypto::generate_p256(Some("presentations".into()))?;
-    let trust_list =
-        trust::build_trust_list(issuers, &anchor, "https://trust.llavero.cl", now, 1, 1)?;
-    let bundle = trust::build_bundle(
+    let trust_list = TrustListClaims {
+        iss: "https://trust.llavero.cl".into(),
+        iat: now,
+        exp: Some(now + 86_400),
+        sequence: 1,
+        issuers,
+    }
+    .sign(crypto::signer_from_jwk(&anchor)?.as_ref())?;
+    let bundle = OfflineBundle {
+        version: 1,
+        built_at: now,
         trust_list,
-        lists.into_iter().map(|l| l.token).collect(),
-        now,
-    )?;
+        status_lists: lists
+            .into_iter()
+            .map(|l| BundledStatusList {
+                uri: l.uri,
+                token: l.token,
+                fetched_at: now,
+            })
+            .collect(),
+    };
     Ok(Verifier::from_bundle(
-        &bundle,
+        &serde_json::to_string(&bundle)?,
         &[anchor.public()],
         now,
         VerifierOptions::default(),
