@@ -2,7 +2,7 @@
 //! relying party, transactions created and read with it; and the public documents wallets
 //! use to trust relying parties (the authority's root and the signed list of registrations).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -20,19 +20,10 @@ use crate::parties::{self, ClientIdPrefix, Party};
 use crate::state::{Presentations, PresentationsState, random_token};
 use crate::transactions::{self, CreateRequest};
 
-/// Parses a form body, refusing a repeated parameter (RFC 6749 §3.2) so that a proxy and this
-/// service cannot read different values.
-pub fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, ApiError> {
-    let mut out = HashMap::new();
-    for (name, value) in form_urlencoded::parse(body) {
-        if out.insert(name.to_string(), value.into_owned()).is_some() {
-            return Err(ApiError::bad(
-                "invalid_request",
-                format!("parameter {name} is repeated"),
-            ));
-        }
-    }
-    Ok(out)
+/// Parses a form body with the platform's parser: a repeated parameter is refused (RFC 6749
+/// §3.2), so a proxy and this service cannot read different values.
+pub fn parse_form(body: &[u8]) -> Result<BTreeMap<String, String>, ApiError> {
+    llavero_platform::params::parse_params(body).map_err(|e| ApiError::bad("invalid_request", e))
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
