@@ -710,3 +710,48 @@ async fn the_relying_party_list_is_signed_by_the_authority_root() {
     assert_eq!(status, StatusCode::OK);
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
 }
+
+/// A measurement, not a check: verified presentations per second through the HTTP service
+/// (create, fetch the signed request, post an encrypted response, read the result; the wallet's
+/// signing and encryption included) against the verifier library alone on the same presentation.
+#[tokio::test]
+#[ignore = "a measurement: cargo test --release --test openid4vp -- --ignored --nocapture"]
+async fn http_path_against_the_library() {
+    let w = world().await;
+    let n: u32 = 40;
+    let card = w.identity_card(&w.issuer, IDENTITY_CARD, 3);
+    let vp = w.present(&card, &[age_18()], "x509_hash:x", "n");
+    let verifier = w.service.trust.current();
+    let expect = llavero_verifier::Expectations::key_binding("x509_hash:x", "n");
+    let started = std::time::Instant::now();
+    for _ in 0..n {
+        verifier.verify(&vp, w.now(), &expect).unwrap();
+    }
+    let library = started.elapsed() / n;
+    let started = std::time::Instant::now();
+    for _ in 0..n {
+        let created = w.created(json!({"preset": "age-over-18"})).await;
+        let id = created["transaction_id"].as_str().unwrap();
+        let (_, jwt) = call(
+            &w.app,
+            "GET",
+            &format!("/verifier/requests/{id}"),
+            None,
+            None,
+        )
+        .await;
+        let request = DecodedJws::decode(&jwt)
+            .unwrap()
+            .unverified_value()
+            .unwrap();
+        let (status, _) = w.respond_encrypted(id, &request, good(&w, &request)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(w.result(id, None).await.1["status"], "verified");
+    }
+    let http = started.elapsed() / n;
+    println!(
+        "library {library:?} per presentation, HTTP path {http:?} per presentation ({:.1} per second), ratio {:.1}",
+        1.0 / http.as_secs_f64(),
+        http.as_secs_f64() / library.as_secs_f64()
+    );
+}
