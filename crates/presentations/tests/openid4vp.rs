@@ -755,3 +755,47 @@ async fn http_path_against_the_library() {
         http.as_secs_f64() / library.as_secs_f64()
     );
 }
+
+/// Two instances on one database: any step on either (stateless service).
+#[tokio::test]
+async fn two_instances_serve_one_transaction() {
+    let w = world().await;
+    let other = Presentations::new(
+        PresentationsConfig::default(),
+        w.service.store.clone(),
+        Arc::new(TestSealer),
+        Arc::clone(&w.clock) as Arc<dyn Clock>,
+        BASE,
+        Arc::clone(&w.service.trust),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        other.authority.certificate(),
+        w.service.authority.certificate(),
+        "one root for all"
+    );
+    let b = llavero_presentations::router(other);
+    let created = w.created(json!({"preset": "age-over-18"})).await;
+    let id = created["transaction_id"].as_str().unwrap();
+    let (status, jwt) = call(&b, "GET", &format!("/verifier/requests/{id}"), None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let request = DecodedJws::decode(&jwt)
+        .unwrap()
+        .unverified_value()
+        .unwrap();
+    let jwe = World::encrypt(
+        &request,
+        &json!({"vp_token": good(&w, &request), "state": request["state"]}),
+    );
+    let (status, _) = call(
+        &b,
+        "POST",
+        &format!("/verifier/responses/{id}"),
+        None,
+        Some(form(&[("response", &jwe)])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(w.result(id, None).await.1["status"], "verified");
+}
