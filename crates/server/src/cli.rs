@@ -59,6 +59,9 @@ pub enum Command {
     /// Issuing agencies: their keys, types and API clients.
     #[command(subcommand)]
     Issuer(IssuerCommand),
+    /// Relying parties of the presentation service (OpenID4VP): registration and API clients.
+    #[command(subcommand)]
+    Verifier(VerifierCommand),
     /// Load-test a running issuer over HTTP, or measure raw signing for a baseline.
     #[command(subcommand)]
     Load(LoadCommand),
@@ -171,6 +174,44 @@ pub enum IssuerCommand {
         overlap_days: i64,
     },
     /// List the agencies with their issuer URLs, types and keys.
+    List,
+}
+
+/// `llavero verifier …`
+#[derive(Debug, Subcommand)]
+pub enum VerifierCommand {
+    /// Register a relying party: a signing key with a certificate of the presentation
+    /// authority, what it may ask for (from presets), and an API client.
+    #[command(
+        after_help = "Example:\n  llavero verifier add farmacia --name 'Farmacia Central' --dns-name farmacia.cl --query-preset age-over-18"
+    )]
+    Add {
+        /// Its id.
+        id: String,
+        /// Its name, shown to citizens.
+        #[arg(long)]
+        name: String,
+        /// The DNS name its certificate carries (for `x509_san_dns`).
+        #[arg(long)]
+        dns_name: Option<String>,
+        /// Same-device return addresses, comma separated.
+        #[arg(long, value_delimiter = ',')]
+        redirect_uri: Vec<String>,
+        /// Query presets it may use (age-over-18, name-and-run, driving-licence), comma
+        /// separated; it may ask for exactly what they ask.
+        #[arg(long, value_delimiter = ',', required = true)]
+        query_preset: Vec<String>,
+        /// More it may ask for: `FORMAT TYPE CLAIM…` (claim paths dot-separated), repeatable.
+        #[arg(long)]
+        allow: Vec<String>,
+    },
+    /// A new API client (`client_credentials`) for a relying party; the secret is printed once.
+    #[command(after_help = "Example:\n  llavero verifier client farmacia")]
+    Client {
+        /// The relying party.
+        id: String,
+    },
+    /// List the relying parties with their client identifiers and registrations.
     List,
 }
 

@@ -17,6 +17,7 @@ pub mod identity;
 pub mod issuer;
 pub mod load;
 pub mod trust;
+pub mod verifier;
 pub mod verify;
 
 /// Runs a parsed command line.
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Client(command) => identity::client(&config, command),
         Command::Audit(command) => identity::audit(&config, command),
         Command::Issuer(command) => issuer::run(&config, command),
+        Command::Verifier(command) => verifier::run(&config, command),
         Command::Load(command) => load::run(command),
     }
 }
@@ -95,6 +97,14 @@ fn serve(config: &Config) -> anyhow::Result<ExitCode> {
             crate::identity::seed_demo(&idp).await?;
             crate::issuance::seed_demo(&issuer).await?;
         }
+        let presentations = crate::presentations::build(&issuer).await?;
+        if config.demo_data() {
+            crate::presentations::seed_demo(&presentations).await?;
+        }
+        tokio::spawn(crate::presentations::refresh_trust(
+            std::sync::Arc::clone(&presentations),
+            std::sync::Arc::clone(&issuer),
+        ));
         tokio::spawn(crate::issuance::purge_expired(std::sync::Arc::clone(&issuer)));
         tokio::spawn(crate::identity::truncate_audit_ips(
             std::sync::Arc::clone(&idp),
@@ -106,7 +116,7 @@ fn serve(config: &Config) -> anyhow::Result<ExitCode> {
         tracing::info!(address = %listener.local_addr()?, issuer = %idp.config.issuer, "llavero listening");
         let https = idp.config.issuer.starts_with("https://");
         let wallet = http::with_security_headers(llavero_wallet::router(crate::wallet::build(&idp)?), https);
-        let app = http::app(state, idp, issuer)
+        let app = http::app_with(state, idp, issuer, llavero_presentations::router(presentations))
             .merge(wallet)
             .layer(tower_http::trace::TraceLayer::new_for_http());
         crate::listen::serve(listener, app, limits, async {

@@ -47,9 +47,21 @@ pub fn app(
     idp: llavero_idp::IdpState,
     issuer: llavero_issuer::IssuerState,
 ) -> Router {
+    app_with(state, idp, issuer, Router::new())
+}
+
+/// The whole service with further services' routes (the presentation service), under the same
+/// security headers.
+pub fn app_with(
+    state: AppState,
+    idp: llavero_idp::IdpState,
+    issuer: llavero_issuer::IssuerState,
+    services: Router,
+) -> Router {
     let https = idp.config.issuer.starts_with("https://");
     let app = router(state)
         .merge(llavero_issuer::router(issuer))
+        .merge(services)
         .merge(llavero_idp::router(idp).layer(DefaultBodyLimit::max(MAX_IDP_BODY_BYTES)));
     with_security_headers(app, https)
 }

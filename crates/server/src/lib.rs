@@ -17,3 +17,4 @@ pub mod identity;
 pub mod issuance;
 pub mod listen;
 pub mod wallet;
+pub mod presentations;

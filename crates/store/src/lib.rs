@@ -24,6 +24,7 @@ mod keys;
 mod login_attempts;
 mod oauth;
 mod offers;
+mod presentations;
 mod private_files;
 mod reach;
 mod refresh_grace;
@@ -60,6 +61,7 @@ pub use oauth::{
     RefreshRotation,
 };
 pub use offers::{IssuanceToken, Offer, Redemption};
+pub use presentations::{PresentationTransaction, RelyingParty, RelyingPartyClient};
 pub use registry::{ImportOutcome, Person, PersonStatus};
 pub use secret::{hash_secret, hashes_equal};
 pub use sessions::{NewSession, Session, SessionLimits};

@@ -1,0 +1,137 @@
+//! Wiring of the presentation service: built over the store, the master key (as its sealer),
+//! the clock and the base URL, with the trust it verifies against kept current from the
+//! issuer's agencies (their published keys and signed status lists), and a demo relying party.
+
+use std::sync::Arc;
+
+use llavero_credentials::crypto;
+use llavero_issuer::IssuerState;
+use llavero_platform::MasterKey;
+use llavero_presentations::registration::{PRESETS, Registration};
+use llavero_presentations::{
+    Presentations, PresentationsConfig, PresentationsState, SealFailed, Sealer, Trust,
+};
+use llavero_verifier::{Verifier, VerifierOptions};
+use zeroize::Zeroizing;
+
+use llavero_verifier::bundle::{BundledStatusList, OfflineBundle};
+use llavero_verifier::trust_list::TrustListClaims;
+
+/// How often trust (agencies' keys, status lists) is rebuilt: within the lists' `ttl`.
+const TRUST_REFRESH_SECS: u64 = 60;
+
+/// The platform's master key seals the service's secrets.
+struct MasterSealer(Arc<MasterKey>);
+
+impl Sealer for MasterSealer {
+    fn seal(&self, label: &str, plaintext: &[u8]) -> Result<Vec<u8>, SealFailed> {
+        self.0.seal(label, plaintext).map_err(|_| SealFailed)
+    }
+
+    fn open(&self, label: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealFailed> {
+        self.0.open(label, sealed).map_err(|_| SealFailed)
+    }
+}
+
+/// A verifier trusting every agency of the issuer, with their current status lists. The
+/// trust list is signed by a key that lives only in this process: it is never published.
+pub async fn agency_verifier(issuer: &IssuerState) -> anyhow::Result<Verifier> {
+    let now = issuer.now();
+    let issuers = llavero_issuer::agencies::trusted_issuers(issuer).await?;
+    let lists = llavero_issuer::status::publish_all(issuer)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {}", e.error, e.description))?;
+    let anchor = crypto::generate_p256(Some("presentations".into()))?;
+    let trust_list = TrustListClaims {
+        iss: "https://trust.llavero.cl".into(),
+        iat: now,
+        exp: Some(now + 86_400),
+        sequence: 1,
+        issuers,
+    }
+    .sign(crypto::signer_from_jwk(&anchor)?.as_ref())?;
+    let bundle = OfflineBundle {
+        version: 1,
+        built_at: now,
+        trust_list,
+        status_lists: lists
+            .into_iter()
+            .map(|l| BundledStatusList {
+                uri: l.uri,
+                token: l.token,
+                fetched_at: now,
+            })
+            .collect(),
+    };
+    Ok(Verifier::from_bundle(
+        &serde_json::to_string(&bundle)?,
+        &[anchor.public()],
+        now,
+        VerifierOptions::default(),
+    )?)
+}
+
+/// Builds the presentation service on the issuer's platform (the one every service shares).
+pub async fn build(issuer: &IssuerState) -> anyhow::Result<PresentationsState> {
+    let source = Arc::clone(issuer);
+    let refresh: llavero_presentations::state::Refresh = Box::new(move || {
+        let issuer = Arc::clone(&source);
+        Box::pin(async move { agency_verifier(&issuer).await.ok() })
+    });
+    let trust = Arc::new(Trust::refreshing(agency_verifier(issuer).await?, refresh));
+    let platform = &issuer.platform;
+    Ok(Presentations::new(
+        PresentationsConfig::default(),
+        platform.store.clone(),
+        Arc::new(MasterSealer(Arc::clone(&platform.master))),
+        Arc::clone(&platform.clock),
+        &platform.base_url,
+        trust,
+    )
+    .await?)
+}
+
+/// Rebuilds trust every minute, so new agencies, rotated keys and revocations are seen.
+pub async fn refresh_trust(service: PresentationsState, issuer: IssuerState) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(TRUST_REFRESH_SECS));
+    loop {
+        every.tick().await;
+        match agency_verifier(&issuer).await {
+            Ok(verifier) => service.trust.replace(verifier),
+            Err(e) => {
+                tracing::error!(error = %e, "refreshing the presentation service's trust failed");
+            }
+        }
+        match service.store.purge_presentations(service.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "purged expired presentation transactions"),
+            Err(e) => tracing::error!(error = %e, "purging presentation transactions failed"),
+        }
+    }
+}
+
+/// Adds the demo relying party (every preset) if it is missing, and prints an API client.
+pub async fn seed_demo(service: &Presentations) -> anyhow::Result<()> {
+    use llavero_presentations::demo::DEMO_PARTY;
+    if service.store.relying_party(DEMO_PARTY).await?.is_some() {
+        return Ok(());
+    }
+    let presets: Vec<String> = PRESETS.iter().map(|p| (*p).to_owned()).collect();
+    let registration = Registration::from_presets(&presets)?;
+    llavero_presentations::parties::add(
+        service,
+        DEMO_PARTY,
+        "Verificador de demostración",
+        None,
+        &registration,
+    )
+    .await?;
+    let (client_id, secret) =
+        llavero_presentations::parties::add_client(service, DEMO_PARTY).await?;
+    println!(
+        "Demo relying party {}: API client {client_id}  secret {secret}  (page {})",
+        DEMO_PARTY,
+        service.url("/verifier/demo")
+    );
+    Ok(())
+}
