@@ -168,6 +168,7 @@ pub async fn login(
             client,
             run: &form.run,
             error: Some(error),
+            notice: None,
         };
         login_page(&idp, status, locale, &csrf, &view)
     };
