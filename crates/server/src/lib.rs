@@ -16,5 +16,5 @@ pub mod http;
 pub mod identity;
 pub mod issuance;
 pub mod listen;
-pub mod wallet;
 pub mod presentations;
+pub mod wallet;
