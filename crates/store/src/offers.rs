@@ -52,7 +52,7 @@ pub enum Redemption {
         remaining: i64,
     },
     /// The token was recorded.
-    Redeemed(Offer),
+    Redeemed(Box<Offer>),
 }
 
 /// An access token of the pre-authorized code flow.
@@ -223,7 +223,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(Redemption::Redeemed(offer))
+        Ok(Redemption::Redeemed(Box::new(offer)))
     }
 
     /// The unexpired pre-authorized-flow access token with this hash.

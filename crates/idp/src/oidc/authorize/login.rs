@@ -15,7 +15,7 @@ use crate::factors::Factor;
 use crate::oidc::token::peer;
 use crate::session::finish_login;
 use crate::state::{Idp, IdpState};
-use crate::web::pages::{Locale, allow_form_targets};
+use crate::web::pages::{Locale, allow_form_targets, run_error_key};
 use crate::web::{CsrfSecret, RateClass, csrf_valid, rate_limit};
 
 /// What the login page shows besides the form.
@@ -180,10 +180,7 @@ pub async fn login(
     let client_id = client.map(|c| c.id.as_str());
     let account_id = match outcome {
         LoginOutcome::Success { account_id } => account_id,
-        LoginOutcome::BadRun => {
-            let key = crate::web::pages::run_error_key(&form.run);
-            return page(StatusCode::BAD_REQUEST, key);
-        }
+        LoginOutcome::BadRun => return page(StatusCode::BAD_REQUEST, run_error_key(&form.run)),
         LoginOutcome::Failed { account_id } => {
             audit::record(
                 &idp,
