@@ -9,6 +9,8 @@
   const messages = (document.getElementById("webauthn-messages") || { dataset: {} }).dataset;
   if (!root) { return; }
   root.hidden = false;
+  const status = document.getElementById("webauthn-status");
+  const say = (text) => { if (status) { status.textContent = text; } };
   if (!window.PublicKeyCredential) {
     root.querySelectorAll("button, input, label").forEach((e) => { e.hidden = true; });
     say(messages.notSupported);
@@ -16,8 +18,6 @@
   }
   const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   const bin = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4)), (c) => c.charCodeAt(0));
-  const status = document.getElementById("webauthn-status");
-  const say = (text) => { if (status) { status.textContent = text; } };
 
   function creationOptions(o) {
     const pk = o.publicKey;
