@@ -10,10 +10,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{Extensions, HeaderMap, header};
 use axum::response::Response;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use llavero_platform::Origin;
 use llavero_platform::Run;
+use llavero_platform::params::basic_credentials;
 use llavero_store::{CredentialStatus, IssuedCredential, StatusChange, hash_secret, hashes_equal};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -22,22 +21,6 @@ use crate::error::{ApiError, no_store};
 use crate::metadata::agency;
 use crate::offers::{self, OfferRequest};
 use crate::state::{Issuer, IssuerState};
-
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let encoded = headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Basic ")?;
-    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-    let (id, secret) = decoded.split_once(':')?;
-    let unescape = |s: &str| {
-        form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-    };
-    Some((unescape(id)?, unescape(secret)?))
-}
 
 /// `POST /agency/token`: the client credentials grant (RFC 6749 §4.4) for agency systems.
 pub async fn token(

@@ -19,3 +19,25 @@ pub fn parse_params(raw: &[u8]) -> Result<BTreeMap<String, String>, &'static str
     }
     Ok(out)
 }
+
+/// HTTP Basic client credentials (RFC 6749 §2.3.1): the client id and secret, each
+/// form-urlencoded before encoding; `None` when the header is absent or not such credentials.
+#[must_use]
+pub fn basic_credentials(headers: &axum::http::HeaderMap) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let encoded = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let (id, secret) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
+    let unescape = |s: &str| {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((unescape(id)?, unescape(secret)?))
+}

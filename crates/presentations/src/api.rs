@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use llavero_credentials::jws::{self, Header};
+use llavero_platform::params::basic_credentials;
 use llavero_store::{hash_secret, hashes_equal};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -24,22 +25,6 @@ use crate::transactions::{self, CreateRequest};
 /// §3.2), so a proxy and this service cannot read different values.
 pub fn parse_form(body: &[u8]) -> Result<BTreeMap<String, String>, ApiError> {
     llavero_platform::params::parse_params(body).map_err(|e| ApiError::bad("invalid_request", e))
-}
-
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let encoded = headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Basic ")?;
-    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-    let (id, secret) = decoded.split_once(':')?;
-    let unescape = |s: &str| {
-        form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-    };
-    Some((unescape(id)?, unescape(secret)?))
 }
 
 /// `POST /verifier/token`: the client credentials grant (RFC 6749 §4.4).
