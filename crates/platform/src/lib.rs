@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api_error;
 pub mod audit;
 pub mod authorization;
 pub mod client_address;
