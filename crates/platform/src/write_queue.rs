@@ -200,6 +200,9 @@ mod tests {
     /// lands after it, and the queue goes on from the new head.
     #[tokio::test]
     async fn groups_follow_appends_from_outside_the_queue() {
+        if llavero_store::testing::skip_postgres() {
+            return;
+        }
         let store = postgres().await.unwrap();
         let queue = WriteQueue::start(store.clone()).unwrap();
         assert_eq!(queue.append(event(), 1).await.unwrap(), 1);
