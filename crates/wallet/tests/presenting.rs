@@ -27,7 +27,8 @@ const RETURN: &str = "https://farmacia.test/done";
 struct Rp {
     world: World,
     verifier: PresentationsState,
-    token: String,
+    /// The relying party's API client.
+    client: (String, String),
 }
 
 async fn call(
@@ -97,18 +98,6 @@ async fn rp_with(configure: impl FnOnce(&mut WalletConfig, &PresentationsState))
     configure(&mut config, &verifier);
     let wallet = llavero_server::wallet::build_with(&service.idp, config, fetch.clone());
     let app = llavero_wallet::router(Arc::clone(&wallet));
-    let (status, token) = call(
-        &router,
-        "POST",
-        "/verifier/token",
-        None,
-        Some((
-            "application/x-www-form-urlencoded",
-            format!("grant_type=client_credentials&client_id={client}&client_secret={secret}"),
-        )),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{token}");
     Rp {
         world: World {
             service,
@@ -117,7 +106,7 @@ async fn rp_with(configure: impl FnOnce(&mut WalletConfig, &PresentationsState))
             app,
         },
         verifier,
-        token: token["access_token"].as_str().unwrap().to_owned(),
+        client: (client, secret),
     }
 }
 
@@ -126,6 +115,24 @@ async fn rp() -> Rp {
 }
 
 impl Rp {
+    /// A fresh relying-party API token (client credentials).
+    async fn token(&self) -> String {
+        let (client, secret) = &self.client;
+        let (status, token) = call(
+            &self.world.fetch.router,
+            "POST",
+            "/verifier/token",
+            None,
+            Some((
+                "application/x-www-form-urlencoded",
+                format!("grant_type=client_credentials&client_id={client}&client_secret={secret}"),
+            )),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{token}");
+        token["access_token"].as_str().unwrap().to_owned()
+    }
+
     /// The citizen `run`, signed in, holding an identity card from the Registro Civil.
     async fn citizen(&self, run: &str) -> String {
         let cookie = self.world.sign_in(run).await;
@@ -135,7 +142,8 @@ impl Rp {
             .offer(
                 REGISTRO,
                 &json!({"run": run, "credential_configuration_ids": ["identity-card_sd-jwt"],
-                    "claims": {"identity-card": {"document_expiry": "2031-01-01"}}}),
+                    "claims": {"identity-card": {"document_expiry": "2031-01-01",
+                        "age_equal_or_over": {"18": true, "65": false}}}}),
             )
             .await;
         assert!(offer.status.is_success(), "{}", offer.text());
@@ -149,7 +157,7 @@ impl Rp {
             &self.world.fetch.router,
             "POST",
             "/verifier/api/transactions",
-            Some(&self.token),
+            Some(&self.token().await),
             Some(("application/json", request.to_string())),
         )
         .await;
@@ -162,7 +170,9 @@ impl Rp {
             Some(code) => format!("/verifier/api/transactions/{id}?response_code={code}"),
             None => format!("/verifier/api/transactions/{id}"),
         };
-        let (status, result) = call(&self.world.fetch.router, "GET", &path, Some(&self.token), None).await;
+        let token = self.token().await;
+        let (status, result) =
+            call(&self.world.fetch.router, "GET", &path, Some(&token), None).await;
         assert_eq!(status, StatusCode::OK, "{result}");
         result
     }
@@ -221,11 +231,22 @@ async fn the_wallet_answers_llaveros_verifier_every_way() {
         let link = created["authorization_request"].as_str().unwrap();
         let (page, shared) = rp.share(&cookie, link, same_device).await;
         // Who asks (registered name), what (labels of the type metadata), from what.
-        for shown in ["Farmacia Central", "Nombres", "Apellidos", "RUN", "Cédula de identidad"] {
+        for shown in [
+            "Farmacia Central",
+            "Nombres",
+            "Apellidos",
+            "RUN",
+            "Cédula de identidad",
+        ] {
             assert!(page.body.contains(shown), "{shown}: {}", page.body);
         }
         assert!(!page.body.contains("given_name"), "labels, not paths");
-        assert_eq!(shared.status, StatusCode::SEE_OTHER, "{mode}: {}", shared.body);
+        assert_eq!(
+            shared.status,
+            StatusCode::SEE_OTHER,
+            "{mode}: {}",
+            shared.body
+        );
         let location = shared.location.unwrap();
         let id = created["transaction_id"].as_str().unwrap();
         let result = if same_device {
@@ -241,8 +262,14 @@ async fn the_wallet_answers_llaveros_verifier_every_way() {
         let claims = &result["credentials"]["identity_card"][0]["claims"];
         assert_eq!(claims["given_name"], "María José", "{result}");
         assert_eq!(claims["run"], RUN, "{result}");
-        assert!(claims.get("document_number").is_none(), "only what was asked");
-        assert_eq!(result["credentials"]["identity_card"][0]["holder_binding"], true);
+        assert!(
+            claims.get("document_number").is_none(),
+            "only what was asked"
+        );
+        assert_eq!(
+            result["credentials"]["identity_card"][0]["holder_binding"],
+            true
+        );
     }
     // Each presentation is in the citizen's history: to whom and which claims, no values.
     let account = rp
@@ -267,8 +294,60 @@ async fn the_wallet_answers_llaveros_verifier_every_way() {
         .collect();
     assert_eq!(presented.len(), 4);
     let text = presented[0].detail.to_string();
-    assert!(text.contains("given_name") && text.contains("Farmacia Central"), "{text}");
-    assert!(!text.contains("María"), "no claim values in the history: {text}");
+    assert!(
+        text.contains("given_name") && text.contains("Farmacia Central"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("María"),
+        "no claim values in the history: {text}"
+    );
+}
+
+#[tokio::test]
+async fn the_citizen_leaves_out_an_optional_claim() {
+    let rp = rp().await;
+    let cookie = rp.citizen(RUN).await;
+    // The RUN is wanted, but the relying party can do without it (a second claim set).
+    let query = json!({"credentials": [{
+        "id": "identity_card", "format": "dc+sd-jwt",
+        "meta": {"vct_values": ["https://llavero.cl/vct/identity-card"]},
+        "claims": [{"id": "a", "path": ["given_name"]}, {"id": "b", "path": ["family_name"]},
+                   {"id": "c", "path": ["run"]}],
+        "claim_sets": [["a", "b", "c"], ["a", "b"]]
+    }]});
+    let created = rp
+        .transaction(&json!({"dcql_query": query, "response_mode": "direct_post.jwt"}))
+        .await;
+    let opened = rp
+        .open(
+            &cookie,
+            created["authorization_request"].as_str().unwrap(),
+            false,
+        )
+        .await;
+    let path = opened.location.unwrap();
+    let page = rp.world.get(&cookie, &format!("{path}?lang=en")).await;
+    assert!(
+        page.body.contains("name=\"keep\" value=\"0:c\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Optional"), "{}", page.body);
+    // Unticked: only the csrf goes.
+    let shared = rp
+        .world
+        .post(&cookie, &format!("{path}/share"), &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(shared.status, StatusCode::SEE_OTHER, "{}", shared.body);
+    let result = rp
+        .result(created["transaction_id"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(result["status"], "verified", "{result}");
+    let claims = &result["credentials"]["identity_card"][0]["claims"];
+    assert_eq!(claims["given_name"], "María José", "{result}");
+    assert!(claims.get("family_name").is_some(), "{result}");
+    assert!(claims.get("run").is_none(), "left out: {result}");
 }
 
 #[tokio::test]
@@ -278,7 +357,11 @@ async fn a_tampered_request_object_is_refused() {
     let (status, jwt) = call(
         &rp.world.fetch.router,
         "GET",
-        created["request_uri"].as_str().unwrap().strip_prefix(BASE).unwrap(),
+        created["request_uri"]
+            .as_str()
+            .unwrap()
+            .strip_prefix(BASE)
+            .unwrap(),
         None,
         None,
     )
@@ -293,10 +376,8 @@ async fn a_tampered_request_object_is_refused() {
     );
     // Another payload under the same signature.
     let mut parts: Vec<String> = jwt.split('.').map(str::to_owned).collect();
-    let mut payload: Value = serde_json::from_slice(
-        &llavero_credentials::b64::decode(&parts[1]).unwrap(),
-    )
-    .unwrap();
+    let mut payload: Value =
+        serde_json::from_slice(&llavero_credentials::b64::decode(&parts[1]).unwrap()).unwrap();
     payload["response_uri"] = json!("https://evil.example/collect");
     parts[1] = llavero_credentials::b64::encode(payload.to_string());
     let err = llavero_wallet::present::request::verify_signed(
@@ -335,7 +416,11 @@ async fn a_certificate_outside_the_trusted_roots_is_refused() {
     let cookie = rp.world.sign_in(RUN).await;
     let created = rp.transaction(&json!({"preset": "age-over-18"})).await;
     let opened = rp
-        .open(&cookie, created["authorization_request"].as_str().unwrap(), true)
+        .open(
+            &cookie,
+            created["authorization_request"].as_str().unwrap(),
+            true,
+        )
         .await;
     assert_eq!(opened.status, StatusCode::BAD_REQUEST, "{}", opened.body);
     assert!(opened.body.contains("trusted root"), "{}", opened.body);
@@ -357,14 +442,21 @@ async fn another_citizen_or_login_cannot_reach_a_pending_request() {
     let mine = rp.citizen(RUN).await;
     let created = rp.transaction(&json!({"preset": "name-and-run"})).await;
     let opened = rp
-        .open(&mine, created["authorization_request"].as_str().unwrap(), true)
+        .open(
+            &mine,
+            created["authorization_request"].as_str().unwrap(),
+            true,
+        )
         .await;
     let path = opened.location.unwrap();
     let page = rp.world.get(&mine, &path).await;
     let csrf = page.csrf();
     // Another citizen, by id.
     let theirs = rp.citizen(OTHER_RUN).await;
-    assert_eq!(rp.world.get(&theirs, &path).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        rp.world.get(&theirs, &path).await.status,
+        StatusCode::NOT_FOUND
+    );
     let home = rp.world.get(&theirs, "/wallet").await;
     let shared = rp
         .world
@@ -373,7 +465,10 @@ async fn another_citizen_or_login_cannot_reach_a_pending_request() {
     assert_eq!(shared.status, StatusCode::NOT_FOUND, "{}", shared.body);
     // The same citizen in another browser (another login).
     let again = rp.world.sign_in(RUN).await;
-    assert_eq!(rp.world.get(&again, &path).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        rp.world.get(&again, &path).await.status,
+        StatusCode::NOT_FOUND
+    );
     // A form of one login is not good for another.
     let shared = rp
         .world
@@ -422,10 +517,20 @@ async fn a_confirmation_is_spent_by_one_presentation() {
         })
         .await
         .unwrap();
-    let link = |created: &Value| created["authorization_request"].as_str().unwrap().to_owned();
+    let link = |created: &Value| {
+        created["authorization_request"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
     let first = rp.transaction(&json!({"preset": "age-over-18"})).await;
     let (_, unconfirmed) = rp.share(&cookie, &link(&first), true).await;
-    assert_eq!(unconfirmed.status, StatusCode::BAD_REQUEST, "{}", unconfirmed.body);
+    assert_eq!(
+        unconfirmed.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        unconfirmed.body
+    );
     store
         .confirm_session(&citizen.session, rp.world.service.now())
         .await
@@ -436,7 +541,12 @@ async fn a_confirmation_is_spent_by_one_presentation() {
     // The same confirmation again: refused.
     let third = rp.transaction(&json!({"preset": "age-over-18"})).await;
     let (_, replayed) = rp.share(&cookie, &link(&third), true).await;
-    assert_eq!(replayed.status, StatusCode::BAD_REQUEST, "{}", replayed.body);
+    assert_eq!(
+        replayed.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        replayed.body
+    );
 }
 
 #[tokio::test]
@@ -466,11 +576,19 @@ async fn a_revoked_credential_is_not_offered_or_presented() {
     let cookie = rp.world.sign_in(RUN).await;
     let created = rp.transaction(&json!({"preset": "name-and-run"})).await;
     let opened = rp
-        .open(&cookie, created["authorization_request"].as_str().unwrap(), true)
+        .open(
+            &cookie,
+            created["authorization_request"].as_str().unwrap(),
+            true,
+        )
         .await;
     let path = opened.location.unwrap();
     let page = rp.world.get(&cookie, &path).await;
-    assert!(page.body.contains("No tienes un documento vigente"), "{}", page.body);
+    assert!(
+        page.body.contains("No tienes un documento vigente"),
+        "{}",
+        page.body
+    );
     let shared = rp
         .world
         .post(&cookie, &format!("{path}/share"), &[("csrf", &page.csrf())])
@@ -502,11 +620,23 @@ async fn a_verifier_asking_beyond_its_registration_is_flagged() {
             .unwrap()
     );
     let opened = rp
-        .open(&cookie, created["authorization_request"].as_str().unwrap(), true)
+        .open(
+            &cookie,
+            created["authorization_request"].as_str().unwrap(),
+            true,
+        )
         .await;
     let page = rp.world.get(&cookie, &opened.location.unwrap()).await;
-    assert!(page.body.contains("Pide más de lo que tiene autorizado"), "{}", page.body);
-    assert!(page.body.contains("given_name"), "names what is beyond: {}", page.body);
+    assert!(
+        page.body.contains("Pide más de lo que tiene autorizado"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("given_name"),
+        "names what is beyond: {}",
+        page.body
+    );
 }
 
 #[tokio::test]
@@ -515,9 +645,17 @@ async fn an_unregistered_verifier_is_named_as_such() {
     let cookie = rp.citizen(RUN).await;
     let created = rp.transaction(&json!({"preset": "age-over-18"})).await;
     let opened = rp
-        .open(&cookie, created["authorization_request"].as_str().unwrap(), true)
+        .open(
+            &cookie,
+            created["authorization_request"].as_str().unwrap(),
+            true,
+        )
         .await;
     let page = rp.world.get(&cookie, &opened.location.unwrap()).await;
     assert!(page.body.contains("no está registrado"), "{}", page.body);
-    assert!(page.body.contains("Farmacia Central"), "the certificate's name: {}", page.body);
+    assert!(
+        page.body.contains("Farmacia Central"),
+        "the certificate's name: {}",
+        page.body
+    );
 }

@@ -65,11 +65,9 @@ pub fn verify(x5c: &[String], roots: &[Vec<u8>], now: i64) -> Result<Leaf, Chain
         .map(|c| STANDARD.decode(c))
         .collect::<Result<_, _>>()
         .map_err(|_| ChainError::Malformed("x5c is not base64".into()))?;
-    let chain: Vec<X509Certificate<'_>> = ders.iter().map(|d| parse(d)).collect::<Result<_, _>>()?;
-    let anchors: Vec<X509Certificate<'_>> = roots
-        .iter()
-        .filter_map(|d| parse(d).ok())
-        .collect();
+    let chain: Vec<X509Certificate<'_>> =
+        ders.iter().map(|d| parse(d)).collect::<Result<_, _>>()?;
+    let anchors: Vec<X509Certificate<'_>> = roots.iter().filter_map(|d| parse(d).ok()).collect();
     let at = ASN1Time::from_timestamp(now).map_err(|_| ChainError::Expired)?;
     let (leaf, issuers) = chain
         .split_first()

@@ -201,7 +201,13 @@ pub async fn consent_page(
     let locale = Locale::choose(query.lang.as_deref(), &headers);
     let row = wallet
         .store
-        .session_pending(&citizen.account_id, &citizen.session, KIND, &id, wallet.now())
+        .session_pending(
+            &citizen.account_id,
+            &citizen.session,
+            KIND,
+            &id,
+            wallet.now(),
+        )
         .await?
         .ok_or(WalletError::NotFound)?;
     let pending = pending_of(&row)?;
@@ -279,7 +285,13 @@ pub async fn share(
     wallet.check_csrf(&citizen, &form.csrf)?;
     wallet
         .store
-        .session_pending(&citizen.account_id, &citizen.session, KIND, &id, wallet.now())
+        .session_pending(
+            &citizen.account_id,
+            &citizen.session,
+            KIND,
+            &id,
+            wallet.now(),
+        )
         .await?
         .ok_or(WalletError::NotFound)?;
     match wallet
@@ -293,7 +305,13 @@ pub async fn share(
     }
     let row = wallet
         .store
-        .take_session_pending(&citizen.account_id, &citizen.session, KIND, &id, wallet.now())
+        .take_session_pending(
+            &citizen.account_id,
+            &citizen.session,
+            KIND,
+            &id,
+            wallet.now(),
+        )
         .await?
         .ok_or(WalletError::NotFound)?;
     let pending = pending_of(&row)?;
@@ -316,9 +334,10 @@ async fn present(
     pending: &PendingPresentation,
     form: &ShareForm,
 ) -> Result<respond::Delivered, WalletError> {
-    let items = pending.items.as_ref().ok_or_else(|| {
-        WalletError::Refused("no document of yours answers this request".into())
-    })?;
+    let items = pending
+        .items
+        .as_ref()
+        .ok_or_else(|| WalletError::Refused("no document of yours answers this request".into()))?;
     let mut held_items = Vec::new();
     for (index, item) in items.iter().enumerate() {
         if item.optional && !form.documents.contains(&index.to_string()) {
@@ -341,10 +360,9 @@ async fn present(
             .into_iter()
             .filter(|(claim, optional)| {
                 *optional
-                    && !form.keep.contains(&format!(
-                        "{index}:{}",
-                        claim.id.clone().unwrap_or_default()
-                    ))
+                    && !form
+                        .keep
+                        .contains(&format!("{index}:{}", claim.id.clone().unwrap_or_default()))
             })
             .filter_map(|(claim, _)| claim.id.clone())
             .collect();
@@ -415,7 +433,13 @@ pub async fn decline(
     wallet.check_csrf(&citizen, &form.csrf)?;
     let row = wallet
         .store
-        .take_session_pending(&citizen.account_id, &citizen.session, KIND, &id, wallet.now())
+        .take_session_pending(
+            &citizen.account_id,
+            &citizen.session,
+            KIND,
+            &id,
+            wallet.now(),
+        )
         .await?
         .ok_or(WalletError::NotFound)?;
     let pending = pending_of(&row)?;

@@ -121,7 +121,9 @@ pub async fn resolve(
     let client_id = text(params, "client_id").unwrap_or_default().to_owned();
     let Some(request_uri) = text(params, "request_uri") else {
         if params.contains_key("request") {
-            return Err(refused("requests by value must come by reference (request_uri)"));
+            return Err(refused(
+                "requests by value must come by reference (request_uri)",
+            ));
         }
         if client_id.starts_with("redirect_uri:") && wallet.config.dangerous_allow_unsigned_requests
         {
@@ -172,7 +174,9 @@ pub fn verify_signed(
     let jws = DecodedJws::decode_with_limit(jwt, MAX_REQUEST_BYTES)
         .map_err(|e| refused(format!("the request object is malformed: {e}")))?;
     if jws.header().typ.as_deref() != Some("oauth-authz-req+jwt") {
-        return Err(refused("the request object's typ is not oauth-authz-req+jwt"));
+        return Err(refused(
+            "the request object's typ is not oauth-authz-req+jwt",
+        ));
     }
     let x5c = jws
         .header()
@@ -241,10 +245,12 @@ fn checked_claims(
     }
     let response_mode = text(claims, "response_mode").unwrap_or_default();
     if response_mode != "direct_post" && response_mode != "direct_post.jwt" {
-        return Err(refused("the response mode must be direct_post or direct_post.jwt"));
+        return Err(refused(
+            "the response mode must be direct_post or direct_post.jwt",
+        ));
     }
-    let response_uri = text(claims, "response_uri")
-        .ok_or_else(|| refused("the request has no response_uri"))?;
+    let response_uri =
+        text(claims, "response_uri").ok_or_else(|| refused("the request has no response_uri"))?;
     wallet.config.urls.check(response_uri)?;
     if client_id.starts_with("redirect_uri:")
         && client_id.strip_prefix("redirect_uri:") != Some(response_uri)
@@ -282,8 +288,7 @@ fn checked_claims(
         encryption,
         certificate_name,
         signed,
-        purpose: text(claims, "purpose")
-            .map(|p| p.chars().take(MAX_PURPOSE_CHARS).collect()),
+        purpose: text(claims, "purpose").map(|p| p.chars().take(MAX_PURPOSE_CHARS).collect()),
     })
 }
 
@@ -299,8 +304,12 @@ fn encryption(metadata: &Value) -> Result<Encryption, WalletError> {
         .find(|k| {
             k.get("kty").and_then(Value::as_str) == Some("EC")
                 && k.get("crv").and_then(Value::as_str) == Some("P-256")
-                && k.get("use").and_then(Value::as_str).is_none_or(|u| u == "enc")
-                && k.get("alg").and_then(Value::as_str).is_none_or(|a| a == "ECDH-ES")
+                && k.get("use")
+                    .and_then(Value::as_str)
+                    .is_none_or(|u| u == "enc")
+                && k.get("alg")
+                    .and_then(Value::as_str)
+                    .is_none_or(|a| a == "ECDH-ES")
                 && !k.contains_key("d")
         })
         .cloned()

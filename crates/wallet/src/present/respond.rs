@@ -44,7 +44,11 @@ pub async fn vp_token(
     for item in chosen {
         let signer = wallet.keys.signer(account_id, &item.held.key_id).await?;
         let selective = item.held.credential.contains('~');
-        let disclose = if selective { item.disclose.as_slice() } else { &[] };
+        let disclose = if selective {
+            item.disclose.as_slice()
+        } else {
+            &[]
+        };
         let presentation = llavero_holder::present::present(
             &item.held.credential,
             disclose,
@@ -129,7 +133,11 @@ pub async fn post(
     }
     let redirect_uri = serde_json::from_slice::<Value>(&answer.body)
         .ok()
-        .and_then(|v| v.get("redirect_uri").and_then(Value::as_str).map(str::to_owned))
+        .and_then(|v| {
+            v.get("redirect_uri")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
         .filter(|uri| wallet.config.urls.check(uri).is_ok());
     Ok(Delivered { redirect_uri })
 }
