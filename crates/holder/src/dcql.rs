@@ -277,6 +277,56 @@ fn answer_query(query: &CredentialQuery, held: &HeldCredential) -> Option<Vec<Cl
     }
 }
 
+/// One claim of a way to answer a credential query: the claim query's id and path, and the
+/// concrete paths of the holder's credential that answer it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimChosen {
+    /// The claim query's id, if it has one.
+    pub id: Option<String>,
+    /// The path the verifier asked for (possibly with wildcards).
+    pub path: ClaimPath,
+    /// The concrete paths to disclose.
+    pub disclose: Vec<ClaimPath>,
+}
+
+/// Every way `held` answers `query`, in the verifier's order of preference: one per claim
+/// set `held` satisfies (§6.4.1), or one with every claim when the query has no
+/// `claim_sets`. Empty when `held` cannot answer. A holder offers the citizen the claims of
+/// the first way, and may leave out those some later way does without.
+#[must_use]
+pub fn claim_options(query: &CredentialQuery, held: &HeldCredential) -> Vec<Vec<ClaimChosen>> {
+    if query.format != held.format || !meta_fits(query, held) {
+        return Vec::new();
+    }
+    let Some(claims) = &query.claims else {
+        return vec![Vec::new()];
+    };
+    let all = |chosen: Vec<&ClaimsQuery>| -> Option<Vec<ClaimChosen>> {
+        chosen
+            .into_iter()
+            .map(|c| {
+                answer_claim(held, c).map(|disclose| ClaimChosen {
+                    id: c.id.clone(),
+                    path: c.path.clone(),
+                    disclose,
+                })
+            })
+            .collect()
+    };
+    match &query.claim_sets {
+        None => all(claims.iter().collect()).into_iter().collect(),
+        Some(sets) => sets
+            .iter()
+            .filter_map(|set| {
+                all(set
+                    .iter()
+                    .filter_map(|id| claims.iter().find(|c| c.id.as_deref() == Some(id)))
+                    .collect())
+            })
+            .collect(),
+    }
+}
+
 /// Chooses credentials (by index into `held`) and the claims to disclose for `query`.
 pub fn answer(query: &DcqlQuery, held: &[HeldCredential]) -> Result<Vec<Answer>, DcqlError> {
     let mut answers: BTreeMap<&str, Vec<Answer>> = BTreeMap::new();
@@ -454,6 +504,20 @@ mod tests {
         let answers = answer(&query("credentials_alternatives.json"), &held).unwrap();
         let ids: Vec<&str> = answers.iter().map(|a| a.query_id.as_str()).collect();
         assert_eq!(ids, ["pid_reduced_cred_1", "pid_reduced_cred_2"]);
+    }
+
+    #[test]
+    fn claim_options_list_every_satisfiable_set_in_order() {
+        let held = pid(
+            PID,
+            json!({"last_name": "Doe", "postal_code": "90210", "date_of_birth": "1990-01-01"}),
+        );
+        let q = query("claims_alternatives.json");
+        let options = claim_options(&q.credentials[0], &held);
+        assert!(!options.is_empty());
+        let first: Vec<Option<String>> = options[0].iter().map(|c| c.id.clone()).collect();
+        assert_eq!(first.len(), 3);
+        assert!(claim_options(&q.credentials[0], &pid("https://x", json!({}))).is_empty());
     }
 
     #[test]

@@ -172,12 +172,19 @@ impl KeyWrap for MasterWrap {
 }
 
 /// Builds the wallet over the provider. Plain-http issuers and verifiers are reachable only
-/// when the service itself runs on plain http (development).
-pub fn build(idp: &IdpState) -> anyhow::Result<WalletState> {
+/// when the service itself runs on plain http (development). Verifiers' requests must chain
+/// to `presentation_roots` (the local presentation authority's root), and the local signed
+/// relying-party list names who asks.
+pub fn build(idp: &IdpState, presentation_roots: &[Vec<u8>]) -> anyhow::Result<WalletState> {
     let mut config = WalletConfig::new(&idp.config.issuer);
     config.urls = UrlPolicy {
         dangerous_allow_http: !idp.config.issuer.starts_with("https://"),
     };
+    config.trusted_roots = presentation_roots.to_vec();
+    config.relying_party_lists = vec![format!(
+        "{}/verifier/relying-parties.jwt",
+        idp.config.issuer.trim_end_matches('/')
+    )];
     Ok(build_with(idp, config, Arc::new(HttpFetch::new()?)))
 }
 

@@ -387,4 +387,81 @@ impl Store {
         .await?;
         row.as_ref().map(pending_from_row).transpose()
     }
+
+    /// Keeps a presentation request awaiting consent, tied to the citizen's login `session`.
+    pub async fn insert_session_pending(
+        &self,
+        pending: &WalletPending,
+        session: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO wallet_pending (id, account_id, kind, body, created_at, expires_at, session_handle) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&pending.id)
+        .bind(&pending.account_id)
+        .bind(&pending.kind)
+        .bind(&pending.body)
+        .bind(now)
+        .bind(pending.expires_at)
+        .bind(session)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Reads the pending state `id` of `kind` of this account and login, unexpired, without
+    /// spending it.
+    pub async fn session_pending(
+        &self,
+        account_id: &str,
+        session: &str,
+        kind: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<WalletPending>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, account_id, kind, body, expires_at FROM wallet_pending \
+             WHERE account_id = $1 AND session_handle = $2 AND kind = $3 AND id = $4 AND expires_at > $5",
+        )
+        .bind(account_id)
+        .bind(session)
+        .bind(kind)
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(pending_from_row).transpose()
+    }
+
+    /// Takes (reads and deletes: single use) the pending state `id` of `kind` of this account
+    /// and login, if it has not expired. Of two concurrent takers only one gets it.
+    pub async fn take_session_pending(
+        &self,
+        account_id: &str,
+        session: &str,
+        kind: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<WalletPending>, StoreError> {
+        let Some(pending) = self
+            .session_pending(account_id, session, kind, id, now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let deleted = sqlx::query(
+            "DELETE FROM wallet_pending WHERE account_id = $1 AND session_handle = $2 \
+             AND kind = $3 AND id = $4",
+        )
+        .bind(account_id)
+        .bind(session)
+        .bind(kind)
+        .bind(id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok((deleted == 1).then_some(pending))
+    }
 }

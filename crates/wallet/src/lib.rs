@@ -4,9 +4,16 @@
 //! **receives** credentials over OpenID4VCI 1.0 from any conforming issuer ([`receive`]),
 //! **holds** them with one sealed P-256 key per credential ([`keys`]), **shows** them in plain
 //! Spanish or English with their status refreshed from the issuers' lists ([`web`],
-//! [`status`]). Presenting them over OpenID4VP 1.0 ([`present`]), the citizen deciding claim
-//! by claim and confirming with a fresh second factor ([`session::CitizenSessions::confirm`]),
-//! is the next step: its routes are not served yet.
+//! [`status`]), and **presents** them over OpenID4VP 1.0 as HAIP 1.0 profiles it
+//! ([`present`]): a verifier's signed request (by reference, `x5c` chained to the roots the
+//! operator configured, `x509_hash` or `x509_san_dns` client identifiers) is shown as who asks
+//! (its registered name from a signed relying-party list, or a warning), which claims of which
+//! document (labels from the type metadata) and what may be left out; the citizen confirms
+//! with a fresh second factor ([`session::CitizenSessions::confirm`]), and the SD-JWT VC
+//! presentations with key binding (or `vp+jwt` for `vc+jwt`), signed with each credential's
+//! sealed key, go back by `direct_post.jwt` (JWE, ECDH-ES) or `direct_post`. Every
+//! presentation is recorded in the citizen's history: to whom, which claims, when; never a
+//! value.
 //!
 //! ```text
 //!  browser ──► router ──► web (pages, forms) ──► receive / present ──► fetch ──► issuer / verifier
@@ -20,7 +27,11 @@
 //! is [`session::CitizenSessions`], which the server implements over the provider. It refuses
 //! to reach plain-http URLs outside development, reads no document larger than
 //! [`fetch::MAX_DOCUMENT_BYTES`], lets no key leave the service and no citizen's request touch
-//! another citizen's rows.
+//! another citizen's rows. It answers no unsigned request unless the operator sets
+//! [`WalletConfig::dangerous_allow_unsigned_requests`], no request whose certificate does not
+//! chain to [`WalletConfig::trusted_roots`], and keeps a pending presentation for one login of
+//! one citizen, a few minutes, one use; a revoked, suspended or expired credential is never
+//! offered or presented.
 
 #![forbid(unsafe_code)]
 

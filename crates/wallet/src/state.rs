@@ -22,6 +22,14 @@ pub struct WalletConfig {
     pub pending_secs: i64,
     /// A status read from a list counts as current this long when the list gives no `ttl`.
     pub status_ttl_secs: i64,
+    /// The roots (DER) a verifier's request-signing certificate must chain to: the
+    /// presentation authorities the operator trusts (Llavero's own relying-party CA).
+    pub trusted_roots: Vec<Vec<u8>>,
+    /// Signed relying-party lists (`…/verifier/relying-parties.jwt`) that name who asks.
+    pub relying_party_lists: Vec<String>,
+    /// Development only: answer unsigned requests of `redirect_uri:` client identifiers
+    /// (anyone can claim any name with them). Off by default.
+    pub dangerous_allow_unsigned_requests: bool,
 }
 
 impl WalletConfig {
@@ -36,6 +44,9 @@ impl WalletConfig {
             batch_size: 3,
             pending_secs: 600,
             status_ttl_secs: 300,
+            trusted_roots: Vec::new(),
+            relying_party_lists: Vec::new(),
+            dangerous_allow_unsigned_requests: false,
         }
     }
 }

@@ -20,9 +20,9 @@ use crate::status::{self, Standing};
 #[derive(Debug, Default, Deserialize)]
 pub struct PageQuery {
     #[serde(default)]
-    lang: Option<String>,
+    pub(crate) lang: Option<String>,
     #[serde(default)]
-    notice: Option<String>,
+    pub(crate) notice: Option<String>,
 }
 
 /// A form with only its anti-CSRF token.
@@ -32,7 +32,12 @@ pub struct CsrfOnly {
 }
 
 /// The notices a redirect may ask for (anything else is ignored).
-const NOTICES: [&str; 3] = ["received_notice", "deleted_notice", "shared_notice"];
+const NOTICES: [&str; 4] = [
+    "received_notice",
+    "deleted_notice",
+    "shared_notice",
+    "declined_notice",
+];
 
 /// A JSON object's member, or null.
 fn member<'a>(value: &'a Value, name: &str) -> &'a Value {
@@ -301,16 +306,22 @@ async fn record_received(
         .await;
 }
 
-/// `GET /wallet/metadata`: what an issuer needs to reach this wallet (presentation metadata
-/// comes with the OpenID4VP side).
+/// `GET /wallet/metadata`: what an issuer needs to reach this wallet, and what a verifier
+/// needs (its authorization endpoint and the OpenID4VP `wallet_metadata`).
 pub async fn metadata(State(wallet): State<WalletState>) -> Response {
     let base = &wallet.config.base_url;
-    let mut response = Json(json!({
+    let mut document = json!({
         "credential_offer_endpoint": format!("{base}/wallet/offer"),
         "credential_offer_schemes_supported": ["openid-credential-offer"],
         "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": ["ES256"]}},
-    }))
-    .into_response();
+        "authorization_endpoint": format!("{base}/wallet/authorize"),
+    });
+    if let (Value::Object(doc), Value::Object(vp)) =
+        (&mut document, crate::present::request::wallet_metadata())
+    {
+        doc.extend(vp);
+    }
+    let mut response = Json(document).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("max-age=3600"),

@@ -20,4 +20,5 @@ mod harness;
 mod support;
 
 mod attacks;
+mod presenting;
 mod receiving;
