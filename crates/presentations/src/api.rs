@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use llavero_credentials::jws::{self, Header};
+use llavero_platform::Origin;
 use llavero_platform::params::basic_credentials;
 use llavero_store::{hash_secret, hashes_equal};
 use serde::Deserialize;
@@ -88,13 +89,15 @@ async fn acting_party(service: &Presentations, headers: &HeaderMap) -> Result<Pa
 /// `POST /verifier/api/transactions`.
 pub async fn create(
     State(service): State<PresentationsState>,
+    extensions: Extensions,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let party = acting_party(&service, &headers).await?;
     let request: CreateRequest = llavero_credentials::json::from_slice(&body)
         .map_err(|e| ApiError::bad("invalid_request", e.to_string()))?;
-    let created = transactions::create(&service, &party, request).await?;
+    let origin = Origin::of(&extensions, &headers);
+    let created = transactions::create(&service, &origin, &party, request).await?;
     let mut response = no_store(serde_json::to_value(&created).map_err(|e| ApiError::server(&e))?);
     *response.status_mut() = axum::http::StatusCode::CREATED;
     Ok(response)
@@ -121,8 +124,18 @@ pub async fn read_result(
         .await?
         .filter(|t| t.party_id == party)
         .ok_or_else(|| ApiError::not_found("unknown, read or expired transaction"))?;
-    let Some(result) = transaction.result else {
-        return Ok(json!({"status": "pending", "expires_at": transaction.expires_at}));
+    let answered = transaction.responded_at.is_some();
+    let Some(result) = transaction.result.as_ref().filter(|_| answered) else {
+        // Open: a refused attempt (its codes and description) is shown, the wait goes on.
+        let mut pending = json!({"status": "pending", "expires_at": transaction.expires_at});
+        if let Some(refusal) = transaction
+            .result
+            .as_deref()
+            .and_then(|r| serde_json::from_str::<Value>(r).ok())
+        {
+            pending["last_refusal"] = refusal;
+        }
+        return Ok(pending);
     };
     if let Some(expected) = &transaction.response_code_hash
         && !response_code.is_some_and(|c| hashes_equal(expected, &hash_secret(c)))
@@ -135,7 +148,7 @@ pub async fn read_result(
     if !service.store.delete_presentation_transaction(id).await? {
         return Err(ApiError::not_found("unknown, read or expired transaction"));
     }
-    serde_json::from_str(&result).map_err(|e| ApiError::server(&e))
+    serde_json::from_str(result).map_err(|e| ApiError::server(&e))
 }
 
 /// `GET /verifier/api/transactions/{id}`.

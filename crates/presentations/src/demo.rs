@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use llavero_platform::Origin;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -127,6 +128,8 @@ pub struct Start {
 /// `POST /verifier/demo`: creates the transaction as the demo relying party.
 pub async fn start(
     State(service): State<PresentationsState>,
+    extensions: Extensions,
+    headers: HeaderMap,
     Form(form): Form<Start>,
 ) -> Result<Response, ApiError> {
     let party = parties::get(&service, DEMO_PARTY)
@@ -134,6 +137,7 @@ pub async fn start(
         .map_err(|_| ApiError::not_found("the demo relying party is not registered"))?;
     let created = transactions::create(
         &service,
+        &Origin::of(&extensions, &headers),
         &party,
         CreateRequest {
             preset: Some(form.preset),

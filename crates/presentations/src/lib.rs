@@ -10,9 +10,9 @@
 //!        └──GET /verifier/api/transactions/{id}──▶ verified claims per DCQL id (read once, then deleted)
 //! ```
 //!
-//! The service is a peer of the issuer and the identity provider: it takes the store, a
-//! sealer, the clock and a source of trust (the trust list and status lists it verifies
-//! against), never another service. Transactions live in the database, so any instance serves
+//! The service is a peer of the issuer and the identity provider: it takes the shared
+//! [`llavero_platform::Platform`] (store, master key, clock, base URL, audit trail) and a source
+//! of trust (the trust list and status lists it verifies against), never another service. Transactions live in the database, so any instance serves
 //! any step. Each relying party signs its requests with its own key, certified by the
 //! presentation authority (a Llavero CA whose root the operator distributes to wallets); what it
 //! may ask for is registered, and a request beyond it is refused before a wallet ever sees it.
@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod audit;
 pub mod authority;
 pub mod demo;
 pub mod error;

@@ -26,6 +26,88 @@ pub enum Unsatisfied {
     /// A query or required credential set left unanswered.
     #[error("{0} is not answered")]
     Missing(String),
+    /// A presentation whose issuer is not certified by an authority the query trusts.
+    #[error("the issuer of the presentation for {0} is not under a trusted authority")]
+    UntrustedAuthority(String),
+}
+
+/// The `trusted_authorities` a relying party may give (OpenID4VP 1.0 §6.1.1): only `aki`, the
+/// key identifier of a certificate in the issuer's `x5c` chain (base64url).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedAuthority {
+    /// The kind: `aki` (others are refused at creation).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The accepted identifiers.
+    pub values: Vec<String>,
+}
+
+/// The `trusted_authorities` of each credential query of `query` (by id), checked: only
+/// `aki`, each with at least one value. The holder crate's query type does not carry them, so
+/// they are read from the query's JSON.
+pub fn trusted_authorities(
+    query: &serde_json::Value,
+) -> Result<BTreeMap<String, Vec<TrustedAuthority>>, String> {
+    let mut out = BTreeMap::new();
+    let credentials = query
+        .get("credentials")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten();
+    for credential in credentials {
+        let Some(list) = credential.get("trusted_authorities") else {
+            continue;
+        };
+        let id = credential
+            .get("id")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let list: Vec<TrustedAuthority> = serde_json::from_value(list.clone())
+            .map_err(|e| format!("trusted_authorities of {id}: {e}"))?;
+        if list.is_empty() {
+            return Err(format!("trusted_authorities of {id} is empty"));
+        }
+        for authority in &list {
+            if authority.kind != "aki" {
+                return Err(format!(
+                    "trusted_authorities type {} is not supported (only aki)",
+                    authority.kind
+                ));
+            }
+            if authority.values.is_empty() {
+                return Err(format!("trusted_authorities of {id} has no values"));
+            }
+        }
+        out.insert(id, list);
+    }
+    Ok(out)
+}
+
+/// Checks that every credential answering a query with `trusted_authorities` comes from an
+/// issuer whose certificate chain holds one of the named key identifiers (an issuer known
+/// only from the trust list has none, and does not match).
+pub fn check_authorities(
+    authorities: &BTreeMap<String, Vec<TrustedAuthority>>,
+    answered: &BTreeMap<String, Vec<VerifiedCredential>>,
+) -> Result<(), Unsatisfied> {
+    for (id, credentials) in answered {
+        let Some(trusted) = authorities.get(id) else {
+            continue;
+        };
+        for credential in credentials {
+            let ids = credential.authority_key_ids();
+            if !trusted
+                .iter()
+                .flat_map(|a| &a.values)
+                .any(|v| ids.contains(v))
+            {
+                return Err(Unsatisfied::UntrustedAuthority(id.clone()));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The DCQL format name of a verified credential.

@@ -52,6 +52,12 @@ pub enum ClientIdPrefix {
     /// `x509_san_dns:`: the certificate's DNS name.
     #[serde(rename = "x509_san_dns")]
     X509SanDns,
+    /// `redirect_uri:` (OpenID4VP 1.0 §5.9.3): the response URI itself, with an unsigned
+    /// request. Nothing proves who asks, so it is for development only, refused unless the
+    /// service is configured with
+    /// [`crate::PresentationsConfig::dangerous_allow_redirect_uri_client_ids`].
+    #[serde(rename = "redirect_uri")]
+    RedirectUri,
 }
 
 /// A relying party as its requests use it.
@@ -71,7 +77,9 @@ impl Party {
         Ok(Self { row, registration })
     }
 
-    /// Its client identifier under `prefix`, or `None` for `x509_san_dns` without a DNS name.
+    /// Its client identifier under `prefix`, or `None` for `x509_san_dns` without a DNS name
+    /// and for `redirect_uri` (whose identifier is a transaction's response URI, not the
+    /// relying party's).
     #[must_use]
     pub fn client_id(&self, prefix: ClientIdPrefix) -> Option<String> {
         match prefix {
@@ -83,13 +91,14 @@ impl Party {
                 .dns_name
                 .as_ref()
                 .map(|dns| format!("x509_san_dns:{dns}")),
+            ClientIdPrefix::RedirectUri => None,
         }
     }
 
     /// Its request-signing key.
     pub fn signer(&self, service: &Presentations) -> Result<PkcsSigner, PartyError> {
         let pkcs8 = service
-            .sealer
+            .sealer()
             .open(&key_label(&self.row.id), &self.row.sealed_private_key)?;
         Ok(PkcsSigner::from_pkcs8(&pkcs8)?)
     }
@@ -142,7 +151,7 @@ pub async fn add(
         dns_name: dns_name.map(str::to_owned),
         registration: serde_json::to_string(registration)
             .map_err(|_| PartyError::Registration(id.to_owned()))?,
-        sealed_private_key: service.sealer.seal(&key_label(id), &pkcs8)?,
+        sealed_private_key: service.sealer().seal(&key_label(id), &pkcs8)?,
         certificate,
         created_at: now,
     };

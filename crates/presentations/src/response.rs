@@ -1,19 +1,28 @@
 //! The response endpoint (OpenID4VP 1.0 §8.2): a wallet posts the `vp_token` (encrypted with
-//! `direct_post.jwt`, or plain with `direct_post`) or an error (§8.5). The transaction is
-//! answered once: the right to answer is claimed in the database before the presentations are
-//! verified, so a second response, a replay or a late one is refused whichever instance gets
-//! it. Each presentation is verified by the verifier crate (trusted issuer, signature,
-//! validity, status, key binding to this client identifier and nonce), then matched against the
-//! DCQL query. The relying party reads the outcome; the audit trail keeps what was asked and
-//! whether it succeeded, never a claim.
+//! `direct_post.jwt`, or plain with `direct_post`) or an error (§8.5). Each presentation is
+//! verified by the verifier crate (trusted issuer, signature, validity, status, key binding to
+//! this client identifier and nonce), then matched against the DCQL query.
+//!
+//! A transaction is answered once, and only by an answer that holds: the response is decrypted
+//! and verified first, and only then claimed, together with its result, in one conditional
+//! update. Anyone holding the request URI can post to the response URI (the request object and
+//! its encryption key are public to whoever scans the code), so a response that does not
+//! decrypt, carries the wrong state or fails verification is refused *without* using the
+//! transaction up: the citizen's wallet can still answer, and the relying party sees the last
+//! refusal beside `pending`. A second answer that holds, on any instance, finds the transaction
+//! claimed and is refused with `invalid_request` (§8.2, §8.5). The wallet's own error
+//! (`access_denied`, …) ends the transaction. The audit trail records every outcome with its
+//! codes, never a claim.
 
 use std::collections::BTreeMap;
 
 use llavero_holder::dcql::DcqlQuery;
+use llavero_platform::Origin;
 use llavero_store::{PresentationTransaction, hash_secret};
 use llavero_verifier::{Expectations, Rejection, VerifiedCredential};
 use serde_json::{Map, Value, json};
 
+use crate::audit;
 use crate::error::ApiError;
 use crate::matching::{self, format_name};
 use crate::state::{Presentations, field, random_token};
@@ -276,6 +285,13 @@ async fn verify(service: &Presentations, request: &StoredRequest, vp_token: &Val
     if let Err(e) = matching::check(&query, &verified) {
         return rejected("invalid_presentation", "dcql_unsatisfied", e.to_string());
     }
+    let authorities = match matching::trusted_authorities(&request.dcql_query) {
+        Ok(a) => a,
+        Err(e) => return rejected("server_error", "query", e),
+    };
+    if let Err(e) = matching::check_authorities(&authorities, &verified) {
+        return rejected("invalid_presentation", "untrusted_authority", e.to_string());
+    }
     let credentials: Map<String, Value> = verified
         .iter()
         .map(|(id, creds)| (id.clone(), creds.iter().map(describe).collect()))
@@ -283,9 +299,50 @@ async fn verify(service: &Presentations, request: &StoredRequest, vp_token: &Val
     json!({"status": "verified", "credentials": credentials, "warnings": warnings})
 }
 
+/// The answer to a transaction that was answered already.
+fn already_answered() -> ApiError {
+    invalid("the transaction was already answered or has expired")
+}
+
+/// What a wallet's response amounts to, checked and verified, before anything is stored.
+async fn assess(
+    service: &Presentations,
+    transaction: &PresentationTransaction,
+    request: &StoredRequest,
+    form: ResponseForm,
+) -> Value {
+    let params = match parameters(service, transaction, request, form) {
+        Ok(p) => p,
+        Err(e) => return rejected("invalid_request", "malformed", e.description),
+    };
+    if params.get("state").and_then(Value::as_str) != Some(request.state.as_str()) {
+        return rejected(
+            "invalid_request",
+            "wrong_state",
+            "state does not match the request",
+        );
+    }
+    if let Some(error) = params.get("error") {
+        let code = error
+            .as_str()
+            .filter(|c| WALLET_ERRORS.contains(c))
+            .unwrap_or("invalid_request");
+        return json!({
+            "status": "wallet_error",
+            "error": code,
+            "description": params.get("error_description").and_then(Value::as_str).unwrap_or_default(),
+        });
+    }
+    match params.get("vp_token") {
+        Some(vp_token) => verify(service, request, vp_token).await,
+        None => rejected("invalid_presentation", "malformed", "no vp_token"),
+    }
+}
+
 /// Handles a wallet's response to transaction `id`; returns the body for the wallet.
 pub async fn answer(
     service: &Presentations,
+    origin: &Origin,
     id: &str,
     form: ResponseForm,
 ) -> Result<Value, ApiError> {
@@ -295,70 +352,60 @@ pub async fn answer(
         .presentation_transaction(id, now)
         .await?
         .ok_or_else(|| invalid("unknown or expired transaction"))?;
+    let party = transaction.party_id.as_str();
+    if transaction.responded_at.is_some() {
+        let refusal = rejected("invalid_request", "already_answered", "");
+        audit::outcome(service, origin, audit::REFUSED, party, id, &refusal).await;
+        return Err(already_answered());
+    }
     let request = transactions::stored(&transaction)?;
-    let params = parameters(service, &transaction, &request, form)?;
-    if params.get("state").and_then(Value::as_str) != Some(request.state.as_str()) {
-        return Err(invalid("state does not match the request"));
-    }
-    if !service.store.claim_presentation_response(id, now).await? {
-        return Err(invalid(
-            "the transaction was already answered or has expired",
-        ));
-    }
-    let outcome = if let Some(error) = params.get("error") {
-        let code = error
-            .as_str()
-            .filter(|c| WALLET_ERRORS.contains(c))
-            .unwrap_or("invalid_request");
-        json!({
-            "status": "wallet_error",
-            "error": code,
-            "description": params.get("error_description").and_then(Value::as_str).unwrap_or_default(),
-        })
-    } else {
-        match params.get("vp_token") {
-            Some(vp_token) => verify(service, &request, vp_token).await,
-            None => rejected("invalid_presentation", "malformed", "no vp_token"),
-        }
-    };
-    let verified = *field(&outcome, "status") == "verified";
+    let outcome = assess(service, &transaction, &request, form).await;
     tracing::info!(
         transaction = %id,
-        relying_party = %transaction.party_id,
+        relying_party = %party,
         outcome = %field(&outcome, "status"),
-        reason = %outcome.get("reason").unwrap_or(&serde_json::Value::Null),
-        "presentation answered"
+        reason = %field(&outcome, "reason"),
+        "presentation response"
     );
-    let response_code = request.redirect_uri.as_ref().map(|_| random_token());
-    service
-        .store
-        .finish_presentation(
-            id,
-            &outcome.to_string(),
-            response_code.as_deref().map(hash_secret).as_deref(),
-        )
-        .await?;
-    let body = match (&request.redirect_uri, &response_code) {
-        (Some(redirect), Some(code)) => {
-            let separator = if redirect.contains('?') { '&' } else { '?' };
-            json!({"redirect_uri": format!("{redirect}{separator}response_code={code}")})
-        }
-        _ => json!({}),
-    };
-    if verified {
-        Ok(body)
-    } else {
+    if *field(&outcome, "status") == "rejected" {
+        // Refused without using the transaction up: the citizen's wallet may still answer.
+        service
+            .store
+            .note_presentation_refusal(id, now, &outcome.to_string())
+            .await?;
+        audit::outcome(service, origin, audit::REFUSED, party, id, &outcome).await;
         let mut error = invalid(
             field(&outcome, "description")
                 .as_str()
                 .unwrap_or("the presentation was not accepted")
                 .to_owned(),
         );
-        if *field(&outcome, "status") == "wallet_error" {
-            // The wallet's own refusal is acknowledged, not answered with an error.
-            return Ok(body);
+        if *field(&outcome, "error") == "invalid_presentation" {
+            error.error = "invalid_request";
         }
-        error.error = "invalid_request";
-        Err(error)
+        return Err(error);
     }
+    let response_code = request.redirect_uri.as_ref().map(|_| random_token());
+    if !service
+        .store
+        .answer_presentation(
+            id,
+            now,
+            &outcome.to_string(),
+            response_code.as_deref().map(hash_secret).as_deref(),
+        )
+        .await?
+    {
+        let refusal = rejected("invalid_request", "already_answered", "");
+        audit::outcome(service, origin, audit::REFUSED, party, id, &refusal).await;
+        return Err(already_answered());
+    }
+    audit::outcome(service, origin, audit::ANSWERED, party, id, &outcome).await;
+    Ok(match (&request.redirect_uri, &response_code) {
+        (Some(redirect), Some(code)) => {
+            let separator = if redirect.contains('?') { '&' } else { '?' };
+            json!({"redirect_uri": format!("{redirect}{separator}response_code={code}")})
+        }
+        _ => json!({}),
+    })
 }

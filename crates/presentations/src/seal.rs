@@ -1,5 +1,4 @@
-//! Sealing of secrets at rest, as the service needs it: the platform's master key does it (the
-//! server wires it), tests use a stand-in.
+//! Sealing of secrets at rest, as the service needs it: the platform's master key does it.
 
 use zeroize::Zeroizing;
 
@@ -15,4 +14,14 @@ pub trait Sealer: Send + Sync {
     fn seal(&self, label: &str, plaintext: &[u8]) -> Result<Vec<u8>, SealFailed>;
     /// Opens what [`Sealer::seal`] sealed with the same label.
     fn open(&self, label: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealFailed>;
+}
+
+impl Sealer for llavero_platform::MasterKey {
+    fn seal(&self, label: &str, plaintext: &[u8]) -> Result<Vec<u8>, SealFailed> {
+        llavero_platform::MasterKey::seal(self, label, plaintext).map_err(|_| SealFailed)
+    }
+
+    fn open(&self, label: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealFailed> {
+        llavero_platform::MasterKey::open(self, label, sealed).map_err(|_| SealFailed)
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use llavero_credentials::time::Clock;
+use llavero_platform::Platform;
 use llavero_store::Store;
 use llavero_verifier::Verifier;
 
@@ -21,6 +21,10 @@ pub struct PresentationsConfig {
     pub certificate_days: i64,
     /// Validity of the signed relying-party list.
     pub list_secs: i64,
+    /// Accepts `redirect_uri` client identifiers (unsigned requests, OpenID4VP 1.0 §5.9.3):
+    /// nothing then proves to a wallet who is asking, so this is for development only and off
+    /// by default.
+    pub dangerous_allow_redirect_uri_client_ids: bool,
 }
 
 impl Default for PresentationsConfig {
@@ -30,6 +34,7 @@ impl Default for PresentationsConfig {
             token_secs: 600,
             certificate_days: 365,
             list_secs: 86_400,
+            dangerous_allow_redirect_uri_client_ids: false,
         }
     }
 }
@@ -127,13 +132,12 @@ impl Trust {
 pub struct Presentations {
     /// Settings.
     pub config: PresentationsConfig,
-    /// The shared database.
+    /// The shared platform: store, master key (it seals the service's secrets), clock, base
+    /// URL and audit trail.
+    pub platform: Platform,
+    /// The shared database (the platform's).
     pub store: Store,
-    /// Seals secrets at rest.
-    pub sealer: Arc<dyn Sealer>,
-    /// The clock.
-    pub clock: Arc<dyn Clock>,
-    /// The public base URL (`https://llavero.cl`).
+    /// The public base URL (`https://llavero.cl`, no trailing slash).
     pub base: String,
     /// What presentations are verified against.
     pub trust: Arc<Trust>,
@@ -144,7 +148,7 @@ pub struct Presentations {
 impl std::fmt::Debug for Presentations {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Presentations")
-            .field("base", &self.base)
+            .field("base", &self.platform.base_url)
             .finish_non_exhaustive()
     }
 }
@@ -153,31 +157,36 @@ impl std::fmt::Debug for Presentations {
 pub type PresentationsState = Arc<Presentations>;
 
 impl Presentations {
-    /// Assembles the service, creating the presentation authority's root on first start.
+    /// Assembles the service on the shared platform, creating the presentation authority's
+    /// root on first start.
     pub async fn new(
         config: PresentationsConfig,
-        store: Store,
-        sealer: Arc<dyn Sealer>,
-        clock: Arc<dyn Clock>,
-        base: &str,
+        platform: Platform,
         trust: Arc<Trust>,
     ) -> Result<PresentationsState, crate::authority::AuthorityError> {
-        let authority = Authority::load_or_create(&store, sealer.as_ref(), clock.now()).await?;
+        let authority =
+            Authority::load_or_create(&platform.store, platform.master.as_ref(), platform.now())
+                .await?;
         Ok(Arc::new(Self {
             config,
-            store,
-            sealer,
-            clock,
-            base: base.trim_end_matches('/').to_owned(),
+            store: platform.store.clone(),
+            base: platform.base_url.trim_end_matches('/').to_owned(),
+            platform,
             trust,
             authority,
         }))
     }
 
+    /// Seals the service's secrets at rest: the platform's master key.
+    #[must_use]
+    pub fn sealer(&self) -> &dyn Sealer {
+        self.platform.master.as_ref()
+    }
+
     /// Now, in Unix seconds.
     #[must_use]
     pub fn now(&self) -> i64 {
-        self.clock.now()
+        self.platform.now()
     }
 
     /// A URL of this service.

@@ -6,6 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use llavero_credentials::jws::{self, Header};
 use llavero_holder::dcql::DcqlQuery;
+use llavero_platform::Origin;
 use llavero_store::PresentationTransaction;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -60,7 +61,8 @@ pub struct CreateRequest {
     /// `get` (default) or `post`.
     #[serde(default)]
     pub request_uri_method: Option<String>,
-    /// `x509_hash` (default) or `x509_san_dns`.
+    /// `x509_hash` (default), `x509_san_dns`, or `redirect_uri` (development only, when the
+    /// service allows it).
     #[serde(default)]
     pub client_id_prefix: ClientIdPrefix,
 }
@@ -150,6 +152,7 @@ fn check_transaction_data(data: &[String], query: &DcqlQuery) -> Result<(), ApiE
 /// Creates a transaction for `party`, refusing anything beyond its registration.
 pub async fn create(
     service: &Presentations,
+    origin: &Origin,
     party: &Party,
     request: CreateRequest,
 ) -> Result<Created, ApiError> {
@@ -170,6 +173,8 @@ pub async fn create(
     };
     let query = DcqlQuery::parse(&query_value.to_string())
         .map_err(|e| ApiError::bad("invalid_request", e.to_string()))?;
+    crate::matching::trusted_authorities(&query_value)
+        .map_err(|e| ApiError::bad("invalid_request", e))?;
     party
         .registration
         .permits(&query)
@@ -192,13 +197,25 @@ pub async fn create(
             "request_uri_method is get or post",
         ));
     }
-    let client_id = party.client_id(request.client_id_prefix).ok_or_else(|| {
-        ApiError::bad(
-            "invalid_request",
-            "x509_san_dns needs a registered DNS name",
-        )
-    })?;
     let id = random_token();
+    let client_id = match request.client_id_prefix {
+        ClientIdPrefix::RedirectUri if service.config.dangerous_allow_redirect_uri_client_ids => {
+            format!("redirect_uri:{}", response_uri(service, &id))
+        }
+        ClientIdPrefix::RedirectUri => {
+            return Err(ApiError::bad(
+                "invalid_request",
+                "redirect_uri client identifiers (unsigned requests) are for development only \
+                 and are not enabled on this service",
+            ));
+        }
+        prefix => party.client_id(prefix).ok_or_else(|| {
+            ApiError::bad(
+                "invalid_request",
+                "x509_san_dns needs a registered DNS name",
+            )
+        })?,
+    };
     let key_id = random_token();
     let key = ResponseKey::generate(&key_id)?;
     let now = service.now();
@@ -220,7 +237,9 @@ pub async fn create(
             id: id.clone(),
             party_id: party.row.id.clone(),
             request: serde_json::to_string(&stored).map_err(|e| ApiError::server(&e))?,
-            sealed_response_key: service.sealer.seal(&key_label(&id), key.private_bytes())?,
+            sealed_response_key: service
+                .sealer()
+                .seal(&key_label(&id), key.private_bytes())?,
             created_at: now,
             expires_at,
             responded_at: None,
@@ -228,6 +247,7 @@ pub async fn create(
             result: None,
         })
         .await?;
+    crate::audit::created(service, origin, &party.row.id, &id, &stored).await;
     let request_uri = service.url(&format!("/verifier/requests/{id}"));
     let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let mut authorization_request = format!(
@@ -250,6 +270,18 @@ pub async fn create(
     })
 }
 
+/// The response URI of transaction `id`.
+#[must_use]
+pub fn response_uri(service: &Presentations, id: &str) -> String {
+    service.url(&format!("/verifier/responses/{id}"))
+}
+
+/// Whether a request is unsigned: a `redirect_uri` client identifier (development only).
+#[must_use]
+pub fn is_unsigned(request: &StoredRequest) -> bool {
+    request.client_id.starts_with("redirect_uri:")
+}
+
 /// The stored request of a transaction.
 pub fn stored(transaction: &PresentationTransaction) -> Result<StoredRequest, ApiError> {
     serde_json::from_str(&transaction.request).map_err(|e| ApiError::server(&e))
@@ -261,7 +293,7 @@ pub fn response_key(
     transaction: &PresentationTransaction,
     request: &StoredRequest,
 ) -> Result<ResponseKey, ApiError> {
-    let private = service.sealer.open(
+    let private = service.sealer().open(
         &key_label(&transaction.id),
         &transaction.sealed_response_key,
     )?;
@@ -301,6 +333,7 @@ pub fn request_object(
     claims.insert("iat".into(), service.now().into());
     claims.insert("exp".into(), transaction.expires_at.into());
     claims.insert("response_type".into(), "vp_token".into());
+    let unsigned = is_unsigned(&request);
     claims.insert("client_id".into(), request.client_id.into());
     claims.insert(
         "response_mode".into(),
@@ -308,9 +341,7 @@ pub fn request_object(
     );
     claims.insert(
         "response_uri".into(),
-        service
-            .url(&format!("/verifier/responses/{}", transaction.id))
-            .into(),
+        response_uri(service, &transaction.id).into(),
     );
     claims.insert("nonce".into(), request.nonce.into());
     claims.insert("state".into(), request.state.into());
@@ -321,6 +352,14 @@ pub fn request_object(
     }
     if let Some(data) = request.transaction_data {
         claims.insert("transaction_data".into(), json!(data));
+    }
+    if unsigned {
+        // An unsecured request object (RFC 9101 §6.1 with `alg: none`; OpenID4VP 1.0 §5.9.3):
+        // the `redirect_uri` prefix forbids a signature, and only development enables it.
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"oauth-authz-req+jwt"}"#);
+        let payload =
+            serde_json::to_vec(&Value::Object(claims)).map_err(|e| ApiError::server(&e))?;
+        return Ok(format!("{header}.{}.", URL_SAFE_NO_PAD.encode(payload)));
     }
     let signer = party.signer(service).map_err(|e| ApiError::server(&e))?;
     let mut header = Header::new("oauth-authz-req+jwt");

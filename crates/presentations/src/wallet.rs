@@ -3,8 +3,9 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use llavero_platform::Origin;
 
 use crate::api::parse_form;
 use crate::error::{ApiError, no_store};
@@ -82,6 +83,8 @@ pub async fn request_post(
 pub async fn response(
     State(service): State<PresentationsState>,
     Path(id): Path<String>,
+    extensions: Extensions,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let mut form = parse_form(&body)?;
@@ -92,5 +95,7 @@ pub async fn response(
         error: form.remove("error"),
         error_description: form.remove("error_description"),
     };
-    Ok(no_store(response::answer(&service, &id, answer).await?))
+    Ok(no_store(
+        response::answer(&service, &Origin::of(&extensions, &headers), &id, answer).await?,
+    ))
 }

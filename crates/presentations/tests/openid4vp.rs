@@ -31,32 +31,42 @@ use llavero_credentials::status::token::{
     StatusList, StatusListTokenClaims, sign_status_list_token,
 };
 use llavero_credentials::time::{Clock, ManualClock};
+use llavero_platform::audit::{BoxFuture, CheckpointSigner};
+use llavero_platform::{Audit, MasterKey, Platform};
 use llavero_presentations::registration::{IDENTITY_CARD, Registration};
-use llavero_presentations::{Presentations, PresentationsConfig, SealFailed, Sealer, Trust};
+use llavero_presentations::signing::PkcsSigner;
+use llavero_presentations::{Presentations, PresentationsConfig, Trust};
 use llavero_verifier::trust_list::{Jwks, TrustListClaims, TrustedIssuer};
+use llavero_verifier::x509::X509Root;
 use llavero_verifier::{Verifier, VerifierOptions};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
-use zeroize::Zeroizing;
 
 const BASE: &str = "https://llavero.test";
 const REGISTRO: &str = "https://llavero.test/registro-civil";
 const STATUS_URI: &str = "https://llavero.test/registro-civil/status/1";
 const REVOKED_INDEX: u64 = 7;
+const X509_ISSUER: &str = "https://agencia.llavero.test";
 
-/// Seals by prefixing the label: enough to check labels are kept apart.
-struct TestSealer;
+/// Audit checkpoints are signed by the identity provider in production; here by a fixed string.
+struct TestCheckpoints;
 
-impl Sealer for TestSealer {
-    fn seal(&self, label: &str, plaintext: &[u8]) -> Result<Vec<u8>, SealFailed> {
-        Ok([label.as_bytes(), b"\0", plaintext].concat())
+impl CheckpointSigner for TestCheckpoints {
+    fn sign(&self, seq: i64, hash: String, _now: i64) -> BoxFuture<'_, Result<String, String>> {
+        Box::pin(async move { Ok(format!("checkpoint.{seq}.{hash}")) })
     }
-    fn open(&self, label: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealFailed> {
-        let prefix = [label.as_bytes(), b"\0"].concat();
-        sealed
-            .strip_prefix(prefix.as_slice())
-            .map(|p| Zeroizing::new(p.to_vec()))
-            .ok_or(SealFailed)
+}
+
+/// The shared platform, as the server builds it.
+fn platform(store: llavero_store::Store, clock: Arc<ManualClock>) -> Platform {
+    let clock = clock as Arc<dyn Clock>;
+    Platform {
+        audit: Audit::new(store.clone(), Arc::clone(&clock), Arc::new(TestCheckpoints)),
+        store,
+        master: Arc::new(MasterKey::generate()),
+        clock,
+        base_url: BASE.into(),
+        trusted_proxies: Arc::default(),
     }
 }
 
@@ -69,9 +79,75 @@ struct World {
     stranger: PrivateJwk,
     holder: PrivateJwk,
     token: String,
+    pki: Pki,
 }
 
-fn verifier(anchor: &PrivateJwk, issuer: &PrivateJwk, now: i64) -> Verifier {
+/// The issuers' X.509 PKI (HAIP): a root the verifier is configured with, an intermediate, and
+/// an agency's signing certificate naming `X509_ISSUER`.
+struct Pki {
+    root: Vec<u8>,
+    root_ski: String,
+    chain: Vec<String>,
+    signer: PkcsSigner,
+}
+
+fn pki() -> Pki {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+        KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType,
+    };
+    let ca = |cn: &str| {
+        let mut params = CertificateParams::default();
+        let mut name = DistinguishedName::new();
+        name.push(DnType::CommonName, cn);
+        params.distinguished_name = name;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        params.use_authority_key_identifier_extension = true;
+        params.not_before = rcgen::date_time_ymd(2026, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2031, 1, 1);
+        params
+    };
+    let root_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let root_params = ca("Raíz de emisores");
+    let root = root_params.self_signed(&root_key).unwrap().der().to_vec();
+    let mid_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let mid_params = ca("Emisores intermedios");
+    let mid = mid_params
+        .signed_by(&mid_key, &Issuer::from_params(&root_params, &root_key))
+        .unwrap()
+        .der()
+        .to_vec();
+    let mut leaf_params = ca("Agencia");
+    leaf_params.is_ca = IsCa::ExplicitNoCa;
+    leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    leaf_params.subject_alt_names = vec![SanType::URI(X509_ISSUER.try_into().unwrap())];
+    let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let leaf = leaf_params
+        .signed_by(&leaf_key, &Issuer::from_params(&mid_params, &mid_key))
+        .unwrap()
+        .der()
+        .to_vec();
+    let (_, parsed) = x509_parser::parse_x509_certificate(&root).unwrap();
+    let root_ski = parsed
+        .extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(k) => {
+                Some(URL_SAFE_NO_PAD.encode(k.0))
+            }
+            _ => None,
+        })
+        .unwrap();
+    Pki {
+        root,
+        root_ski,
+        chain: vec![STANDARD.encode(leaf), STANDARD.encode(mid)],
+        signer: PkcsSigner::from_pkcs8(&leaf_key.serialize_der()).unwrap(),
+    }
+}
+
+fn verifier(anchor: &PrivateJwk, issuer: &PrivateJwk, now: i64, root: &[u8]) -> Verifier {
     let trust_list = TrustListClaims {
         iss: "https://trust.llavero.test".into(),
         iat: now,
@@ -117,23 +193,39 @@ fn verifier(anchor: &PrivateJwk, issuer: &PrivateJwk, now: i64) -> Verifier {
         VerifierOptions::default(),
     )
     .unwrap()
+    .with_x509_roots(vec![
+        X509Root::from_der(
+            root.to_vec(),
+            Some("Raíz de emisores".into()),
+            vec![IDENTITY_CARD.into()],
+        )
+        .unwrap(),
+    ])
 }
 
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let store = llavero_store::testing::sqlite(dir.path()).await.unwrap();
+    world_on(dir, store).await
+}
+
+/// The world on `store` (SQLite in `dir`, or PostgreSQL).
+async fn world_on(dir: tempfile::TempDir, store: llavero_store::Store) -> World {
     let clock = Arc::new(ManualClock::new(1_800_000_000));
     let (anchor, issuer) = (
         generate_p256(None).unwrap(),
         generate_p256(Some("rc-1".into())).unwrap(),
     );
-    let trust = Arc::new(Trust::new(verifier(&anchor, &issuer, clock.now())));
+    let pki = pki();
+    let trust = Arc::new(Trust::new(verifier(
+        &anchor,
+        &issuer,
+        clock.now(),
+        &pki.root,
+    )));
     let service = Presentations::new(
         PresentationsConfig::default(),
-        store,
-        Arc::new(TestSealer),
-        Arc::clone(&clock) as Arc<dyn Clock>,
-        BASE,
+        platform(store, Arc::clone(&clock)),
         trust,
     )
     .await
@@ -185,6 +277,7 @@ async fn world() -> World {
         stranger: generate_p256(Some("rc-1".into())).unwrap(),
         holder: generate_p256(None).unwrap(),
         token,
+        pki,
     }
 }
 
@@ -325,6 +418,37 @@ impl World {
             assert_eq!(claims["wallet_nonce"], "wn-1");
         }
         claims
+    }
+
+    /// An identity card by the X.509-certified agency: `x5c` in the header, no `kid`.
+    fn x509_card(&self) -> String {
+        let envelope = Envelope {
+            issuer: X509_ISSUER.into(),
+            vct: IDENTITY_CARD.into(),
+            issued_at: Some(self.now()),
+            not_before: None,
+            expires_at: Some(self.now() + 86_400),
+            holder_key: Some(self.holder.public()),
+            status: None,
+        };
+        let claims = json!({"given_name": "Ana María", "age_equal_or_over": {"18": true}});
+        let issued = sd_jwt_vc::issue(
+            &envelope,
+            claims.as_object().unwrap(),
+            &[age_18()],
+            None,
+            0,
+            &self.pki.signer,
+            system_random(),
+            default_backend(),
+        )
+        .unwrap();
+        let (jwt, disclosures) = issued.split_once('~').unwrap();
+        let payload = DecodedJws::decode(jwt).unwrap().unverified_value().unwrap();
+        let mut header = llavero_credentials::jws::Header::new("dc+sd-jwt");
+        header.x5c = Some(self.pki.chain.clone());
+        let jwt = llavero_credentials::jws::sign_json(header, &payload, &self.pki.signer).unwrap();
+        format!("{jwt}~{disclosures}")
     }
 
     fn present(&self, credential: &str, disclose: &[ClaimPath], aud: &str, nonce: &str) -> String {
@@ -536,8 +660,13 @@ async fn presentations_bound_elsewhere_or_not_answering_are_rejected() {
     ];
     for (what, (status, result)) in reasons {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {result}");
-        assert_eq!(result["status"], "rejected", "{what}: {result}");
-        println!("{what}: {}", result["reason"]);
+        // Refused without using the transaction up: it waits on, showing the refusal.
+        assert_eq!(result["status"], "pending", "{what}: {result}");
+        assert_eq!(
+            result["last_refusal"]["status"], "rejected",
+            "{what}: {result}"
+        );
+        println!("{what}: {}", result["last_refusal"]["reason"]);
     }
     // The control: the same path with a good presentation verifies.
     let (status, result) = attempt(&w, good).await;
@@ -611,7 +740,10 @@ async fn a_transaction_is_answered_once_in_time_in_its_mode_and_to_its_key() {
         .respond_encrypted(other_id, &other_request, vp_token)
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(w.result(other_id, None).await.1["reason"], "wrong_nonce");
+    assert_eq!(
+        w.result(other_id, None).await.1["last_refusal"]["reason"],
+        "wrong_nonce"
+    );
     // After expiry nothing is taken, and nothing can be read.
     let late = w.created(json!({"preset": "age-over-18"})).await;
     let late_id = late["transaction_id"].as_str().unwrap();
@@ -711,24 +843,39 @@ async fn the_relying_party_list_is_signed_by_the_authority_root() {
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
 }
 
-/// A measurement, not a check: verified presentations per second through the HTTP service
-/// (create, fetch the signed request, post an encrypted response, read the result; the wallet's
-/// signing and encryption included) against the verifier library alone on the same presentation.
-#[tokio::test]
-#[ignore = "a measurement: cargo test --release --test openid4vp -- --ignored --nocapture"]
-async fn http_path_against_the_library() {
-    let w = world().await;
-    let n: u32 = 40;
+/// What one run of the benchmark measured, per presentation.
+struct Measured {
+    /// Process CPU of the verifier library alone (the baseline).
+    library: std::time::Duration,
+    /// Process CPU of the HTTP path, the wallet's own work (presenting, encrypting) taken out.
+    service: std::time::Duration,
+    /// The wallet's CPU (presenting and encrypting), for the record.
+    wallet: std::time::Duration,
+    /// Wall time of the HTTP path, wallet included.
+    wall: std::time::Duration,
+}
+
+/// Runs `n` presentations through the library, then `n` through the HTTP service (create the
+/// transaction, fetch the signed request, post the encrypted response, read the result),
+/// measuring the process's CPU time (`getrusage`, every thread: the runtime's, the database
+/// driver's and the audit queue's).
+async fn measure(w: &World, n: u32) -> Measured {
+    use cpu_time::{ProcessTime, ThreadTime};
     let card = w.identity_card(&w.issuer, IDENTITY_CARD, 3);
     let vp = w.present(&card, &[age_18()], "x509_hash:x", "n");
     let verifier = w.service.trust.current();
     let expect = llavero_verifier::Expectations::key_binding("x509_hash:x", "n");
-    let started = std::time::Instant::now();
+    for _ in 0..n / 10 {
+        verifier.verify(&vp, w.now(), &expect).unwrap();
+    }
+    let started = ProcessTime::now();
     for _ in 0..n {
         verifier.verify(&vp, w.now(), &expect).unwrap();
     }
     let library = started.elapsed() / n;
-    let started = std::time::Instant::now();
+    let mut wallet = std::time::Duration::ZERO;
+    let wall = std::time::Instant::now();
+    let started = ProcessTime::now();
     for _ in 0..n {
         let created = w.created(json!({"preset": "age-over-18"})).await;
         let id = created["transaction_id"].as_str().unwrap();
@@ -740,20 +887,63 @@ async fn http_path_against_the_library() {
             None,
         )
         .await;
+        let own = ThreadTime::now();
         let request = DecodedJws::decode(&jwt)
             .unwrap()
             .unverified_value()
             .unwrap();
-        let (status, _) = w.respond_encrypted(id, &request, good(&w, &request)).await;
-        assert_eq!(status, StatusCode::OK);
+        let jwe = World::encrypt(
+            &request,
+            &json!({"vp_token": good(w, &request), "state": request["state"]}),
+        );
+        wallet += own.elapsed();
+        let (status, body) = w.respond(id, &[("response", &jwe)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(w.result(id, None).await.1["status"], "verified");
     }
-    let http = started.elapsed() / n;
+    let total = started.elapsed();
+    Measured {
+        library,
+        service: total.saturating_sub(wallet) / n,
+        wallet: wallet / n,
+        wall: wall.elapsed() / n,
+    }
+}
+
+fn report(store: &str, m: &Measured) {
     println!(
-        "library {library:?} per presentation, HTTP path {http:?} per presentation ({:.1} per second), ratio {:.1}",
-        1.0 / http.as_secs_f64(),
-        http.as_secs_f64() / library.as_secs_f64()
+        "{store:<10} library {:>8.1} µs CPU/presentation ({:>6.0}/s) | HTTP service {:>8.1} µs CPU/presentation ({:>6.0}/s CPU-bound) | ratio {:.2}× | wallet {:.1} µs, wall {:.1} µs",
+        m.library.as_secs_f64() * 1e6,
+        1.0 / m.library.as_secs_f64(),
+        m.service.as_secs_f64() * 1e6,
+        1.0 / m.service.as_secs_f64(),
+        m.service.as_secs_f64() / m.library.as_secs_f64(),
+        m.wallet.as_secs_f64() * 1e6,
+        m.wall.as_secs_f64() * 1e6,
     );
+}
+
+/// A measurement, not a check: verified presentations per second through the HTTP service
+/// against the verifier library alone on the same presentation, in the same run, in process
+/// CPU time, on SQLite and (when it answers) PostgreSQL. `LLAVERO_BENCH_N` sets the count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: cargo test --release --test openid4vp -- --ignored --nocapture http_path"]
+async fn http_path_against_the_library() {
+    let n: u32 = std::env::var("LLAVERO_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let w = world().await;
+    measure(&w, n / 10).await;
+    report("SQLite", &measure(&w, n).await);
+    if llavero_store::testing::skip_postgres() {
+        println!("PostgreSQL: no server answers, skipped");
+        return;
+    }
+    let store = llavero_store::testing::postgres().await.unwrap();
+    let w = world_on(tempfile::tempdir().unwrap(), store).await;
+    measure(&w, n / 10).await;
+    report("PostgreSQL", &measure(&w, n).await);
 }
 
 /// Two instances on one database: any step on either (stateless service).
@@ -762,10 +952,7 @@ async fn two_instances_serve_one_transaction() {
     let w = world().await;
     let other = Presentations::new(
         PresentationsConfig::default(),
-        w.service.store.clone(),
-        Arc::new(TestSealer),
-        Arc::clone(&w.clock) as Arc<dyn Clock>,
-        BASE,
+        w.service.platform.clone(),
         Arc::clone(&w.service.trust),
     )
     .await
@@ -797,5 +984,319 @@ async fn two_instances_serve_one_transaction() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    assert_eq!(w.result(id, None).await.1["status"], "verified");
+}
+
+/// Anyone who scans the code can post to the response URI. Garbage, a response for the wrong
+/// state, or a presentation that fails verification is refused without using the transaction
+/// up: the citizen's wallet then answers, and a second answer that holds is refused (§8.5).
+#[tokio::test]
+async fn refused_responses_do_not_use_the_transaction_up() {
+    let w = world().await;
+    let created = w.created(json!({"preset": "age-over-18"})).await;
+    let id = created["transaction_id"].as_str().unwrap();
+    let request = w.fetch_request(id, false).await;
+    let attacks: Vec<Vec<(&str, String)>> = vec![
+        vec![("response", "garbage".into())],
+        vec![("response", "a.b.c.d.e".into())],
+        vec![("vp_token", "{}".into())],
+        vec![("state", request["state"].as_str().unwrap().into())],
+        vec![(
+            "response",
+            World::encrypt(&request, &json!({"vp_token": {}, "state": "guess"})),
+        )],
+        vec![(
+            "response",
+            World::encrypt(
+                &request,
+                &json!({"vp_token": {"identity_card": ["x~y~"]}, "state": request["state"]}),
+            ),
+        )],
+        vec![(
+            "response",
+            World::encrypt(
+                &request,
+                &json!({"vp_token": {"identity_card": [w.present(
+                &w.identity_card(&w.issuer, IDENTITY_CARD, 3),
+                &[age_18()],
+                request["client_id"].as_str().unwrap(),
+                "a-nonce-of-the-attacker",
+            )]}, "state": request["state"]}),
+            ),
+        )],
+    ];
+    for fields in &attacks {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, body) = w.respond(id, &fields).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{fields:?}: {body}");
+        assert_eq!(body["error"], "invalid_request", "{body}");
+    }
+    let (_, pending) = w.result(id, None).await;
+    assert_eq!(pending["status"], "pending", "{pending}");
+    assert_eq!(pending["last_refusal"]["reason"], "wrong_nonce");
+    // The citizen's wallet answers, and is taken.
+    let vp_token = good(&w, &request);
+    let (status, body) = w.respond_encrypted(id, &request, vp_token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A second answer that holds (a fresh presentation, same nonce) is refused.
+    let again = good(&w, &request);
+    let (status, body) = w.respond_encrypted(id, &request, again).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_request");
+    let (_, result) = w.result(id, None).await;
+    assert_eq!(result["status"], "verified", "{result}");
+}
+
+/// Two answers that both hold, racing: exactly one is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_answers_are_taken_once() {
+    let w = world().await;
+    let created = w.created(json!({"preset": "age-over-18"})).await;
+    let id = created["transaction_id"].as_str().unwrap();
+    let request = w.fetch_request(id, false).await;
+    let answers: Vec<String> = (0..4)
+        .map(|_| {
+            World::encrypt(
+                &request,
+                &json!({"vp_token": good(&w, &request), "state": request["state"]}),
+            )
+        })
+        .collect();
+    let posts: Vec<_> = answers
+        .into_iter()
+        .map(|jwe| {
+            let app = w.app.clone();
+            let path = format!("/verifier/responses/{id}");
+            tokio::spawn(async move {
+                call(&app, "POST", &path, None, Some(form(&[("response", &jwe)])))
+                    .await
+                    .0
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for post in posts {
+        statuses.push(post.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::BAD_REQUEST)
+    );
+}
+
+/// Every outcome goes into the audit trail: what was asked, verified or the typed rejection,
+/// the wallet's refusal, expiry; never a claim the citizen disclosed.
+#[tokio::test]
+async fn outcomes_are_audited_without_claims() {
+    let w = world().await;
+    // Verified, with the name and RUN disclosed.
+    let created = w
+        .created(json!({"preset": "name-and-run", "response_mode": "direct_post"}))
+        .await;
+    let id = created["transaction_id"].as_str().unwrap().to_owned();
+    let request = w.fetch_request(&id, false).await;
+    let card = w.identity_card(&w.issuer, IDENTITY_CARD, 3);
+    let disclose = ["given_name", "family_name", "run"].map(ClaimPath::claim);
+    let vp = w.present(
+        &card,
+        &disclose,
+        request["client_id"].as_str().unwrap(),
+        request["nonce"].as_str().unwrap(),
+    );
+    let vp_token = json!({"identity_card": [vp]}).to_string();
+    let state = request["state"].as_str().unwrap();
+    let wrong = json!({"identity_card": [w.present(&card, &disclose, "x509_hash:other", request["nonce"].as_str().unwrap())]}).to_string();
+    assert_eq!(
+        w.respond(&id, &[("vp_token", &wrong), ("state", state)])
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        w.respond(&id, &[("vp_token", &vp_token), ("state", state)])
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // The wallet's refusal.
+    let refused = w.created(json!({"preset": "age-over-18"})).await;
+    let refused_id = refused["transaction_id"].as_str().unwrap().to_owned();
+    let refused_request = w.fetch_request(&refused_id, false).await;
+    let (status, _) = w
+        .respond(
+            &refused_id,
+            &[
+                ("error", "access_denied"),
+                ("state", refused_request["state"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Left to expire.
+    let expiring = w.created(json!({"preset": "age-over-18"})).await;
+    let expiring_id = expiring["transaction_id"].as_str().unwrap().to_owned();
+    w.clock.advance(w.service.config.transaction_secs + 1);
+    let purged = llavero_presentations::audit::purge(&w.service)
+        .await
+        .unwrap();
+    assert!(purged >= 3, "{purged}");
+
+    let entries = w.service.store.audit_between(0, i64::MAX).await.unwrap();
+    let of = |tx: &str, kind: &str| -> Vec<Value> {
+        entries
+            .iter()
+            .filter(|e| e.kind == kind && e.detail["transaction"] == tx)
+            .map(|e| e.detail.clone())
+            .collect()
+    };
+    let asked = &of(&id, "presentation.created")[0];
+    assert_eq!(asked["relying_party"], "farmacia");
+    assert_eq!(
+        asked["asked"]["credentials"][0]["claims"],
+        json!([["given_name"], ["family_name"], ["run"]])
+    );
+    let refusals = of(&id, "presentation.refused");
+    assert_eq!(refusals.len(), 1);
+    assert_eq!(refusals[0]["reason"], "wrong_audience", "{}", refusals[0]);
+    let answered = &of(&id, "presentation.answered")[0];
+    assert_eq!(answered["status"], "verified");
+    assert_eq!(
+        answered["presented"]["identity_card"][0]["issuer"],
+        REGISTRO
+    );
+    let wallet = &of(&refused_id, "presentation.answered")[0];
+    assert_eq!(
+        (wallet["status"].as_str(), wallet["error"].as_str()),
+        (Some("wallet_error"), Some("access_denied"))
+    );
+    let expired = &of(&expiring_id, "presentation.expired")[0];
+    assert_eq!(expired["answered"], false);
+    assert_eq!(of(&id, "presentation.expired")[0]["answered"], true);
+    // No claim value anywhere in the trail.
+    let trail =
+        serde_json::to_string(&entries.iter().map(|e| &e.detail).collect::<Vec<_>>()).unwrap();
+    for secret in ["12.345.678-5", "Ana María", "Rojas"] {
+        assert!(!trail.contains(secret), "{secret} in the audit trail");
+    }
+}
+
+/// DCQL `trusted_authorities` of type `aki`: only a credential whose issuer chain holds the
+/// named key identifier answers; an issuer known only from the trust list, or under another
+/// authority, does not. Other authority types are refused when the transaction is created.
+#[tokio::test]
+async fn trusted_authorities_by_key_identifier_are_honoured() {
+    let w = world().await;
+    let query = |values: Value| {
+        json!({"dcql_query": {"credentials": [{"id": "identity_card", "format": "dc+sd-jwt",
+            "meta": {"vct_values": [IDENTITY_CARD]}, "claims": [{"path": ["age_equal_or_over", "18"]}],
+            "trusted_authorities": [{"type": "aki", "values": values}]}]}})
+    };
+    async fn answer(w: &World, credential: String, body: Value) -> (StatusCode, Value) {
+        let created = w.created(body).await;
+        let id = created["transaction_id"].as_str().unwrap().to_owned();
+        let request = w.fetch_request(&id, false).await;
+        let vp = w.present(
+            &credential,
+            &[age_18()],
+            request["client_id"].as_str().unwrap(),
+            request["nonce"].as_str().unwrap(),
+        );
+        let (status, _) = w
+            .respond_encrypted(&id, &request, json!({"identity_card": [vp]}))
+            .await;
+        (status, w.result(&id, None).await.1)
+    }
+    let ski = w.pki.root_ski.clone();
+    let (status, result) = answer(&w, w.x509_card(), query(json!([ski]))).await;
+    assert_eq!(status, StatusCode::OK, "{result}");
+    assert_eq!(result["status"], "verified", "{result}");
+    assert_eq!(
+        result["credentials"]["identity_card"][0]["issuer"],
+        X509_ISSUER
+    );
+    // An issuer from the trust list has no chain to match.
+    let card = w.identity_card(&w.issuer, IDENTITY_CARD, 3);
+    let (status, result) = answer(&w, card, query(json!([ski]))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        result["last_refusal"]["reason"], "untrusted_authority",
+        "{result}"
+    );
+    // Another authority's identifier.
+    let (status, result) = answer(&w, w.x509_card(), query(json!(["c29tZW9uZS1lbHNl"]))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        result["last_refusal"]["reason"], "untrusted_authority",
+        "{result}"
+    );
+    // Only aki is understood.
+    let mut other = query(json!(["x"]));
+    other["dcql_query"]["credentials"][0]["trusted_authorities"][0]["type"] = json!("etsi_tl");
+    let (status, body) = w.create(other).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _) = w.create(query(json!([]))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// `redirect_uri` client identifiers (unsigned requests) are refused unless the service is
+/// configured for development; then the request object is unsecured (`alg: none`), the client
+/// identifier is the response URI, and presentations are bound to it.
+#[tokio::test]
+async fn redirect_uri_client_ids_are_for_development_only() {
+    let w = world().await;
+    let body = json!({"preset": "age-over-18", "client_id_prefix": "redirect_uri"});
+    let (status, refused) = w.create(body.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(
+        refused["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("development")
+    );
+    // A development instance on the same database.
+    let dev = Presentations::new(
+        PresentationsConfig {
+            dangerous_allow_redirect_uri_client_ids: true,
+            ..PresentationsConfig::default()
+        },
+        w.service.platform.clone(),
+        Arc::clone(&w.service.trust),
+    )
+    .await
+    .unwrap();
+    let app = llavero_presentations::router(dev);
+    let (status, text) = call(
+        &app,
+        "POST",
+        "/verifier/api/transactions",
+        Some(&w.token),
+        Some(("application/json", body.to_string())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let created: Value = serde_json::from_str(&text).unwrap();
+    let id = created["transaction_id"].as_str().unwrap();
+    let response_uri = format!("{BASE}/verifier/responses/{id}");
+    assert_eq!(created["client_id"], format!("redirect_uri:{response_uri}"));
+    let (status, jwt) = call(&app, "GET", &format!("/verifier/requests/{id}"), None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let parts: Vec<&str> = jwt.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    assert_eq!(parts[2], "", "unsigned");
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["alg"], "none");
+    assert!(header.get("x5c").is_none());
+    let request: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(request["client_id"], created["client_id"]);
+    assert_eq!(request["response_uri"], response_uri);
+    let (status, body) = w.respond_encrypted(id, &request, good(&w, &request)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(w.result(id, None).await.1["status"], "verified");
 }

@@ -97,7 +97,7 @@ fn serve(config: &Config) -> anyhow::Result<ExitCode> {
             crate::identity::seed_demo(&idp).await?;
             crate::issuance::seed_demo(&issuer).await?;
         }
-        let presentations = crate::presentations::build(&issuer).await?;
+        let presentations = crate::presentations::build(config, &issuer).await?;
         if config.demo_data() {
             crate::presentations::seed_demo(&presentations).await?;
         }

@@ -91,6 +91,9 @@ pub struct Config {
     /// (connection refused, no answer, starting up), with backoff, before giving up with the
     /// cause. 0 tries once.
     pub database_connect_retry_secs: u32,
+    /// The presentation service accepts `redirect_uri` client identifiers (unsigned requests
+    /// nothing authenticates): for development only, off by default.
+    pub verifier_dangerous_allow_redirect_uri_client_ids: bool,
 }
 
 /// One attestation allow-list entry (`[[webauthn_attestation]]`).
@@ -128,6 +131,7 @@ impl Default for Config {
             webauthn_origins: Vec::new(),
             credential_types_dir: None,
             require_enrolment: false,
+            verifier_dangerous_allow_redirect_uri_client_ids: false,
             time_zone: None,
             webauthn_attestation: Vec::new(),
             header_read_timeout_secs: 10,

@@ -1,37 +1,20 @@
-//! Wiring of the presentation service: built over the store, the master key (as its sealer),
-//! the clock and the base URL, with the trust it verifies against kept current from the
+//! Wiring of the presentation service: built on the shared platform (store, master key, clock,
+//! base URL, audit trail), with the trust it verifies against kept current from the
 //! issuer's agencies (their published keys and signed status lists), and a demo relying party.
 
 use std::sync::Arc;
 
 use llavero_credentials::crypto;
 use llavero_issuer::IssuerState;
-use llavero_platform::MasterKey;
 use llavero_presentations::registration::{PRESETS, Registration};
-use llavero_presentations::{
-    Presentations, PresentationsConfig, PresentationsState, SealFailed, Sealer, Trust,
-};
+use llavero_presentations::{Presentations, PresentationsConfig, PresentationsState, Trust};
 use llavero_verifier::{Verifier, VerifierOptions};
-use zeroize::Zeroizing;
 
 use llavero_verifier::bundle::{BundledStatusList, OfflineBundle};
 use llavero_verifier::trust_list::TrustListClaims;
 
 /// How often trust (agencies' keys, status lists) is rebuilt: within the lists' `ttl`.
 const TRUST_REFRESH_SECS: u64 = 60;
-
-/// The platform's master key seals the service's secrets.
-struct MasterSealer(Arc<MasterKey>);
-
-impl Sealer for MasterSealer {
-    fn seal(&self, label: &str, plaintext: &[u8]) -> Result<Vec<u8>, SealFailed> {
-        self.0.seal(label, plaintext).map_err(|_| SealFailed)
-    }
-
-    fn open(&self, label: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealFailed> {
-        self.0.open(label, sealed).map_err(|_| SealFailed)
-    }
-}
 
 /// A verifier trusting every agency of the issuer, with their current status lists. The
 /// trust list is signed by a key that lives only in this process: it is never published.
@@ -72,23 +55,27 @@ pub async fn agency_verifier(issuer: &IssuerState) -> anyhow::Result<Verifier> {
 }
 
 /// Builds the presentation service on the issuer's platform (the one every service shares).
-pub async fn build(issuer: &IssuerState) -> anyhow::Result<PresentationsState> {
+pub async fn build(
+    config: &crate::config::Config,
+    issuer: &IssuerState,
+) -> anyhow::Result<PresentationsState> {
     let source = Arc::clone(issuer);
     let refresh: llavero_presentations::state::Refresh = Box::new(move || {
         let issuer = Arc::clone(&source);
         Box::pin(async move { agency_verifier(&issuer).await.ok() })
     });
     let trust = Arc::new(Trust::refreshing(agency_verifier(issuer).await?, refresh));
-    let platform = &issuer.platform;
-    Ok(Presentations::new(
-        PresentationsConfig::default(),
-        platform.store.clone(),
-        Arc::new(MasterSealer(Arc::clone(&platform.master))),
-        Arc::clone(&platform.clock),
-        &platform.base_url,
-        trust,
-    )
-    .await?)
+    let settings = PresentationsConfig {
+        dangerous_allow_redirect_uri_client_ids: config
+            .verifier_dangerous_allow_redirect_uri_client_ids,
+        ..PresentationsConfig::default()
+    };
+    if settings.dangerous_allow_redirect_uri_client_ids {
+        tracing::warn!(
+            "the presentation service accepts redirect_uri client identifiers: unsigned requests, for development only"
+        );
+    }
+    Ok(Presentations::new(settings, issuer.platform.clone(), trust).await?)
 }
 
 /// Rebuilds trust every minute, so new agencies, rotated keys and revocations are seen.
@@ -102,7 +89,7 @@ pub async fn refresh_trust(service: PresentationsState, issuer: IssuerState) {
                 tracing::error!(error = %e, "refreshing the presentation service's trust failed");
             }
         }
-        match service.store.purge_presentations(service.now()).await {
+        match llavero_presentations::audit::purge(&service).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(rows = n, "purged expired presentation transactions"),
             Err(e) => tracing::error!(error = %e, "purging presentation transactions failed"),

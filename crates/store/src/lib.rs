@@ -61,7 +61,9 @@ pub use oauth::{
     RefreshRotation,
 };
 pub use offers::{IssuanceToken, Offer, Redemption};
-pub use presentations::{PresentationTransaction, RelyingParty, RelyingPartyClient};
+pub use presentations::{
+    ExpiredPresentation, PresentationTransaction, RelyingParty, RelyingPartyClient,
+};
 pub use registry::{ImportOutcome, Person, PersonStatus};
 pub use secret::{hash_secret, hashes_equal};
 pub use sessions::{NewSession, Session, SessionLimits};

@@ -1,8 +1,10 @@
 //! The presentation service's tables: relying parties (their sealed signing keys and
 //! certificates), their API clients and tokens, the certificate authority's root, and the
-//! transactions in flight. A transaction is answered once (`responded_at` is claimed before the
-//! answer is verified) and its row is deleted when the relying party reads the result or when it
-//! expires, so no citizen's claim outlives its reading.
+//! transactions in flight. A transaction is answered once: the answer is verified first and then
+//! claimed with its result in one conditional update, so a refused attempt never uses the
+//! transaction up and two answers racing on two instances cannot both land. Its row is deleted
+//! when the relying party reads the result or when it expires, so no citizen's claim outlives
+//! its reading.
 
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
@@ -58,8 +60,20 @@ pub struct PresentationTransaction {
     pub responded_at: Option<i64>,
     /// SHA-256 of the same-device response code.
     pub response_code_hash: Option<String>,
-    /// The verified answer (JSON), until it is read.
+    /// The answer (JSON) once `responded_at` is set, until it is read; before that, the last
+    /// refused attempt (what the relying party may see while the transaction stays open).
     pub result: Option<String>,
+}
+
+/// A transaction deleted when it expired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredPresentation {
+    /// Its id.
+    pub id: String,
+    /// The relying party that asked.
+    pub party_id: String,
+    /// Whether a wallet had answered it (its result was never read).
+    pub answered: bool,
 }
 
 fn party_from_row(row: &AnyRow) -> Result<RelyingParty, StoreError> {
@@ -303,41 +317,49 @@ impl Store {
         row.as_ref().map(transaction_from_row).transpose()
     }
 
-    /// Claims the right to answer a transaction: `true` for the first caller before expiry,
-    /// `false` for every later one (a second answer, a replay, a late one).
-    pub async fn claim_presentation_response(
+    /// Records the answer of a transaction, verified already: `true` for the first answer
+    /// before expiry, `false` for every later one (a second answer, a replay, a late one). The
+    /// claim and the result are one statement, so concurrent answers on any instance agree.
+    pub async fn answer_presentation(
         &self,
         id: &str,
         now: i64,
+        result: &str,
+        response_code_hash: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let claimed = sqlx::query(
-            "UPDATE presentation_transactions SET responded_at = $2 \
+        let answered = sqlx::query(
+            "UPDATE presentation_transactions SET responded_at = $2, result = $3, \
+             response_code_hash = $4 WHERE id = $1 AND responded_at IS NULL AND expires_at > $2",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(result)
+        .bind(response_code_hash)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(answered == 1)
+    }
+
+    /// Notes a refused attempt on an open transaction (it stays open); `false` if the
+    /// transaction was answered or has expired.
+    pub async fn note_presentation_refusal(
+        &self,
+        id: &str,
+        now: i64,
+        refusal: &str,
+    ) -> Result<bool, StoreError> {
+        let noted = sqlx::query(
+            "UPDATE presentation_transactions SET result = $3 \
              WHERE id = $1 AND responded_at IS NULL AND expires_at > $2",
         )
         .bind(id)
         .bind(now)
+        .bind(refusal)
         .execute(&self.pool)
         .await?
         .rows_affected();
-        Ok(claimed == 1)
-    }
-
-    /// Records the verified answer (or the rejection) of a claimed transaction.
-    pub async fn finish_presentation(
-        &self,
-        id: &str,
-        result: &str,
-        response_code_hash: Option<&str>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE presentation_transactions SET result = $2, response_code_hash = $3 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(result)
-        .bind(response_code_hash)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        Ok(noted == 1)
     }
 
     /// Deletes a transaction whose result was read; `false` if another reader took it first.
@@ -350,19 +372,38 @@ impl Store {
         Ok(deleted == 1)
     }
 
-    /// Deletes expired transactions and relying-party tokens; returns the rows deleted.
-    pub async fn purge_presentations(&self, now: i64) -> Result<u64, StoreError> {
-        let transactions =
-            sqlx::query("DELETE FROM presentation_transactions WHERE expires_at <= $1")
+    /// Deletes expired transactions, returning each once (two instances purging together
+    /// split the rows between them).
+    pub async fn purge_expired_presentations(
+        &self,
+        now: i64,
+    ) -> Result<Vec<ExpiredPresentation>, StoreError> {
+        let rows = sqlx::query(
+            "DELETE FROM presentation_transactions WHERE expires_at <= $1 \
+             RETURNING id, party_id, responded_at",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ExpiredPresentation {
+                    id: row.try_get("id")?,
+                    party_id: row.try_get("party_id")?,
+                    answered: row.try_get::<Option<i64>, _>("responded_at")?.is_some(),
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes expired relying-party tokens; returns the rows deleted.
+    pub async fn purge_relying_party_tokens(&self, now: i64) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM relying_party_tokens WHERE expires_at <= $1")
                 .bind(now)
                 .execute(&self.pool)
                 .await?
-                .rows_affected();
-        let tokens = sqlx::query("DELETE FROM relying_party_tokens WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(transactions + tokens)
+                .rows_affected(),
+        )
     }
 }

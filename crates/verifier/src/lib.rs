@@ -62,6 +62,7 @@ mod outcome;
 mod rejection;
 pub mod trust_list;
 mod verify;
+pub mod x509;
 
 pub use bundle::{BundleError, OfflineBundle, StatusSnapshot};
 pub use outcome::{CredentialStatus, Format, Verification, VerifiedCredential, Warning};

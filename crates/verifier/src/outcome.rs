@@ -83,6 +83,11 @@ pub struct VerifiedCredential {
     /// Expiry, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) expires_at: Option<UnixTime>,
+    /// Key identifiers (base64url SKI and AKI) of the issuer's certificate chain, root
+    /// included, when its key came from `x5c`: what DCQL `trusted_authorities` of type `aki`
+    /// match against. Empty for an issuer on the trust list.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) authority_key_ids: Vec<String>,
 }
 
 impl VerifiedCredential {
@@ -145,6 +150,13 @@ impl VerifiedCredential {
     #[must_use]
     pub fn expires_at(&self) -> Option<UnixTime> {
         self.expires_at
+    }
+
+    /// Key identifiers (base64url SKI and AKI) of the issuer's `x5c` chain, root included;
+    /// empty when the issuer's key came from the trust list.
+    #[must_use]
+    pub fn authority_key_ids(&self) -> &[String] {
+        &self.authority_key_ids
     }
 }
 

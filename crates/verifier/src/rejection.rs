@@ -32,6 +32,9 @@ pub enum Rejection {
     /// The issuer is not on the trust list (or trust has lapsed).
     #[error("issuer {0:?} is not trusted")]
     UntrustedIssuer(String),
+    /// The issuer's `x5c` chain does not lead to a configured root (HAIP X.509 key resolution).
+    #[error("issuer certificate chain refused: {0}")]
+    UntrustedChain(crate::x509::ChainError),
     /// The issuer is trusted but has no key with the token's `kid`.
     #[error("issuer {issuer:?} has no trusted key {kid:?}")]
     UnknownIssuerKey {
@@ -123,6 +126,7 @@ impl Rejection {
             Self::BadSignature => "bad_signature",
             Self::UntrustedIssuer(_) => "untrusted_issuer",
             Self::UnknownIssuerKey { .. } => "unknown_issuer_key",
+            Self::UntrustedChain(_) => "untrusted_certificate_chain",
             Self::IssuerNotAllowedForType { .. } => "issuer_not_allowed_for_type",
             Self::Expired { .. } => "expired",
             Self::NotYetValid { .. } => "not_yet_valid",

@@ -11,6 +11,7 @@ use crate::bundle::{
 use crate::outcome::{CredentialStatus, Format, Verification, VerifiedCredential, Warning};
 use crate::rejection::Rejection;
 use crate::trust_list::{TrustList, TrustedIssuer};
+use crate::x509::X509Root;
 
 mod sd_jwt_vc;
 mod vc_jwt;
@@ -71,6 +72,7 @@ impl Default for VerifierOptions {
 pub struct Verifier {
     built_at: Option<UnixTime>,
     trust: TrustList,
+    x509_roots: Vec<X509Root>,
     status: StatusSnapshot,
     skipped: Vec<SkippedList>,
     options: VerifierOptions,
@@ -93,6 +95,7 @@ impl Verifier {
         Self {
             built_at: None,
             trust,
+            x509_roots: Vec::new(),
             status,
             skipped: Vec::new(),
             options,
@@ -114,6 +117,21 @@ impl Verifier {
         verifier.skipped = skipped;
         verifier.built_at = Some(bundle.built_at);
         Ok(verifier)
+    }
+
+    /// Also trusts issuers whose SD-JWT VC carries an `x5c` chain ending at one of `roots`
+    /// (HAIP's X.509 key resolution): such a credential is then verified with the chain's leaf
+    /// key, never the trust list's (see [`crate::x509`]).
+    #[must_use]
+    pub fn with_x509_roots(mut self, roots: Vec<X509Root>) -> Self {
+        self.x509_roots = roots;
+        self
+    }
+
+    /// The configured X.509 roots.
+    #[must_use]
+    pub fn x509_roots(&self) -> &[X509Root] {
+        &self.x509_roots
     }
 
     /// When the bundle was built, if the verifier was loaded from one.
@@ -213,6 +231,36 @@ impl Verifier {
             kid: kid.map(str::to_owned),
         })?;
         Ok((issuer, key))
+    }
+
+    /// The issuer `id` and its key from an `x5c` chain to a configured root, with the chain's
+    /// key identifiers.
+    fn chain_issuer(
+        &self,
+        id: &str,
+        x5c: &[String],
+        now: UnixTime,
+    ) -> Result<(TrustedIssuer, Vec<String>), Rejection> {
+        let chain = crate::x509::verify_chain(
+            x5c,
+            id,
+            &self.x509_roots,
+            now,
+            self.options.clock_skew_secs,
+            self.crypto,
+        )
+        .map_err(Rejection::UntrustedChain)?;
+        let issuer = TrustedIssuer {
+            id: id.to_owned(),
+            name: chain.root.name().map(str::to_owned),
+            jwks: crate::trust_list::Jwks {
+                keys: vec![chain.key],
+            },
+            credential_types: chain.root.credential_types().to_vec(),
+            valid_from: None,
+            valid_until: None,
+        };
+        Ok((issuer, chain.key_identifiers))
     }
 
     /// Checks that `issuer` may issue one of `types`, returning the first that it may.
@@ -315,5 +363,6 @@ pub(crate) fn credential(
         status: CredentialStatus::NotTracked,
         issued_at: None,
         expires_at: None,
+        authority_key_ids: Vec::new(),
     }
 }

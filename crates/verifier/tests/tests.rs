@@ -13,3 +13,4 @@
 mod fixture;
 mod never_panics;
 mod rejections;
+mod x509;

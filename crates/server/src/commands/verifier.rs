@@ -44,7 +44,7 @@ pub fn run(config: &Config, command: VerifierCommand) -> anyhow::Result<ExitCode
         let store = identity::open_store(config).await?;
         let (platform, _) = identity::platform(config, store, Arc::new(SystemClock)).await?;
         let issuer = issuance::build(config, platform)?;
-        let service = presentations::build(&issuer).await?;
+        let service = presentations::build(config, &issuer).await?;
         let describe = |party: &Party| {
             let client_ids: Vec<String> = [ClientIdPrefix::X509Hash, ClientIdPrefix::X509SanDns]
                 .into_iter()

@@ -18,7 +18,24 @@ impl Verifier {
     ) -> Result<VerifiedCredential, Rejection> {
         let sd_jwt = SdJwt::parse(input).map_err(Rejection::from)?;
         let peek = sd_jwt_vc::peek(&sd_jwt)?;
-        let (issuer, key) = self.issuer_key(&peek.issuer, peek.kid.as_deref(), now)?;
+        // HAIP: with X.509 roots configured, a credential carrying `x5c` is checked against
+        // them (its chain, never the trust list); otherwise the trust list by `kid`.
+        let from_chain;
+        let mut authority_key_ids = Vec::new();
+        let (issuer, key) = match sd_jwt.issuer_jws().header().x5c.as_deref() {
+            Some(x5c) if !self.x509_roots.is_empty() => {
+                let (issuer, ids) = self.chain_issuer(&peek.issuer, x5c, now)?;
+                authority_key_ids = ids;
+                from_chain = issuer;
+                let key = from_chain
+                    .jwks
+                    .keys
+                    .first()
+                    .ok_or_else(|| Rejection::UntrustedIssuer(peek.issuer.clone()))?;
+                (&from_chain, key)
+            }
+            _ => self.issuer_key(&peek.issuer, peek.kid.as_deref(), now)?,
+        };
         let key_binding = match expect.binding() {
             Some((audience, nonce)) => KeyBinding::Required {
                 audience: audience.to_owned(),
@@ -51,6 +68,7 @@ impl Verifier {
             warnings.push(Warning::NoExpiry);
         }
         out.key_binding_verified = key_binding_verified;
+        out.authority_key_ids = authority_key_ids;
         out.holder_key = envelope.holder_key;
         out.issued_at = envelope.issued_at;
         out.expires_at = envelope.expires_at;
