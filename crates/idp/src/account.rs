@@ -1,5 +1,10 @@
-//! The citizen's own pages: activation (also password reset) and the account page (registry
-//! profile, connected services with revoke, open sessions with "end session", password change).
+//! The citizen's own pages: activation (also password reset) and the carpeta ciudadana at
+//! `/account`: their registry data, **Mis documentos** (a summary of the wallet, counted
+//! through the store: the provider does not depend on the wallet service), **Dónde usé mi
+//! identidad y mis documentos** (the hash-chained audit trail, wallet events included),
+//! **Permisos** (services with standing OpenID Connect consent, withdrawn after a confirmation,
+//! and the relying parties the citizen presented documents to) and **Seguridad** (keys,
+//! recovery codes, open sessions, password).
 
 use axum::extract::{Query, State};
 use axum::http::{Extensions, HeaderMap, StatusCode};
@@ -144,6 +149,50 @@ pub async fn activate(
     }
 }
 
+/// Everything the carpeta shows, read for the signed-in citizen only.
+struct Carpeta {
+    person: llavero_store::Person,
+    consents: Vec<llavero_store::Consent>,
+    sessions: Vec<llavero_store::Session>,
+    history: Vec<llavero_store::AuditEntry>,
+    keys: Vec<llavero_store::WebauthnCredential>,
+    documents: usize,
+    recovery_left: i64,
+}
+
+/// How many audit entries the carpeta reads: the newest [`HISTORY_SHOWN`] are listed, and all of
+/// them are searched for the relying parties the citizen presented documents to.
+const HISTORY_READ: i64 = 500;
+/// How many entries "where I used my identity" lists (the JSON download has them all).
+const HISTORY_SHOWN: usize = 50;
+
+async fn load_carpeta(
+    idp: &Idp,
+    session: &llavero_store::Session,
+) -> Result<Option<Carpeta>, llavero_store::StoreError> {
+    let account_id = &session.account_id;
+    let Some(account) = idp.store.account(account_id).await? else {
+        return Ok(None);
+    };
+    let Some(person) = idp.store.person(account.run).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Carpeta {
+        person,
+        consents: idp.store.consents_of(account_id).await?,
+        sessions: idp
+            .store
+            .sessions_of(account_id, idp.session_limits(), idp.now())
+            .await?,
+        history: idp.store.audit_of_account(account_id, HISTORY_READ).await?,
+        keys: idp.store.webauthn_credentials(account_id).await?,
+        documents: idp.store.held_credentials(account_id).await?.len(),
+        recovery_left: idp.store.recovery_codes_left(account_id).await?,
+    }))
+}
+
+/// The carpeta ciudadana (`/account`): the citizen's data, their documents, where they used
+/// their identity, the permissions they gave, and their security.
 async fn account_page(
     idp: &Idp,
     headers: &HeaderMap,
@@ -157,48 +206,41 @@ async fn account_page(
         Ok(None) => return see_other("/login"),
         Err(e) => return crate::web::internal(&e),
     };
-    let now = idp.now();
-    let loaded = async {
-        let account = idp.store.account(&session.account_id).await?;
-        let person = match &account {
-            Some(a) => idp.store.person(a.run).await?,
-            None => None,
-        };
-        let consents = idp.store.consents_of(&session.account_id).await?;
-        let sessions = idp
-            .store
-            .sessions_of(&session.account_id, idp.session_limits(), now)
-            .await?;
-        let history = idp.store.audit_of_account(&session.account_id, 50).await?;
-        let keys = idp.store.webauthn_credentials(&session.account_id).await?;
-        Ok::<_, llavero_store::StoreError>((person, consents, sessions, history, keys))
-    }
-    .await;
-    let (person, consents, sessions, history, keys) = match loaded {
-        Ok((Some(person), consents, sessions, history, keys)) => {
-            (person, consents, sessions, history, keys)
-        }
-        Ok((None, ..)) => return see_other("/login"),
+    let carpeta = match load_carpeta(idp, &session).await {
+        Ok(Some(carpeta)) => carpeta,
+        Ok(None) => return see_other("/login"),
         Err(e) => return crate::web::internal(&e),
     };
+    let person = &carpeta.person;
     let run = u32::try_from(person.run)
         .ok()
         .and_then(|n| Run::from_number(n).ok())
         .map(|r| r.to_string())
         .unwrap_or_default();
-    let names = client_names(idp, &consents, &history).await;
-    let consents: Vec<_> = consents
-        .iter()
-        .map(|c| {
-            let scopes: Vec<String> = c.scopes.iter().filter(|s| *s != "openid").map(|s| idp.pages.message(locale, &format!("scope_{s}"))).collect();
-            json!({"client_id": c.client_id, "client_name": c.client_name, "scopes": scopes.join(", ")})
-        })
-        .collect();
-    let sessions: Vec<_> = sessions
+    let names = client_names(idp, &carpeta.consents, &carpeta.history).await;
+    let consents = consent_rows(idp, locale, &carpeta.consents);
+    let sessions: Vec<_> = carpeta
+        .sessions
         .iter()
         .map(|s| json!({"handle": s.handle, "created": idp.config.time_zone.format(s.created_at), "device": crate::web::display::device(&idp.pages, locale, Some(&s.user_agent)), "current": s.handle == session.handle}))
         .collect();
-    let history = history_rows(idp, locale, &history, &names);
+    let shown = carpeta
+        .history
+        .get(..HISTORY_SHOWN)
+        .unwrap_or(&carpeta.history);
+    let history = history_rows(idp, locale, shown, &names);
+    let presented = presented_to(idp, locale, &carpeta.history);
+    let documents = idp
+        .pages
+        .message(
+            locale,
+            match carpeta.documents {
+                0 => "documents_none",
+                1 => "documents_one",
+                _ => "documents_many",
+            },
+        )
+        .replace("{n}", &carpeta.documents.to_string());
     let csrf = CsrfSecret::from_request(idp, headers);
     let mut response = idp.pages.render(
         status,
@@ -214,16 +256,129 @@ async fn account_page(
             "surnames": format!("{} {}", person.paternal_surname, person.maternal_surname).trim(),
             "birth_date": person.birth_date,
             "nationality": person.nationality,
+            "documents": documents,
             "consents": consents,
+            "presented": presented,
             "sessions": sessions,
             "history": history,
-            "keys": crate::webauthn::key_rows(idp, locale, &keys, |t| idp.config.time_zone.format(t)),
+            "keys": crate::webauthn::key_rows(idp, locale, &carpeta.keys, |t| idp.config.time_zone.format(t)),
             "time_zone": idp.config.time_zone.name(),
-            "recovery_left": idp.store.recovery_codes_left(&session.account_id).await.unwrap_or(0),
+            "recovery_left": carpeta.recovery_left,
         }),
     );
     csrf.attach(idp, &mut response);
     response
+}
+
+/// The scopes of a consent in the citizen's words (`openid` goes without saying).
+fn scope_labels(idp: &Idp, locale: Locale, scopes: &[String]) -> String {
+    scopes
+        .iter()
+        .filter(|s| *s != "openid")
+        .map(|s| idp.pages.message(locale, &format!("scope_{s}")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// "Permisos": the services with standing consent, what they may read, since when.
+fn consent_rows(
+    idp: &Idp,
+    locale: Locale,
+    consents: &[llavero_store::Consent],
+) -> Vec<serde_json::Value> {
+    consents
+        .iter()
+        .map(|c| {
+            json!({
+                "client_id": c.client_id,
+                "client_name": c.client_name,
+                "scopes": scope_labels(idp, locale, &c.scopes),
+                "since": idp.config.time_zone.format(c.granted_at),
+            })
+        })
+        .collect()
+}
+
+/// Whom a wallet event was about: the relying party's name as the wallet recorded it
+/// (`verifier`, `relying_party` or `client_name`, a string or an object with a `name`).
+fn wallet_party(detail: &serde_json::Value) -> Option<String> {
+    ["verifier", "relying_party", "client_name", "to"]
+        .iter()
+        .filter_map(|key| detail.get(*key))
+        .find_map(|v| {
+            v.as_str()
+                .or_else(|| v.get("name").and_then(serde_json::Value::as_str))
+                .or_else(|| v.get("client_id").and_then(serde_json::Value::as_str))
+                .map(str::to_owned)
+        })
+        .filter(|name| !name.trim().is_empty())
+}
+
+/// What a wallet event shared: the labels (or names) of the claims the citizen disclosed,
+/// and the documents they came from, as the wallet recorded them.
+fn wallet_shared(detail: &serde_json::Value) -> Option<String> {
+    let words = |v: &serde_json::Value| -> Vec<String> {
+        match v {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(list) => list
+                .iter()
+                .filter_map(|item| {
+                    item.as_str()
+                        .or_else(|| item.get("label").and_then(serde_json::Value::as_str))
+                        .or_else(|| item.get("name").and_then(serde_json::Value::as_str))
+                        .map(str::to_owned)
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let shared: Vec<String> = ["claims", "shared", "disclosed"]
+        .iter()
+        .filter_map(|key| detail.get(*key))
+        .flat_map(words)
+        .collect();
+    let documents: Vec<String> = ["documents", "credential_types", "types"]
+        .iter()
+        .filter_map(|key| detail.get(*key))
+        .flat_map(words)
+        .collect();
+    match (shared.is_empty(), documents.is_empty()) {
+        (true, true) => None,
+        (false, true) => Some(shared.join(", ")),
+        (true, false) => Some(documents.join(", ")),
+        (false, false) => Some(format!("{} ({})", shared.join(", "), documents.join(", "))),
+    }
+}
+
+/// "Permisos", second half: the relying parties the citizen presented documents to, read from
+/// the audit trail (the wallet records each presentation there), newest first, one row each.
+fn presented_to(
+    idp: &Idp,
+    locale: Locale,
+    history: &[llavero_store::AuditEntry],
+) -> Vec<serde_json::Value> {
+    let mut seen: Vec<(String, i64, String, usize)> = Vec::new();
+    for entry in history.iter().filter(|e| e.kind.starts_with("wallet.")) {
+        let Some(party) = wallet_party(&entry.detail) else {
+            continue;
+        };
+        if let Some(row) = seen.iter_mut().find(|row| row.0 == party) {
+            row.3 += 1;
+        } else {
+            let shared = wallet_shared(&entry.detail).unwrap_or_default();
+            seen.push((party, entry.at, shared, 1));
+        }
+    }
+    seen.into_iter()
+        .map(|(party, at, shared, times)| {
+            json!({
+                "party": party,
+                "last": idp.config.time_zone.format(at),
+                "shared": shared,
+                "times": idp.pages.message(locale, "presented_times").replace("{n}", &times.to_string()),
+            })
+        })
+        .collect()
 }
 
 /// Display names of the clients in the consents and the history.
@@ -250,7 +405,8 @@ async fn client_names(
     names
 }
 
-/// "Where your identity was used": one row per audit entry, in the citizen's language.
+/// "Where I used my identity and my documents": one row per audit entry, in the citizen's
+/// language. Wallet entries name the relying party and what was shared from their own detail.
 fn history_rows(
     idp: &Idp,
     locale: Locale,
@@ -260,20 +416,36 @@ fn history_rows(
     history
         .iter()
         .map(|e| {
-            let scopes = e.detail.get("scopes").and_then(serde_json::Value::as_array).map(|list| {
-                list.iter()
-                    .filter_map(serde_json::Value::as_str)
-                    .filter(|s| *s != "openid")
-                    .map(|s| idp.pages.message(locale, &format!("scope_{s}")))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            });
-            let result = e.detail.get("result").and_then(serde_json::Value::as_str).unwrap_or("");
+            let scopes = e
+                .detail
+                .get("scopes")
+                .and_then(serde_json::Value::as_array)
+                .map(|list| {
+                    list.iter()
+                        .filter_map(serde_json::Value::as_str)
+                        .filter(|s| *s != "openid")
+                        .map(|s| idp.pages.message(locale, &format!("scope_{s}")))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                });
+            let wallet = e.kind.starts_with("wallet.");
+            let service = e
+                .client_id
+                .as_deref()
+                .and_then(|c| names.get(c))
+                .cloned()
+                .or_else(|| wallet.then(|| wallet_party(&e.detail)).flatten());
+            let shared = scopes.or_else(|| wallet.then(|| wallet_shared(&e.detail)).flatten());
+            let result = e
+                .detail
+                .get("result")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("");
             json!({
                 "when": idp.config.time_zone.format(e.at),
                 "what": event_label(idp, locale, &e.kind, result),
-                "service": e.client_id.as_deref().and_then(|c| names.get(c)).cloned().unwrap_or_default(),
-                "shared": scopes.unwrap_or_default(),
+                "service": service.unwrap_or_default(),
+                "shared": shared.unwrap_or_default(),
                 "device": crate::web::display::device(&idp.pages, locale, e.user_agent.as_deref()),
                 "from": e.ip.clone().unwrap_or_default(),
             })
@@ -281,15 +453,20 @@ fn history_rows(
         .collect()
 }
 
-/// The citizen's words for an audit event: `event_<kind>_<result>`, else `event_<kind>`.
+/// The citizen's words for an audit event: `event_<kind>_<result>`, else `event_<kind>`, else
+/// a plain fallback (wallet events another version adds, or any other), never a raw key.
 fn event_label(idp: &Idp, locale: Locale, kind: &str, result: &str) -> String {
     let base = format!("event_{}", kind.replace('.', "_"));
     let specific = format!("{base}_{result}");
     let messages = idp.pages.messages(locale);
     let key = if !result.is_empty() && messages.get(&specific).is_some() {
         specific
-    } else {
+    } else if messages.get(&base).is_some() {
         base
+    } else if kind.starts_with("wallet.") {
+        "event_wallet_other".to_owned()
+    } else {
+        "event_other".to_owned()
     };
     idp.pages.message(locale, &key)
 }
@@ -306,6 +483,8 @@ pub async fn account(
         Some("enrol_now")
     } else if query.confirmed.is_some() {
         Some("factor_confirmed")
+    } else if query.withdrawn.is_some() {
+        Some("consent_withdrawn")
     } else {
         query.changed.is_some().then_some("factor_changed")
     };
@@ -323,6 +502,9 @@ pub struct AccountQuery {
     /// After a confirmation with a key (one factor change allowed).
     #[serde(default)]
     confirmed: Option<String>,
+    /// After a consent was withdrawn.
+    #[serde(default)]
+    withdrawn: Option<String>,
 }
 
 /// `POST /account/sessions/end-others`: after a factor change, ends every other session.
@@ -370,6 +552,9 @@ pub struct AccountForm {
     password: String,
     #[serde(default)]
     password_confirm: String,
+    /// `yes` on the confirmation page's button: the first press only asks.
+    #[serde(default)]
+    confirm: String,
 }
 
 impl CsrfToken for AccountForm {
@@ -378,7 +563,10 @@ impl CsrfToken for AccountForm {
     }
 }
 
-/// `POST /account/consents/revoke`: withdraws a consent and revokes that client's tokens.
+/// `POST /account/consents/revoke`: withdraws a consent and revokes that client's tokens, after
+/// a confirmation page (the first press only asks). Scoped to the signed-in citizen: a
+/// `client_id` they gave no consent to withdraws nothing and says so. The next login to that
+/// service asks for consent again.
 pub async fn revoke_consent(
     State(idp): State<IdpState>,
     extensions: Extensions,
@@ -386,24 +574,56 @@ pub async fn revoke_consent(
     SignedIn(session): SignedIn,
     CsrfForm(form): CsrfForm<AccountForm>,
 ) -> Response {
+    let locale = Locale::choose(None, &headers);
+    let consent = match idp.store.consents_of(&session.account_id).await {
+        Ok(all) => all.into_iter().find(|c| c.client_id == form.client_id),
+        Err(e) => return crate::web::internal(&e),
+    };
+    let Some(consent) = consent else {
+        return account_page(
+            &idp,
+            &headers,
+            None,
+            Some("consent_not_found"),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    };
+    if form.confirm != "yes" {
+        let csrf = CsrfSecret::from_request(&idp, &headers);
+        let mut response = idp.pages.render(
+            StatusCode::OK,
+            "withdraw.html",
+            locale,
+            json!({
+                "csrf": csrf.form_token(&idp),
+                "client_id": consent.client_id,
+                "client_name": consent.client_name,
+                "scopes": scope_labels(&idp, locale, &consent.scopes),
+            }),
+        );
+        csrf.attach(&idp, &mut response);
+        return response;
+    }
     if let Err(e) = idp
         .store
-        .revoke_consent(&session.account_id, &form.client_id, idp.now())
+        .revoke_consent(&session.account_id, &consent.client_id, idp.now())
         .await
     {
         return crate::web::internal(&e);
     }
-    let detail = json!({"result": "revoked"});
+    let detail =
+        json!({"result": "revoked", "by": "account page", "withdrawn_scopes": consent.scopes});
     audit::record(
         &idp,
         &Origin::of(&extensions, &headers),
         "consent",
         Some(&session.account_id),
-        Some(&form.client_id),
+        Some(&consent.client_id),
         detail,
     )
     .await;
-    see_other("/account")
+    see_other("/account?withdrawn=1#permisos")
 }
 
 /// `POST /account/sessions/end`: ends one of the account's sessions.

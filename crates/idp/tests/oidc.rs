@@ -779,6 +779,7 @@ async fn consent_is_remembered_and_revocable_from_the_account_page() {
             &[
                 ("csrf", &account.hidden("csrf")),
                 ("client_id", &provider.client_id),
+                ("confirm", "yes"),
             ],
         )
         .await;
@@ -1216,7 +1217,7 @@ async fn every_use_is_traced_in_a_tamper_evident_history_without_secrets() {
     );
 
     let account = browser.get("/account").await;
-    assert!(account.body.contains("Dónde se usó tu identidad"));
+    assert!(account.body.contains("Dónde usé mi identidad"));
     assert!(account.body.contains("Intento fallido de inicio de sesión"));
     assert!(account.body.contains("Datos entregados al servicio"));
     assert!(

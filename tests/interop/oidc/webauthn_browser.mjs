@@ -7,8 +7,10 @@
 // violation; a Spanish page has no English words and an English page no Spanish ones. Also:
 // the RUN typed in its common forms, a wrong check digit's own message, the messages after
 // failed WebAuthn calls (never the browser's English text), the focus ring's contrast, and
-// the pages with JavaScript off. Screenshots of each page at 390 and 1280 px go to
-// DATA_DIR/screenshots (not committed) for a reviewer to look at.
+// the pages with JavaScript off; the carpeta's sections (landmarks and headings) and the
+// withdrawal of a consent from Permisos (confirmed, audited, consent asked again after it).
+// Screenshots of each page at 390 and 1280 px go to DATA_DIR/screenshots (not committed) for a
+// reviewer to look at.
 //   node webauthn_browser.mjs BASE_URL LLAVERO_BIN DATA_DIR
 // BASE_URL must be http://localhost:PORT: WebAuthn needs a secure context and a domain RP id.
 import assert from 'node:assert/strict';
@@ -329,6 +331,41 @@ try {
   await page.goto(new URL('/logout', BASE_URL).href);
   await audit(page, 'logout-es', 'es');
   ok('recovery codes and logout pages');
+
+  // The carpeta: its sections as landmarks a screen reader lists, then a consent withdrawn from
+  // Permisos (confirmed on its own page, audited), after which the service must ask again.
+  await page.goto(new URL('/account', BASE_URL).href);
+  const sections = await page.evaluate(() => [...document.querySelectorAll('main section[aria-labelledby]')]
+    .map((s) => ({ id: s.id, heading: document.getElementById(s.getAttribute('aria-labelledby'))?.tagName })));
+  assert.deepEqual(sections.map((s) => s.id), ['documentos', 'historial', 'permisos', 'seguridad', 'datos'], JSON.stringify(sections));
+  assert.ok(sections.every((s) => s.heading === 'H2'), JSON.stringify(sections));
+  const navLinks = await page.$$eval('main nav[aria-label] a', (links) => links.map((a) => a.getAttribute('href')));
+  assert.deepEqual(navLinks, ['#documentos', '#historial', '#permisos', '#seguridad', '#datos']);
+  assert.equal((await page.textContent('#documentos p')).trim(), MESSAGES.es.documents_none);
+  assert.equal(await page.getAttribute('#documentos a.action', 'href'), '/wallet');
+  const withdraw = page.locator('#permisos form[action="/account/consents/revoke"] button');
+  assert.equal(await withdraw.count(), 1, 'one service with standing consent');
+  assert.equal(await withdraw.getAttribute('aria-label'), `${MESSAGES.es.revoke_button}: Municipalidad de Prueba`);
+  await page.setViewportSize({ width: 390, height: 800 });
+  await page.click('main nav a[href="#permisos"]');
+  await page.screenshot({ path: join(SHOTS, 'carpeta-permisos-390.png') });
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await Promise.all([page.waitForNavigation(), withdraw.click()]);
+  assert.equal((await page.textContent('h1')).trim(), MESSAGES.es.withdraw_title, 'the first press only asks');
+  await audit(page, 'carpeta-withdraw-confirm-es', 'es');
+  await Promise.all([page.waitForURL(/\/account\?withdrawn=1#permisos$/), page.click('button[type=submit]')]);
+  assert.equal((await page.textContent('p.notice[role=status]')).trim(), MESSAGES.es.consent_withdrawn);
+  assert.equal(await page.locator('#permisos form[action="/account/consents/revoke"]').count(), 0, 'the service is gone from Permisos');
+  assert.ok((await page.textContent('#historial')).includes(MESSAGES.es.event_consent_revoked), 'the withdrawal is in the history');
+  await audit(page, 'carpeta-withdrawn-es', 'es');
+  await inEnglish('/account', 'carpeta-en');
+  const again = client.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT_URI, scope: 'openid run name', nonce: client.randomNonce(), state: 'st-again',
+    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+  });
+  await page.goto(again.href);
+  await page.waitForURL(/\/consent\?request=/);
+  ok('the carpeta: sections as landmarks; a consent withdrawn from Permisos after a confirmation, audited; the service asks again');
 
   // "Entrar con una llave de acceso" with the key added from the account page, in a browser that
   // does not offer conditional mediation: the button shows because this browser made a

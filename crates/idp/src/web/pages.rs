@@ -89,6 +89,7 @@ impl Pages {
             "activate.html",
             "consent.html",
             "account.html",
+            "withdraw.html",
             "error.html",
             "message.html",
             "logout.html",
