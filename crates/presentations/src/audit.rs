@@ -8,7 +8,6 @@ use llavero_store::ExpiredPresentation;
 use serde_json::{Map, Value, json};
 
 use crate::state::{Presentations, field};
-use crate::transactions::StoredRequest;
 
 /// A transaction was created: what its relying party asked for.
 pub const CREATED: &str = "presentation.created";
@@ -51,30 +50,6 @@ pub fn asked(query: &Value) -> Value {
         out.insert("credential_sets".into(), sets.clone());
     }
     Value::Object(out)
-}
-
-/// Records a new transaction.
-pub async fn created(
-    service: &Presentations,
-    origin: &Origin,
-    party: &str,
-    id: &str,
-    request: &StoredRequest,
-) {
-    let detail = json!({
-        "transaction": id,
-        "relying_party": party,
-        "client_id": request.client_id,
-        "response_mode": request.response_mode.as_str(),
-        "same_device": request.redirect_uri.is_some(),
-        "transaction_data": request.transaction_data.as_ref().map_or(0, Vec::len),
-        "asked": asked(&request.dcql_query),
-    });
-    service
-        .platform
-        .audit
-        .record(origin, CREATED, None, Some(party), detail)
-        .await;
 }
 
 /// Records how a transaction ended or why a response was refused: `outcome` is what the

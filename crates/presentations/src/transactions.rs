@@ -247,7 +247,7 @@ pub async fn create(
             result: None,
         })
         .await?;
-    crate::audit::created(service, origin, &party.row.id, &id, &stored).await;
+    record_created(service, origin, &party.row.id, &id, &stored).await;
     let request_uri = service.url(&format!("/verifier/requests/{id}"));
     let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let mut authorization_request = format!(
@@ -365,4 +365,28 @@ pub fn request_object(
     let mut header = Header::new("oauth-authz-req+jwt");
     header.x5c = Some(vec![STANDARD.encode(&party.row.certificate)]);
     Ok(jws::sign_json(header, &Value::Object(claims), &signer)?)
+}
+
+/// Records a new transaction.
+async fn record_created(
+    service: &Presentations,
+    origin: &Origin,
+    party: &str,
+    id: &str,
+    request: &StoredRequest,
+) {
+    let detail = json!({
+        "transaction": id,
+        "relying_party": party,
+        "client_id": request.client_id,
+        "response_mode": request.response_mode.as_str(),
+        "same_device": request.redirect_uri.is_some(),
+        "transaction_data": request.transaction_data.as_ref().map_or(0, Vec::len),
+        "asked": crate::audit::asked(&request.dcql_query),
+    });
+    service
+        .platform
+        .audit
+        .record(origin, crate::audit::CREATED, None, Some(party), detail)
+        .await;
 }

@@ -9,6 +9,7 @@ use axum::http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::Environment;
+use serde::Deserialize;
 use serde_json::Value;
 
 /// A supported language.
@@ -175,6 +176,15 @@ pub fn claim_label(claims_metadata: &Value, path: &Value, locale: Locale) -> Str
                 .unwrap_or("?")
                 .replace('_', " ")
         })
+}
+
+/// `?lang=` and the notices of a redirect back.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    pub(crate) lang: Option<String>,
+    #[serde(default)]
+    pub(crate) notice: Option<String>,
 }
 
 #[cfg(test)]

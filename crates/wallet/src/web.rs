@@ -11,19 +11,10 @@ use serde_json::{Value, json};
 
 use crate::error::WalletError;
 use crate::extract::SignedIn;
-use crate::pages::{Locale, claim_label, display_name, render};
+use crate::pages::{Locale, PageQuery, claim_label, display_name, render};
 use crate::session::Citizen;
 use crate::state::WalletState;
 use crate::status::{self, Standing};
-
-/// `?lang=` and the notices of a redirect back.
-#[derive(Debug, Default, Deserialize)]
-pub struct PageQuery {
-    #[serde(default)]
-    pub(crate) lang: Option<String>,
-    #[serde(default)]
-    pub(crate) notice: Option<String>,
-}
 
 /// A form with only its anti-CSRF token.
 #[derive(Debug, Deserialize)]

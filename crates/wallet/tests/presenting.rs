@@ -63,9 +63,12 @@ async fn call(
 /// registered pharmacy, and a wallet trusting the service's authority as configured.
 async fn rp_with(configure: impl FnOnce(&mut WalletConfig, &PresentationsState)) -> Rp {
     let service = Service::sqlite().await;
-    let verifier = llavero_server::presentations::build(&service.issuer)
-        .await
-        .unwrap();
+    let verifier = llavero_server::presentations::build(
+        &llavero_server::config::Config::default(),
+        &service.issuer,
+    )
+    .await
+    .unwrap();
     let mut registration =
         Registration::from_presets(&["name-and-run".into(), "age-over-18".into()]).unwrap();
     registration.redirect_uris = vec![RETURN.into()];

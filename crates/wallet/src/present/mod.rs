@@ -33,10 +33,10 @@ use serde_json::{Map, Value, json};
 
 use crate::error::WalletError;
 use crate::extract::SignedIn;
+use crate::pages::PageQuery;
 use crate::pages::{Locale, claim_label, display_name, render};
 use crate::session::{Citizen, Confirmation};
 use crate::state::{Wallet, WalletState};
-use crate::web::PageQuery;
 
 use self::consent::Item;
 use self::request::VerifiedRequest;
