@@ -97,7 +97,7 @@ pub async fn activate(
     }
     if let Err(limited) = rate_limit(&idp, RateClass::Login, &ClientAddress::of(&extensions)).await
     {
-        return limited;
+        return limited.into_response();
     }
     match accounts::activate(
         &idp,
@@ -668,7 +668,7 @@ pub async fn change_password(
 ) -> Response {
     if let Err(limited) = rate_limit(&idp, RateClass::Login, &ClientAddress::of(&extensions)).await
     {
-        return limited;
+        return limited.into_response();
     }
     match accounts::change_password(
         &idp,

@@ -8,8 +8,9 @@
 //! right token or not, so guessing gets no answer at all.
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::{Extensions, HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use llavero_store::hash_secret;
 use serde::Deserialize;
@@ -18,9 +19,10 @@ use subtle::ConstantTimeEq as _;
 
 use crate::accounts::{self, ActivationCodeError};
 use crate::clients::{self, Registration, RegistrationError};
+use crate::error::{AdminError, IdpError};
 use crate::extract::Bearer;
 use crate::registry::Run;
-use crate::state::{Idp, IdpState};
+use crate::state::IdpState;
 
 /// The least entropy of an admin token: the admin API registers clients and issues activation
 /// codes, so its token must be as unguessable as a key (NIST SP 800-57: 128-bit security).
@@ -80,38 +82,41 @@ pub fn admin_token_hash(token: &str) -> Result<String, AdminTokenError> {
     Ok(hash_secret(token))
 }
 
-/// `Some(answer)` when the caller is not the admin: 404 with no admin token configured, 429
-/// after too many failures from the caller's address, 401 for a missing or wrong token.
-fn refused(idp: &Idp, extensions: &Extensions, headers: &HeaderMap) -> Option<Response> {
-    let Some(expected) = &idp.config.admin_token_hash else {
-        return Some(StatusCode::NOT_FOUND.into_response());
-    };
-    let key = format!(
-        "admin-failure:{}",
-        crate::web::ClientAddress::of(extensions).limit_key()
-    );
-    let now = idp.now();
-    if let Some(retry_after) = idp
-        .client_limiter
-        .exceeded(&key, 60, ADMIN_FAILURES_PER_MINUTE, now)
-    {
-        let answer = problem(StatusCode::TOO_MANY_REQUESTS, "too many failed admin calls");
-        return Some(crate::web::with_retry_after(answer, retry_after));
-    }
-    let presented = Bearer::from_headers(headers)
-        .map(|Bearer(token)| hash_secret(&token))
-        .unwrap_or_default();
-    if bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
-        return None;
-    }
-    idp.client_limiter
-        .hit(&key, 60, ADMIN_FAILURES_PER_MINUTE, now);
-    tracing::warn!(address = %crate::web::ClientAddress::of(extensions), "admin API: wrong token");
-    Some(problem(StatusCode::UNAUTHORIZED, "unauthorized"))
-}
+/// The admin, as an extractor: the request's bearer token is the admin token. Refused with
+/// 404 when no admin token is configured, 429 after too many failures from the caller's
+/// address, 401 for a missing or wrong token.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin;
 
-fn problem(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({"error": message}))).into_response()
+impl FromRequestParts<IdpState> for Admin {
+    type Rejection = IdpError;
+
+    async fn from_request_parts(parts: &mut Parts, idp: &IdpState) -> Result<Self, IdpError> {
+        let expected = idp
+            .config
+            .admin_token_hash
+            .as_ref()
+            .ok_or(AdminError::NotEnabled)?;
+        let address = crate::web::ClientAddress::of(&parts.extensions);
+        let key = format!("admin-failure:{}", address.limit_key());
+        let now = idp.now();
+        if let Some(retry_after) =
+            idp.client_limiter
+                .exceeded(&key, 60, ADMIN_FAILURES_PER_MINUTE, now)
+        {
+            return Err(AdminError::TooManyFailures { retry_after }.into());
+        }
+        let presented = Bearer::from_headers(&parts.headers)
+            .map(|Bearer(token)| hash_secret(&token))
+            .unwrap_or_default();
+        if bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
+            return Ok(Self);
+        }
+        idp.client_limiter
+            .hit(&key, 60, ADMIN_FAILURES_PER_MINUTE, now);
+        tracing::warn!(%address, "admin API: wrong token");
+        Err(AdminError::Unauthorized.into())
+    }
 }
 
 /// Body of `POST /admin/activation-codes`.
@@ -123,57 +128,51 @@ pub struct ActivationCodeRequest {
 /// `POST /admin/activation-codes`: `{"run": "12.345.678-5"}` → the code (shown once).
 pub async fn activation_code(
     State(idp): State<IdpState>,
-    extensions: Extensions,
-    headers: HeaderMap,
+    _admin: Admin,
     Json(body): Json<ActivationCodeRequest>,
-) -> Response {
-    if let Some(r) = refused(&idp, &extensions, &headers) {
-        return r;
-    }
-    let run: Run = match body.run.parse() {
-        Ok(run) => run,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, &e.to_string()),
-    };
-    match accounts::issue_activation_code(&idp, run).await {
-        Ok(issued) => {
-            let detail = json!({"action": "activation code issued", "run": issued.run});
-            crate::audit::record(
-                &idp,
-                &crate::audit::Origin::default(),
-                "admin",
-                None,
-                None,
-                detail,
-            )
-            .await;
-            (
-            StatusCode::CREATED,
-            Json(json!({"run": issued.run, "code": issued.code, "expires_at": issued.expires_at})),
-        )
-            .into_response()
-        }
-        Err(
-            e @ (ActivationCodeError::NotInRegistry(_) | ActivationCodeError::NotActive { .. }),
-        ) => problem(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
-        Err(e) => crate::web::internal(&e),
-    }
+) -> Result<Response, IdpError> {
+    let run: Run = body
+        .run
+        .parse()
+        .map_err(|e: crate::registry::RunError| AdminError::Invalid(e.to_string()))?;
+    let issued = accounts::issue_activation_code(&idp, run)
+        .await
+        .map_err(|e| match e {
+            ActivationCodeError::NotInRegistry(_) | ActivationCodeError::NotActive { .. } => {
+                AdminError::Unprocessable(e.to_string()).into()
+            }
+            e => IdpError::internal(e),
+        })?;
+    let detail = json!({"action": "activation code issued", "run": issued.run});
+    crate::audit::record(
+        &idp,
+        &crate::audit::Origin::default(),
+        "admin",
+        None,
+        None,
+        detail,
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"run": issued.run, "code": issued.code, "expires_at": issued.expires_at})),
+    )
+        .into_response())
 }
 
 /// `POST /admin/clients`: registers a relying party; answers its `client_id` and secret.
 pub async fn register_client(
     State(idp): State<IdpState>,
-    extensions: Extensions,
-    headers: HeaderMap,
+    _admin: Admin,
     Json(body): Json<Registration>,
-) -> Response {
-    if let Some(r) = refused(&idp, &extensions, &headers) {
-        return r;
-    }
-    match clients::register(&idp, body, &crate::audit::Origin::default()).await {
-        Ok(registered) => (StatusCode::CREATED, Json(registered)).into_response(),
-        Err(RegistrationError::Invalid(m)) => problem(StatusCode::BAD_REQUEST, &m),
-        Err(e) => crate::web::internal(&e),
-    }
+) -> Result<Response, IdpError> {
+    let registered = clients::register(&idp, body, &crate::audit::Origin::default())
+        .await
+        .map_err(|e| match e {
+            RegistrationError::Invalid(m) => AdminError::Invalid(m).into(),
+            e => IdpError::internal(e),
+        })?;
+    Ok((StatusCode::CREATED, Json(registered)).into_response())
 }
 
 #[cfg(test)]

@@ -1,9 +1,6 @@
 //! Registering relying parties (from the CLI and the admin API), and the cache every request
 //! looks them up in.
 
-use std::collections::HashMap;
-use std::sync::RwLock;
-
 use llavero_store::{
     Client, ClientAuthMethod, PkcePolicy, SigningAlg, Store, StoreError, SubjectType, hash_secret,
 };
@@ -15,6 +12,8 @@ use crate::factors::acr_rank;
 use crate::keys::KeyError;
 use crate::scopes::CLAIM_SCOPES;
 use crate::state::Idp;
+
+pub use crate::client_cache::{CLIENT_CACHE_SECS, ClientCache};
 
 /// A registration request.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -286,44 +285,4 @@ async fn store_registration(
         id_token_alg,
         pkce,
     })
-}
-
-/// How long a looked-up client is reused before it is read again.
-pub const CLIENT_CACHE_SECS: i64 = 60;
-
-/// Entries kept at most; past it the cache starts afresh.
-const CLIENT_CACHE_ENTRIES: usize = 10_000;
-
-/// Registered clients by id. Every token, userinfo and authorization request looks its client
-/// up; a registration is added, never edited in place, so a copy at most
-/// [`CLIENT_CACHE_SECS`] old is as good as the row, and the ceiling bounds how long a change
-/// made by a later edit or removal would take to reach every instance. Unknown ids are not
-/// cached: a client registered a moment ago is found at once.
-#[derive(Debug, Default)]
-pub struct ClientCache(RwLock<HashMap<String, (Client, i64)>>);
-
-impl ClientCache {
-    /// The client `id`, from the cache or the store.
-    pub async fn get(
-        &self,
-        store: &Store,
-        id: &str,
-        now: i64,
-    ) -> Result<Option<Client>, StoreError> {
-        if let Ok(cached) = self.0.read()
-            && let Some((client, read_at)) = cached.get(id)
-            && now - read_at < CLIENT_CACHE_SECS
-            && now >= *read_at
-        {
-            return Ok(Some(client.clone()));
-        }
-        let found = store.client(id).await?;
-        if let (Some(client), Ok(mut cached)) = (&found, self.0.write()) {
-            if cached.len() >= CLIENT_CACHE_ENTRIES {
-                cached.clear();
-            }
-            cached.insert(id.to_owned(), (client.clone(), now));
-        }
-        Ok(found)
-    }
 }

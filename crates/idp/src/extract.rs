@@ -7,15 +7,15 @@ use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Req
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
 use llavero_platform::Origin;
 use llavero_store::Session;
 use serde::de::DeserializeOwned;
 
+use crate::error::IdpError;
 use crate::session::current_session;
 use crate::state::IdpState;
+use crate::web::csrf_valid;
 use crate::web::pages::Locale;
-use crate::web::{csrf_valid, internal, see_other};
 
 /// A form that carries the provider's CSRF token (its `csrf` field).
 pub trait CsrfToken {
@@ -32,22 +32,17 @@ impl<T> FromRequest<IdpState> for CsrfForm<T>
 where
     T: CsrfToken + DeserializeOwned + Send,
 {
-    type Rejection = Response;
+    type Rejection = IdpError;
 
-    async fn from_request(request: Request, idp: &IdpState) -> Result<Self, Response> {
+    async fn from_request(request: Request, idp: &IdpState) -> Result<Self, IdpError> {
         let headers = request.headers().clone();
-        let forbidden = || {
-            idp.pages.error(
+        let axum::Form(form) = axum::Form::<T>::from_request(request, idp).await?;
+        if !csrf_valid(idp, &headers, form.csrf()) {
+            return Err(IdpError::Page(idp.pages.error(
                 StatusCode::FORBIDDEN,
                 Locale::choose(None, &headers),
                 "error_csrf",
-            )
-        };
-        let axum::Form(form) = axum::Form::<T>::from_request(request, idp)
-            .await
-            .map_err(axum::response::IntoResponse::into_response)?;
-        if !csrf_valid(idp, &headers, form.csrf()) {
-            return Err(forbidden());
+            )));
         }
         Ok(Self(form))
     }
@@ -59,14 +54,15 @@ where
 pub struct SignedIn(pub Session);
 
 impl FromRequestParts<IdpState> for SignedIn {
-    type Rejection = Response;
+    type Rejection = IdpError;
 
-    async fn from_request_parts(parts: &mut Parts, idp: &IdpState) -> Result<Self, Response> {
-        match current_session(idp, &parts.headers).await {
-            Ok(Some(session)) => Ok(Self(session)),
-            Ok(None) => Err(see_other("/login")),
-            Err(e) => Err(internal(&e)),
-        }
+    async fn from_request_parts(parts: &mut Parts, idp: &IdpState) -> Result<Self, IdpError> {
+        current_session(idp, &parts.headers)
+            .await?
+            .map(Self)
+            .ok_or_else(|| IdpError::SignInFirst {
+                location: "/login".to_owned(),
+            })
     }
 }
 

@@ -10,11 +10,12 @@ use std::future::Future;
 
 use axum::http::HeaderMap;
 use axum::http::header::{SET_COOKIE, USER_AGENT};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use llavero_store::{NewSession, Session, hash_secret};
 use serde_json::json;
 
 use crate::audit::{self, Origin};
+use crate::error::IdpError;
 use crate::factors::{Factor, acr_for, amr_for};
 use crate::state::Idp;
 use crate::web::{CookieName, cookie, see_other, set_cookie};
@@ -89,11 +90,12 @@ pub trait Continuation: Send + Sync + 'static {
         headers: &HeaderMap,
         session: &Session,
         request: &str,
-    ) -> impl Future<Output = Response> + Send;
+    ) -> impl Future<Output = Result<Response, IdpError>> + Send;
 }
 
 /// Once every factor is done: a new session, then the pending authorization request (or the
-/// account page when the login was for no request), with the session cookie set.
+/// account page when the login was for no request), with the session cookie set. `Err` only
+/// when the session cannot be stored.
 pub async fn finish_login<C: Continuation>(
     idp: &Idp,
     headers: &HeaderMap,
@@ -101,11 +103,8 @@ pub async fn finish_login<C: Continuation>(
     account_id: String,
     factors: &[Factor],
     request: &str,
-) -> Response {
-    let (session, value) = match start_session(idp, headers, account_id, factors).await {
-        Ok(started) => started,
-        Err(e) => return crate::web::internal(&e),
-    };
+) -> Result<Response, IdpError> {
+    let (session, value) = start_session(idp, headers, account_id, factors).await?;
     let detail =
         json!({"result": "success", "acr": session.acr, "amr": session.amr, "sid": session.handle});
     audit::record(
@@ -120,11 +119,15 @@ pub async fn finish_login<C: Continuation>(
     let mut response = if request.is_empty() {
         see_other("/account")
     } else {
-        C::resume(idp, headers, &session, request).await
+        // A refusal of the request (back to the client with `error`) is where this login
+        // goes on too: the session it made stays.
+        C::resume(idp, headers, &session, request)
+            .await
+            .unwrap_or_else(IntoResponse::into_response)
     };
     response.headers_mut().append(
         SET_COOKIE,
         set_cookie(idp, CookieName::Session, &value, None),
     );
-    response
+    Ok(response)
 }

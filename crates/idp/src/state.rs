@@ -9,8 +9,8 @@ use llavero_store::{SessionLimits, Store, StoreError};
 
 use crate::config::IdpConfig;
 use crate::keys::KeyRing;
+use crate::pages::Pages;
 use crate::seal::MasterKey;
-use crate::web::pages::Pages;
 
 /// The identity provider: configuration, database, keys, pages, clock.
 pub struct Idp {
@@ -34,13 +34,13 @@ pub struct Idp {
     /// The audit trail every service records into.
     pub audit: Audit,
     /// The WebAuthn relying party (none if the issuer's host cannot be an RP id).
-    pub webauthn: Option<webauthn_rs::Webauthn>,
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
     /// A grant type another service handles at this provider's token endpoint (the issuer's
     /// pre-authorized code), given when the server assembles the provider.
     pub extra_grant: Option<Arc<dyn ExtraGrant>>,
     pub(crate) trusted_proxies: Arc<TrustedProxies>,
-    pub(crate) client_limiter: crate::web::LocalLimiter,
-    pub(crate) clients: crate::clients::ClientCache,
+    pub(crate) client_limiter: crate::limiter::LocalLimiter,
+    pub(crate) clients: crate::client_cache::ClientCache,
     pub(crate) refresh_grants: crate::refresh_grants::RefreshGrants,
     pub(crate) csrf_key: ring::hmac::Key,
     pub(crate) pairwise_key: ring::hmac::Key,
@@ -67,7 +67,7 @@ impl Idp {
         master: MasterKey,
         clock: Arc<dyn Clock>,
     ) -> Result<IdpState, minijinja::Error> {
-        let platform = crate::audit::platform(&config, store, Arc::new(master), clock);
+        let platform = crate::checkpoints::platform(&config, store, Arc::new(master), clock);
         Self::on(&platform, config, None)
     }
 
@@ -79,7 +79,8 @@ impl Idp {
         extra_grant: Option<Arc<dyn ExtraGrant>>,
     ) -> Result<IdpState, minijinja::Error> {
         let keys = KeyRing::new(config.id_token_secs + 300);
-        let webauthn = crate::webauthn::relying_party(&config)
+        let webauthn = crate::relying_party::from_config(&config)
+            .map(Arc::new)
             .map_err(|e| tracing::warn!(error = %e, "WebAuthn disabled: the issuer cannot be a relying party"))
             .ok();
         let master = Arc::clone(&platform.master);
@@ -90,8 +91,8 @@ impl Idp {
             hasher: crate::hashing::PasswordHasher::new(config.hashing_limits()),
             writes: platform.audit.writes().cloned(),
             audit: platform.audit.clone(),
-            client_limiter: crate::web::LocalLimiter::default(),
-            clients: crate::clients::ClientCache::default(),
+            client_limiter: crate::limiter::LocalLimiter::default(),
+            clients: crate::client_cache::ClientCache::default(),
             refresh_grants: crate::refresh_grants::RefreshGrants::default(),
             webauthn,
             extra_grant,
@@ -110,7 +111,7 @@ impl Idp {
         self.clock.now()
     }
 
-    /// The registered client `id` (cached: see [`crate::clients::ClientCache`]).
+    /// The registered client `id` (cached: see [`crate::client_cache::ClientCache`]).
     pub async fn client(&self, id: &str) -> Result<Option<llavero_store::Client>, StoreError> {
         self.clients.get(&self.store, id, self.now()).await
     }

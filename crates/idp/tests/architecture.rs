@@ -16,13 +16,6 @@ use std::path::{Path, PathBuf};
 /// so the check holds for everything else: `crate: from -> to`, for the owner of `from` to
 /// remove. Delete an entry once the import is gone; the test fails on any new cycle.
 const KNOWN_EDGES: &[&str] = &[
-    // The provider's state assembles its parts (pages, limiter, relying party, client cache,
-    // audit platform) from the modules whose handlers use it: for the state's owner to move
-    // those parts below the handlers (sub-states).
-    "llavero-idp: state -> web",
-    "llavero-idp: state -> webauthn",
-    "llavero-idp: state -> clients",
-    "llavero-idp: state -> audit",
     // Other crates, reported for their owners.
     "llavero-credentials: jwk -> crypto",
     "llavero-credentials: vcdm -> vc_jwt",

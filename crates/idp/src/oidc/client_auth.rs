@@ -14,7 +14,9 @@ use llavero_credentials::jws::{AlgorithmPolicy, DecodedJws};
 use llavero_store::{Client, ClientAuthMethod, hash_secret};
 use subtle::ConstantTimeEq as _;
 
-use crate::state::Idp;
+use super::{ErrorCode, OAuthError};
+use crate::error::IdpError;
+use crate::state::{Idp, IdpState};
 
 /// Why a client was not authenticated (logged; the client only sees `invalid_client`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -239,34 +241,33 @@ async fn check_assertion(
 }
 
 /// What every back-channel endpoint (`/token`, `/par`, `/revoke`) does first: count the
-/// request against the caller's IP, parse the form, authenticate the client. `Err` is the
-/// answer to send.
+/// request against the caller's IP, parse the form, authenticate the client.
 pub async fn client_request(
     idp: &Idp,
     extensions: &axum::http::Extensions,
     headers: &HeaderMap,
     body: &[u8],
     endpoint: &'static str,
-) -> Result<(BTreeMap<String, String>, Client), axum::response::Response> {
-    use axum::response::IntoResponse as _;
+) -> Result<(BTreeMap<String, String>, Client), IdpError> {
     crate::web::rate_limit(
         idp,
         crate::web::RateClass::Client,
-        &super::token::peer(extensions),
+        &crate::web::ClientAddress::of(extensions),
     )
     .await?;
     let form = super::request::parse_params(body)
-        .map_err(|e| super::OAuthError::bad("invalid_request", e).into_response())?;
+        .map_err(|e| OAuthError::bad(ErrorCode::InvalidRequest, e))?;
     let client = authenticate(idp, headers, &form).await.map_err(|e| {
         tracing::info!(error = %e, endpoint, "client authentication failed");
-        super::OAuthError::invalid_client().into_response()
+        OAuthError::invalid_client()
     })?;
     Ok((form, client))
 }
 
-/// An authenticated client's request at a back-channel endpoint (`/par`, `/revoke`): the
-/// [`client_request`] checks done before the handler runs (rate limit, form parsed with
-/// duplicates refused, client authenticated); a request that fails them gets the OAuth error.
+/// An authenticated client's request at a back-channel endpoint (`/token`, `/par`,
+/// `/revoke`): the [`client_request`] checks done before the handler runs (rate limit, form
+/// parsed with duplicates refused, client authenticated); a request that fails them gets the
+/// OAuth error.
 #[derive(Debug)]
 pub struct ClientAuth {
     /// The request's parameters.
@@ -275,13 +276,14 @@ pub struct ClientAuth {
     pub client: Client,
 }
 
-impl axum::extract::FromRequest<crate::state::IdpState> for ClientAuth {
+impl axum::extract::FromRequest<IdpState> for ClientAuth {
     type Rejection = axum::response::Response;
 
     async fn from_request(
         request: axum::extract::Request,
-        idp: &crate::state::IdpState,
+        idp: &IdpState,
     ) -> Result<Self, Self::Rejection> {
+        use axum::response::IntoResponse as _;
         let extensions = request.extensions().clone();
         let headers = request.headers().clone();
         let endpoint = match request.uri().path() {
@@ -292,7 +294,9 @@ impl axum::extract::FromRequest<crate::state::IdpState> for ClientAuth {
         let body = axum::body::Bytes::from_request(request, idp)
             .await
             .map_err(axum::response::IntoResponse::into_response)?;
-        let (form, client) = client_request(idp, &extensions, &headers, &body, endpoint).await?;
+        let (form, client) = client_request(idp, &extensions, &headers, &body, endpoint)
+            .await
+            .map_err(IdpError::into_response)?;
         Ok(Self { form, client })
     }
 }

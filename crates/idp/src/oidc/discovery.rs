@@ -2,10 +2,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::OAuthError;
+use crate::error::IdpError;
 use crate::factors::{ACR_HIGH, ACR_VALUES};
 use crate::oidc::claims::CLAIM_SCOPES;
 use crate::state::IdpState;
@@ -68,9 +68,11 @@ pub async fn configuration(State(idp): State<IdpState>) -> Json<Value> {
 
 /// `GET /jwks`: the active keys (ES256, and RS256 once a client uses it) and retired keys
 /// whose tokens may still be valid, each with `kid`, `use` and `alg`.
-pub async fn jwks(State(idp): State<IdpState>) -> Response {
-    match idp.keys.published(&idp.store, &idp.master, idp.now()).await {
-        Ok(keys) => Json(json!({"keys": keys})).into_response(),
-        Err(e) => OAuthError::server(&e).into_response(),
-    }
+pub async fn jwks(State(idp): State<IdpState>) -> Result<Json<Value>, IdpError> {
+    let keys = idp
+        .keys
+        .published(&idp.store, &idp.master, idp.now())
+        .await
+        .map_err(OAuthError::server)?;
+    Ok(Json(json!({"keys": keys})))
 }

@@ -13,6 +13,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::request::{join_query, parse_params};
+use crate::error::IdpError;
 use crate::session::current_session;
 use crate::state::{Idp, IdpState};
 use crate::web::pages::Locale;
@@ -38,7 +39,7 @@ pub async fn logout(
     headers: HeaderMap,
     uri: axum::http::Uri,
     body: Bytes,
-) -> Response {
+) -> Result<Response, IdpError> {
     let raw = if method == Method::POST {
         body.to_vec()
     } else {
@@ -52,43 +53,33 @@ pub async fn logout(
             .filter(|v| !v.is_empty())
     };
     let locale = Locale::choose(get("ui_locales"), &headers);
+    // A hint this provider did not sign, a client the hint was not for, an unregistered
+    // redirect: the logout page says the request cannot be served.
+    let refused = || {
+        IdpError::Page(
+            idp.pages
+                .error(StatusCode::BAD_REQUEST, locale, "error_logout"),
+        )
+    };
     let hint = match get("id_token_hint") {
-        Some(h) => match hint_claims(&idp, h).await {
-            Some(claims) => Some(claims),
-            None => {
-                return idp
-                    .pages
-                    .error(StatusCode::BAD_REQUEST, locale, "error_logout");
-            }
-        },
+        Some(h) => Some(hint_claims(&idp, h).await.ok_or_else(refused)?),
         None => None,
     };
     let hint_client = hint.as_ref().and_then(audience);
     let client_id = match (get("client_id"), hint_client.as_deref()) {
-        (Some(a), Some(b)) if a != b => {
-            return idp
-                .pages
-                .error(StatusCode::BAD_REQUEST, locale, "error_logout");
-        }
+        (Some(a), Some(b)) if a != b => return Err(refused()),
         (Some(a), _) => Some(a.to_owned()),
         (None, b) => b.map(str::to_owned),
     };
-    let Ok(redirect) = redirect_target(
+    let redirect = redirect_target(
         &idp,
         client_id.as_deref(),
         get("post_logout_redirect_uri"),
         get("state"),
     )
     .await
-    else {
-        return idp
-            .pages
-            .error(StatusCode::BAD_REQUEST, locale, "error_logout");
-    };
-    let session = match current_session(&idp, &headers).await {
-        Ok(s) => s,
-        Err(e) => return crate::web::internal(&e),
-    };
+    .map_err(|()| refused())?;
+    let session = current_session(&idp, &headers).await?;
     let hint_sid = hint
         .as_ref()
         .and_then(|c| c.get("sid"))
@@ -99,17 +90,18 @@ pub async fn logout(
     let confirmed_by_form =
         method == Method::POST && get("csrf").is_some_and(|t| csrf_valid(&idp, &headers, t));
     if session.is_some() && !confirmed_by_hint && !confirmed_by_form {
-        return confirm_page(&idp, &headers, locale, &params, redirect.as_deref());
-    }
-    if let Some(session) = &session
-        && let Err(e) = idp
-            .store
-            .end_session(&session.account_id, &session.handle, idp.now())
-            .await
-    {
-        return crate::web::internal(&e);
+        return Ok(confirm_page(
+            &idp,
+            &headers,
+            locale,
+            &params,
+            redirect.as_deref(),
+        ));
     }
     if let Some(session) = &session {
+        idp.store
+            .end_session(&session.account_id, &session.handle, idp.now())
+            .await?;
         let origin = crate::audit::Origin::of(&extensions, &headers);
         let detail = json!({"by": "logout", "sid": session.handle});
         crate::audit::record(
@@ -130,7 +122,7 @@ pub async fn logout(
         SET_COOKIE,
         set_cookie(&idp, CookieName::Session, "", Some(0)),
     );
-    response
+    Ok(response)
 }
 
 /// The client an ID token was issued to.

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use llavero_store::{Client, PkcePolicy};
 use serde::{Deserialize, Serialize};
 
+use crate::error::ErrorCode;
 use crate::factors::{ACR_LOW, acr_rank};
 use crate::oidc::credentials;
 
@@ -60,14 +61,14 @@ pub enum RequestError {
         /// `state` to echo.
         state: Option<String>,
         /// OAuth error code.
-        error: &'static str,
+        error: ErrorCode,
         /// Human-readable description.
         description: &'static str,
     },
     /// For PAR: an error answered directly as JSON.
     Direct {
         /// OAuth error code.
-        error: &'static str,
+        error: ErrorCode,
         /// Description.
         description: &'static str,
     },
@@ -76,7 +77,7 @@ pub enum RequestError {
 pub use llavero_platform::params::parse_params;
 
 /// An error to send back to the client: `(error, error_description)`.
-type Refusal = (&'static str, &'static str);
+type Refusal = (ErrorCode, &'static str);
 
 /// The requested scopes the client may have, in order, without repeats, plus the credential
 /// configurations asked for in `authorization_details` (each must be among the client's
@@ -95,11 +96,11 @@ fn granted_scopes(
     }
     if let Some(parameter) = authorization_details {
         let asked = credentials::requested_configurations(parameter)
-            .map_err(|why| ("invalid_authorization_details", why))?;
+            .map_err(|why| (ErrorCode::InvalidAuthorizationDetails, why))?;
         for id in asked {
             if !allowed(&id) || credentials::is_identity_scope(&id) {
                 return Err((
-                    "invalid_authorization_details",
+                    ErrorCode::InvalidAuthorizationDetails,
                     "a requested credential configuration is not allowed for this client",
                 ));
             }
@@ -111,10 +112,10 @@ fn granted_scopes(
     }
     let wants_credentials = scopes.iter().any(|s| !credentials::is_identity_scope(s));
     if !scope.split(' ').any(|s| s == "openid") && !wants_credentials {
-        return Err(("invalid_scope", "the openid scope is required"));
+        return Err((ErrorCode::InvalidScope, "the openid scope is required"));
     }
     if !wants_credentials && !scopes.iter().any(|s| s == "openid") {
-        return Err(("invalid_scope", "the client may not request openid"));
+        return Err((ErrorCode::InvalidScope, "the client may not request openid"));
     }
     Ok(scopes)
 }
@@ -131,16 +132,22 @@ fn pkce_challenge(
     if pkce == PkcePolicy::Optional && challenge.is_none() && method.is_none() {
         return Ok(None);
     }
-    let challenge = challenge.ok_or(("invalid_request", "PKCE code_challenge is required"))?;
+    let challenge =
+        challenge.ok_or((ErrorCode::InvalidRequest, "PKCE code_challenge is required"))?;
     match method {
         Some("S256") => {}
         Some("plain") | None => {
             return Err((
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 "code_challenge_method must be S256 (plain is not allowed)",
             ));
         }
-        Some(_) => return Err(("invalid_request", "unsupported code_challenge_method")),
+        Some(_) => {
+            return Err((
+                ErrorCode::InvalidRequest,
+                "unsupported code_challenge_method",
+            ));
+        }
     }
     if challenge.len() != 43
         || !challenge
@@ -148,7 +155,7 @@ fn pkce_challenge(
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         return Err((
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "code_challenge must be a base64url SHA-256 digest",
         ));
     }
@@ -167,11 +174,11 @@ fn prompt_values(prompt: Option<&str>) -> Result<Vec<String>, Refusal> {
         .iter()
         .any(|p| !matches!(p.as_str(), "none" | "login" | "consent" | "select_account"))
     {
-        return Err(("invalid_request", "unsupported prompt value"));
+        return Err((ErrorCode::InvalidRequest, "unsupported prompt value"));
     }
     if values.iter().any(|p| p == "none") && values.len() > 1 {
         return Err((
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "prompt=none cannot be combined with other values",
         ));
     }
@@ -219,19 +226,19 @@ pub fn validate(
     };
     if get("request").is_some() {
         return Err(fail((
-            "request_not_supported",
+            ErrorCode::RequestNotSupported,
             "request objects are not supported; use PAR",
         )));
     }
     if get("response_type") != Some("code") {
         return Err(fail((
-            "unsupported_response_type",
+            ErrorCode::UnsupportedResponseType,
             "only the authorization code flow (response_type=code) is supported",
         )));
     }
     if get("response_mode").is_some_and(|m| m != "query") {
         return Err(fail((
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "only response_mode=query is supported",
         )));
     }
@@ -248,16 +255,18 @@ pub fn validate(
     )
     .map_err(fail)?;
     let prompt = prompt_values(get("prompt")).map_err(fail)?;
-    let max_age =
-        match get("max_age") {
-            Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                fail(("invalid_request", "max_age must be a non-negative integer"))
-            })?),
-            None => None,
-        };
+    let max_age = match get("max_age") {
+        Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            fail((
+                ErrorCode::InvalidRequest,
+                "max_age must be a non-negative integer",
+            ))
+        })?),
+        None => None,
+    };
     for (name, limit) in [("state", 2048), ("nonce", 512), ("ui_locales", 128)] {
         if get(name).is_some_and(|v| v.len() > limit) {
-            return Err(fail(("invalid_request", "a parameter is too long")));
+            return Err(fail((ErrorCode::InvalidRequest, "a parameter is too long")));
         }
     }
     Ok(AuthParams {
@@ -283,12 +292,12 @@ pub fn error_redirect(
     redirect_uri: &str,
     state: Option<&str>,
     issuer: &str,
-    error: &str,
+    error: ErrorCode,
     description: &str,
 ) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     query
-        .append_pair("error", error)
+        .append_pair("error", error.as_str())
         .append_pair("error_description", description);
     if let Some(state) = state {
         query.append_pair("state", state);

@@ -3,24 +3,24 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use llavero_store::hash_secret;
 
 use super::client_auth::ClientAuth;
 use super::request::parse_params;
-use super::{OAuthError, claims, no_store};
+use super::{ErrorCode, OAuthError, claims, no_store};
+use crate::error::IdpError;
 use crate::extract::{Bearer, RequestOrigin};
 use crate::state::IdpState;
 
-fn bearer_error(status: StatusCode, error: &'static str) -> Response {
-    let mut response = status.into_response();
-    let value = format!("Bearer error=\"{error}\"");
-    if let Ok(v) = HeaderValue::from_str(&value) {
-        response.headers_mut().insert(WWW_AUTHENTICATE, v);
+/// An `invalid_token` refusal (RFC 6750 §3.1).
+fn invalid_token() -> IdpError {
+    IdpError::Bearer {
+        status: StatusCode::UNAUTHORIZED,
+        code: Some(ErrorCode::InvalidToken),
     }
-    response
 }
 
 /// `GET|POST /userinfo`: the bearer token in the `Authorization` header, or (POST) in the
@@ -30,7 +30,7 @@ pub async fn userinfo(
     method: Method,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, IdpError> {
     let from_header = Bearer::from_headers(&headers).map(|Bearer(token)| token);
     let form_encoded = headers
         .get(CONTENT_TYPE)
@@ -45,31 +45,30 @@ pub async fn userinfo(
     };
     let token = match (from_header, from_body) {
         (Some(t), None) | (None, Some(t)) => t,
-        (Some(_), Some(_)) => return bearer_error(StatusCode::BAD_REQUEST, "invalid_request"),
+        (Some(_), Some(_)) => {
+            return Err(IdpError::Bearer {
+                status: StatusCode::BAD_REQUEST,
+                code: Some(ErrorCode::InvalidRequest),
+            });
+        }
         (None, None) => {
-            let mut response = StatusCode::UNAUTHORIZED.into_response();
-            response
-                .headers_mut()
-                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return response;
+            return Err(IdpError::Bearer {
+                status: StatusCode::UNAUTHORIZED,
+                code: None,
+            });
         }
     };
-    let found = match idp
+    let access = idp
         .store
         .access_grant(&hash_secret(&token), idp.now())
         .await
-    {
-        Ok(found) => found,
-        Err(e) => return OAuthError::server(&e).into_response(),
-    };
-    let Some(access) = found else {
-        return bearer_error(StatusCode::UNAUTHORIZED, "invalid_token");
-    };
-    let client = match idp.client(&access.grant.client_id).await {
-        Ok(Some(client)) => client,
-        Ok(None) => return bearer_error(StatusCode::UNAUTHORIZED, "invalid_token"),
-        Err(e) => return OAuthError::server(&e).into_response(),
-    };
+        .map_err(OAuthError::server)?
+        .ok_or_else(invalid_token)?;
+    let client = idp
+        .client(&access.grant.client_id)
+        .await
+        .map_err(OAuthError::server)?
+        .ok_or_else(invalid_token)?;
     let scopes: Vec<&str> = access.grant.scope.split(' ').collect();
     let sub = claims::subject(
         &idp,
@@ -79,7 +78,7 @@ pub async fn userinfo(
     );
     let mut response = Json(claims::userinfo(sub, &scopes, &access.person)).into_response();
     no_store(&mut response);
-    response
+    Ok(response)
 }
 
 /// `POST /revoke`: revokes an access token, or a refresh token with its whole grant. Unknown
@@ -88,27 +87,23 @@ pub async fn revoke(
     State(idp): State<IdpState>,
     RequestOrigin(origin): RequestOrigin,
     ClientAuth { form, client }: ClientAuth,
-) -> Response {
-    let Some(token) = form.get("token").filter(|t| !t.is_empty()) else {
-        return OAuthError::bad("invalid_request", "token is required").into_response();
-    };
-    match idp
-        .store
+) -> Result<StatusCode, IdpError> {
+    let token = form
+        .get("token")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| OAuthError::bad(ErrorCode::InvalidRequest, "token is required"))?;
+    idp.store
         .revoke_token(&client.id, &hash_secret(token), idp.now())
         .await
-    {
-        Ok(()) => {
-            crate::audit::record(
-                &idp,
-                &origin,
-                "token.revoked",
-                None,
-                Some(&client.id),
-                serde_json::json!({"by": "client"}),
-            )
-            .await;
-            StatusCode::OK.into_response()
-        }
-        Err(e) => OAuthError::server(&e).into_response(),
-    }
+        .map_err(OAuthError::server)?;
+    crate::audit::record(
+        &idp,
+        &origin,
+        "token.revoked",
+        None,
+        Some(&client.id),
+        serde_json::json!({"by": "client"}),
+    )
+    .await;
+    Ok(StatusCode::OK)
 }

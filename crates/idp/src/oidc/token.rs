@@ -22,8 +22,9 @@ use llavero_store::{
 use serde_json::json;
 use subtle::ConstantTimeEq as _;
 
-use super::{OAuthError, claims, client_auth, no_store};
+use super::{ErrorCode, OAuthError, claims, client_auth, no_store};
 use crate::audit::{self, Origin};
+use crate::error::IdpError;
 use crate::state::{Idp, IdpState};
 use crate::write_queue;
 
@@ -38,35 +39,23 @@ pub async fn token(
     extensions: Extensions,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, IdpError> {
+    let origin = Origin::of(&extensions, &headers);
     if let Some(extra) = idp.extra_grant.as_deref() {
         let grant_type = form_urlencoded::parse(&body).find(|(name, _)| name == "grant_type");
         if grant_type.is_some_and(|(_, value)| value == extra.grant_type()) {
             // Anonymous wallets are held to the same per-IP limit as clients.
-            if let Err(limited) =
-                crate::web::rate_limit(&idp, crate::web::RateClass::Client, &peer(&extensions))
-                    .await
-            {
-                return limited;
-            }
+            crate::web::rate_limit(&idp, crate::web::RateClass::Client, &peer(&extensions)).await?;
             // The same parsing as every other grant: a repeated parameter is refused, never
             // resolved by taking one of the values (RFC 6749 §3.2).
-            let form = match super::request::parse_params(&body) {
-                Ok(form) => form,
-                Err(e) => return OAuthError::bad("invalid_request", e).into_response(),
-            };
-            return extra.token(form, Origin::of(&extensions, &headers)).await;
+            let form = super::request::parse_params(&body)
+                .map_err(|e| OAuthError::bad(ErrorCode::InvalidRequest, e))?;
+            return Ok(extra.token(form, origin).await);
         }
     }
     let (form, client) =
-        match client_auth::client_request(&idp, &extensions, &headers, &body, "token").await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
-    let origin = Origin::of(&extensions, &headers);
-    grant(&idp, &form, &client, &origin)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
+        client_auth::client_request(&idp, &extensions, &headers, &body, "token").await?;
+    Ok(grant(&idp, &form, &client, &origin).await?)
 }
 
 async fn grant(
@@ -79,9 +68,10 @@ async fn grant(
     match get("grant_type") {
         Some("authorization_code") => {
             let code = get("code")
-                .ok_or_else(|| OAuthError::bad("invalid_request", "code is required"))?;
-            let redirect_uri = get("redirect_uri")
-                .ok_or_else(|| OAuthError::bad("invalid_request", "redirect_uri is required"))?;
+                .ok_or_else(|| OAuthError::bad(ErrorCode::InvalidRequest, "code is required"))?;
+            let redirect_uri = get("redirect_uri").ok_or_else(|| {
+                OAuthError::bad(ErrorCode::InvalidRequest, "redirect_uri is required")
+            })?;
             let verifier = get("code_verifier");
             // Refused before the code is spent, as before PKCE could be optional.
             if verifier.is_none() && client.pkce == PkcePolicy::Required {
@@ -90,15 +80,19 @@ async fn grant(
             authorization_code(idp, client, code, redirect_uri, verifier, origin).await
         }
         Some("refresh_token") => {
-            let token = get("refresh_token")
-                .ok_or_else(|| OAuthError::bad("invalid_request", "refresh_token is required"))?;
+            let token = get("refresh_token").ok_or_else(|| {
+                OAuthError::bad(ErrorCode::InvalidRequest, "refresh_token is required")
+            })?;
             refresh(idp, client, token, origin).await
         }
         Some(_) => Err(OAuthError::bad(
-            "unsupported_grant_type",
+            ErrorCode::UnsupportedGrantType,
             "grant_type must be authorization_code or refresh_token",
         )),
-        None => Err(OAuthError::bad("invalid_request", "grant_type is required")),
+        None => Err(OAuthError::bad(
+            ErrorCode::InvalidRequest,
+            "grant_type is required",
+        )),
     }
 }
 
@@ -119,7 +113,7 @@ fn pkce_check(
     challenge: Option<&str>,
     verifier: Option<&str>,
 ) -> Result<(), OAuthError> {
-    let invalid = |why: &str| OAuthError::bad("invalid_grant", why);
+    let invalid = |why: &str| OAuthError::bad(ErrorCode::InvalidGrant, why);
     match (challenge, verifier) {
         (Some(challenge), Some(verifier)) => {
             if verifier_well_formed(verifier) && pkce_matches(verifier, challenge) {
@@ -137,7 +131,10 @@ fn pkce_check(
 }
 
 fn missing_verifier() -> OAuthError {
-    OAuthError::bad("invalid_request", "code_verifier is required (PKCE)")
+    OAuthError::bad(
+        ErrorCode::InvalidRequest,
+        "code_verifier is required (PKCE)",
+    )
 }
 
 fn pkce_matches(verifier: &str, challenge: &str) -> bool {
@@ -155,12 +152,12 @@ async fn authorization_code(
     origin: &Origin,
 ) -> Result<Response, OAuthError> {
     let now = idp.now();
-    let invalid = |why: &str| OAuthError::bad("invalid_grant", why);
+    let invalid = |why: &str| OAuthError::bad(ErrorCode::InvalidGrant, why);
     let issued = match idp
         .store
         .redeem_code(&hash_secret(code), now)
         .await
-        .map_err(|e| OAuthError::server(&e))?
+        .map_err(|e| OAuthError::server(e))?
     {
         CodeRedemption::Unknown => return Err(invalid("unknown code")),
         CodeRedemption::Replayed => {
@@ -201,7 +198,7 @@ async fn authorization_code(
             (&refresh_hash, now + idp.config.refresh_token_secs),
         )
         .await
-        .map_err(|e| OAuthError::server(&e))?;
+        .map_err(|e| OAuthError::server(e))?;
     idp.refresh_grants
         .remember(refresh_hash, issued.grant.clone());
     audit::append(
@@ -236,7 +233,7 @@ async fn refresh(
             .store
             .refresh_token_grant(&old_hash, &client.id)
             .await
-            .map_err(|e| OAuthError::server(&e))?
+            .map_err(|e| OAuthError::server(e))?
             .ok_or_else(unknown_refresh_token)?,
     };
     let entry = issued_event(origin, &grant, "refresh_token");
@@ -253,7 +250,7 @@ async fn refresh(
     };
     let (rotation, seq) = write_queue::rotate(idp.writes.as_ref(), &idp.store, rotation)
         .await
-        .map_err(|e| OAuthError::server(&e))?;
+        .map_err(|e| OAuthError::server(e))?;
     if let Some(seq) = seq {
         audit::appended_at(idp, seq).await;
     }
@@ -276,12 +273,12 @@ async fn refresh(
             .await;
             tracing::warn!(client = %client.id, "refresh token reused: its family was revoked");
             Err(OAuthError::bad(
-                "invalid_grant",
+                ErrorCode::InvalidGrant,
                 "refresh token already used; the whole family is revoked",
             ))
         }
         RefreshRotation::Inactive => Err(OAuthError::bad(
-            "invalid_grant",
+            ErrorCode::InvalidGrant,
             "refresh token expired or revoked",
         )),
         RefreshRotation::Unknown => Err(unknown_refresh_token()),
@@ -289,7 +286,7 @@ async fn refresh(
 }
 
 fn unknown_refresh_token() -> OAuthError {
-    OAuthError::bad("invalid_grant", "unknown refresh token")
+    OAuthError::bad(ErrorCode::InvalidGrant, "unknown refresh token")
 }
 
 /// The `token.issued` entry for tokens of `grant`.
@@ -325,7 +322,7 @@ async fn respond(
         if grant.scope.split(' ').any(|s| s == "openid") {
             let id_token = claims::id_token(idp, client, grant, nonce)
                 .await
-                .map_err(|e| OAuthError::server(&e))?;
+                .map_err(|e| OAuthError::server(e))?;
             obj.insert("id_token".into(), id_token.into());
         }
         if let Some(details) = super::credentials::token_details(&grant.scope) {

@@ -2,18 +2,22 @@
 
 pub use llavero_platform::client_address;
 pub mod display;
-pub mod pages;
+pub use crate::limiter::LocalLimiter;
+pub use crate::pages;
 
 use std::fmt::Write as _;
 
-use axum::http::header::{COOKIE, RETRY_AFTER, SET_COOKIE};
+use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use llavero_store::{RateDecision, hash_secret};
 
+use crate::error::{ErrorCode, IdpError};
 use crate::state::Idp;
+
+pub use crate::error::{internal, see_other, too_many, with_retry_after};
 pub use client_address::ClientAddress;
 
 /// The cookies the provider sets.
@@ -138,49 +142,6 @@ pub enum RateClass {
     Client,
 }
 
-/// Fixed-window counters in this instance's memory.
-#[derive(Debug, Default)]
-pub struct LocalLimiter(std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>);
-
-impl LocalLimiter {
-    /// Counts a hit on `key` in the current `window`-second window and decides.
-    pub fn hit(&self, key: &str, window: i64, limit: i64, now: i64) -> RateDecision {
-        let window = window.max(1);
-        let start = now - now.rem_euclid(window);
-        let Ok(mut counters) = self.0.lock() else {
-            return RateDecision::Allowed;
-        };
-        if counters.len() > 100_000 {
-            counters.retain(|_, (s, _)| *s == start);
-        }
-        let counter = counters.entry(key.to_owned()).or_insert((start, 0));
-        if counter.0 != start {
-            *counter = (start, 0);
-        }
-        counter.1 += 1;
-        if counter.1 > limit {
-            RateDecision::Limited {
-                retry_after: start + window - now,
-            }
-        } else {
-            RateDecision::Allowed
-        }
-    }
-
-    /// Whether `key` already reached `limit` in the current window, without counting: for
-    /// limits that count only failures. `Some(retry_after)` when it did.
-    #[must_use]
-    pub fn exceeded(&self, key: &str, window: i64, limit: i64, now: i64) -> Option<i64> {
-        let window = window.max(1);
-        let start = now - now.rem_euclid(window);
-        let counters = self.0.lock().ok()?;
-        counters
-            .get(key)
-            .filter(|(s, count)| *s == start && *count >= limit)
-            .map(|_| start + window - now)
-    }
-}
-
 /// Counts a request from `address` (its [`ClientAddress::limit_key`]: an IPv6 caller's whole
 /// /64 shares one budget); `Err` is the 429 answer with `Retry-After`.
 ///
@@ -192,19 +153,19 @@ pub async fn rate_limit(
     idp: &Idp,
     class: RateClass,
     address: &ClientAddress,
-) -> Result<(), Response> {
+) -> Result<(), IdpError> {
     let ip = address.limit_key();
     let decision = match class {
-        RateClass::Login => idp
-            .store
-            .hit_rate_limit(
-                &format!("login:{ip}"),
-                60,
-                idp.config.login_rate_per_minute,
-                idp.now(),
-            )
-            .await
-            .map_err(|e| internal(&e))?,
+        RateClass::Login => {
+            idp.store
+                .hit_rate_limit(
+                    &format!("login:{ip}"),
+                    60,
+                    idp.config.login_rate_per_minute,
+                    idp.now(),
+                )
+                .await?
+        }
         RateClass::Client => {
             idp.client_limiter
                 .hit(&ip, 60, idp.config.client_rate_per_minute, idp.now())
@@ -212,40 +173,8 @@ pub async fn rate_limit(
     };
     match decision {
         RateDecision::Allowed => Ok(()),
-        RateDecision::Limited { retry_after } => Err(too_many(retry_after)),
+        RateDecision::Limited { retry_after } => Err(IdpError::TooManyRequests { retry_after }),
     }
-}
-
-/// A 303 See Other to `location`.
-#[must_use]
-pub fn see_other(location: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        response
-            .headers_mut()
-            .insert(axum::http::header::LOCATION, v);
-    }
-    response
-}
-
-/// 429 with `Retry-After`.
-#[must_use]
-pub fn too_many(retry_after: i64) -> Response {
-    let response = (
-        StatusCode::TOO_MANY_REQUESTS,
-        "Too many requests. Demasiadas solicitudes.",
-    )
-        .into_response();
-    with_retry_after(response, retry_after)
-}
-
-/// Adds `Retry-After` (at least one second).
-#[must_use]
-pub fn with_retry_after(mut response: Response, retry_after: i64) -> Response {
-    if let Ok(v) = HeaderValue::from_str(&retry_after.max(1).to_string()) {
-        response.headers_mut().insert(RETRY_AFTER, v);
-    }
-    response
 }
 
 /// 503 with `Retry-After` when every password hashing worker is busy and the queue is full
@@ -259,7 +188,7 @@ pub fn busy(headers: &HeaderMap, page: impl FnOnce(StatusCode) -> Response) -> R
         (
             status,
             axum::Json(serde_json::json!({
-                "error": "temporarily_unavailable",
+                "error": ErrorCode::TemporarilyUnavailable.as_str(),
                 "error_description": "too many password checks at once; retry after Retry-After seconds",
             })),
         )
@@ -268,18 +197,6 @@ pub fn busy(headers: &HeaderMap, page: impl FnOnce(StatusCode) -> Response) -> R
         page(status)
     };
     with_retry_after(response, crate::hashing::BUSY_RETRY_AFTER_SECS)
-}
-
-/// A 500 that says nothing about the cause; the cause goes to the log with a reference.
-#[must_use]
-pub fn internal(error: &dyn std::fmt::Display) -> Response {
-    let reference = crate::random::id();
-    tracing::error!(%reference, %error, "internal error");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        format!("Internal error. Error interno. Reference: {reference}"),
-    )
-        .into_response()
 }
 
 /// Whether the `Accept` header asks for JSON before HTML: `application/json` or a `+json`
@@ -351,23 +268,5 @@ mod tests {
         assert!(!accept("text/html, application/json"));
         assert!(!accept("*/*"));
         assert!(!wants_json(&HeaderMap::new()));
-    }
-
-    #[test]
-    fn local_limiter_counts_per_key_and_window() {
-        let limiter = LocalLimiter::default();
-        let now = 1_800_000_010;
-        for _ in 0..3 {
-            assert_eq!(limiter.hit("ip", 60, 3, now), RateDecision::Allowed);
-        }
-        assert_eq!(
-            limiter.hit("ip", 60, 3, now),
-            RateDecision::Limited { retry_after: 50 }
-        );
-        assert_eq!(limiter.hit("other", 60, 3, now), RateDecision::Allowed);
-        assert_eq!(limiter.hit("ip", 60, 3, now + 50), RateDecision::Allowed);
-        assert_eq!(limiter.exceeded("ip", 60, 1, now + 50), Some(60));
-        assert_eq!(limiter.exceeded("ip", 60, 2, now + 50), None);
-        assert_eq!(limiter.exceeded("unseen", 60, 1, now), None);
     }
 }

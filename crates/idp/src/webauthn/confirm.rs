@@ -2,87 +2,56 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{Extensions, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 use webauthn_rs::prelude::PublicKeyCredential;
 
 use super::login::verify_assertion;
-use super::record_factor;
-use super::{CeremonyRequest, begin, checked, passkeys, problem, session_ceremony};
-use crate::audit::Origin;
-use crate::session::current_session;
+use super::{AccountCeremonyCall, begin, passkeys, record_factor, session_ceremony};
+use crate::error::{CeremonyError, IdpError};
+use crate::extract::RequestOrigin;
 use crate::state::IdpState;
 
 /// `POST /account/confirm/start`: a WebAuthn challenge over the account's own keys, to confirm
 /// the citizen before a factor change.
 pub async fn confirm_start(
     State(idp): State<IdpState>,
-    headers: HeaderMap,
-    Json(body): Json<CeremonyRequest>,
-) -> Response {
-    let rp = match checked(&idp, &headers, &body.csrf) {
-        Ok(rp) => rp,
-        Err(r) => return r,
-    };
-    let Ok(Some(session)) = current_session(&idp, &headers).await else {
-        return problem(StatusCode::UNAUTHORIZED, "login required");
-    };
-    let credentials = match idp.store.webauthn_credentials(&session.account_id).await {
-        Ok(found) => found,
-        Err(e) => return crate::web::internal(&e),
-    };
+    AccountCeremonyCall { rp, session, .. }: AccountCeremonyCall,
+) -> Result<Json<Value>, IdpError> {
+    let credentials = idp.store.webauthn_credentials(&session.account_id).await?;
     let passkeys = passkeys(&credentials);
     if passkeys.is_empty() {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "this account has no key to confirm with",
-        );
+        return Err(CeremonyError::NoKeyToConfirm.into());
     }
-    let (options, state) = match rp.start_passkey_authentication(&passkeys) {
-        Ok(started) => started,
-        Err(e) => return crate::web::internal(&e),
-    };
+    let (options, state) = rp
+        .start_passkey_authentication(&passkeys)
+        .map_err(IdpError::internal)?;
     let account = Some(session.account_id.clone());
-    match begin(&idp, "confirm", session.handle, account, &state, json!({})).await {
-        Ok(ceremony) => Json(json!({"ceremony": ceremony, "options": options})).into_response(),
-        Err(r) => r,
-    }
+    let ceremony = begin(&idp, "confirm", session.handle, account, &state, json!({})).await?;
+    Ok(Json(json!({"ceremony": ceremony, "options": options})))
 }
 
 /// `POST /account/confirm/finish`: verifies the assertion (this session's ceremony, one of
 /// the account's keys; counter and clone checks as at login) and records the confirmation.
 pub async fn confirm_finish(
     State(idp): State<IdpState>,
-    extensions: Extensions,
-    headers: HeaderMap,
-    Json(body): Json<CeremonyRequest>,
-) -> Response {
-    let (rp, session, ceremony) = match session_ceremony(&idp, &headers, &body, "confirm").await {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+    RequestOrigin(origin): RequestOrigin,
+    AccountCeremonyCall { rp, session, body }: AccountCeremonyCall,
+) -> Result<Json<Value>, IdpError> {
+    let ceremony = session_ceremony(&idp, &session, &body.ceremony, "confirm").await?;
     let now = idp.now();
-    let Ok(assertion) = serde_json::from_value::<PublicKeyCredential>(body.credential) else {
-        return problem(StatusCode::BAD_REQUEST, "malformed credential");
-    };
-    let origin = Origin::of(&extensions, &headers);
-    if let Err(r) = verify_assertion(
+    let assertion = serde_json::from_value::<PublicKeyCredential>(body.credential)
+        .map_err(|_| CeremonyError::MalformedCredential)?;
+    verify_assertion(
         &idp,
-        rp,
+        &rp,
         &origin,
         &ceremony,
         &assertion,
         &session.account_id,
     )
-    .await
-    {
-        return r;
-    }
-    if let Err(e) = idp.store.confirm_session(&session.handle, now).await {
-        return crate::web::internal(&e);
-    }
+    .await?;
+    idp.store.confirm_session(&session.handle, now).await?;
     let detail = json!({"action": "confirmed", "method": "webauthn"});
     record_factor(&idp, &origin, &session.account_id, detail).await;
-    Json(json!({"redirect": "/account?confirmed=1"})).into_response()
+    Ok(Json(json!({"redirect": "/account?confirmed=1"})))
 }

@@ -9,24 +9,26 @@ use serde_json::{Value, json};
 
 use super::may_change_factors;
 use super::record_factor;
+use crate::error::IdpError;
 use crate::extract::{CsrfForm, CsrfToken, RequestOrigin, SignedIn};
 use crate::state::{Idp, IdpState};
 use crate::web::see_other;
 
 /// What every key-changing form checks after the CSRF token and the session: a fresh
-/// confirmation, which it spends (see [`may_change_factors`]). `Err` is the page to answer
-/// with.
+/// confirmation, which it spends (see [`may_change_factors`]).
 pub(super) async fn fresh_confirmation(
     idp: &Idp,
     session: &llavero_store::Session,
     locale: crate::web::pages::Locale,
-) -> Result<(), Response> {
-    match may_change_factors(idp, session).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(idp
-            .pages
-            .error(StatusCode::FORBIDDEN, locale, "reauth_needed")),
-        Err(e) => Err(crate::web::internal(&e)),
+) -> Result<(), IdpError> {
+    if may_change_factors(idp, session).await? {
+        Ok(())
+    } else {
+        Err(IdpError::Page(idp.pages.error(
+            StatusCode::FORBIDDEN,
+            locale,
+            "reauth_needed",
+        )))
     }
 }
 
@@ -58,24 +60,23 @@ pub async fn remove(
     headers: HeaderMap,
     SignedIn(session): SignedIn,
     CsrfForm(form): CsrfForm<RemoveForm>,
-) -> Result<Response, Response> {
+) -> Result<Response, IdpError> {
     let locale = crate::web::pages::Locale::choose(None, &headers);
     fresh_confirmation(&idp, &session, locale).await?;
-    Ok(
-        match idp
-            .store
-            .remove_webauthn_credential(&session.account_id, &form.credential)
-            .await
-        {
-            Ok(true) => {
-                let detail = json!({"action": "removed"});
-                record_factor(&idp, &origin, &session.account_id, detail).await;
-                see_other("/account?changed=1")
-            }
-            Ok(false) => idp.pages.error(StatusCode::BAD_REQUEST, locale, "key_last"),
-            Err(e) => crate::web::internal(&e),
-        },
-    )
+    let removed = idp
+        .store
+        .remove_webauthn_credential(&session.account_id, &form.credential)
+        .await?;
+    if !removed {
+        return Err(IdpError::Page(idp.pages.error(
+            StatusCode::BAD_REQUEST,
+            locale,
+            "key_last",
+        )));
+    }
+    let detail = json!({"action": "removed"});
+    record_factor(&idp, &origin, &session.account_id, detail).await;
+    Ok(see_other("/account?changed=1"))
 }
 
 /// The account page's rows for the account's authenticators.
@@ -119,7 +120,7 @@ pub async fn rename(
     headers: HeaderMap,
     SignedIn(session): SignedIn,
     CsrfForm(form): CsrfForm<RenameForm>,
-) -> Result<Response, Response> {
+) -> Result<Response, IdpError> {
     let locale = crate::web::pages::Locale::choose(None, &headers);
     fresh_confirmation(&idp, &session, locale).await?;
     let name: String = form
@@ -132,18 +133,10 @@ pub async fn rename(
     if name.is_empty() {
         return Ok(see_other("/account"));
     }
-    Ok(
-        match idp
-            .store
-            .rename_webauthn_credential(&session.account_id, &form.credential, &name)
-            .await
-        {
-            Ok(_) => {
-                let detail = json!({"action": "renamed", "name": name});
-                record_factor(&idp, &origin, &session.account_id, detail).await;
-                see_other("/account")
-            }
-            Err(e) => crate::web::internal(&e),
-        },
-    )
+    idp.store
+        .rename_webauthn_credential(&session.account_id, &form.credential, &name)
+        .await?;
+    let detail = json!({"action": "renamed", "name": name});
+    record_factor(&idp, &origin, &session.account_id, detail).await;
+    Ok(see_other("/account"))
 }

@@ -3,8 +3,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{Extensions, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use llavero_store::Ceremony;
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{
@@ -12,11 +12,10 @@ use webauthn_rs::prelude::{
     Passkey, PasskeyAuthentication, PublicKeyCredential, Webauthn, WebauthnError,
 };
 
-use super::{
-    CeremonyRequest, as_json_redirect, attested_now, begin, checked, credential_id, passkeys,
-    problem,
-};
+use super::{CeremonyCall, as_json_redirect, attested_now, begin, credential_id, passkeys};
 use crate::audit::{self, Origin};
+use crate::error::{CeremonyError, IdpError};
+use crate::extract::RequestOrigin;
 use crate::factors::Factor;
 use crate::session::{Continuation, finish_login};
 use crate::state::{Idp, IdpState};
@@ -32,15 +31,11 @@ pub async fn second_factor(
     account_id: &str,
     request: &str,
     high: bool,
-) -> Result<Option<(String, Value)>, Response> {
+) -> Result<Option<(String, Value)>, IdpError> {
     let Some(rp) = idp.webauthn.as_ref() else {
         return Ok(None);
     };
-    let credentials = idp
-        .store
-        .webauthn_credentials(account_id)
-        .await
-        .map_err(|e| crate::web::internal(&e))?;
+    let credentials = idp.store.webauthn_credentials(account_id).await?;
     let passkeys = passkeys(&credentials);
     if passkeys.is_empty() {
         return Ok(None);
@@ -62,14 +57,14 @@ pub async fn second_factor(
     let (ceremony, options) = if attested.is_empty() {
         let (options, state) = rp
             .start_passkey_authentication(&passkeys)
-            .map_err(|e| crate::web::internal(&e))?;
+            .map_err(IdpError::internal)?;
         let context = json!({"request": request, "factors": ["pwd"]});
         let id = begin(idp, "second_factor", binding, account, &state, context).await?;
         (id, serde_json::to_value(options))
     } else {
         let (options, state) = rp
             .start_attested_passkey_authentication(&attested)
-            .map_err(|e| crate::web::internal(&e))?;
+            .map_err(IdpError::internal)?;
         let context = json!({"request": request, "factors": ["pwd"], "attested": true});
         let id = begin(idp, "second_factor", binding, account, &state, context).await?;
         (id, serde_json::to_value(options))
@@ -82,33 +77,18 @@ pub async fn second_factor(
 pub async fn passkey_start(
     State(idp): State<IdpState>,
     headers: HeaderMap,
-    Json(body): Json<CeremonyRequest>,
-) -> Response {
-    let rp = match checked(&idp, &headers, &body.csrf) {
-        Ok(rp) => rp,
-        Err(r) => return r,
-    };
+    CeremonyCall { rp, body }: CeremonyCall,
+) -> Result<Json<Value>, IdpError> {
     let csrf = CsrfSecret::from_request(&idp, &headers);
-    let (mut options, state) = match rp.start_discoverable_authentication() {
-        Ok(started) => started,
-        Err(e) => return crate::web::internal(&e),
-    };
+    let (mut options, state) = rp
+        .start_discoverable_authentication()
+        .map_err(IdpError::internal)?;
     // A button press, not autofill: ask for the passkey directly.
     options.mediation = None;
     let context = json!({"request": body.request, "factors": []});
-    match begin(
-        &idp,
-        "passkey",
-        csrf.browser_binding(),
-        None,
-        &state,
-        context,
-    )
-    .await
-    {
-        Ok(ceremony) => Json(json!({"ceremony": ceremony, "options": options})).into_response(),
-        Err(r) => r,
-    }
+    let binding = csrf.browser_binding();
+    let ceremony = begin(&idp, "passkey", binding, None, &state, context).await?;
+    Ok(Json(json!({"ceremony": ceremony, "options": options})))
 }
 
 /// `POST /login/webauthn/finish`: verifies the assertion of a second-factor or passkey
@@ -116,32 +96,17 @@ pub async fn passkey_start(
 /// where the browser goes next.
 pub async fn login_finish<C: Continuation>(
     State(idp): State<IdpState>,
-    extensions: Extensions,
+    RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
-    Json(body): Json<CeremonyRequest>,
-) -> Response {
-    let rp = match checked(&idp, &headers, &body.csrf) {
-        Ok(rp) => rp,
-        Err(r) => return r,
-    };
-    let origin = Origin::of(&extensions, &headers);
+    CeremonyCall { rp, body }: CeremonyCall,
+) -> Result<Response, IdpError> {
     let binding = CsrfSecret::from_request(&idp, &headers).browser_binding();
-    let ceremony = match take_login_ceremony(&idp, &body.ceremony, &binding).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let Ok(assertion) = serde_json::from_value::<PublicKeyCredential>(body.credential) else {
-        return problem(StatusCode::BAD_REQUEST, "malformed credential");
-    };
-    let account_id = match whose(&idp, rp, &ceremony, &assertion).await {
-        Ok(account) => account,
-        Err(r) => return r,
-    };
+    let ceremony = take_login_ceremony(&idp, &body.ceremony, &binding).await?;
+    let assertion = serde_json::from_value::<PublicKeyCredential>(body.credential)
+        .map_err(|_| CeremonyError::MalformedCredential)?;
+    let account_id = whose(&idp, &rp, &ceremony, &assertion).await?;
     let (result, attested) =
-        match verify_assertion(&idp, rp, &origin, &ceremony, &assertion, &account_id).await {
-            Ok(verified) => verified,
-            Err(r) => return r,
-        };
+        verify_assertion(&idp, &rp, &origin, &ceremony, &assertion, &account_id).await?;
     let mut factors = Vec::new();
     let after_password = ceremony
         .context
@@ -162,28 +127,22 @@ pub async fn login_finish<C: Continuation>(
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
-    as_json_redirect(
-        finish_login::<C>(&idp, &headers, &origin, account_id, &factors, &request).await,
-        json!({}),
-    )
+    let next = finish_login::<C>(&idp, &headers, &origin, account_id, &factors, &request).await?;
+    Ok(as_json_redirect(next, json!({})))
 }
 
 /// Takes this browser's second-factor or passkey ceremony (single use, unexpired).
-async fn take_login_ceremony(idp: &Idp, id: &str, binding: &str) -> Result<Ceremony, Response> {
+async fn take_login_ceremony(idp: &Idp, id: &str, binding: &str) -> Result<Ceremony, IdpError> {
     for kind in ["second_factor", "passkey"] {
         if let Some(c) = idp
             .store
             .take_ceremony(id, kind, binding, idp.now())
-            .await
-            .map_err(|e| crate::web::internal(&e))?
+            .await?
         {
             return Ok(c);
         }
     }
-    Err(problem(
-        StatusCode::BAD_REQUEST,
-        "unknown, used or expired ceremony",
-    ))
+    Err(CeremonyError::UnknownCeremony.into())
 }
 
 /// Whose credential: the account of a second-factor ceremony, or the one whose user handle
@@ -193,7 +152,7 @@ async fn whose(
     rp: &Webauthn,
     ceremony: &Ceremony,
     assertion: &PublicKeyCredential,
-) -> Result<String, Response> {
+) -> Result<String, IdpError> {
     if let Some(account) = &ceremony.account_id {
         return Ok(account.clone());
     }
@@ -205,7 +164,7 @@ async fn whose(
         Some(h) => idp.store.account_by_webauthn_user(&h).await.ok().flatten(),
         None => None,
     };
-    found.ok_or_else(|| problem(StatusCode::UNAUTHORIZED, "unknown passkey"))
+    found.ok_or_else(|| CeremonyError::UnknownPasskey.into())
 }
 
 /// Verifies the assertion against the account's stored credential; on success stores the
@@ -218,20 +177,15 @@ pub(super) async fn verify_assertion(
     ceremony: &Ceremony,
     assertion: &PublicKeyCredential,
     account_id: &str,
-) -> Result<(webauthn_rs::prelude::AuthenticationResult, bool), Response> {
+) -> Result<(webauthn_rs::prelude::AuthenticationResult, bool), IdpError> {
     let now = idp.now();
     let asserted_id = credential_id(&assertion.raw_id);
-    let credentials = idp
-        .store
-        .webauthn_credentials(account_id)
-        .await
-        .map_err(|e| crate::web::internal(&e))?;
+    let credentials = idp.store.webauthn_credentials(account_id).await?;
     let stored = credentials
         .iter()
         .find(|c| c.credential_id == asserted_id)
-        .ok_or_else(|| problem(StatusCode::UNAUTHORIZED, "unknown authenticator"))?;
-    let mut passkey: Passkey =
-        serde_json::from_str(&stored.passkey).map_err(|e| crate::web::internal(&e))?;
+        .ok_or(CeremonyError::UnknownAuthenticator)?;
+    let mut passkey: Passkey = serde_json::from_str(&stored.passkey).map_err(IdpError::internal)?;
     let attested_ceremony = ceremony
         .context
         .get("attested")
@@ -273,16 +227,15 @@ pub(super) async fn verify_assertion(
                 detail,
             )
             .await;
-            let message = if cloned {
-                "this authenticator may have been cloned; it is flagged"
+            return Err(if cloned {
+                CeremonyError::PossiblyCloned.into()
             } else {
-                "the authenticator's answer did not verify"
-            };
-            return Err(problem(StatusCode::UNAUTHORIZED, message));
+                CeremonyError::AssertionNotVerified.into()
+            });
         }
     };
     passkey.update_credential(&result);
-    let serialized = serde_json::to_string(&passkey).map_err(|e| crate::web::internal(&e))?;
+    let serialized = serde_json::to_string(&passkey).map_err(IdpError::internal)?;
     idp.store
         .used_webauthn_credential(
             &stored.credential_id,
@@ -290,7 +243,6 @@ pub(super) async fn verify_assertion(
             result.backup_eligible(),
             now,
         )
-        .await
-        .map_err(|e| crate::web::internal(&e))?;
+        .await?;
     Ok((result, attested_now(idp, stored)))
 }

@@ -18,20 +18,26 @@ pub use login::{login_finish, passkey_start, second_factor};
 pub use recovery::{RecoveryForm, new_recovery_codes, recovery_login};
 pub use register::{register_finish, register_start, return_after_enrolment};
 
+pub use crate::relying_party::from_config as relying_party;
+
+use std::sync::Arc;
+
 use axum::Json;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
 use axum::http::header::{LOCATION, SET_COOKIE};
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use llavero_store::{Ceremony, WebauthnCredential};
+use llavero_store::{Ceremony, Session, WebauthnCredential};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use webauthn_rs::prelude::{Passkey, Url, Webauthn, WebauthnBuilder};
+use webauthn_rs::prelude::{Passkey, Webauthn};
 
 use crate::audit::{self, Origin};
+use crate::error::{CeremonyError, IdpError};
 use crate::session::current_session;
-use crate::state::Idp;
+use crate::state::{Idp, IdpState};
 use crate::web::csrf_valid;
 
 /// How long a ceremony may take (the WebAuthn recommended timeout).
@@ -66,60 +72,73 @@ async fn may_change_factors(
         .await
 }
 
-/// The relying party from the configuration: RP id and origins as configured, by default the
-/// issuer's host and the issuer.
-pub fn relying_party(config: &crate::IdpConfig) -> Result<Webauthn, String> {
-    let issuer = Url::parse(&config.issuer).map_err(|e| e.to_string())?;
-    let origins = if config.webauthn_origins.is_empty() {
-        vec![issuer.clone()]
-    } else {
-        config
-            .webauthn_origins
-            .iter()
-            .map(|o| Url::parse(o).map_err(|e| format!("{o}: {e}")))
-            .collect::<Result<_, _>>()?
-    };
-    let rp_id = match &config.webauthn_rp_id {
-        Some(id) => id.clone(),
-        None => issuer
-            .host_str()
-            .ok_or("the issuer has no host")?
-            .to_owned(),
-    };
-    let (first, rest) = origins.split_first().ok_or("no WebAuthn origin")?;
-    let mut builder = WebauthnBuilder::new(&rp_id, first)
-        .map_err(|e| e.to_string())?
-        .rp_name("Llavero");
-    for origin in rest {
-        builder = builder.append_allowed_origin(origin);
-    }
-    builder.build().map_err(|e| e.to_string())
-}
-
 fn credential_id(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn problem(status: StatusCode, error: &str) -> Response {
-    (status, Json(json!({"error": error}))).into_response()
+/// A ceremony call from the page's script: WebAuthn is configured (404 otherwise) and the
+/// body's CSRF token is this browser's (403 otherwise).
+pub struct CeremonyCall {
+    /// The relying party.
+    pub(super) rp: Arc<Webauthn>,
+    /// The request.
+    pub(super) body: CeremonyRequest,
 }
 
-/// What every ceremony endpoint checks first: WebAuthn is configured and the CSRF token is
-/// this browser's.
-#[allow(clippy::result_large_err)] // the error is the answer itself, sent at once
-fn checked<'a>(idp: &'a Idp, headers: &HeaderMap, csrf: &str) -> Result<&'a Webauthn, Response> {
-    let rp = idp.webauthn.as_ref().ok_or_else(not_configured)?;
-    if !csrf_valid(idp, headers, csrf) {
-        return Err(problem(StatusCode::FORBIDDEN, "csrf"));
+impl FromRequest<IdpState> for CeremonyCall {
+    type Rejection = IdpError;
+
+    async fn from_request(request: Request, idp: &IdpState) -> Result<Self, IdpError> {
+        let headers = request.headers().clone();
+        let Json(body) = Json::<CeremonyRequest>::from_request(request, idp).await?;
+        let rp = idp.webauthn.clone().ok_or(CeremonyError::NotConfigured)?;
+        if !csrf_valid(idp, &headers, &body.csrf) {
+            return Err(CeremonyError::Csrf.into());
+        }
+        Ok(Self { rp, body })
     }
-    Ok(rp)
 }
 
-fn not_configured() -> Response {
-    problem(
-        StatusCode::NOT_FOUND,
-        "webauthn is not configured for this issuer",
-    )
+/// A ceremony of the account page: a [`CeremonyCall`] by a signed-in citizen (401
+/// otherwise).
+pub struct AccountCeremonyCall {
+    /// The relying party.
+    pub(super) rp: Arc<Webauthn>,
+    /// The citizen's session.
+    pub(super) session: Session,
+    /// The request.
+    pub(super) body: CeremonyRequest,
+}
+
+impl FromRequest<IdpState> for AccountCeremonyCall {
+    type Rejection = IdpError;
+
+    async fn from_request(request: Request, idp: &IdpState) -> Result<Self, IdpError> {
+        let headers = request.headers().clone();
+        let CeremonyCall { rp, body } = CeremonyCall::from_request(request, idp).await?;
+        let session = current_session(idp, &headers)
+            .await
+            .ok()
+            .flatten()
+            .ok_or(CeremonyError::LoginRequired)?;
+        Ok(Self { rp, session, body })
+    }
+}
+
+impl std::fmt::Debug for CeremonyCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CeremonyCall")
+            .field("ceremony", &self.body.ceremony)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for AccountCeremonyCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountCeremonyCall")
+            .field("ceremony", &self.body.ceremony)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Records a change to the account's factors (a key added, removed, renamed, refused; a
@@ -160,8 +179,8 @@ async fn begin(
     account_id: Option<String>,
     state: &impl serde::Serialize,
     context: Value,
-) -> Result<String, Response> {
-    let state = serde_json::to_string(state).map_err(|e| crate::web::internal(&e))?;
+) -> Result<String, IdpError> {
+    let state = serde_json::to_string(state).map_err(IdpError::internal)?;
     let ceremony = Ceremony {
         id: crate::random::token(),
         kind: kind.to_owned(),
@@ -171,38 +190,22 @@ async fn begin(
         context,
         expires_at: idp.now() + CEREMONY_SECS,
     };
-    idp.store
-        .put_ceremony(&ceremony)
-        .await
-        .map_err(|e| crate::web::internal(&e))?;
+    idp.store.put_ceremony(&ceremony).await?;
     Ok(ceremony.id)
 }
 
-/// What finishing an account-page ceremony of `kind` checks first: the CSRF token, a live
-/// session, and that the ceremony is this session's (single use, unexpired; taken here). `Err`
-/// is the answer.
-async fn session_ceremony<'a>(
-    idp: &'a Idp,
-    headers: &HeaderMap,
-    body: &CeremonyRequest,
+/// The account-page ceremony `id` of `kind` that `session` started (single use, unexpired;
+/// taken here).
+async fn session_ceremony(
+    idp: &Idp,
+    session: &Session,
+    id: &str,
     kind: &str,
-) -> Result<(&'a Webauthn, llavero_store::Session, Ceremony), Response> {
-    let rp = checked(idp, headers, &body.csrf)?;
-    let Ok(Some(session)) = current_session(idp, headers).await else {
-        return Err(problem(StatusCode::UNAUTHORIZED, "login required"));
-    };
-    match idp
-        .store
-        .take_ceremony(&body.ceremony, kind, &session.handle, idp.now())
-        .await
-    {
-        Ok(Some(ceremony)) => Ok((rp, session, ceremony)),
-        Ok(None) => Err(problem(
-            StatusCode::BAD_REQUEST,
-            "unknown, used or expired ceremony",
-        )),
-        Err(e) => Err(crate::web::internal(&e)),
-    }
+) -> Result<Ceremony, IdpError> {
+    idp.store
+        .take_ceremony(id, kind, &session.handle, idp.now())
+        .await?
+        .ok_or_else(|| CeremonyError::UnknownCeremony.into())
 }
 
 /// Whether a stored credential's attestation is on the allow-list as configured now.
@@ -242,9 +245,6 @@ fn as_json_redirect(response: Response, mut body: Value) -> Response {
     }
     json
 }
-
-/// Answer to a factor change without a fresh confirmation.
-const CONFIRM_FIRST: &str = "confirm with one of your keys first (or log in again)";
 
 /// `GET /static/webauthn.js`.
 pub async fn script() -> Response {

@@ -1,7 +1,7 @@
 //! Recovery codes: generating them, and logging in with one instead of the key.
 
 use axum::extract::State;
-use axum::http::{Extensions, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
@@ -9,12 +9,13 @@ use serde_json::json;
 use super::keys::{RemoveForm, fresh_confirmation};
 use super::record_factor;
 use super::with_location;
-use crate::audit::{self, Origin};
-use crate::extract::{CsrfForm, RequestOrigin, SignedIn};
+use crate::audit;
+use crate::error::IdpError;
+use crate::extract::{CsrfForm, CsrfToken, RequestOrigin, SignedIn};
 use crate::factors::Factor;
 use crate::session::{Continuation, finish_login};
 use crate::state::IdpState;
-use crate::web::{CsrfSecret, csrf_valid};
+use crate::web::CsrfSecret;
 
 /// `POST /account/recovery-codes`: ten new one-time recovery codes (replacing earlier ones),
 /// shown once and stored hashed.
@@ -24,7 +25,7 @@ pub async fn new_recovery_codes(
     headers: HeaderMap,
     SignedIn(session): SignedIn,
     CsrfForm(_form): CsrfForm<RemoveForm>,
-) -> Result<Response, Response> {
+) -> Result<Response, IdpError> {
     let locale = crate::web::pages::Locale::choose(None, &headers);
     fresh_confirmation(&idp, &session, locale).await?;
     let codes: Vec<String> = (0..10).map(|_| crate::random::activation_code()).collect();
@@ -32,13 +33,9 @@ pub async fn new_recovery_codes(
         .iter()
         .map(|c| llavero_store::hash_secret(&crate::random::normalize_code(c)))
         .collect();
-    if let Err(e) = idp
-        .store
+    idp.store
         .replace_recovery_codes(&session.account_id, &hashes, idp.now())
-        .await
-    {
-        return Err(crate::web::internal(&e));
-    }
+        .await?;
     let detail = json!({"action": "recovery codes generated"});
     record_factor(&idp, &origin, &session.account_id, detail).await;
     Ok(idp.pages.render(
@@ -60,78 +57,62 @@ pub struct RecoveryForm {
     code: String,
 }
 
+impl CsrfToken for RecoveryForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /login/recovery`: instead of the authenticator, a recovery code. The session reaches
 /// only the low level and goes to the account page to enrol a new authenticator.
 pub async fn recovery_login<C: Continuation>(
     State(idp): State<IdpState>,
-    extensions: Extensions,
+    RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<RecoveryForm>,
-) -> Response {
+    CsrfForm(form): CsrfForm<RecoveryForm>,
+) -> Result<Response, IdpError> {
     let locale = crate::web::pages::Locale::choose(None, &headers);
-    if !csrf_valid(&idp, &headers, &form.csrf) {
-        return idp.pages.error(StatusCode::FORBIDDEN, locale, "error_csrf");
-    }
+    let unknown = || {
+        IdpError::Page(
+            idp.pages
+                .error(StatusCode::BAD_REQUEST, locale, "error_request"),
+        )
+    };
     let binding = CsrfSecret::from_request(&idp, &headers).browser_binding();
-    let ceremony = match idp
+    let ceremony = idp
         .store
         .take_ceremony(&form.ceremony, "second_factor", &binding, idp.now())
-        .await
-    {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            return idp
-                .pages
-                .error(StatusCode::BAD_REQUEST, locale, "error_request");
-        }
-        Err(e) => return crate::web::internal(&e),
-    };
-    let Some(account_id) = ceremony.account_id else {
-        return idp
-            .pages
-            .error(StatusCode::BAD_REQUEST, locale, "error_request");
-    };
-    let origin = Origin::of(&extensions, &headers);
+        .await?
+        .ok_or_else(unknown)?;
+    let account_id = ceremony.account_id.ok_or_else(unknown)?;
     let code_hash = llavero_store::hash_secret(&crate::random::normalize_code(&form.code));
-    match idp
+    let used = idp
         .store
         .use_recovery_code(&account_id, &code_hash, idp.now())
-        .await
-    {
-        Ok(true) => {
-            audit::record(
-                &idp,
-                &origin,
-                "login.recovery_code",
-                Some(&account_id),
-                None,
-                json!({"result": "success"}),
-            )
-            .await;
-            let response = finish_login::<C>(
-                &idp,
-                &headers,
-                &origin,
-                account_id,
-                &[Factor::Password, Factor::RecoveryCode],
-                "",
-            )
-            .await;
-            with_location(response, "/account?enrol=1")
-        }
-        Ok(false) => {
-            audit::record(
-                &idp,
-                &origin,
-                "login.recovery_code",
-                Some(&account_id),
-                None,
-                json!({"result": "failure"}),
-            )
-            .await;
-            idp.pages
-                .error(StatusCode::UNAUTHORIZED, locale, "bad_recovery_code")
-        }
-        Err(e) => crate::web::internal(&e),
+        .await?;
+    let result = if used { "success" } else { "failure" };
+    audit::record(
+        &idp,
+        &origin,
+        "login.recovery_code",
+        Some(&account_id),
+        None,
+        json!({"result": result}),
+    )
+    .await;
+    if !used {
+        return Ok(idp
+            .pages
+            .error(StatusCode::UNAUTHORIZED, locale, "bad_recovery_code"));
     }
+    let response = finish_login::<C>(
+        &idp,
+        &headers,
+        &origin,
+        account_id,
+        &[Factor::Password, Factor::RecoveryCode],
+        "",
+    )
+    .await?;
+    Ok(with_location(response, "/account?enrol=1"))
 }

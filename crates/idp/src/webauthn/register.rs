@@ -11,163 +11,119 @@ use webauthn_rs::prelude::{
     Webauthn,
 };
 
-use super::record_factor;
 use super::{
-    CONFIRM_FIRST, CeremonyRequest, begin, checked, credential_id, may_change_factors, passkeys,
-    problem, session_ceremony,
+    AccountCeremonyCall, as_json_redirect, attested_now, begin, credential_id, may_change_factors,
+    passkeys, record_factor, session_ceremony,
 };
-use super::{as_json_redirect, attested_now};
 use crate::audit::Origin;
+use crate::error::{CeremonyError, IdpError};
 use crate::extract::RequestOrigin;
 use crate::factors::Factor;
-use crate::session::current_session;
 use crate::session::{Continuation, finish_login};
-use crate::state::Idp;
-use crate::state::IdpState;
+use crate::state::{Idp, IdpState};
 use llavero_store::StoreError;
 use webauthn_rs::prelude::Credential;
 
 /// `POST /account/webauthn/register/start`: options for a new authenticator.
 pub async fn register_start(
     State(idp): State<IdpState>,
-    headers: HeaderMap,
-    Json(body): Json<CeremonyRequest>,
-) -> Response {
-    let rp = match checked(&idp, &headers, &body.csrf) {
-        Ok(rp) => rp,
-        Err(r) => return r,
-    };
-    let Ok(Some(session)) = current_session(&idp, &headers).await else {
-        return problem(StatusCode::UNAUTHORIZED, "login required");
-    };
-    match may_change_factors(&idp, &session).await {
-        Ok(true) => {}
-        Ok(false) => return problem(StatusCode::FORBIDDEN, CONFIRM_FIRST),
-        Err(e) => return crate::web::internal(&e),
+    AccountCeremonyCall { rp, session, .. }: AccountCeremonyCall,
+) -> Result<Json<Value>, IdpError> {
+    if !may_change_factors(&idp, &session).await? {
+        return Err(CeremonyError::ConfirmFirst.into());
     }
-    let result = async {
-        let user_id = idp
-            .store
-            .webauthn_user_id(&session.account_id, &Uuid::new_v4().to_string())
-            .await?;
-        let existing = idp.store.webauthn_credentials(&session.account_id).await?;
-        let account = idp.store.account(&session.account_id).await?;
-        Ok::<_, llavero_store::StoreError>((user_id, existing, account))
-    }
-    .await;
-    let (user_id, existing, account) = match result {
-        Ok(found) => found,
-        Err(e) => return crate::web::internal(&e),
-    };
-    let Ok(user) = Uuid::parse_str(&user_id) else {
-        return crate::web::internal(&"bad webauthn user id");
-    };
+    let user_id = idp
+        .store
+        .webauthn_user_id(&session.account_id, &Uuid::new_v4().to_string())
+        .await?;
+    let existing = idp.store.webauthn_credentials(&session.account_id).await?;
+    let account = idp.store.account(&session.account_id).await?;
+    let user = Uuid::parse_str(&user_id)
+        .map_err(|e| IdpError::internal(format!("bad webauthn user id: {e}")))?;
     let exclude: Vec<_> = passkeys(&existing)
         .iter()
         .map(|p| p.cred_id().clone())
         .collect();
     let run_label = account.map(|a| a.run.to_string()).unwrap_or_default();
-    let staff = match idp.store.is_staff(&session.account_id).await {
-        Ok(staff) => staff,
-        Err(e) => return crate::web::internal(&e),
-    };
+    let staff = idp.store.is_staff(&session.account_id).await?;
     let policy = idp.config.webauthn_attestation.as_ref();
     let binding = session.handle.clone();
     let account_id = Some(session.account_id.clone());
-    let started = match (policy, staff) {
-        (None, true) => return problem(StatusCode::FORBIDDEN, STAFF_NEEDS_ATTESTATION),
+    let (ceremony, options) = match (policy, staff) {
+        (None, true) => return Err(CeremonyError::StaffWithoutAllowList.into()),
         // Staff: `webauthn-rs`'s attested registration (direct attestation, user verification
         // required, synced authenticators refused, chain and AAGUID checked at finish).
-        (Some(policy), true) => match rp.start_attested_passkey_registration(
-            user,
-            &run_label,
-            &run_label,
-            Some(exclude),
-            policy.ca_list().clone(),
-            None,
-        ) {
-            Ok((options, state)) => {
-                let context = json!({"attested": true});
-                begin(&idp, "register", binding, account_id, &state, context)
-                    .await
-                    .map(|ceremony| (ceremony, json!(options)))
-            }
-            Err(e) => return crate::web::internal(&e),
-        },
+        (Some(policy), true) => {
+            let (options, state) = rp
+                .start_attested_passkey_registration(
+                    user,
+                    &run_label,
+                    &run_label,
+                    Some(exclude),
+                    policy.ca_list().clone(),
+                    None,
+                )
+                .map_err(IdpError::internal)?;
+            let context = json!({"attested": true});
+            let ceremony = begin(&idp, "register", binding, account_id, &state, context).await?;
+            (ceremony, json!(options))
+        }
         // The public: an ordinary registration, asking for attestation when a list is
         // configured (classified at finish; a key off the list is still a second factor).
         (policy, false) => {
-            match rp.start_passkey_registration(user, &run_label, &run_label, Some(exclude)) {
-                Ok((options, state)) => {
-                    let mut options = json!(options);
-                    if let Some(public_key) =
-                        options.get_mut("publicKey").and_then(Value::as_object_mut)
-                    {
-                        // A discoverable credential where the authenticator can make one, so
-                        // the key added here also serves the passkey login (which sends no
-                        // allow-list). `webauthn-rs` asks for `discouraged` and does not check
-                        // the answer, so preferring it is safe.
-                        if let Some(selection) = public_key
-                            .get_mut("authenticatorSelection")
-                            .and_then(Value::as_object_mut)
-                        {
-                            selection.insert("residentKey".into(), json!("preferred"));
-                        }
-                        if policy.is_some() {
-                            public_key.insert("attestation".into(), json!("direct"));
-                        }
-                    }
-                    begin(&idp, "register", binding, account_id, &state, json!({}))
-                        .await
-                        .map(|ceremony| (ceremony, options))
+            let (options, state) = rp
+                .start_passkey_registration(user, &run_label, &run_label, Some(exclude))
+                .map_err(IdpError::internal)?;
+            let mut options = json!(options);
+            if let Some(public_key) = options.get_mut("publicKey").and_then(Value::as_object_mut) {
+                // A discoverable credential where the authenticator can make one, so the key
+                // added here also serves the passkey login (which sends no allow-list).
+                // `webauthn-rs` asks for `discouraged` and does not check the answer, so
+                // preferring it is safe.
+                if let Some(selection) = public_key
+                    .get_mut("authenticatorSelection")
+                    .and_then(Value::as_object_mut)
+                {
+                    selection.insert("residentKey".into(), json!("preferred"));
                 }
-                Err(e) => return crate::web::internal(&e),
+                if policy.is_some() {
+                    public_key.insert("attestation".into(), json!("direct"));
+                }
             }
+            let ceremony = begin(&idp, "register", binding, account_id, &state, json!({})).await?;
+            (ceremony, options)
         }
     };
-    match started {
-        Ok((ceremony, options)) => {
-            Json(json!({"ceremony": ceremony, "options": options})).into_response()
-        }
-        Err(r) => r,
-    }
+    Ok(Json(json!({"ceremony": ceremony, "options": options})))
 }
 
-/// What a staff account is told when its authenticator is not on the allow-list.
-const STAFF_NEEDS_ATTESTATION: &str = "staff accounts can register only a security key on the attestation allow-list (device-bound, with a PIN or biometric)";
-
 /// Finishes a registration: the attested ceremony of a staff account or the ordinary one.
-#[allow(clippy::result_large_err)] // the error is the answer itself, sent at once
 fn finish_registration(
     rp: &Webauthn,
     ceremony: &Ceremony,
     credential: &RegisterPublicKeyCredential,
-) -> Result<Passkey, Response> {
+) -> Result<Passkey, IdpError> {
     let attested = ceremony
         .context
         .get("attested")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let malformed = || problem(StatusCode::BAD_REQUEST, "malformed credential");
     let finished = if attested {
         let state = serde_json::from_str::<AttestedPasskeyRegistration>(&ceremony.state)
-            .map_err(|_| malformed())?;
+            .map_err(|_| CeremonyError::MalformedCredential)?;
         rp.finish_attested_passkey_registration(credential, &state)
             .map(Passkey::from)
     } else {
         let state = serde_json::from_str::<PasskeyRegistration>(&ceremony.state)
-            .map_err(|_| malformed())?;
+            .map_err(|_| CeremonyError::MalformedCredential)?;
         rp.finish_passkey_registration(credential, &state)
     };
     finished.map_err(|e| {
         tracing::info!(error = %e, "webauthn registration refused");
         if attested {
-            problem(StatusCode::BAD_REQUEST, STAFF_NEEDS_ATTESTATION)
+            CeremonyError::NotOnAllowList.into()
         } else {
-            problem(
-                StatusCode::BAD_REQUEST,
-                "the authenticator's answer did not verify",
-            )
+            CeremonyError::RegistrationNotVerified.into()
         }
     })
 }
@@ -177,36 +133,25 @@ pub async fn register_finish<C: Continuation>(
     State(idp): State<IdpState>,
     RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
-    Json(body): Json<CeremonyRequest>,
-) -> Response {
+    AccountCeremonyCall { rp, session, body }: AccountCeremonyCall,
+) -> Result<Response, IdpError> {
     // The start spent a confirmation; the ceremony (this session's, single use, expiring) is
     // that permission.
-    let (rp, session, ceremony) = match session_ceremony(&idp, &headers, &body, "register").await {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+    let ceremony = session_ceremony(&idp, &session, &body.ceremony, "register").await?;
     let now = idp.now();
-    let Ok(credential) = serde_json::from_value::<RegisterPublicKeyCredential>(body.credential)
-    else {
-        return problem(StatusCode::BAD_REQUEST, "malformed credential");
-    };
-    let passkey = match finish_registration(rp, &ceremony, &credential) {
-        Ok(passkey) => passkey,
-        Err(r) => return r,
-    };
+    let credential = serde_json::from_value::<RegisterPublicKeyCredential>(body.credential)
+        .map_err(|_| CeremonyError::MalformedCredential)?;
+    let passkey = finish_registration(&rp, &ceremony, &credential)?;
     let attestation = idp
         .config
         .webauthn_attestation
         .as_ref()
         .and_then(|policy| policy.classify(&passkey));
     // Checked again at finish: the account may have become staff during the ceremony.
-    match idp.store.is_staff(&session.account_id).await {
-        Ok(true) if attestation.is_none() => {
-            record_factor(&idp, &origin, &session.account_id, json!({"action": "refused", "reason": "staff account: attestation not on the allow-list"})).await;
-            return problem(StatusCode::BAD_REQUEST, STAFF_NEEDS_ATTESTATION);
-        }
-        Ok(_) => {}
-        Err(e) => return crate::web::internal(&e),
+    let staff = idp.store.is_staff(&session.account_id).await?;
+    if staff && attestation.is_none() {
+        record_factor(&idp, &origin, &session.account_id, json!({"action": "refused", "reason": "staff account: attestation not on the allow-list"})).await;
+        return Err(CeremonyError::NotOnAllowList.into());
     }
     let name: String = body.name.trim().chars().take(60).collect();
     let stored = WebauthnCredential {
@@ -217,19 +162,14 @@ pub async fn register_finish<C: Continuation>(
         } else {
             name
         },
-        passkey: match serde_json::to_string(&passkey) {
-            Ok(serialized) => serialized,
-            Err(e) => return crate::web::internal(&e),
-        },
+        passkey: serde_json::to_string(&passkey).map_err(IdpError::internal)?,
         synced: false,
         created_at: now,
         last_used_at: None,
         flagged_at: None,
         attestation,
     };
-    if let Err(e) = idp.store.add_webauthn_credential(&stored).await {
-        return crate::web::internal(&e);
-    }
+    idp.store.add_webauthn_credential(&stored).await?;
     let detail = match &stored.attestation {
         Some(a) => {
             json!({"action": "added", "name": stored.name, "attested": true, "aaguid": a.aaguid})
@@ -238,19 +178,16 @@ pub async fn register_finish<C: Continuation>(
     };
     record_factor(&idp, &origin, &session.account_id, detail).await;
     let created = json!({"id": stored.credential_id, "name": stored.name, "attested": stored.attestation.is_some()});
-    match enrolment_return(&idp, &session).await {
-        Ok(Some(request)) => {
-            let key = (passkey, attested_now(&idp, &stored));
-            let resumed =
-                resume_with_new_key::<C>(&idp, &headers, &origin, &session, key, &request);
-            with_status(
-                as_json_redirect(resumed.await, created),
-                StatusCode::CREATED,
-            )
-        }
-        Ok(None) => (StatusCode::CREATED, Json(created)).into_response(),
-        Err(e) => crate::web::internal(&e),
-    }
+    let Some(request) = enrolment_return(&idp, &session).await? else {
+        return Ok((StatusCode::CREATED, Json(created)).into_response());
+    };
+    let key = (passkey, attested_now(&idp, &stored));
+    let resumed =
+        resume_with_new_key::<C>(&idp, &headers, &origin, &session, key, &request).await?;
+    Ok(with_status(
+        as_json_redirect(resumed, created),
+        StatusCode::CREATED,
+    ))
 }
 
 /// The pending authorization `session` returns to after its enrolment, if it was sent to
@@ -287,7 +224,7 @@ async fn resume_with_new_key<C: Continuation>(
     session: &llavero_store::Session,
     key: (Passkey, bool),
     request: &str,
-) -> Response {
+) -> Result<Response, IdpError> {
     let (passkey, attested) = key;
     let credential = Credential::from(passkey);
     let synced = credential.backup_eligible;

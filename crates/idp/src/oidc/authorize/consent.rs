@@ -1,7 +1,7 @@
 //! The consent stage: what the relying party asks for, and the citizen's answer.
 
 use axum::extract::{Query, State};
-use axum::http::{Extensions, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use llavero_store::Session;
 use serde::Deserialize;
@@ -9,27 +9,23 @@ use serde_json::json;
 
 use super::to_client;
 use super::{Fresh, Pending, StepQuery, pending, proceed};
-use crate::audit::{self, Origin};
+use crate::audit;
+use crate::error::{ErrorCode, IdpError};
+use crate::extract::{CsrfForm, CsrfToken, RequestOrigin};
 use crate::session::current_session;
 use crate::state::{Idp, IdpState};
+use crate::web::CsrfSecret;
 use crate::web::pages::{Locale, allow_form_targets};
-use crate::web::see_other;
-use crate::web::{CsrfSecret, csrf_valid};
 
 /// `GET /consent`.
 pub async fn consent_form(
     State(idp): State<IdpState>,
     headers: HeaderMap,
     Query(query): Query<StepQuery>,
-) -> Response {
+) -> Result<Response, IdpError> {
     let csrf = CsrfSecret::from_request(&idp, &headers);
-    let fallback = Locale::choose(None, &headers);
-    let (p, _session) = match consent_context(&idp, &headers, &query.request, &csrf).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (p, _session) = consent_context(&idp, &headers, &query.request, &csrf).await?;
     let locale = Locale::choose(p.params.ui_locales.as_deref(), &headers);
-    let _ = fallback;
     let items: Vec<String> = p
         .params
         .scopes
@@ -58,29 +54,36 @@ pub async fn consent_form(
         p.client.redirect_uris.iter().map(String::as_str),
     );
     csrf.attach(&idp, &mut response);
-    response
+    Ok(response)
 }
 
+/// What both consent steps need: the pending request this browser may continue (an error
+/// page if there is none) and a signed-in citizen (the login page for the request if not).
 async fn consent_context(
     idp: &Idp,
     headers: &HeaderMap,
     request: &str,
     csrf: &CsrfSecret,
-) -> Result<(Pending, Session), Response> {
-    let locale = Locale::choose(None, headers);
-    let p = match pending(idp, request, csrf).await {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            return Err(idp
-                .pages
-                .error(StatusCode::BAD_REQUEST, locale, "error_request"));
-        }
-        Err(e) => return Err(crate::web::internal(&e)),
+) -> Result<(Pending, Session), IdpError> {
+    let Some(p) = pending(idp, request, csrf).await? else {
+        let locale = Locale::choose(None, headers);
+        return Err(IdpError::Page(idp.pages.error(
+            StatusCode::BAD_REQUEST,
+            locale,
+            "error_request",
+        )));
     };
-    match current_session(idp, headers).await {
-        Ok(Some(session)) => Ok((p, session)),
-        Ok(None) => Err(see_other(&format!("/login?request={request}"))),
-        Err(e) => Err(crate::web::internal(&e)),
+    let session = current_session(idp, headers)
+        .await?
+        .ok_or_else(|| IdpError::SignInFirst {
+            location: format!("/login?request={request}"),
+        })?;
+    Ok((p, session))
+}
+
+impl CsrfToken for ConsentForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
     }
 }
 
@@ -98,24 +101,13 @@ pub struct ConsentForm {
 /// `POST /consent`.
 pub async fn consent(
     State(idp): State<IdpState>,
-    extensions: Extensions,
+    RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<ConsentForm>,
-) -> Response {
+    CsrfForm(form): CsrfForm<ConsentForm>,
+) -> Result<Response, IdpError> {
     let csrf = CsrfSecret::from_request(&idp, &headers);
-    if !csrf_valid(&idp, &headers, &form.csrf) {
-        return idp.pages.error(
-            StatusCode::FORBIDDEN,
-            Locale::choose(None, &headers),
-            "error_csrf",
-        );
-    }
-    let (p, session) = match consent_context(&idp, &headers, &form.request, &csrf).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (p, session) = consent_context(&idp, &headers, &form.request, &csrf).await?;
     let now = idp.now();
-    let origin = Origin::of(&extensions, &headers);
     let allowed = form.decision == "allow";
     let detail =
         json!({"scopes": p.params.scopes, "result": if allowed { "given" } else { "denied" }});
@@ -133,20 +125,16 @@ pub async fn consent(
             .store
             .consume_authorization_request(&form.request, now)
             .await;
-        return to_client(
+        return Err(to_client(
             &idp,
             &p.params,
-            "access_denied",
+            ErrorCode::AccessDenied,
             "the citizen did not consent",
-        );
+        ));
     }
-    if let Err(e) = idp
-        .store
+    idp.store
         .put_consent(&session.account_id, &p.client.id, &p.params.scopes, now)
-        .await
-    {
-        return crate::web::internal(&e);
-    }
+        .await?;
     proceed(
         &idp,
         &form.request,

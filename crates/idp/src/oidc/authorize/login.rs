@@ -8,15 +8,17 @@ use llavero_store::Client;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Resume, StepQuery, pending};
+use super::{Pending, Resume, StepQuery, pending};
 use crate::accounts::LoginOutcome;
 use crate::audit::{self, Origin};
+use crate::error::IdpError;
+use crate::extract::{CsrfForm, CsrfToken};
 use crate::factors::Factor;
 use crate::oidc::token::peer;
 use crate::session::finish_login;
 use crate::state::{Idp, IdpState};
 use crate::web::pages::{Locale, allow_form_targets, run_error_key};
-use crate::web::{CsrfSecret, RateClass, csrf_valid, rate_limit};
+use crate::web::{CsrfSecret, RateClass, rate_limit};
 
 /// What the login page shows besides the form.
 #[derive(Default)]
@@ -83,37 +85,51 @@ pub async fn login_form(
     State(idp): State<IdpState>,
     headers: HeaderMap,
     Query(query): Query<StepQuery>,
-) -> Response {
+) -> Result<Response, IdpError> {
     let csrf = CsrfSecret::from_request(&idp, &headers);
     if query.request.is_empty() {
         let view = LoginView {
             notice: query.activated.as_ref().map(|_| "activated"),
             ..LoginView::default()
         };
-        return login_page(
+        return Ok(login_page(
             &idp,
             StatusCode::OK,
             Locale::choose(None, &headers),
             &csrf,
             &view,
-        );
+        ));
     }
-    match pending(&idp, &query.request, &csrf).await {
-        Ok(Some(p)) => {
-            let locale = Locale::choose(p.params.ui_locales.as_deref(), &headers);
-            let view = LoginView {
-                request: &query.request,
-                client: Some(&p.client),
-                ..LoginView::default()
-            };
-            login_page(&idp, StatusCode::OK, locale, &csrf, &view)
-        }
-        Ok(None) => idp.pages.error(
+    let p = pending_or_page(&idp, &query.request, &csrf, &headers).await?;
+    let locale = Locale::choose(p.params.ui_locales.as_deref(), &headers);
+    let view = LoginView {
+        request: &query.request,
+        client: Some(&p.client),
+        ..LoginView::default()
+    };
+    Ok(login_page(&idp, StatusCode::OK, locale, &csrf, &view))
+}
+
+/// The pending request `request` this browser may continue, or the error page that says it
+/// cannot.
+async fn pending_or_page(
+    idp: &Idp,
+    request: &str,
+    csrf: &CsrfSecret,
+    headers: &HeaderMap,
+) -> Result<Pending, IdpError> {
+    pending(idp, request, csrf).await?.ok_or_else(|| {
+        IdpError::Page(idp.pages.error(
             StatusCode::BAD_REQUEST,
-            Locale::choose(None, &headers),
+            Locale::choose(None, headers),
             "error_request",
-        ),
-        Err(e) => crate::web::internal(&e),
+        ))
+    })
+}
+
+impl CsrfToken for LoginForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
     }
 }
 
@@ -135,28 +151,15 @@ pub async fn login(
     State(idp): State<IdpState>,
     extensions: Extensions,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<LoginForm>,
-) -> Response {
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Result<Response, IdpError> {
     let csrf = CsrfSecret::from_request(&idp, &headers);
     let mut locale = Locale::choose(None, &headers);
-    if !csrf_valid(&idp, &headers, &form.csrf) {
-        return idp.pages.error(StatusCode::FORBIDDEN, locale, "error_csrf");
-    }
-    if let Err(limited) = rate_limit(&idp, RateClass::Login, &peer(&extensions)).await {
-        return limited;
-    }
+    rate_limit(&idp, RateClass::Login, &peer(&extensions)).await?;
     let pending = if form.request.is_empty() {
         None
     } else {
-        match pending(&idp, &form.request, &csrf).await {
-            Ok(Some(p)) => Some(p),
-            Ok(None) => {
-                return idp
-                    .pages
-                    .error(StatusCode::BAD_REQUEST, locale, "error_request");
-            }
-            Err(e) => return crate::web::internal(&e),
-        }
+        Some(pending_or_page(&idp, &form.request, &csrf, &headers).await?)
     };
     if let Some(p) = &pending {
         locale = Locale::choose(p.params.ui_locales.as_deref(), &headers);
@@ -172,15 +175,16 @@ pub async fn login(
         };
         login_page(&idp, status, locale, &csrf, &view)
     };
-    let outcome = match crate::accounts::authenticate(&idp, &form.run, &form.password).await {
-        Ok(outcome) => outcome,
-        Err(e) => return crate::web::internal(&e),
-    };
+    let outcome = crate::accounts::authenticate(&idp, &form.run, &form.password)
+        .await
+        .map_err(IdpError::internal)?;
     let origin = Origin::of(&extensions, &headers);
     let client_id = client.map(|c| c.id.as_str());
     let account_id = match outcome {
         LoginOutcome::Success { account_id } => account_id,
-        LoginOutcome::BadRun => return page(StatusCode::BAD_REQUEST, run_error_key(&form.run)),
+        LoginOutcome::BadRun => {
+            return Ok(page(StatusCode::BAD_REQUEST, run_error_key(&form.run)));
+        }
         LoginOutcome::Failed { account_id } => {
             audit::record(
                 &idp,
@@ -191,15 +195,17 @@ pub async fn login(
                 json!({"result": "failure"}),
             )
             .await;
-            return page(StatusCode::UNAUTHORIZED, "bad_credentials");
+            return Ok(page(StatusCode::UNAUTHORIZED, "bad_credentials"));
         }
-        LoginOutcome::Locked => return page(StatusCode::FORBIDDEN, "locked"),
-        LoginOutcome::Busy => return crate::web::busy(&headers, |status| page(status, "busy")),
+        LoginOutcome::Locked => return Ok(page(StatusCode::FORBIDDEN, "locked")),
+        LoginOutcome::Busy => {
+            return Ok(crate::web::busy(&headers, |status| page(status, "busy")));
+        }
         LoginOutcome::Wait { retry_after } => {
-            return crate::web::with_retry_after(
+            return Ok(crate::web::with_retry_after(
                 page(StatusCode::TOO_MANY_REQUESTS, "wait"),
                 retry_after,
-            );
+            ));
         }
     };
     audit::record(
@@ -215,14 +221,14 @@ pub async fn login(
     let high = pending
         .as_ref()
         .is_some_and(|p| p.params.acr == crate::factors::ACR_HIGH);
-    match crate::webauthn::second_factor(&idp, &csrf, &account_id, &form.request, high).await {
-        Ok(Some((ceremony, options))) => {
+    match crate::webauthn::second_factor(&idp, &csrf, &account_id, &form.request, high).await? {
+        Some((ceremony, options)) => {
             let context = json!({"csrf": csrf.form_token(&idp), "ceremony": ceremony, "options": options.to_string()});
             let mut response = flow_page(&idp, "second_factor.html", locale, context, client);
             csrf.attach(&idp, &mut response);
-            response
+            Ok(response)
         }
-        Ok(None) => {
+        None => {
             finish_login::<Resume>(
                 &idp,
                 &headers,
@@ -233,6 +239,5 @@ pub async fn login(
             )
             .await
         }
-        Err(response) => response,
     }
 }

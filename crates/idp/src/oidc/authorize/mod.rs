@@ -20,6 +20,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
 
 use super::request::{AuthParams, error_redirect, join_query};
+use crate::error::{ErrorCode, IdpError};
 use crate::factors::acr_satisfies;
 use crate::session::Continuation;
 use crate::state::Idp;
@@ -34,14 +35,17 @@ struct Fresh {
     consent: bool,
 }
 
-fn to_client(idp: &Idp, params: &AuthParams, error: &str, description: &str) -> Response {
-    see_other(&error_redirect(
-        &params.redirect_uri,
-        params.state.as_deref(),
-        &idp.config.issuer,
-        error,
-        description,
-    ))
+/// The authorization refused: back to the client's redirect URI with `error`.
+fn to_client(idp: &Idp, params: &AuthParams, error: ErrorCode, description: &str) -> IdpError {
+    IdpError::ToClient {
+        location: error_redirect(
+            &params.redirect_uri,
+            params.state.as_deref(),
+            &idp.config.issuer,
+            error,
+            description,
+        ),
+    }
 }
 
 /// Decides the next step of a pending request: log in, consent, or the code.
@@ -52,7 +56,7 @@ async fn proceed(
     client: &Client,
     session: Option<&Session>,
     fresh: Fresh,
-) -> Response {
+) -> Result<Response, IdpError> {
     let now = idp.now();
     let prompt = |p: &str| params.prompt.iter().any(|x| x == p);
     let too_old = |s: &Session| params.max_age.is_some_and(|max| now - s.auth_time > max);
@@ -65,26 +69,25 @@ async fn proceed(
     let Some(session) = session else {
         if prompt("none") {
             let _ = idp.store.consume_authorization_request(id, now).await;
-            return to_client(
+            return Err(to_client(
                 idp,
                 params,
-                "login_required",
+                ErrorCode::LoginRequired,
                 "the citizen is not logged in",
-            );
+            ));
         }
-        return see_other(&format!("/login?request={id}"));
+        return Ok(see_other(&format!("/login?request={id}")));
     };
     if idp.config.require_enrolment && session.acr == crate::factors::ACR_LOW {
-        match idp.store.webauthn_credentials(&session.account_id).await {
-            Ok(keys) if keys.is_empty() => {
-                // The key registered now finishes this login: the registration returns here.
-                if let Err(e) = crate::webauthn::return_after_enrolment(idp, session, id).await {
-                    return crate::web::internal(&e);
-                }
-                return see_other("/account?enrol=required");
-            }
-            Ok(_) => {}
-            Err(e) => return crate::web::internal(&e),
+        if idp
+            .store
+            .webauthn_credentials(&session.account_id)
+            .await?
+            .is_empty()
+        {
+            // The key registered now finishes this login: the registration returns here.
+            crate::webauthn::return_after_enrolment(idp, session, id).await?;
+            return Ok(see_other("/account?enrol=required"));
         }
     }
     if !acr_satisfies(&session.acr, &params.acr) {
@@ -92,36 +95,38 @@ async fn proceed(
         // account has); one made for this request that still falls short cannot be served.
         if logged_in_now(session) || prompt("none") {
             let _ = idp.store.consume_authorization_request(id, now).await;
-            return to_client(
+            return Err(to_client(
                 idp,
                 params,
-                "access_denied",
+                ErrorCode::AccessDenied,
                 "the required authentication level was not reached",
-            );
+            ));
         }
-        return see_other(&format!("/login?request={id}"));
+        return Ok(see_other(&format!("/login?request={id}")));
     }
-    let consented = match idp.store.consent(&session.account_id, &client.id).await {
-        Ok(consent) => consent,
-        Err(e) => return crate::web::internal(&e),
-    };
+    let consented = idp.store.consent(&session.account_id, &client.id).await?;
     let covered = consented.is_some_and(|c| params.scopes.iter().all(|s| c.contains(s)));
     if !fresh.consent && (!covered || prompt("consent")) {
         if prompt("none") {
             let _ = idp.store.consume_authorization_request(id, now).await;
-            return to_client(
+            return Err(to_client(
                 idp,
                 params,
-                "consent_required",
+                ErrorCode::ConsentRequired,
                 "the citizen has not consented",
-            );
+            ));
         }
-        return see_other(&format!("/consent?request={id}"));
+        return Ok(see_other(&format!("/consent?request={id}")));
     }
     issue_code(idp, id, params, session).await
 }
 
-async fn issue_code(idp: &Idp, id: &str, params: &AuthParams, session: &Session) -> Response {
+async fn issue_code(
+    idp: &Idp,
+    id: &str,
+    params: &AuthParams,
+    session: &Session,
+) -> Result<Response, IdpError> {
     let now = idp.now();
     let grant = NewGrant {
         id: crate::random::id(),
@@ -141,20 +146,16 @@ async fn issue_code(idp: &Idp, id: &str, params: &AuthParams, session: &Session)
         nonce: params.nonce.clone(),
         expires_at: now + idp.config.code_secs,
     };
-    match idp
+    let issued_now = idp
         .store
         .issue_code(id, &grant, &hash_secret(&code), &issued, now)
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => {
-            return idp.pages.error(
-                StatusCode::BAD_REQUEST,
-                Locale::choose(params.ui_locales.as_deref(), &HeaderMap::new()),
-                "error_request",
-            );
-        }
-        Err(e) => return crate::web::internal(&e),
+        .await?;
+    if !issued_now {
+        return Err(IdpError::Page(idp.pages.error(
+            StatusCode::BAD_REQUEST,
+            Locale::choose(params.ui_locales.as_deref(), &HeaderMap::new()),
+            "error_request",
+        )));
     }
     let mut query = form_urlencoded::Serializer::new(String::new());
     query.append_pair("code", &code);
@@ -162,7 +163,10 @@ async fn issue_code(idp: &Idp, id: &str, params: &AuthParams, session: &Session)
         query.append_pair("state", state);
     }
     query.append_pair("iss", &idp.config.issuer);
-    see_other(&join_query(&params.redirect_uri, &query.finish()))
+    Ok(see_other(&join_query(
+        &params.redirect_uri,
+        &query.finish(),
+    )))
 }
 
 /// A pending request this browser may continue.
@@ -211,7 +215,12 @@ pub struct StepQuery {
 pub struct Resume;
 
 impl Continuation for Resume {
-    async fn resume(idp: &Idp, headers: &HeaderMap, session: &Session, request: &str) -> Response {
+    async fn resume(
+        idp: &Idp,
+        headers: &HeaderMap,
+        session: &Session,
+        request: &str,
+    ) -> Result<Response, IdpError> {
         let csrf = CsrfSecret::from_request(idp, headers);
         match pending(idp, request, &csrf).await.ok().flatten() {
             Some(p) => {
@@ -225,7 +234,7 @@ impl Continuation for Resume {
                 )
                 .await
             }
-            None => see_other("/account"),
+            None => Ok(see_other("/account")),
         }
     }
 }

@@ -10,14 +10,14 @@ use llavero_store::AuthorizationRequest;
 use serde_json::json;
 
 use super::{Fresh, proceed};
+use crate::error::IdpError;
 use crate::oidc::client_auth::ClientAuth;
 use crate::oidc::request::{AuthParams, RequestError, error_redirect, parse_params, validate};
-use crate::oidc::{OAuthError, no_store};
+use crate::oidc::{ErrorCode, OAuthError, no_store};
 use crate::session::current_session;
 use crate::state::{Idp, IdpState};
 use crate::web::CsrfSecret;
 use crate::web::pages::Locale;
-use crate::web::see_other;
 
 const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 
@@ -25,32 +25,27 @@ const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 const PAR_LIFETIME: i64 = 90;
 
 /// `POST /par` (RFC 9126).
-pub async fn par(State(idp): State<IdpState>, ClientAuth { form, client }: ClientAuth) -> Response {
+pub async fn par(
+    State(idp): State<IdpState>,
+    ClientAuth { form, client }: ClientAuth,
+) -> Result<Response, IdpError> {
     if form.contains_key("request_uri") {
-        return OAuthError::bad(
-            "invalid_request",
+        return Err(OAuthError::bad(
+            ErrorCode::InvalidRequest,
             "request_uri is not allowed at the PAR endpoint",
         )
-        .into_response();
+        .into());
     }
-    let params = match validate(&client, &form) {
-        Ok(params) => params,
-        Err(RequestError::Untrusted) => {
-            return OAuthError::bad(
-                "invalid_request",
-                "redirect_uri is missing or not registered",
-            )
-            .into_response();
+    let params = validate(&client, &form).map_err(|e| match e {
+        RequestError::Untrusted => OAuthError::bad(
+            ErrorCode::InvalidRequest,
+            "redirect_uri is missing or not registered",
+        ),
+        RequestError::Redirect {
+            error, description, ..
         }
-        Err(
-            RequestError::Redirect {
-                error, description, ..
-            }
-            | RequestError::Direct { error, description },
-        ) => {
-            return OAuthError::bad(error, description).into_response();
-        }
-    };
+        | RequestError::Direct { error, description } => OAuthError::bad(error, description),
+    })?;
     let now = idp.now();
     let id = crate::random::token();
     let request = AuthorizationRequest {
@@ -60,9 +55,10 @@ pub async fn par(State(idp): State<IdpState>, ClientAuth { form, client }: Clien
         pushed: true,
         expires_at: now + PAR_LIFETIME,
     };
-    if let Err(e) = idp.store.put_authorization_request(&request, now).await {
-        return OAuthError::server(&e).into_response();
-    }
+    idp.store
+        .put_authorization_request(&request, now)
+        .await
+        .map_err(OAuthError::server)?;
     let mut response = (
         StatusCode::CREATED,
         Json(
@@ -71,7 +67,7 @@ pub async fn par(State(idp): State<IdpState>, ClientAuth { form, client }: Clien
     )
         .into_response();
     no_store(&mut response);
-    response
+    Ok(response)
 }
 
 /// `GET|POST /authorize`.
@@ -89,9 +85,9 @@ pub async fn authorize(
     };
     let csrf = CsrfSecret::from_request(&idp, &headers);
     let locale = Locale::choose(None, &headers);
-    let mut response = match start(&idp, &raw, &headers, &csrf).await {
-        Ok(response) | Err(response) => response,
-    };
+    let mut response = start(&idp, &raw, &headers, &csrf)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
     if response.status().is_client_error() || response.status().is_server_error() {
         return if response.status() == StatusCode::INTERNAL_SERVER_ERROR {
             response
@@ -108,36 +104,30 @@ async fn start(
     raw: &[u8],
     headers: &HeaderMap,
     csrf: &CsrfSecret,
-) -> Result<Response, Response> {
-    let form = parse_params(raw).map_err(|_| StatusCode::BAD_REQUEST.into_response())?;
-    let client_id = form
-        .get("client_id")
-        .ok_or_else(|| StatusCode::BAD_REQUEST.into_response())?;
+) -> Result<Response, IdpError> {
+    let form = parse_params(raw).map_err(|_| IdpError::BadRequest)?;
+    let client_id = form.get("client_id").ok_or(IdpError::BadRequest)?;
     let client = idp
         .store
         .client(client_id)
-        .await
-        .map_err(|e| crate::web::internal(&e))?
-        .ok_or_else(|| StatusCode::BAD_REQUEST.into_response())?;
+        .await?
+        .ok_or(IdpError::BadRequest)?;
     let now = idp.now();
     let id = crate::random::id();
-    let session = current_session(idp, headers)
-        .await
-        .map_err(|e| crate::web::internal(&e))?;
+    let session = current_session(idp, headers).await?;
     let prior_session = session.as_ref().map(|s| s.handle.clone());
     let params = if let Some(request_uri) = form.get("request_uri") {
         let pushed_id = request_uri
             .strip_prefix(REQUEST_URI_PREFIX)
-            .ok_or_else(|| StatusCode::BAD_REQUEST.into_response())?;
+            .ok_or(IdpError::BadRequest)?;
         let pushed = idp
             .store
             .authorization_request(pushed_id, now)
-            .await
-            .map_err(|e| crate::web::internal(&e))?
+            .await?
             .filter(|r| r.pushed && r.client_id == client.id)
-            .ok_or_else(|| StatusCode::BAD_REQUEST.into_response())?;
+            .ok_or(IdpError::BadRequest)?;
         let mut params: AuthParams =
-            serde_json::from_value(pushed.params).map_err(|e| crate::web::internal(&e))?;
+            serde_json::from_value(pushed.params).map_err(IdpError::internal)?;
         params.browser = Some(csrf.browser_binding());
         params.requested_at = now;
         params.prior_session.clone_from(&prior_session);
@@ -148,36 +138,28 @@ async fn start(
             pushed: true,
             expires_at: now + idp.config.request_secs,
         };
-        if !idp
-            .store
-            .take_pushed_request(pushed_id, &next, now)
-            .await
-            .map_err(|e| crate::web::internal(&e))?
-        {
-            return Err(StatusCode::BAD_REQUEST.into_response());
+        if !idp.store.take_pushed_request(pushed_id, &next, now).await? {
+            return Err(IdpError::BadRequest);
         }
         params
     } else {
-        let mut params = match validate(&client, &form) {
-            Ok(params) => params,
-            Err(RequestError::Untrusted | RequestError::Direct { .. }) => {
-                return Err(StatusCode::BAD_REQUEST.into_response());
-            }
-            Err(RequestError::Redirect {
+        let mut params = validate(&client, &form).map_err(|e| match e {
+            RequestError::Untrusted | RequestError::Direct { .. } => IdpError::BadRequest,
+            RequestError::Redirect {
                 redirect_uri,
                 state,
                 error,
                 description,
-            }) => {
-                return Ok(see_other(&error_redirect(
+            } => IdpError::ToClient {
+                location: error_redirect(
                     &redirect_uri,
                     state.as_deref(),
                     &idp.config.issuer,
                     error,
                     description,
-                )));
-            }
-        };
+                ),
+            },
+        })?;
         params.browser = Some(csrf.browser_binding());
         params.requested_at = now;
         params.prior_session.clone_from(&prior_session);
@@ -188,14 +170,11 @@ async fn start(
             pushed: false,
             expires_at: now + idp.config.request_secs,
         };
-        idp.store
-            .put_authorization_request(&request, now)
-            .await
-            .map_err(|e| crate::web::internal(&e))?;
+        idp.store.put_authorization_request(&request, now).await?;
         params
     };
 
-    Ok(proceed(
+    proceed(
         idp,
         &id,
         &params,
@@ -203,5 +182,5 @@ async fn start(
         session.as_ref(),
         Fresh::default(),
     )
-    .await)
+    .await
 }

@@ -73,7 +73,7 @@ impl std::fmt::Debug for Pages {
 
 macro_rules! templates {
     ($env:ident, $($name:literal),*) => {
-        $( $env.add_template($name, include_str!(concat!("../../templates/", $name)))?; )*
+        $( $env.add_template($name, include_str!(concat!("../templates/", $name)))?; )*
     };
 }
 
@@ -104,8 +104,8 @@ impl Pages {
         };
         Ok(Self {
             env,
-            es: parse(include_str!("../../locales/es.json"))?,
-            en: parse(include_str!("../../locales/en.json"))?,
+            es: parse(include_str!("../locales/es.json"))?,
+            en: parse(include_str!("../locales/en.json"))?,
         })
     }
 
@@ -151,7 +151,7 @@ impl Pages {
                 secure_headers(response.headers_mut(), "text/html; charset=utf-8");
                 response
             }
-            Err(e) => super::internal(&e),
+            Err(e) => crate::error::internal(&e),
         }
     }
 
