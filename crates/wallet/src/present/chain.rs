@@ -47,7 +47,7 @@ pub struct Leaf {
 
 fn parse(der: &[u8]) -> Result<X509Certificate<'_>, ChainError> {
     match X509Certificate::from_der(der) {
-        Ok((rest, cert)) if rest.is_empty() => Ok(cert),
+        Ok(([], cert)) => Ok(cert),
         _ => Err(ChainError::Malformed("a certificate does not parse".into())),
     }
 }

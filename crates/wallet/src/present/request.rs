@@ -187,9 +187,8 @@ pub fn verify_signed(
         .map_err(|e| refused(format!("the verifier's certificate: {e}")))?;
     jws.verify(default_backend(), &leaf.key, &AlgorithmPolicy::es256_only())
         .map_err(|_| refused("the request object's signature does not verify"))?;
-    let claims = match jws.unverified_value() {
-        Ok(Value::Object(map)) => map,
-        _ => return Err(refused("the request object is not a JSON object")),
+    let Ok(Value::Object(claims)) = jws.unverified_value() else {
+        return Err(refused("the request object is not a JSON object"));
     };
     let bound = match client_id.split_once(':') {
         Some(("x509_hash", hash)) => hash == leaf.hash,
@@ -317,8 +316,10 @@ fn encryption(metadata: &Value) -> Result<Encryption, WalletError> {
     let offered: Vec<&str> = metadata
         .get("encrypted_response_enc_values_supported")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_else(|| vec!["A128GCM"]);
+        .map_or_else(
+            || vec!["A128GCM"],
+            |a| a.iter().filter_map(Value::as_str).collect(),
+        );
     let enc = ["A128GCM", "A256GCM"]
         .into_iter()
         .find(|e| offered.contains(e))

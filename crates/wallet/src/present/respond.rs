@@ -95,25 +95,22 @@ pub async fn post(
         parameters.insert("state".into(), Value::String(state.clone()));
     }
     let is_error = parameters.contains_key("error");
-    let outbound = match (&request.encryption, is_error) {
-        (Some(encryption), false) => {
-            let jwe = encrypt(encryption, &Value::Object(parameters))?;
-            Outbound::form(&request.response_uri, &[("response", jwe.as_str())])
-        }
-        _ => {
-            let fields: Vec<(String, String)> = parameters
-                .into_iter()
-                .map(|(k, v)| match v {
-                    Value::String(s) => (k, s),
-                    other => (k, other.to_string()),
-                })
-                .collect();
-            let fields: Vec<(&str, &str)> = fields
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            Outbound::form(&request.response_uri, &fields)
-        }
+    let outbound = if let (Some(encryption), false) = (&request.encryption, is_error) {
+        let jwe = encrypt(encryption, &Value::Object(parameters))?;
+        Outbound::form(&request.response_uri, &[("response", jwe.as_str())])
+    } else {
+        let fields: Vec<(String, String)> = parameters
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect();
+        let fields: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Outbound::form(&request.response_uri, &fields)
     };
     wallet.config.urls.check(&request.response_uri)?;
     let answer = wallet.fetch.send(outbound).await?;
