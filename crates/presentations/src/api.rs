@@ -70,7 +70,10 @@ pub async fn token(
 }
 
 /// The relying party a bearer token acts for.
-async fn acting_party(service: &Presentations, headers: &HeaderMap) -> Result<Party, ApiError> {
+async fn acting_party(
+    service: &Presentations,
+    headers: &HeaderMap,
+) -> Result<std::sync::Arc<parties::Ready>, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -81,7 +84,7 @@ async fn acting_party(service: &Presentations, headers: &HeaderMap) -> Result<Pa
         .relying_party_token(&hash_secret(token.trim()), service.now())
         .await?
         .ok_or_else(|| ApiError::invalid_token("unknown or expired token"))?;
-    parties::get(service, &party)
+    parties::ready(service, &party)
         .await
         .map_err(|e| ApiError::server(&e))
 }
@@ -97,7 +100,7 @@ pub async fn create(
     let request: CreateRequest = llavero_credentials::json::from_slice(&body)
         .map_err(|e| ApiError::bad("invalid_request", e.to_string()))?;
     let origin = Origin::of(&extensions, &headers);
-    let created = transactions::create(&service, &origin, &party, request).await?;
+    let created = transactions::create(&service, &origin, &party.party, request).await?;
     let mut response = no_store(serde_json::to_value(&created).map_err(|e| ApiError::server(&e))?);
     *response.status_mut() = axum::http::StatusCode::CREATED;
     Ok(response)
@@ -160,7 +163,13 @@ pub async fn result(
 ) -> Result<Response, ApiError> {
     let party = acting_party(&service, &headers).await?;
     Ok(no_store(
-        read_result(&service, &party.row.id, &id, query.response_code.as_deref()).await?,
+        read_result(
+            &service,
+            &party.party.row.id,
+            &id,
+            query.response_code.as_deref(),
+        )
+        .await?,
     ))
 }
 

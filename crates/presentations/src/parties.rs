@@ -1,6 +1,8 @@
 //! Relying parties: registration (a signing key certified by the presentation authority, what
 //! it may ask for), their API clients, and the client identifiers their requests carry.
 
+use std::sync::Arc;
+
 use llavero_store::{RelyingParty, RelyingPartyClient, hash_secret};
 
 use crate::authority::AuthorityError;
@@ -102,6 +104,50 @@ impl Party {
             .open(&key_label(&self.row.id), &self.row.sealed_private_key)?;
         Ok(PkcsSigner::from_pkcs8(&pkcs8)?)
     }
+}
+
+/// How long a relying party read from the database is used before it is read again: every
+/// request object needs its certificate and signing key, and registrations change only by
+/// operator command (seen by every instance within this time, as the issuer's agencies are).
+pub const CACHE_SECS: i64 = 60;
+
+/// A relying party ready to sign its requests.
+#[derive(Debug)]
+pub struct Ready {
+    /// The relying party.
+    pub party: Party,
+    /// Its request-signing key, opened.
+    pub signer: PkcsSigner,
+}
+
+/// Relying parties by id, with when they were read.
+#[derive(Debug, Default)]
+pub struct PartyCache(std::sync::RwLock<std::collections::HashMap<String, (i64, Arc<Ready>)>>);
+
+/// A relying party by id with its opened key, from the cache when read within
+/// [`CACHE_SECS`] (opening the sealed key and parsing it cost more than the rest of a request).
+pub async fn ready(service: &Presentations, id: &str) -> Result<Arc<Ready>, PartyError> {
+    let now = service.now();
+    {
+        let cache = match service.parties.0.read() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some((at, ready)) = cache.get(id)
+            && now.saturating_sub(*at) < CACHE_SECS
+        {
+            return Ok(Arc::clone(ready));
+        }
+    }
+    let party = get(service, id).await?;
+    let signer = party.signer(service)?;
+    let ready = Arc::new(Ready { party, signer });
+    let mut cache = match service.parties.0.write() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    cache.insert(id.to_owned(), (now, Arc::clone(&ready)));
+    Ok(ready)
 }
 
 /// A relying party by id.

@@ -143,6 +143,8 @@ pub struct Presentations {
     pub trust: Arc<Trust>,
     /// The certificate authority of relying parties.
     pub authority: Authority,
+    /// Relying parties with their opened signing keys, read within the last minute.
+    pub(crate) parties: crate::parties::PartyCache,
 }
 
 impl std::fmt::Debug for Presentations {
@@ -174,6 +176,7 @@ impl Presentations {
             platform,
             trust,
             authority,
+            parties: crate::parties::PartyCache::default(),
         }))
     }
 

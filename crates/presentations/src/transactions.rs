@@ -313,7 +313,7 @@ pub fn vp_formats() -> Value {
 /// certificate in `x5c`, never the root), with the wallet's nonce when it sent one.
 pub fn request_object(
     service: &Presentations,
-    party: &Party,
+    ready: &crate::parties::Ready,
     transaction: &PresentationTransaction,
     wallet_nonce: Option<&str>,
 ) -> Result<String, ApiError> {
@@ -361,10 +361,13 @@ pub fn request_object(
             serde_json::to_vec(&Value::Object(claims)).map_err(|e| ApiError::server(&e))?;
         return Ok(format!("{header}.{}.", URL_SAFE_NO_PAD.encode(payload)));
     }
-    let signer = party.signer(service).map_err(|e| ApiError::server(&e))?;
     let mut header = Header::new("oauth-authz-req+jwt");
-    header.x5c = Some(vec![STANDARD.encode(&party.row.certificate)]);
-    Ok(jws::sign_json(header, &Value::Object(claims), &signer)?)
+    header.x5c = Some(vec![STANDARD.encode(&ready.party.row.certificate)]);
+    Ok(jws::sign_json(
+        header,
+        &Value::Object(claims),
+        &ready.signer,
+    )?)
 }
 
 /// Records a new transaction.

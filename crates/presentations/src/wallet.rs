@@ -28,10 +28,10 @@ async fn signed_request(
         .await?
         .filter(|t| t.responded_at.is_none())
         .ok_or_else(|| ApiError::not_found("unknown, answered or expired request"))?;
-    let party = parties::get(service, &transaction.party_id)
+    let ready = parties::ready(service, &transaction.party_id)
         .await
         .map_err(|e| ApiError::server(&e))?;
-    let jwt = transactions::request_object(service, &party, &transaction, wallet_nonce)?;
+    let jwt = transactions::request_object(service, &ready, &transaction, wallet_nonce)?;
     let mut response = jwt.into_response();
     let headers = response.headers_mut();
     headers.insert(

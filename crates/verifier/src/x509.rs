@@ -250,7 +250,28 @@ pub fn verify_chain(
                 && signed_by(last, cert.public_key(), last_index, crypto).is_ok()
         })
         .ok_or(ChainError::UnknownRoot)?;
-    for (index, cert) in chain.iter().chain(std::iter::once(&root_cert)).enumerate() {
+    within_validity(chain.iter().chain(std::iter::once(&root_cert)), now, skew)?;
+    names_issuer(leaf, issuer)?;
+    let key_identifiers = chain
+        .iter()
+        .chain(std::iter::once(&root_cert))
+        .flat_map(key_ids)
+        .collect();
+    Ok(VerifiedChain {
+        key: key_of(leaf.public_key(), 0)?,
+        root: root.clone(),
+        key_identifiers,
+    })
+}
+
+/// Checks every certificate of the path is within its validity and has no critical extension
+/// this module does not understand.
+fn within_validity<'a, 'c: 'a>(
+    path: impl Iterator<Item = &'a X509Certificate<'c>>,
+    now: UnixTime,
+    skew: i64,
+) -> Result<(), ChainError> {
+    for (index, cert) in path.enumerate() {
         let validity = cert.validity();
         let (not_before, not_after) = (
             validity.not_before.timestamp(),
@@ -277,17 +298,7 @@ pub fn verify_chain(
             });
         }
     }
-    names_issuer(leaf, issuer)?;
-    let key_identifiers = chain
-        .iter()
-        .chain(std::iter::once(&root_cert))
-        .flat_map(key_ids)
-        .collect();
-    Ok(VerifiedChain {
-        key: key_of(leaf.public_key(), 0)?,
-        root: root.clone(),
-        key_identifiers,
-    })
+    Ok(())
 }
 
 fn parse(der: &[u8], index: usize) -> Result<X509Certificate<'_>, ChainError> {
@@ -298,7 +309,7 @@ fn parse(der: &[u8], index: usize) -> Result<X509Certificate<'_>, ChainError> {
         });
     }
     match X509Certificate::from_der(der) {
-        Ok((rest, cert)) if rest.is_empty() => Ok(cert),
+        Ok(([], cert)) => Ok(cert),
         Ok(_) => Err(ChainError::Malformed {
             index,
             why: "trailing bytes after the certificate".into(),
