@@ -11,7 +11,7 @@
 //   3. the wallet opens it at its credential_offer_endpoint (/wallet/offer?credential_offer_uri=…),
 //      shows who offers what (the issuer's display names) and asks for the tx_code;
 //   4. a wrong tx_code (offer by value) is refused by the issuer and the wallet says so, storing
-//      nothing;
+//      nothing and keeping the offer, which the right code then redeems (once);
 //   5. the right one: token, nonce, one proof per key (checked by the library), a batch of SD-JWT
 //      VCs each bound to a different one of the wallet's keys;
 //   6. the credential is on /wallet (its display name) and in /wallet/export.json (our issuer,
@@ -341,6 +341,16 @@ const failures = (async () => {
   assert.deepEqual(JSON.parse(emptyExport).credentials, [], 'nothing stored after a wrong tx_code');
   ok(`an offer by value with a wrong tx_code: the issuer answers invalid_grant, the wallet says so (${refused.status}) and stores nothing`);
 
+  // The offer stays pending: the citizen types the code again, right this time; then it is spent.
+  const retryPage = await browser.get(wrongOpened.location);
+  assert.equal(retryPage.status, 200, `the offer is still there after a wrong tx_code${seen()}`);
+  const retried = await browser.postForm(wrongForm.action, { ...formOf(retryPage, new URL(wrongForm.action).pathname).hidden, tx_code: wrong.txCode });
+  assert.equal(retried.status, 303, `the right tx_code the second time${seen()}`);
+  assert.equal(issued.length, BATCH, `the issuer issued ${issued.length}${seen()}`);
+  const spent = await browser.postForm(wrongForm.action, { ...wrongForm.hidden, tx_code: wrong.txCode });
+  assert.equal(spent.status, 404, `an accepted offer is spent${seen()}`);
+  ok(`the same offer with the right tx_code: ${BATCH} credentials; accepting it again finds nothing (404)`);
+
   // The offer by reference, as an agency's link or QR opens it.
   const claims = { given_name: 'Ana María', member_number: 'B-20461' };
   const offer = await makeOffer(claims);
@@ -359,7 +369,7 @@ const failures = (async () => {
   const accepted = await browser.postForm(accept.action, { ...accept.hidden, tx_code: offer.txCode });
   assert.equal(accepted.status, 303, `accept${seen()}`);
   assert.match(accepted.location, /\/wallet\?notice=received_notice$/, `accept${seen()}`);
-  assert.equal(issued.length, BATCH, `the issuer issued ${issued.length}${seen()}`);
+  assert.equal(issued.length, 2 * BATCH, `the issuer issued ${issued.length}${seen()}`);
   ok(`accepted with the tx_code: token, nonce, ${BATCH} proofs checked by the library, ${BATCH} SD-JWT VCs issued`);
 
   const home = await browser.get(new URL('/wallet', BASE).href);
@@ -367,7 +377,7 @@ const failures = (async () => {
   assert.ok(home.body.includes('Credencial de socio de la biblioteca'), `the credential on /wallet${seen()}`);
   const exported = JSON.parse((await browser.get(new URL('/wallet/export.json', BASE).href)).body);
   const ours = exported.credentials.filter((c) => c.credential_issuer === ISSUER);
-  assert.equal(ours.length, BATCH, `export: ${JSON.stringify(exported).slice(0, 800)}`);
+  assert.equal(ours.length, 2 * BATCH, `export: ${JSON.stringify(exported).slice(0, 800)}`);
   assert.deepEqual(ours.map((c) => c.credential).sort(), [...issued].sort(), 'each credential as issued');
   for (const held of ours) {
     assert.equal(held.credential_configuration_id, CONFIGURATION_ID);
@@ -376,11 +386,11 @@ const failures = (async () => {
   }
   assert.equal(exported.run, RUN);
   const boundKeys = new Set(issued.map((c) => JSON.stringify(jose.decodeJwt(c.split('~')[0]).cnf.jwk)));
-  assert.equal(boundKeys.size, BATCH, 'each credential bound to its own key');
-  ok(`on /wallet by its display name and in /wallet/export.json: ${BATCH} credentials from ${ISSUER}, as issued, valid, one key each`);
+  assert.equal(boundKeys.size, 2 * BATCH, 'each credential bound to its own key');
+  ok(`on /wallet by its display name and in /wallet/export.json: ${2 * BATCH} credentials from ${ISSUER}, as issued, valid, one key each`);
 
   const carpeta = await browser.get(new URL('/account', BASE).href);
-  assert.ok(carpeta.body.includes(`Tienes ${BATCH} documentos en tu billetera.`), `the carpeta counts the documents${seen()}`);
+  assert.ok(carpeta.body.includes(`Tienes ${2 * BATCH} documentos en tu billetera.`), `the carpeta counts the documents${seen()}`);
   assert.ok(carpeta.body.includes('Recibiste un documento en tu billetera'), `the receipt in the history${seen()}`);
   ok('the carpeta (/account) counts the documents and lists the receipt in the history');
 })();
