@@ -19,8 +19,17 @@
   const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   const bin = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4)), (c) => c.charCodeAt(0));
 
+  // This browser holds a discoverable credential of this site (a passkey made or used here). A
+  // hint, not a secret: it only decides whether the passkey button is worth showing.
+  const PASSKEY_HINT = "llavero.passkey";
+  const rememberPasskey = () => { try { localStorage.setItem(PASSKEY_HINT, "1"); } catch (e) { /* storage off */ } };
+  const passkeyHere = () => { try { return localStorage.getItem(PASSKEY_HINT) === "1"; } catch (e) { return false; } };
+
   function creationOptions(o) {
     const pk = o.publicKey;
+    // credProps says whether the authenticator made the credential discoverable (residentKey is
+    // only "preferred"), which is what the passkey hint needs to know.
+    pk.extensions = Object.assign({}, pk.extensions, { credProps: true });
     pk.challenge = bin(pk.challenge);
     pk.user.id = bin(pk.user.id);
     (pk.excludeCredentials || []).forEach((c) => { c.id = bin(c.id); });
@@ -98,7 +107,9 @@
         const name = (document.getElementById("webauthn-name") || {}).value || "";
         const start = await post("/account/webauthn/register/start", { csrf });
         const credential = await navigator.credentials.create(creationOptions(start.options));
+        const made = credential.getClientExtensionResults().credProps;
         const done = await post("/account/webauthn/register/finish", { csrf, ceremony: start.ceremony, name, credential: attestation(credential) });
+        if (made && made.rk) { rememberPasskey(); }
         // Enrolment in the middle of an authorization goes back to it.
         window.location.assign(done.redirect || "/account?changed=1");
       } else {
@@ -111,6 +122,7 @@
         }
         const credential = await navigator.credentials.get(requestOptions(options));
         const done = await post("/login/webauthn/finish", { csrf, ceremony, credential: assertion(credential) });
+        if (root.dataset.mode === "passkey") { rememberPasskey(); }
         window.location.assign(done.redirect);
       }
     } catch (e) {
@@ -132,8 +144,9 @@
   const button = document.getElementById("webauthn-button");
   if (button) { button.addEventListener("click", run); }
   // The passkey button only where a passkey can answer: a browser that offers passkeys to a
-  // page (conditional mediation) lists the discoverable credentials it holds for this site.
-  if (button && root.dataset.mode === "passkey") {
+  // page (conditional mediation) lists the discoverable credentials it holds for this site, and
+  // a browser that made or used a passkey of this site (the hint) holds one.
+  if (button && root.dataset.mode === "passkey" && !passkeyHere()) {
     button.hidden = true;
     const available = PublicKeyCredential.isConditionalMediationAvailable;
     if (available) {

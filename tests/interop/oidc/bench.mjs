@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import * as client from 'openid-client';
 import { Browser } from './browser.mjs';
-import { DEFAULT_CONNECTIONS, DEFAULT_DURATION_S, line, measure, measureRotating } from './measure.mjs';
+import { DEFAULT_CONNECTIONS, DEFAULT_DURATION_S, line, measure, measureFlows, measureRotating } from './measure.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -50,7 +50,7 @@ const browser = new Browser();
  * redirects through the auto-login/consent interaction until the callback, and the code grant
  * is checked (state, nonce, ID token). Returns the token response.
  */
-async function codeFlow(config, redirectUri, scope) {
+async function codeFlow(config, redirectUri, scope, { via = browser, prompt } = {}) {
   const codeVerifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const nonce = client.randomNonce();
@@ -61,11 +61,12 @@ async function codeFlow(config, redirectUri, scope) {
     code_challenge_method: 'S256',
     state,
     nonce,
+    ...(prompt ? { prompt } : {}),
   });
-  let res = await browser.get(authUrl.href);
+  let res = await via.get(authUrl.href);
   for (let hops = 0; !res.location?.startsWith(`${redirectUri}?`); hops++) {
-    assert.ok(hops < 10 && res.location, `no redirect to the callback:\n${browser.recent()}`);
-    res = await browser.get(res.location);
+    assert.ok(hops < 10 && res.location, `no redirect to the callback:\n${via.recent()}`);
+    res = await via.get(res.location);
   }
   const tokens = await client.authorizationCodeGrant(config, new URL(res.location),
     { pkceCodeVerifier: codeVerifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
@@ -129,6 +130,17 @@ try {
   const rotating = await measureRotating(token, basicAuth(ROTATING), families, { connections, duration, log });
   log(`token-rotating: ${rotating.total} requests, latency p50 ${rotating.latency_ms.p50} ms, p99 ${rotating.latency_ms.p99} ms`);
   console.log(line('oidc-provider', 'token-rotating', rotating, { grant_type: 'refresh_token', rotating: true }));
+
+  // Whole flows, each from a fresh browser: PAR, authorization, the interaction (login, then
+  // consent: prompt=consent), the code grant. Server CPU per flow, not wall time.
+  log('measuring flow (PAR, authorize, login, consent, code grant; fresh browser each): server CPU');
+  const flow = await measureFlows(child.pid, async () => {
+    const via = new Browser();
+    await codeFlow(config, CLIENT.redirect_uri, CLIENT.scope, { via, prompt: 'consent' });
+    return via.history.length + 2; // + the PAR and token requests openid-client sends
+  });
+  log(`flow: ${flow.flows} flows, ${flow.cpu_ms_per_1000_flows} CPU-ms per 1,000, ${flow.requests_per_flow} requests each`);
+  console.log(JSON.stringify({ server: 'oidc-provider', endpoint: 'flow', ...flow, requests_per_sec: flow.flows_per_sec }));
 } catch (err) {
   console.error(`bench: FAILED: ${err?.stack ?? err}`);
   process.exitCode = 1;

@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import * as client from 'openid-client';
 import { Browser, findForm } from './browser.mjs';
-import { badRun, DEFAULT_CONNECTIONS, DEFAULT_DURATION_S, line, measure, measureRotating, summary } from './measure.mjs';
+import { badRun, DEFAULT_CONNECTIONS, DEFAULT_DURATION_S, line, measure, measureFlows, measureRotating, summary } from './measure.mjs';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -105,7 +105,7 @@ async function getForm(url, path) {
 }
 
 /** A pushed authorization request (PKCE S256, state, nonce): its URL and what to check. */
-async function newAuthorization(config) {
+async function newAuthorization(config, extra = {}) {
   const pkceCodeVerifier = client.randomPKCECodeVerifier();
   const expectedState = client.randomState();
   const expectedNonce = client.randomNonce();
@@ -116,6 +116,7 @@ async function newAuthorization(config) {
     code_challenge_method: 'S256',
     state: expectedState,
     nonce: expectedNonce,
+    ...extra,
   });
   return { url, checks: { pkceCodeVerifier, expectedState, expectedNonce, idTokenExpected: true } };
 }
@@ -139,6 +140,54 @@ async function tokenSets(config, n) {
   const sets = [];
   for (let i = 0; i < n; i++) sets.push(await tokenSet(config));
   return sets;
+}
+
+/**
+ * The flow measure leaves the password hash out, as the comparison with oidc-provider (which
+ * has no password login) asks: the account's stored hash is replaced by one of the same password
+ * at Argon2id's smallest cost (m=8 KiB, t=1, p=1; made with argon2-cffi), which the server
+ * verifies with the stored parameters. Only for the benchmark's throwaway database.
+ */
+const CHEAP_HASH = '$argon2id$v=19$m=8,t=1,p=1$OuIvjRVAfy8zskCRjndfGw$Ea89azPsrMSZtHU9TGRWscLxTPQVj0nvzJ9mDaFmcQ4';
+
+/** Runs `sql` on the server's database (the SQLite file, or PostgreSQL's URL); its output. */
+function sqlOnDatabase(sql) {
+  const url = process.env.LLAVERO_DATABASE_URL;
+  return url?.startsWith('postgres')
+    ? execFileSync('psql', ['-X', '-q', '-t', '-A', '-v', 'ON_ERROR_STOP=1', url, '-c', sql], { encoding: 'utf8' })
+    : execFileSync('sqlite3', [join(DATA_DIR, 'llavero.db'), sql], { encoding: 'utf8' });
+}
+
+/** The bench account's stored password hash. */
+const passwordHash = () => sqlOnDatabase('SELECT password_hash FROM accounts').trim();
+
+/** Stores `phc` (a PHC string: no quote in it) as the bench account's password hash. */
+const setPasswordHash = (phc) => sqlOnDatabase(`UPDATE accounts SET password_hash = '${phc}'`);
+
+/**
+ * One whole flow from a fresh browser, as a citizen's first visit: PAR, authorization, the
+ * login page, the password, the consent page (prompt=consent), the code grant. Returns the
+ * number of HTTP requests sent to the server.
+ */
+async function flowOnce(config) {
+  const via = new Browser();
+  const auth = await newAuthorization(config, { prompt: 'consent' });
+  let res = await via.get(auth.url.href);
+  for (let hops = 0; !res.location?.startsWith(`${REDIRECT_URI}?`); hops++) {
+    assert.ok(hops < 10, `flow: no redirect to the callback\n${via.recent()}`);
+    if (res.status === 302 || res.status === 303) {
+      res = await via.get(res.location);
+      continue;
+    }
+    assert.equal(res.status, 200, `flow: unexpected answer\n${via.recent()}`);
+    const path = /action="[^"]*\/consent"/.test(res.body) ? '/consent' : '/login';
+    const form = findForm(res.body, res.url, path);
+    const answer = path === '/login' ? { run: PERSON.run, password: PASSWORD } : { decision: 'allow' };
+    res = await via.postForm(form.action, { ...form.hidden, ...answer });
+  }
+  const t = await client.authorizationCodeGrant(config, new URL(res.location), auth.checks);
+  assert.ok(t.access_token && t.id_token, 'flow: the code grant gave no access or ID token');
+  return via.history.length + 2; // + the PAR and token requests openid-client sends
 }
 
 /** POST /login: a fixed CSRF cookie and token; every answer must be 303 (to /account). */
@@ -210,6 +259,19 @@ try {
   result = await measureRotating(tokenUrl, basic, families, { connections, duration, warmup: WARMUP_S, log });
   log(`token: ${result.total} requests, latency p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms`);
   console.log(line(SERVER, 'token', result, { grant_type: 'refresh_token', rotating: true }));
+
+  // Whole flows from fresh browsers, server CPU per flow (the server's pid from bench_all).
+  const pid = Number(process.env.LLAVERO_BENCH_PID);
+  if (pid > 0) {
+    const stored = passwordHash();
+    setPasswordHash(CHEAP_HASH);
+    log('measuring flow (PAR, authorize, login page, password at the smallest Argon2id cost, consent, code grant; ' +
+      'fresh browser each): server CPU');
+    const flow = await measureFlows(pid, () => flowOnce(config));
+    log(`flow: ${flow.flows} flows, ${flow.cpu_ms_per_1000_flows} CPU-ms per 1,000, ${flow.requests_per_flow} requests each`);
+    console.log(JSON.stringify({ server: SERVER, endpoint: 'flow', ...flow, requests_per_sec: flow.flows_per_sec }));
+    setPasswordHash(stored);
+  }
 
   // Password login: the CSRF pair of one GET /login (stateless: HMAC of the cookie's secret).
   const loginUrl = new URL('/login', BASE).href;

@@ -10,6 +10,8 @@
 //
 // measureRotating does the same for the refresh_token grant of a server that rotates refresh
 // tokens: each connection owns one token family and always sends the family's newest token.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -158,6 +160,49 @@ export async function measureRotating(tokenUrl, basic, newFamilies, {
     if (label === 'measure') return summary(r, connections, seconds);
   }
   throw new Error('duration must be a positive number of seconds');
+}
+
+/** Clock ticks per second of /proc's CPU counters (`getconf CLK_TCK`, 100 on Linux). */
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU time (user + system) the process `pid` has used so far, in milliseconds (Linux /proc). */
+export function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // After "pid (comm) ", fields start at the state (field 3): utime is field 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
+}
+
+/**
+ * Whole login flows, each from a fresh browser, measured by the CPU the server process `pid`
+ * uses rather than by wall time (the load generator shares the machine). `flow()` runs one
+ * flow and returns how many HTTP requests it sent to the server. After `warmup` flows, runs
+ * `flows` of them on `concurrency` workers and returns
+ * `{ flows, concurrency, cpu_ms_per_1000_flows, requests_per_flow, flows_per_sec }`.
+ */
+export async function measureFlows(pid, flow, { flows = 300, concurrency = 4, warmup = 20 } = {}) {
+  for (let i = 0; i < warmup; i++) await flow();
+  const requests = [];
+  const started = process.hrtime.bigint();
+  const before = cpuMs(pid);
+  let next = 0;
+  const worker = async () => {
+    while (next < flows) {
+      next += 1;
+      requests.push(await flow());
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const cpu = cpuMs(pid) - before;
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const sum = requests.reduce((a, b) => a + b, 0);
+  return {
+    flows: requests.length,
+    concurrency,
+    cpu_ms_per_1000_flows: Math.round((cpu * 1000) / requests.length),
+    requests_per_flow: Math.round((sum / requests.length) * 100) / 100,
+    flows_per_sec: Math.round((requests.length / seconds) * 10) / 10,
+  };
 }
 
 /** The one-line JSON report of a measure: `{server, endpoint, requests_per_sec, connections, duration_s}` (+ `extra`). */

@@ -367,6 +367,26 @@ try {
   await page.waitForURL(/\/consent\?request=/);
   ok('the carpeta: sections as landmarks; a consent withdrawn from Permisos after a confirmation, audited; the service asks again');
 
+  // "Entrar con una llave de acceso" with the key added from the account page, in a browser that
+  // does not offer conditional mediation: the button shows because this browser made a
+  // discoverable credential here, and the passkey alone logs the citizen in.
+  const noConditionalMediation = () => Object.defineProperty(PublicKeyCredential, 'isConditionalMediationAvailable',
+    { value: undefined, configurable: true });
+  await context.addInitScript(noConditionalMediation);
+  await page.goto(new URL('/login', BASE_URL).href);
+  assert.equal(await page.evaluate(() => typeof PublicKeyCredential.isConditionalMediationAvailable), 'undefined');
+  assert.ok(await page.isVisible('#webauthn-button'), 'the passkey button, in a browser that made a passkey here');
+  await Promise.all([page.waitForURL(/\/account$/), page.click('#webauthn-button')]);
+  ok('the key added from the account page logs in alone ("Entrar con una llave de acceso"), without conditional mediation');
+  const elsewhere = await browser.newContext({ locale: 'es-CL' });
+  await elsewhere.addInitScript(noConditionalMediation);
+  const elsewherePage = await elsewhere.newPage();
+  await elsewherePage.goto(new URL('/login', BASE_URL).href);
+  assert.equal(await elsewherePage.isVisible('#webauthn-button'), false,
+    'no passkey button in a browser without conditional mediation that never made a passkey here');
+  await elsewhere.close();
+  ok('no passkey button where no passkey can answer');
+
   // A passkey login on a device that has none: the browser's NotAllowedError, in plain words.
   const passkeyMessages = [];
   for (const [lang, locale] of [['es', 'es-CL'], ['en', 'en-US']]) {
