@@ -163,7 +163,10 @@ struct Carpeta {
 /// How many audit entries the carpeta reads: the newest [`HISTORY_SHOWN`] are listed, and all of
 /// them are searched for the relying parties the citizen presented documents to.
 const HISTORY_READ: i64 = 500;
-/// How many entries "where I used my identity" lists (the JSON download has them all).
+/// How many entries "where I used my identity" lists at first, so that the sections after it
+/// stay a short scroll away on a phone.
+const HISTORY_SHORT: usize = 10;
+/// How many it lists on request (`?historial=todo`; the JSON download has them all).
 const HISTORY_SHOWN: usize = 50;
 
 async fn load_carpeta(
@@ -191,14 +194,26 @@ async fn load_carpeta(
     }))
 }
 
-/// The carpeta ciudadana (`/account`): the citizen's data, their documents, where they used
-/// their identity, the permissions they gave, and their security.
+/// The carpeta with the short history.
 async fn account_page(
     idp: &Idp,
     headers: &HeaderMap,
     notice: Option<&str>,
     error: Option<&str>,
     status: StatusCode,
+) -> Response {
+    carpeta_page(idp, headers, (notice, error), status, HISTORY_SHORT).await
+}
+
+/// The carpeta ciudadana (`/account`): the citizen's data, their documents, where they used
+/// their identity (the newest `history_shown` entries), the permissions they gave, and their
+/// security.
+async fn carpeta_page(
+    idp: &Idp,
+    headers: &HeaderMap,
+    (notice, error): (Option<&str>, Option<&str>),
+    status: StatusCode,
+    history_shown: usize,
 ) -> Response {
     let locale = Locale::choose(None, headers);
     let session = match current_session(idp, headers).await {
@@ -226,8 +241,9 @@ async fn account_page(
         .collect();
     let shown = carpeta
         .history
-        .get(..HISTORY_SHOWN)
+        .get(..history_shown)
         .unwrap_or(&carpeta.history);
+    let more_history = carpeta.history.len() > shown.len() && history_shown < HISTORY_SHOWN;
     let history = history_rows(idp, locale, shown, &names);
     let presented = presented_to(idp, locale, &carpeta.history);
     let documents = idp
@@ -261,6 +277,7 @@ async fn account_page(
             "presented": presented,
             "sessions": sessions,
             "history": history,
+            "more_history": more_history,
             "keys": crate::webauthn::key_rows(idp, locale, &carpeta.keys, |t| idp.config.time_zone.format(t)),
             "time_zone": idp.config.time_zone.name(),
             "recovery_left": carpeta.recovery_left,
@@ -488,7 +505,12 @@ pub async fn account(
     } else {
         query.changed.is_some().then_some("factor_changed")
     };
-    account_page(&idp, &headers, notice, None, StatusCode::OK).await
+    let shown = if query.historial.as_deref() == Some("todo") {
+        HISTORY_SHOWN
+    } else {
+        HISTORY_SHORT
+    };
+    carpeta_page(&idp, &headers, (notice, None), StatusCode::OK, shown).await
 }
 
 /// `?enrol=1` after a login with a recovery code, `?enrol=required` when the provider requires a
@@ -505,6 +527,9 @@ pub struct AccountQuery {
     /// After a consent was withdrawn.
     #[serde(default)]
     withdrawn: Option<String>,
+    /// `todo`: the longer history.
+    #[serde(default)]
+    historial: Option<String>,
 }
 
 /// `POST /account/sessions/end-others`: after a factor change, ends every other session.

@@ -249,46 +249,26 @@ pub async fn pending_offer(
 }
 
 /// Accepts the citizen's pending offer `id`: token, nonce, proofs, credentials. Returns the ids
-/// of the credentials stored.
+/// of the credentials stored. A `tx_code` the issuer refuses leaves the offer pending, so the
+/// citizen can type it again (the issuer limits the tries); once the issuer grants a token the
+/// offer is spent, and a second acceptance of it finds nothing.
 pub async fn accept_offer(
     wallet: &Wallet,
     citizen: &Citizen,
     id: &str,
     tx_code: Option<&str>,
 ) -> Result<Vec<String>, WalletError> {
-    let pending = wallet
+    let pending = pending_offer(wallet, citizen, id).await?;
+    let token = redeem(wallet, &pending, tx_code).await?;
+    if wallet
         .store
         .take_wallet_pending(&citizen.account_id, "offer", id, wallet.now())
         .await?
-        .ok_or(WalletError::NotFound)?;
-    let pending: PendingOffer =
-        serde_json::from_str(&pending.body).map_err(|e| WalletError::Internal(e.to_string()))?;
-    let grant = pending
-        .offer
-        .grants
-        .pre_authorized_code
-        .as_ref()
-        .ok_or_else(|| WalletError::Refused("no pre-authorized code".into()))?;
-    let mut form = vec![
-        ("grant_type", PRE_AUTHORIZED_GRANT),
-        ("pre-authorized_code", grant.pre_authorized_code.as_str()),
-    ];
-    let tx_code = tx_code.map(str::trim).filter(|c| !c.is_empty());
-    if let (Some(_), Some(code)) = (&grant.tx_code, tx_code) {
-        form.push(("tx_code", code));
+        .is_none()
+    {
+        // Accepted at the same time in another tab: that acceptance receives the credentials.
+        return Err(WalletError::NotFound);
     }
-    let token = json_of(
-        wallet,
-        Outbound::form(&pending.token_endpoint, &form),
-        MAX_METADATA_BYTES,
-    )
-    .await
-    .map_err(|e| match e {
-        WalletError::Remote(m) if m.contains("invalid_grant") => {
-            WalletError::Refused("the code is wrong or the offer expired".into())
-        }
-        other => other,
-    })?;
     let access_token = token
         .get("access_token")
         .and_then(Value::as_str)
@@ -317,6 +297,42 @@ pub async fn accept_offer(
         stored.extend(request_one(wallet, citizen, &exchange, configuration_id).await?);
     }
     Ok(stored)
+}
+
+/// The token exchange of a pre-authorized offer, with the `tx_code` the citizen typed. An
+/// `invalid_grant` (a wrong code, or an offer the issuer no longer honours) is the citizen's to
+/// fix, so it is refused in those words rather than reported as the issuer's failure.
+async fn redeem(
+    wallet: &Wallet,
+    pending: &PendingOffer,
+    tx_code: Option<&str>,
+) -> Result<Value, WalletError> {
+    let grant = pending
+        .offer
+        .grants
+        .pre_authorized_code
+        .as_ref()
+        .ok_or_else(|| WalletError::Refused("no pre-authorized code".into()))?;
+    let mut form = vec![
+        ("grant_type", PRE_AUTHORIZED_GRANT),
+        ("pre-authorized_code", grant.pre_authorized_code.as_str()),
+    ];
+    let tx_code = tx_code.map(str::trim).filter(|c| !c.is_empty());
+    if let (Some(_), Some(code)) = (&grant.tx_code, tx_code) {
+        form.push(("tx_code", code));
+    }
+    json_of(
+        wallet,
+        Outbound::form(&pending.token_endpoint, &form),
+        MAX_METADATA_BYTES,
+    )
+    .await
+    .map_err(|e| match e {
+        WalletError::Remote(m) if m.contains("invalid_grant") => {
+            WalletError::Refused("the code is wrong or the offer expired".into())
+        }
+        other => other,
+    })
 }
 
 /// What one credential request needs of the offer's token exchange.

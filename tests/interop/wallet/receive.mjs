@@ -6,10 +6,12 @@
 // the issuer's side. The citizen's side is plain HTML forms with a cookie jar (../oidc/browser.mjs)
 // against a running `llavero serve`:
 //   1. a person, an activation code and the activation; a login (session cookie);
-//   2. the issuer makes a pre-authorized offer with a numeric tx_code, by reference;
+//   2. the issuer (identifier with a path, so its metadata and keys are at 1.0's well-known
+//      locations) makes pre-authorized offers with a numeric tx_code, by value and by reference;
 //   3. the wallet opens it at its credential_offer_endpoint (/wallet/offer?credential_offer_uri=…),
 //      shows who offers what (the issuer's display names) and asks for the tx_code;
-//   4. a wrong tx_code is refused by the issuer and the wallet says so, storing nothing;
+//   4. a wrong tx_code (offer by value) is refused by the issuer and the wallet says so, storing
+//      nothing and keeping the offer, which the right code then redeems (once);
 //   5. the right one: token, nonce, one proof per key (checked by the library), a batch of SD-JWT
 //      VCs each bound to a different one of the wallet's keys;
 //   6. the credential is on /wallet (its display name) and in /wallet/export.json (our issuer,
@@ -106,7 +108,11 @@ const server = createServer((req, res) => {
 });
 server.listen(0, '127.0.0.1');
 await new Promise((resolve) => server.once('listening', resolve));
-const ISSUER = `http://127.0.0.1:${server.address().port}`;
+const ORIGIN = `http://127.0.0.1:${server.address().port}`;
+// An issuer identifier with a path, as an agency under a shared host has: its metadata is at
+// the 1.0 location (/.well-known/openid-credential-issuer/biblioteca), its keys at
+// /.well-known/jwt-vc-issuer/biblioteca (SD-JWT VC §5).
+const ISSUER = `${ORIGIN}/biblioteca`;
 /** What the issuer saw, for a failure message. */
 const issuerLog = [];
 
@@ -171,18 +177,18 @@ async function bodyOf(req) {
 const asRequest = (req, url) => ({ method: req.method, url, headers: new Headers(req.headers) });
 
 async function handle(req, res) {
-  const url = new URL(req.url, ISSUER);
+  const url = new URL(req.url, ORIGIN);
   const path = url.pathname;
-  if (req.method === 'GET' && path === '/.well-known/openid-credential-issuer') return send(res, 200, credentialIssuerMetadata);
-  if (req.method === 'GET' && path === '/.well-known/oauth-authorization-server') return send(res, 200, authorizationServerMetadata);
-  if (req.method === 'GET' && path === '/jwks') return send(res, 200, { keys: [issuerJwk] });
+  if (req.method === 'GET' && path === '/.well-known/openid-credential-issuer/biblioteca') return send(res, 200, credentialIssuerMetadata);
+  if (req.method === 'GET' && path === '/.well-known/oauth-authorization-server/biblioteca') return send(res, 200, authorizationServerMetadata);
+  if (req.method === 'GET' && path === '/biblioteca/jwks') return send(res, 200, { keys: [issuerJwk] });
   // SD-JWT VC §5: JWT VC Issuer Metadata, where a wallet finds the key that signs credentials.
-  if (req.method === 'GET' && path === '/.well-known/jwt-vc-issuer') return send(res, 200, { issuer: ISSUER, jwks: { keys: [issuerJwk] } });
-  if (req.method === 'GET' && path.startsWith('/offers/')) {
-    const offer = offers.get(path.slice('/offers/'.length));
+  if (req.method === 'GET' && path === '/.well-known/jwt-vc-issuer/biblioteca') return send(res, 200, { issuer: ISSUER, jwks: { keys: [issuerJwk] } });
+  if (req.method === 'GET' && path.startsWith('/biblioteca/offers/')) {
+    const offer = offers.get(path.slice('/biblioteca/offers/'.length));
     return offer ? send(res, 200, offer.object) : send(res, 404, { error: 'not_found' });
   }
-  if (req.method === 'POST' && path === '/token') {
+  if (req.method === 'POST' && path === '/biblioteca/token') {
     const form = Object.fromEntries(new URLSearchParams(await bodyOf(req)));
     const parsed = authorizationServer.parseAccessTokenRequest({ accessTokenRequest: form, request: asRequest(req, url.href) });
     if (parsed.grant.grantType !== preAuthorizedCodeGrantIdentifier) {
@@ -214,12 +220,12 @@ async function handle(req, res) {
     issuerLog.push(`POST /token -> 200 (tx_code ${parsed.grant.txCode ? 'given' : 'absent'})`);
     return send(res, 200, response);
   }
-  if (req.method === 'POST' && path === '/nonce') {
+  if (req.method === 'POST' && path === '/biblioteca/nonce') {
     const cNonce = jose.base64url.encode(randomBytes(24));
     nonces.set(cNonce, Date.now() + 300_000);
     return send(res, 200, issuer.createNonceResponse({ cNonce, cNonceExpiresIn: 300 }));
   }
-  if (req.method === 'POST' && path === '/credential') {
+  if (req.method === 'POST' && path === '/biblioteca/credential') {
     const text = await bodyOf(req);
     const { tokenPayload } = await resourceServer.verifyResourceRequest({
       request: asRequest(req, url.href),
@@ -257,8 +263,8 @@ async function handle(req, res) {
   return send(res, 404, { error: 'not_found' });
 }
 
-/** A pre-authorized offer by reference, with a numeric tx_code. */
-async function makeOffer(claims) {
+/** A pre-authorized offer with a numeric tx_code, by reference or (`byValue`) by value. */
+async function makeOffer(claims, { byValue = false } = {}) {
   const id = jose.base64url.encode(randomBytes(12));
   const code = jose.base64url.encode(randomBytes(24));
   const txCode = String(randomInt(0, 1_000_000)).padStart(6, '0');
@@ -271,10 +277,10 @@ async function makeOffer(claims) {
         tx_code: { input_mode: 'numeric', length: 6, description: 'El código que te enviamos por correo' },
       },
     },
-    credentialOfferUri: `${ISSUER}/offers/${id}`,
+    credentialOfferUri: byValue ? undefined : `${ISSUER}/offers/${id}`,
   });
   offers.set(id, { object: credentialOfferObject, code, txCode, claims, expiresAt: Date.now() + 600_000 });
-  return { link: credentialOffer, txCode, uri: `${ISSUER}/offers/${id}` };
+  return { link: credentialOffer, txCode, query: credentialOffer.slice(credentialOffer.indexOf('?')) };
 }
 
 // ------------------------------------------------------------------------------ the citizen
@@ -319,9 +325,11 @@ const failures = (async () => {
   assert.equal(metadata.credential_offer_endpoint, new URL('/wallet/offer', BASE).href, JSON.stringify(metadata));
   ok(`the wallet's metadata names its credential_offer_endpoint ${metadata.credential_offer_endpoint}`);
 
-  // An offer the citizen gets wrong: the issuer refuses the tx_code, the wallet stores nothing.
-  const wrong = await makeOffer({ given_name: 'Ana María', member_number: 'B-1' });
-  const wrongOpened = await browser.get(`${metadata.credential_offer_endpoint}?credential_offer_uri=${encodeURIComponent(wrong.uri)}`);
+  // An offer by value that the citizen gets wrong: the issuer refuses the tx_code, the wallet
+  // stores nothing.
+  const wrong = await makeOffer({ given_name: 'Ana María', member_number: 'B-1' }, { byValue: true });
+  assert.match(wrong.link, /^openid-credential-offer:\/\/\?credential_offer=/);
+  const wrongOpened = await browser.get(`${metadata.credential_offer_endpoint}${wrong.query}`);
   assert.equal(wrongOpened.status, 303, `open offer${seen()}`);
   const wrongPage = await browser.get(wrongOpened.location);
   const wrongForm = formOf(wrongPage, `${new URL(wrongOpened.location).pathname}/accept`);
@@ -331,14 +339,23 @@ const failures = (async () => {
   assert.ok(issuerLog.some((l) => l.includes("invalid_grant: Invalid 'tx_code' provided")), `the issuer refused the tx_code${seen()}`);
   const emptyExport = await (await browser.get(new URL('/wallet/export.json', BASE).href)).body;
   assert.deepEqual(JSON.parse(emptyExport).credentials, [], 'nothing stored after a wrong tx_code');
-  ok(`a wrong tx_code: the issuer answers invalid_grant, the wallet says so (${refused.status}) and stores nothing`);
+  ok(`an offer by value with a wrong tx_code: the issuer answers invalid_grant, the wallet says so (${refused.status}) and stores nothing`);
+
+  // The offer stays pending: the citizen types the code again, right this time; then it is spent.
+  const retryPage = await browser.get(wrongOpened.location);
+  assert.equal(retryPage.status, 200, `the offer is still there after a wrong tx_code${seen()}`);
+  const retried = await browser.postForm(wrongForm.action, { ...formOf(retryPage, new URL(wrongForm.action).pathname).hidden, tx_code: wrong.txCode });
+  assert.equal(retried.status, 303, `the right tx_code the second time${seen()}`);
+  assert.equal(issued.length, BATCH, `the issuer issued ${issued.length}${seen()}`);
+  const spent = await browser.postForm(wrongForm.action, { ...wrongForm.hidden, tx_code: wrong.txCode });
+  assert.equal(spent.status, 404, `an accepted offer is spent${seen()}`);
+  ok(`the same offer with the right tx_code: ${BATCH} credentials; accepting it again finds nothing (404)`);
 
   // The offer by reference, as an agency's link or QR opens it.
   const claims = { given_name: 'Ana María', member_number: 'B-20461' };
   const offer = await makeOffer(claims);
   assert.match(offer.link, /^openid-credential-offer:\/\/\?credential_offer_uri=/);
-  const query = offer.link.slice(offer.link.indexOf('?'));
-  const opened = await browser.get(`${metadata.credential_offer_endpoint}${query}`);
+  const opened = await browser.get(`${metadata.credential_offer_endpoint}${offer.query}`);
   assert.equal(opened.status, 303, `open offer${seen()}`);
   const offerPage = await browser.get(opened.location);
   assert.equal(offerPage.status, 200, `offer page${seen()}`);
@@ -352,7 +369,7 @@ const failures = (async () => {
   const accepted = await browser.postForm(accept.action, { ...accept.hidden, tx_code: offer.txCode });
   assert.equal(accepted.status, 303, `accept${seen()}`);
   assert.match(accepted.location, /\/wallet\?notice=received_notice$/, `accept${seen()}`);
-  assert.equal(issued.length, BATCH, `the issuer issued ${issued.length}${seen()}`);
+  assert.equal(issued.length, 2 * BATCH, `the issuer issued ${issued.length}${seen()}`);
   ok(`accepted with the tx_code: token, nonce, ${BATCH} proofs checked by the library, ${BATCH} SD-JWT VCs issued`);
 
   const home = await browser.get(new URL('/wallet', BASE).href);
@@ -360,7 +377,7 @@ const failures = (async () => {
   assert.ok(home.body.includes('Credencial de socio de la biblioteca'), `the credential on /wallet${seen()}`);
   const exported = JSON.parse((await browser.get(new URL('/wallet/export.json', BASE).href)).body);
   const ours = exported.credentials.filter((c) => c.credential_issuer === ISSUER);
-  assert.equal(ours.length, BATCH, `export: ${JSON.stringify(exported).slice(0, 800)}`);
+  assert.equal(ours.length, 2 * BATCH, `export: ${JSON.stringify(exported).slice(0, 800)}`);
   assert.deepEqual(ours.map((c) => c.credential).sort(), [...issued].sort(), 'each credential as issued');
   for (const held of ours) {
     assert.equal(held.credential_configuration_id, CONFIGURATION_ID);
@@ -369,11 +386,11 @@ const failures = (async () => {
   }
   assert.equal(exported.run, RUN);
   const boundKeys = new Set(issued.map((c) => JSON.stringify(jose.decodeJwt(c.split('~')[0]).cnf.jwk)));
-  assert.equal(boundKeys.size, BATCH, 'each credential bound to its own key');
-  ok(`on /wallet by its display name and in /wallet/export.json: ${BATCH} credentials from ${ISSUER}, as issued, valid, one key each`);
+  assert.equal(boundKeys.size, 2 * BATCH, 'each credential bound to its own key');
+  ok(`on /wallet by its display name and in /wallet/export.json: ${2 * BATCH} credentials from ${ISSUER}, as issued, valid, one key each`);
 
   const carpeta = await browser.get(new URL('/account', BASE).href);
-  assert.ok(carpeta.body.includes(`Tienes ${BATCH} documentos en tu billetera.`), `the carpeta counts the documents${seen()}`);
+  assert.ok(carpeta.body.includes(`Tienes ${2 * BATCH} documentos en tu billetera.`), `the carpeta counts the documents${seen()}`);
   assert.ok(carpeta.body.includes('Recibiste un documento en tu billetera'), `the receipt in the history${seen()}`);
   ok('the carpeta (/account) counts the documents and lists the receipt in the history');
 })();
