@@ -151,7 +151,7 @@ async fn issue_code(
         .issue_code(id, &grant, &hash_secret(&code), &issued, now)
         .await?;
     if !issued_now {
-        return Err(IdpError::Page(idp.pages.error(
+        return Err(IdpError::page(idp.pages.error(
             StatusCode::BAD_REQUEST,
             Locale::choose(params.ui_locales.as_deref(), &HeaderMap::new()),
             "error_request",
