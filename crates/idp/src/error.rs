@@ -135,6 +135,7 @@ impl OAuthError {
     }
 
     /// A 500 `server_error` whose cause is logged, not sent.
+    #[allow(clippy::needless_pass_by_value)] // taken by value for `.map_err(OAuthError::server)`
     pub fn server(cause: impl std::fmt::Display) -> Self {
         let reference = crate::random::id();
         tracing::error!(%reference, error = %cause, "internal error");
@@ -317,7 +318,7 @@ pub enum IdpError {
     /// A page for the citizen (an error page in their language, the form again with what was
     /// wrong), rendered with the provider's templates by the handler that knows the page.
     #[error("answered with a page ({})", .0.status())]
-    Page(Response),
+    Page(Box<Response>),
     /// The database failed: 500, the cause logged with a reference.
     #[error("store: {0}")]
     Store(#[from] llavero_store::StoreError),
@@ -328,7 +329,14 @@ pub enum IdpError {
 }
 
 impl IdpError {
+    /// A page the handler rendered for the citizen.
+    #[must_use]
+    pub fn page(page: Response) -> Self {
+        Self::Page(Box::new(page))
+    }
+
     /// An internal failure with its cause (logged when answered, never sent).
+    #[allow(clippy::needless_pass_by_value)] // taken by value for `.map_err(IdpError::internal)`
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         Self::Internal(cause.to_string())
     }
@@ -372,7 +380,7 @@ impl IntoResponse for IdpError {
                 }
             }
             Self::TooManyRequests { retry_after } => too_many(retry_after),
-            Self::Page(page) => page,
+            Self::Page(page) => *page,
             Self::Store(e) => internal(&e),
             Self::Internal(e) => internal(&e),
         }

@@ -38,7 +38,7 @@ where
         let headers = request.headers().clone();
         let axum::Form(form) = axum::Form::<T>::from_request(request, idp).await?;
         if !csrf_valid(idp, &headers, form.csrf()) {
-            return Err(IdpError::Page(idp.pages.error(
+            return Err(IdpError::page(idp.pages.error(
                 StatusCode::FORBIDDEN,
                 Locale::choose(None, &headers),
                 "error_csrf",

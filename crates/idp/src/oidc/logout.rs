@@ -56,7 +56,7 @@ pub async fn logout(
     // A hint this provider did not sign, a client the hint was not for, an unregistered
     // redirect: the logout page says the request cannot be served.
     let refused = || {
-        IdpError::Page(
+        IdpError::page(
             idp.pages
                 .error(StatusCode::BAD_REQUEST, locale, "error_logout"),
         )

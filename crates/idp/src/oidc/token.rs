@@ -157,7 +157,7 @@ async fn authorization_code(
         .store
         .redeem_code(&hash_secret(code), now)
         .await
-        .map_err(|e| OAuthError::server(e))?
+        .map_err(OAuthError::server)?
     {
         CodeRedemption::Unknown => return Err(invalid("unknown code")),
         CodeRedemption::Replayed => {
@@ -198,7 +198,7 @@ async fn authorization_code(
             (&refresh_hash, now + idp.config.refresh_token_secs),
         )
         .await
-        .map_err(|e| OAuthError::server(e))?;
+        .map_err(OAuthError::server)?;
     idp.refresh_grants
         .remember(refresh_hash, issued.grant.clone());
     audit::append(
@@ -233,7 +233,7 @@ async fn refresh(
             .store
             .refresh_token_grant(&old_hash, &client.id)
             .await
-            .map_err(|e| OAuthError::server(e))?
+            .map_err(OAuthError::server)?
             .ok_or_else(unknown_refresh_token)?,
     };
     let entry = issued_event(origin, &grant, "refresh_token");
@@ -250,7 +250,7 @@ async fn refresh(
     };
     let (rotation, seq) = write_queue::rotate(idp.writes.as_ref(), &idp.store, rotation)
         .await
-        .map_err(|e| OAuthError::server(e))?;
+        .map_err(OAuthError::server)?;
     if let Some(seq) = seq {
         audit::appended_at(idp, seq).await;
     }
@@ -322,7 +322,7 @@ async fn respond(
         if grant.scope.split(' ').any(|s| s == "openid") {
             let id_token = claims::id_token(idp, client, grant, nonce)
                 .await
-                .map_err(|e| OAuthError::server(e))?;
+                .map_err(OAuthError::server)?;
             obj.insert("id_token".into(), id_token.into());
         }
         if let Some(details) = super::credentials::token_details(&grant.scope) {

@@ -24,7 +24,7 @@ pub(super) async fn fresh_confirmation(
     if may_change_factors(idp, session).await? {
         Ok(())
     } else {
-        Err(IdpError::Page(idp.pages.error(
+        Err(IdpError::page(idp.pages.error(
             StatusCode::FORBIDDEN,
             locale,
             "reauth_needed",
@@ -68,7 +68,7 @@ pub async fn remove(
         .remove_webauthn_credential(&session.account_id, &form.credential)
         .await?;
     if !removed {
-        return Err(IdpError::Page(idp.pages.error(
+        return Err(IdpError::page(idp.pages.error(
             StatusCode::BAD_REQUEST,
             locale,
             "key_last",

@@ -73,7 +73,7 @@ pub async fn recovery_login<C: Continuation>(
 ) -> Result<Response, IdpError> {
     let locale = crate::web::pages::Locale::choose(None, &headers);
     let unknown = || {
-        IdpError::Page(
+        IdpError::page(
             idp.pages
                 .error(StatusCode::BAD_REQUEST, locale, "error_request"),
         )

@@ -67,7 +67,7 @@ async fn consent_context(
 ) -> Result<(Pending, Session), IdpError> {
     let Some(p) = pending(idp, request, csrf).await? else {
         let locale = Locale::choose(None, headers);
-        return Err(IdpError::Page(idp.pages.error(
+        return Err(IdpError::page(idp.pages.error(
             StatusCode::BAD_REQUEST,
             locale,
             "error_request",

@@ -119,7 +119,7 @@ async fn pending_or_page(
     headers: &HeaderMap,
 ) -> Result<Pending, IdpError> {
     pending(idp, request, csrf).await?.ok_or_else(|| {
-        IdpError::Page(idp.pages.error(
+        IdpError::page(idp.pages.error(
             StatusCode::BAD_REQUEST,
             Locale::choose(None, headers),
             "error_request",

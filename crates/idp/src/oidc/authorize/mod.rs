@@ -78,17 +78,17 @@ async fn proceed(
         }
         return Ok(see_other(&format!("/login?request={id}")));
     };
-    if idp.config.require_enrolment && session.acr == crate::factors::ACR_LOW {
-        if idp
+    if idp.config.require_enrolment
+        && session.acr == crate::factors::ACR_LOW
+        && idp
             .store
             .webauthn_credentials(&session.account_id)
             .await?
             .is_empty()
-        {
-            // The key registered now finishes this login: the registration returns here.
-            crate::webauthn::return_after_enrolment(idp, session, id).await?;
-            return Ok(see_other("/account?enrol=required"));
-        }
+    {
+        // The key registered now finishes this login: the registration returns here.
+        crate::webauthn::return_after_enrolment(idp, session, id).await?;
+        return Ok(see_other("/account?enrol=required"));
     }
     if !acr_satisfies(&session.acr, &params.acr) {
         // Step-up: a session from before this request logs in again (with every factor the
@@ -151,7 +151,7 @@ async fn issue_code(
         .issue_code(id, &grant, &hash_secret(&code), &issued, now)
         .await?;
     if !issued_now {
-        return Err(IdpError::Page(idp.pages.error(
+        return Err(IdpError::page(idp.pages.error(
             StatusCode::BAD_REQUEST,
             Locale::choose(params.ui_locales.as_deref(), &HeaderMap::new()),
             "error_request",
