@@ -190,14 +190,62 @@ async function flowOnce(config) {
   return via.history.length + 2; // + the PAR and token requests openid-client sends
 }
 
-/** POST /login: a fixed CSRF cookie and token; every answer must be 303 (to /account). */
-async function measureLogin(loginUrl, csrfCookie, csrfToken) {
-  const body = new URLSearchParams({ csrf: csrfToken, request: '', run: PERSON.run, password: PASSWORD }).toString();
+/**
+ * A valid RUN for `n` (mod-11 check digit), formatted: the login measure's accounts.
+ * One account per connection, since every attempt is counted against its account until it
+ * succeeds: concurrent logins of one account are refused with 429 by design.
+ */
+function runOf(n) {
+  const digits = String(20_000_000 + n);
+  let sum = 0;
+  [...digits].reverse().forEach((d, i) => { sum += Number(d) * (2 + (i % 6)); });
+  const dv = 11 - (sum % 11);
+  const dotted = digits.replace(/\B(?=(\d{3})+$)/g, '.');
+  return `${dotted}-${dv === 11 ? '0' : dv === 10 ? 'K' : dv}`;
+}
+
+/** Imports and activates one account per connection for the login measure; their RUNs. */
+async function loginAccounts() {
+  const runs = Array.from({ length: connections }, (_, i) => runOf(i + 1));
+  const work = mkdtempSync(join(tmpdir(), 'llavero-bench-'));
+  try {
+    const file = join(work, 'registry.jsonl');
+    writeFileSync(file, runs.map((run, i) => JSON.stringify({ ...PERSON, run, document_serial: `B${String(i).padStart(9, '0')}` }))
+      .join('\n') + '\n');
+    llavero('registry', 'import', file);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  for (const [i, run] of runs.entries()) {
+    const { code } = JSON.parse(llavero('account', 'activation-code', run));
+    const via = new Browser();
+    const page = await via.get(new URL('/activate', BASE).href);
+    const form = findForm(page.body, page.url, '/activate');
+    const done = await via.postForm(form.action, { ...form.hidden, run, code, serial: `B${String(i).padStart(9, '0')}`,
+      password: PASSWORD, password_confirm: PASSWORD });
+    assert.equal(done.status, 303, `POST /activate for ${run}: ${done.status}: ${done.body.slice(0, 300)}`);
+  }
+  return runs;
+}
+
+/**
+ * POST /login: a fixed CSRF cookie and token, each connection logging in its own account of
+ * `runs`; every answer must be 303 (to /account).
+ */
+async function measureLogin(loginUrl, csrfCookie, csrfToken, runs) {
   const headers = { cookie: `llavero_csrf=${csrfCookie}`, 'content-type': 'application/x-www-form-urlencoded' };
+  const path = new URL(loginUrl).pathname;
   for (const [seconds, label] of [[WARMUP_S, 'warm-up'], [loginDuration, 'measure']]) {
+    let assigned = 0;
     const r = await new Promise((done, fail) => {
-      autocannon({ url: loginUrl, method: 'POST', headers, body, connections, duration: seconds, timeout: 10 },
-        (err, result) => (err ? fail(err) : done(result)));
+      autocannon({
+        url: loginUrl, method: 'POST', headers, connections, duration: seconds, timeout: 10,
+        setupClient(connection) {
+          const run = runs[assigned++ % runs.length];
+          const body = new URLSearchParams({ csrf: csrfToken, request: '', run, password: PASSWORD }).toString();
+          connection.setRequests([{ method: 'POST', path, headers, body }]);
+        },
+      }, (err, result) => (err ? fail(err) : done(result)));
     });
     const codes = Object.keys(r.statusCodeStats ?? {});
     if (r.errors + r.timeouts > 0 || r.requests.total === 0 || codes.some((c) => c !== '303')) {
@@ -282,7 +330,8 @@ try {
   const csrfCookie = fresh.jar.get('llavero_csrf');
   assert.ok(csrfCookie && loginForm.hidden.csrf, 'GET /login gave no llavero_csrf cookie or csrf token');
   log(`measuring login (password, Argon2id): ${connections} connections, ${loginDuration} s (after a ${WARMUP_S} s warm-up)`);
-  result = await measureLogin(loginUrl, csrfCookie, loginForm.hidden.csrf);
+  const runs = await loginAccounts();
+  result = await measureLogin(loginUrl, csrfCookie, loginForm.hidden.csrf, runs);
   log(`login: ${result.total} requests, latency p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms`);
   console.log(line(SERVER, 'login', result, { method: 'password' }));
 } catch (err) {
