@@ -130,15 +130,17 @@ pub async fn read_result(
     let answered = transaction.responded_at.is_some();
     let Some(result) = transaction.result.as_ref().filter(|_| answered) else {
         // Open: a refused attempt (its codes and description) is shown, the wait goes on.
-        let mut pending = json!({"status": "pending", "expires_at": transaction.expires_at});
-        if let Some(refusal) = transaction
+        let refusal = transaction
             .result
             .as_deref()
-            .and_then(|r| serde_json::from_str::<Value>(r).ok())
-        {
-            pending["last_refusal"] = refusal;
+            .and_then(|r| serde_json::from_str::<Value>(r).ok());
+        let mut pending = serde_json::Map::new();
+        pending.insert("status".into(), "pending".into());
+        pending.insert("expires_at".into(), transaction.expires_at.into());
+        if let Some(refusal) = refusal {
+            pending.insert("last_refusal".into(), refusal);
         }
-        return Ok(pending);
+        return Ok(Value::Object(pending));
     };
     if let Some(expected) = &transaction.response_code_hash
         && !response_code.is_some_and(|c| hashes_equal(expected, &hash_secret(c)))

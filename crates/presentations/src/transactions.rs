@@ -149,6 +149,34 @@ fn check_transaction_data(data: &[String], query: &DcqlQuery) -> Result<(), ApiE
     Ok(())
 }
 
+/// The client identifier of transaction `id` under `prefix`; `redirect_uri` only where the
+/// service allows it (development).
+fn client_id(
+    service: &Presentations,
+    party: &Party,
+    prefix: ClientIdPrefix,
+    id: &str,
+) -> Result<String, ApiError> {
+    Ok(match prefix {
+        ClientIdPrefix::RedirectUri if service.config.dangerous_allow_redirect_uri_client_ids => {
+            format!("redirect_uri:{}", response_uri(service, id))
+        }
+        ClientIdPrefix::RedirectUri => {
+            return Err(ApiError::bad(
+                "invalid_request",
+                "redirect_uri client identifiers (unsigned requests) are for development only \
+                 and are not enabled on this service",
+            ));
+        }
+        prefix => party.client_id(prefix).ok_or_else(|| {
+            ApiError::bad(
+                "invalid_request",
+                "x509_san_dns needs a registered DNS name",
+            )
+        })?,
+    })
+}
+
 /// Creates a transaction for `party`, refusing anything beyond its registration.
 pub async fn create(
     service: &Presentations,
@@ -198,24 +226,7 @@ pub async fn create(
         ));
     }
     let id = random_token();
-    let client_id = match request.client_id_prefix {
-        ClientIdPrefix::RedirectUri if service.config.dangerous_allow_redirect_uri_client_ids => {
-            format!("redirect_uri:{}", response_uri(service, &id))
-        }
-        ClientIdPrefix::RedirectUri => {
-            return Err(ApiError::bad(
-                "invalid_request",
-                "redirect_uri client identifiers (unsigned requests) are for development only \
-                 and are not enabled on this service",
-            ));
-        }
-        prefix => party.client_id(prefix).ok_or_else(|| {
-            ApiError::bad(
-                "invalid_request",
-                "x509_san_dns needs a registered DNS name",
-            )
-        })?,
-    };
+    let client_id = client_id(service, party, request.client_id_prefix, &id)?;
     let key_id = random_token();
     let key = ResponseKey::generate(&key_id)?;
     let now = service.now();

@@ -1186,6 +1186,23 @@ async fn outcomes_are_audited_without_claims() {
     }
 }
 
+/// Creates `body`, answers with `credential` presented, returns the status and the result.
+async fn authority_answer(w: &World, credential: String, body: Value) -> (StatusCode, Value) {
+    let created = w.created(body).await;
+    let id = created["transaction_id"].as_str().unwrap().to_owned();
+    let request = w.fetch_request(&id, false).await;
+    let vp = w.present(
+        &credential,
+        &[age_18()],
+        request["client_id"].as_str().unwrap(),
+        request["nonce"].as_str().unwrap(),
+    );
+    let (status, _) = w
+        .respond_encrypted(&id, &request, json!({"identity_card": [vp]}))
+        .await;
+    (status, w.result(&id, None).await.1)
+}
+
 /// DCQL `trusted_authorities` of type `aki`: only a credential whose issuer chain holds the
 /// named key identifier answers; an issuer known only from the trust list, or under another
 /// authority, does not. Other authority types are refused when the transaction is created.
@@ -1197,23 +1214,8 @@ async fn trusted_authorities_by_key_identifier_are_honoured() {
             "meta": {"vct_values": [IDENTITY_CARD]}, "claims": [{"path": ["age_equal_or_over", "18"]}],
             "trusted_authorities": [{"type": "aki", "values": values}]}]}})
     };
-    async fn answer(w: &World, credential: String, body: Value) -> (StatusCode, Value) {
-        let created = w.created(body).await;
-        let id = created["transaction_id"].as_str().unwrap().to_owned();
-        let request = w.fetch_request(&id, false).await;
-        let vp = w.present(
-            &credential,
-            &[age_18()],
-            request["client_id"].as_str().unwrap(),
-            request["nonce"].as_str().unwrap(),
-        );
-        let (status, _) = w
-            .respond_encrypted(&id, &request, json!({"identity_card": [vp]}))
-            .await;
-        (status, w.result(&id, None).await.1)
-    }
     let ski = w.pki.root_ski.clone();
-    let (status, result) = answer(&w, w.x509_card(), query(json!([ski]))).await;
+    let (status, result) = authority_answer(&w, w.x509_card(), query(json!([ski]))).await;
     assert_eq!(status, StatusCode::OK, "{result}");
     assert_eq!(result["status"], "verified", "{result}");
     assert_eq!(
@@ -1222,14 +1224,15 @@ async fn trusted_authorities_by_key_identifier_are_honoured() {
     );
     // An issuer from the trust list has no chain to match.
     let card = w.identity_card(&w.issuer, IDENTITY_CARD, 3);
-    let (status, result) = answer(&w, card, query(json!([ski]))).await;
+    let (status, result) = authority_answer(&w, card, query(json!([ski]))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         result["last_refusal"]["reason"], "untrusted_authority",
         "{result}"
     );
     // Another authority's identifier.
-    let (status, result) = answer(&w, w.x509_card(), query(json!(["c29tZW9uZS1lbHNl"]))).await;
+    let (status, result) =
+        authority_answer(&w, w.x509_card(), query(json!(["c29tZW9uZS1lbHNl"]))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         result["last_refusal"]["reason"], "untrusted_authority",
