@@ -22,6 +22,7 @@
 pub mod api;
 pub mod audit;
 pub mod authority;
+pub mod cache;
 pub mod demo;
 pub mod error;
 pub mod jwe;

@@ -120,33 +120,20 @@ pub struct Ready {
     pub signer: PkcsSigner,
 }
 
-/// Relying parties by id, with when they were read.
-#[derive(Debug, Default)]
-pub struct PartyCache(std::sync::RwLock<std::collections::HashMap<String, (i64, Arc<Ready>)>>);
-
 /// A relying party by id with its opened key, from the cache when read within
 /// [`CACHE_SECS`] (opening the sealed key and parsing it cost more than the rest of a request).
 pub async fn ready(service: &Presentations, id: &str) -> Result<Arc<Ready>, PartyError> {
     let now = service.now();
+    if let Some(ready) = service
+        .parties
+        .get::<Ready>(id, now.saturating_sub(CACHE_SECS - 1))
     {
-        let cache = match service.parties.0.read() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Some((at, ready)) = cache.get(id)
-            && now.saturating_sub(*at) < CACHE_SECS
-        {
-            return Ok(Arc::clone(ready));
-        }
+        return Ok(ready);
     }
     let party = get(service, id).await?;
     let signer = party.signer(service)?;
     let ready = Arc::new(Ready { party, signer });
-    let mut cache = match service.parties.0.write() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    cache.insert(id.to_owned(), (now, Arc::clone(&ready)));
+    service.parties.put(id, now, Arc::clone(&ready));
     Ok(ready)
 }
 

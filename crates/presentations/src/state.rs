@@ -144,7 +144,7 @@ pub struct Presentations {
     /// The certificate authority of relying parties.
     pub authority: Authority,
     /// Relying parties with their opened signing keys, read within the last minute.
-    pub(crate) parties: crate::parties::PartyCache,
+    pub(crate) parties: crate::cache::TimedCache,
 }
 
 impl std::fmt::Debug for Presentations {
@@ -176,7 +176,7 @@ impl Presentations {
             platform,
             trust,
             authority,
-            parties: crate::parties::PartyCache::default(),
+            parties: crate::cache::TimedCache::default(),
         }))
     }
 
