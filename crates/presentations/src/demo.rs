@@ -237,6 +237,20 @@ pub async fn back(headers: HeaderMap, Query(query): Query<Lang>) -> Response {
     }
 }
 
+/// A claim's name in plain words (the claim's own name when it is not one the demo asks for).
+fn claim_label<'a>(en: bool, name: &'a str) -> &'a str {
+    let (es, english_text) = match name {
+        "given_name" => ("Nombres", "Given names"),
+        "family_name" => ("Apellidos", "Family names"),
+        "run" => ("RUN", "RUN"),
+        "age_equal_or_over" => ("Edad mínima", "Minimum age"),
+        "classes" => ("Clases de licencia", "Licence classes"),
+        "licence_expiry" => ("Vencimiento de la licencia", "Licence expiry"),
+        _ => return name,
+    };
+    if en { english_text } else { es }
+}
+
 fn answer_html(en: bool, result: &Value) -> String {
     if *field(result, "status") != "verified" {
         let reason = field(result, "description").as_str().unwrap_or_default();
@@ -285,7 +299,12 @@ fn answer_html(en: bool, result: &Value) -> String {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                let _ = write!(out, "<dt>{}</dt><dd>{}</dd>", escape(name), escape(&shown));
+                let _ = write!(
+                    out,
+                    r#"<dt>{}</dt><dd translate="no">{}</dd>"#,
+                    escape(claim_label(en, name)),
+                    escape(&shown)
+                );
             }
         }
     }

@@ -109,7 +109,7 @@ try {
   const page = await context.newPage();
   const cdp = await devtoolsOf(page);
   await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
     options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
   });
 
@@ -214,23 +214,32 @@ try {
     `${left.length ? `; optional left out: ${left.join(', ')}` : '; none optional'}`);
 
   // Share: present.js runs the key confirmation, then the form goes and the wallet answers.
+  const signatures = async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId }))
+    .credentials.reduce((sum, c) => sum + c.signCount, 0);
+  const signedBefore = await signatures();
   await Promise.all([
     page.waitForURL((u) => u.href.startsWith(`${BASE}/verifier/demo/`) && u.searchParams.has('response_code'), { timeout: 30000 }),
     page.click('#share-form button[type=submit]'),
   ]);
   await page.waitForFunction(() => !/Esperando/.test(document.querySelector('main').textContent));
+  assert.ok(await signatures() > signedBefore, 'the key signed the confirmation');
   await audit(page, 'verifier-answer', 'es');
   const answer = await page.textContent('main');
   for (const value of ['Violeta Andrea', '17777777']) {
     assert.ok(answer.replace(/[.]/g, '').includes(value), `the verified answer shows ${value}: ${answer.slice(0, 500)}`);
   }
-  ok('confirmed with the key; back at the relying party with the verified answer');
+  for (const label of ['Nombres', 'Apellidos', 'RUN']) {
+    assert.ok(answer.includes(label), `the answer names ${label} in plain words`);
+  }
+  assert.ok(!/given_name|family_name/.test(answer), `no claim names in the answer: ${answer.slice(0, 500)}`);
+  ok('confirmed with the key; back at the relying party with the verified answer, in plain words');
 
   await page.goto(`${BASE}/account#historial`);
   await audit(page, 'account', 'es');
   const history = await page.textContent('#historial');
-  assert.ok(/Verificador de demostración|presenta|mostr|compart/i.test(history),
-    `the history lists the presentation: ${history.slice(0, 800)}`);
+  const shown = JSON.parse(readFileSync(new URL('../../../crates/idp/locales/es.json', import.meta.url), 'utf8'))
+    .event_wallet_presented;
+  assert.ok(history.includes(shown), `the history lists the presentation ("${shown}"): ${history.slice(0, 800)}`);
   ok('the carpeta\'s history lists the presentation');
   ok(`pages audited at 320/390/1280 px with axe-core: ${audited.join(', ')}`);
 } finally {
