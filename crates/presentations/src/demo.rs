@@ -22,6 +22,13 @@ use crate::transactions::{self, CreateRequest};
 /// The demo relying party's id.
 pub const DEMO_PARTY: &str = "demo";
 
+/// Where the wallet sends the citizen back after a same-device answer (registered for the demo
+/// relying party); the browser's cookie says which transaction it was.
+pub const RETURN_PATH: &str = "/verifier/demo/return";
+
+/// The cookie that remembers this browser's demo transaction and language.
+const RETURN_COOKIE: &str = "llavero_demo";
+
 /// `?lang=`.
 #[derive(Debug, Default, Deserialize)]
 pub struct Lang {
@@ -55,7 +62,7 @@ fn render(en: bool, title: &str, body: &str, refresh: bool) -> Response {
 <meta name="viewport" content="width=device-width, initial-scale=1">{refresh}
 <title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:0 auto;padding:1rem;line-height:1.5}}
-button,a.button{{display:block;width:100%;padding:.9rem;margin:.5rem 0;font-size:1.1rem;border-radius:.5rem;border:2px solid #1a4d8f;background:#1a4d8f;color:#fff;text-align:center;text-decoration:none}}
+button,a.button{{display:block;box-sizing:border-box;width:100%;padding:.9rem;margin:.5rem 0;font-size:1.1rem;border-radius:.5rem;border:2px solid #1a4d8f;background:#1a4d8f;color:#fff;text-align:center;text-decoration:none}}
 img{{width:100%;max-width:20rem;display:block;margin:1rem auto}}
 dl{{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem}}:focus{{outline:3px solid #e0a000}}</style>
 </head><body><main><h1>{title}</h1>{body}</main></body></html>"#
@@ -135,12 +142,20 @@ pub async fn start(
     let party = parties::get(&service, DEMO_PARTY)
         .await
         .map_err(|_| ApiError::not_found("the demo relying party is not registered"))?;
+    // Same-device: back to this page, when the registration allows it (older ones do not).
+    let back = service.url(RETURN_PATH);
+    let redirect_uri = party
+        .registration
+        .redirect_uris
+        .contains(&back)
+        .then_some(back);
     let created = transactions::create(
         &service,
         &Origin::of(&extensions, &headers),
         &party,
         CreateRequest {
             preset: Some(form.preset),
+            redirect_uri,
             ..CreateRequest::default()
         },
     )
@@ -150,11 +165,90 @@ pub async fn start(
     } else {
         "es"
     };
-    Ok(Redirect::to(&format!(
+    let secure = if service.url("").starts_with("https:") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{RETURN_COOKIE}={}.{lang}; Path=/verifier/demo; Max-Age=900; HttpOnly; SameSite=Lax{secure}",
+        created.transaction_id
+    );
+    let mut response = Redirect::to(&format!(
         "/verifier/demo/{}?lang={lang}",
         created.transaction_id
     ))
-    .into_response())
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// `GET /verifier/demo/return?response_code=…`: the same-device answer's way back; the
+/// browser's cookie names the transaction, whose page then reads the answer.
+pub async fn back(headers: HeaderMap, Query(query): Query<Lang>) -> Response {
+    let remembered = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == RETURN_COOKIE)
+        .and_then(|(_, value)| value.rsplit_once('.'))
+        .filter(|(id, _)| {
+            !id.is_empty()
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    match (remembered, query.response_code.as_deref()) {
+        (Some((id, lang)), Some(code)) => {
+            let lang = if lang == "en" { "en" } else { "es" };
+            Redirect::to(&format!(
+                "/verifier/demo/{id}?lang={lang}&response_code={}",
+                encode(code)
+            ))
+            .into_response()
+        }
+        _ => {
+            let en = english(&query);
+            render(
+                en,
+                if en { "Your answer" } else { "Su respuesta" },
+                &format!(
+                    r#"<p>{}</p><a class="button" href="/verifier/demo?lang={}">{}</a>"#,
+                    if en {
+                        "This request has expired or was already read."
+                    } else {
+                        "Esta solicitud expiró o ya fue leída."
+                    },
+                    if en { "en" } else { "es" },
+                    if en {
+                        "Ask again"
+                    } else {
+                        "Preguntar de nuevo"
+                    }
+                ),
+                false,
+            )
+        }
+    }
+}
+
+/// A claim's name in plain words (the claim's own name when it is not one the demo asks for).
+fn claim_label<'a>(en: bool, name: &'a str) -> &'a str {
+    let (es, english_text) = match name {
+        "given_name" => ("Nombres", "Given names"),
+        "family_name" => ("Apellidos", "Family names"),
+        "run" => ("RUN", "RUN"),
+        "age_equal_or_over" => ("Edad mínima", "Minimum age"),
+        "classes" => ("Clases de licencia", "Licence classes"),
+        "licence_expiry" => ("Vencimiento de la licencia", "Licence expiry"),
+        _ => return name,
+    };
+    if en { english_text } else { es }
 }
 
 fn answer_html(en: bool, result: &Value) -> String {
@@ -205,7 +299,12 @@ fn answer_html(en: bool, result: &Value) -> String {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                let _ = write!(out, "<dt>{}</dt><dd>{}</dd>", escape(name), escape(&shown));
+                let _ = write!(
+                    out,
+                    r#"<dt>{}</dt><dd translate="no">{}</dd>"#,
+                    escape(claim_label(en, name)),
+                    escape(&shown)
+                );
             }
         }
     }

@@ -65,6 +65,7 @@ pub fn router(service: PresentationsState) -> Router {
         .route("/verifier/ca.pem", get(api::ca_pem))
         .route("/verifier/relying-parties.jwt", get(api::party_list))
         .route("/verifier/demo", get(demo::page).post(demo::start))
+        .route(demo::RETURN_PATH, get(demo::back))
         .route("/verifier/demo/{id}", get(demo::status))
         .route("/openapi/presentations.yaml", get(openapi::document))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -104,7 +104,10 @@ pub async fn seed_demo(service: &Presentations) -> anyhow::Result<()> {
         return Ok(());
     }
     let presets: Vec<String> = PRESETS.iter().map(|p| (*p).to_owned()).collect();
-    let registration = Registration::from_presets(&presets)?;
+    let mut registration = Registration::from_presets(&presets)?;
+    registration
+        .redirect_uris
+        .push(service.url(llavero_presentations::demo::RETURN_PATH));
     llavero_presentations::parties::add(
         service,
         DEMO_PARTY,
