@@ -249,3 +249,39 @@ pub fn build_with(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::read_trusted_roots;
+
+    #[test]
+    fn trusted_roots_read_every_certificate_of_a_pem_file() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("roots.pem");
+        std::fs::write(
+            &path,
+            "comment\n-----BEGIN CERTIFICATE-----\nAQID\nBA==\n-----END CERTIFICATE-----\n\
+             -----BEGIN CERTIFICATE-----\nBQY=\n-----END CERTIFICATE-----\n",
+        )?;
+        assert_eq!(
+            read_trusted_roots(&path)?,
+            vec![vec![1, 2, 3, 4], vec![5, 6]]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn trusted_roots_refuse_a_file_without_a_complete_certificate() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("roots.pem");
+        std::fs::write(&path, "-----BEGIN CERTIFICATE-----\nAQID\n")?;
+        assert!(read_trusted_roots(&path).is_err());
+        std::fs::write(
+            &path,
+            "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n",
+        )?;
+        assert!(read_trusted_roots(&path).is_err());
+        assert!(read_trusted_roots(&dir.path().join("missing.pem")).is_err());
+        Ok(())
+    }
+}

@@ -60,8 +60,8 @@ if (!CA_DIR) {
   process.exit(2);
 }
 const BASE = new URL(BASE_URL);
-const RUN = '17.777.780-3';
-const SERIAL = 'C777777780';
+const RUN = '18.123.457-1';
+const SERIAL = 'C181234571';
 const PASSWORD = 'una frase larga para el verificador';
 const CLIENT_ID = 'x509_san_dns:localhost';
 let step = 0;
@@ -125,7 +125,13 @@ async function handle(req, res) {
   const tx = transactions.get(id);
   if (kind === 'request' && tx) {
     verifierLog.push(`${req.method} ${url.pathname} (request object)`);
-    if (req.method === 'POST') tx.requestPostBody = await bodyOf(req);
+    if (req.method === 'POST') {
+      // request_uri_method=post (§5.10): sign the request again with the wallet's nonce.
+      const posted = Object.fromEntries(new URLSearchParams(await bodyOf(req)));
+      assert.ok(posted.wallet_nonce, `POST request_uri without wallet_nonce: ${JSON.stringify(posted)}`);
+      tx.walletNonce = posted.wallet_nonce;
+      tx.requestObject = (await sign(tx.payload, tx.requestUri, { wallet_nonce: posted.wallet_nonce })).jar.authorizationRequestJwt;
+    }
     res.writeHead(200, { 'content-type': 'application/oauth-authz-req+jwt' });
     return res.end(tx.requestObject);
   }
@@ -148,8 +154,21 @@ async function handle(req, res) {
   res.end();
 }
 
+/** The library's request by reference, the request object signed with the x5c leaf. */
+function sign(payload, requestUri, extra = {}) {
+  return verifier.createOpenId4vpAuthorizationRequest({
+    authorizationRequestPayload: payload,
+    jar: {
+      requestUri,
+      jwtSigner: { method: 'x5c', x5c: [leafDer], alg: 'ES256' },
+      expiresInSeconds: 300,
+      additionalJwtPayload: { aud: 'https://self-issued.me/v2', ...extra },
+    },
+  });
+}
+
 /** A signed request by reference for `claims` of the card, answered with `responseMode`. */
-async function makeRequest(vct, claims, responseMode) {
+async function makeRequest(vct, claims, responseMode, { byPost = false } = {}) {
   const id = jose.base64url.encode(randomBytes(12));
   const nonce = jose.base64url.encode(randomBytes(16));
   const requestUri = `${ORIGIN}/request/${id}`;
@@ -161,8 +180,7 @@ async function makeRequest(vct, claims, responseMode) {
     clientMetadata.jwks = { keys: [encJwk] };
     clientMetadata.encrypted_response_enc_values_supported = ['A128GCM'];
   }
-  const created = await verifier.createOpenId4vpAuthorizationRequest({
-    authorizationRequestPayload: {
+  const created = await sign({
       response_type: 'vp_token',
       client_id: CLIENT_ID,
       response_uri: `${ORIGIN}/response/${id}`,
@@ -171,16 +189,12 @@ async function makeRequest(vct, claims, responseMode) {
       state: id,
       dcql_query: { credentials: [{ id: 'card', format: 'dc+sd-jwt', meta: { vct_values: [vct] }, claims: claims.map((c) => ({ path: [c] })) }] },
       client_metadata: clientMetadata,
-    },
-    jar: {
-      requestUri,
-      jwtSigner: { method: 'x5c', x5c: [leafDer], alg: 'ES256' },
-      expiresInSeconds: 300,
-      additionalJwtPayload: { aud: 'https://self-issued.me/v2' },
-    },
-  });
-  transactions.set(id, { requestObject: created.authorizationRequestObject.request ?? created.jar.authorizationRequestJwt, payload: created.authorizationRequestPayload });
-  return { id, nonce, link: created.authorizationRequest };
+  }, requestUri);
+  transactions.set(id, { requestUri, requestObject: created.jar.authorizationRequestJwt, payload: created.authorizationRequestPayload });
+  const link = new URL(created.authorizationRequest);
+  // request_uri_method belongs to the authorization request (the link), not the request object.
+  if (byPost) link.searchParams.set('request_uri_method', 'post');
+  return { id, nonce, link: link.href };
 }
 
 // ------------------------------------------------------------------------------ the citizen
@@ -273,8 +287,8 @@ const run = (async () => {
   assert.equal(asked.length, 2, `claims of the card: ${Object.keys(claims)}`);
   ok(`Llavero's issuer issued an identity card (${vct}) that the wallet accepted with the tx_code`);
 
-  for (const mode of ['direct_post.jwt', 'direct_post']) {
-    const request = await makeRequest(vct, asked, mode);
+  for (const [mode, byPost] of [['direct_post.jwt', false], ['direct_post', false], ['direct_post.jwt', true]]) {
+    const request = await makeRequest(vct, asked, mode, { byPost });
     const link = new URL(request.link);
     const authorize = new URL('/wallet/authorize', BASE);
     authorize.search = link.search;
@@ -316,7 +330,8 @@ const run = (async () => {
     for (const c of asked) assert.deepEqual(verified.payload[c], claims[c], c);
     const disclosed = Object.keys(await decoded.getClaims(digest)).filter((c) => c in claims && !['iss', 'vct', 'cnf', 'iat', 'exp', 'nbf', 'status', 'sub'].includes(c));
     assert.deepEqual(disclosed.sort(), [...asked].sort(), 'only the claims asked for are disclosed');
-    ok(`${mode}: the library ${mode === 'direct_post.jwt' ? 'decrypted (ECDH-ES, A128GCM) and ' : ''}validated the response; the SD-JWT VC verifies (issuer key, KB-JWT nonce and aud ${CLIENT_ID}) and discloses ${asked.join(', ')} (${disclosed.length} claims in all); the browser lands on the verifier's redirect_uri`);
+    assert.equal(Boolean(tx.walletNonce), byPost, 'request_uri_method');
+    ok(`request_uri by ${byPost ? 'POST (wallet_nonce signed back)' : 'GET'}, ${mode}: the library ${mode === 'direct_post.jwt' ? 'decrypted (ECDH-ES, A128GCM) and ' : ''}validated the response; the SD-JWT VC verifies (issuer key, KB-JWT nonce and aud ${CLIENT_ID}) and discloses ${asked.join(', ')} (${disclosed.length} claims in all); the browser lands on the verifier's redirect_uri`);
   }
 })();
 
