@@ -52,6 +52,16 @@ if (args[0] === 'ca') {
   writeFileSync(join(dir, 'leaf.ext'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nsubjectAltName=DNS:localhost\n');
   ssl('x509', '-req', '-in', 'leaf.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-CAcreateserial', '-days', '30',
     '-extfile', 'leaf.ext', '-out', 'leaf.pem');
+  // A second chain, the same shape, whose root the operator does not trust.
+  mkdirSync(join(dir, 'untrusted'), { recursive: true });
+  const other = (...a) => execFileSync('openssl', a, { cwd: join(dir, 'untrusted'), stdio: ['ignore', 'ignore', 'inherit'] });
+  other('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30',
+    '-subj', '/CN=Verificador no confiable CA', '-keyout', 'root.key', '-out', 'root.pem',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  other('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-subj', '/CN=localhost', '-keyout', 'leaf.key', '-out', 'leaf.csr');
+  other('x509', '-req', '-in', 'leaf.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-CAcreateserial', '-days', '30',
+    '-extfile', '../leaf.ext', '-out', 'leaf.pem');
   process.exit(0);
 }
 const [BASE_URL, LLAVERO_BIN, DATA_DIR, CA_DIR] = args;
@@ -70,9 +80,18 @@ const ok = (what) => console.log(`ok ${++step} - ${what}`);
 setGlobalConfig({ allowInsecureUrls: true }); // http:// on loopback only
 
 // ------------------------------------------------------------------------------ the verifier
-const leafPem = readFileSync(join(CA_DIR, 'leaf.pem'), 'utf8');
-const leafDer = new X509Certificate(leafPem).raw.toString('base64');
-const leafKey = await jose.importPKCS8(readFileSync(join(CA_DIR, 'leaf.key'), 'utf8'), 'ES256');
+async function chain(dir) {
+  const pem = readFileSync(join(dir, 'leaf.pem'), 'utf8');
+  return {
+    pem,
+    der: new X509Certificate(pem).raw.toString('base64'),
+    key: await jose.importPKCS8(readFileSync(join(dir, 'leaf.key'), 'utf8'), 'ES256'),
+  };
+}
+const trusted = await chain(CA_DIR);
+const untrusted = await chain(join(CA_DIR, 'untrusted'));
+/** The chain the next request object is signed with. */
+let signing = trusted;
 const encKeys = await jose.generateKeyPair('ECDH-ES', { crv: 'P-256', extractable: true });
 const encJwk = { ...(await jose.exportJWK(encKeys.publicKey)), kid: 'enc-1', use: 'enc', alg: 'ECDH-ES' };
 
@@ -82,8 +101,9 @@ const callbacks = {
   generateRandom: (n) => new Uint8Array(randomBytes(n)),
   signJwt: async (signer, { header, payload }) => {
     assert.equal(signer.method, 'x5c');
-    const jwt = await new jose.SignJWT(payload).setProtectedHeader(header).sign(leafKey);
-    return { jwt, signerJwk: await jose.exportJWK(await jose.importX509(leafPem, 'ES256')) };
+    const leaf = signer.x5c[0] === untrusted.der ? untrusted : trusted;
+    const jwt = await new jose.SignJWT(payload).setProtectedHeader(header).sign(leaf.key);
+    return { jwt, signerJwk: await jose.exportJWK(await jose.importX509(leaf.pem, 'ES256')) };
   },
   verifyJwt: () => ({ verified: false }),
   decryptJwe: async (jwe) => {
@@ -160,7 +180,7 @@ function sign(payload, requestUri, extra = {}) {
     authorizationRequestPayload: payload,
     jar: {
       requestUri,
-      jwtSigner: { method: 'x5c', x5c: [leafDer], alg: 'ES256' },
+      jwtSigner: { method: 'x5c', x5c: [signing.der], alg: 'ES256' },
       expiresInSeconds: 300,
       additionalJwtPayload: { aud: 'https://self-issued.me/v2', ...extra },
     },
@@ -333,6 +353,17 @@ const run = (async () => {
     assert.equal(Boolean(tx.walletNonce), byPost, 'request_uri_method');
     ok(`request_uri by ${byPost ? 'POST (wallet_nonce signed back)' : 'GET'}, ${mode}: the library ${mode === 'direct_post.jwt' ? 'decrypted (ECDH-ES, A128GCM) and ' : ''}validated the response; the SD-JWT VC verifies (issuer key, KB-JWT nonce and aud ${CLIENT_ID}) and discloses ${asked.join(', ')} (${disclosed.length} claims in all); the browser lands on the verifier's redirect_uri`);
   }
+
+  // The same request signed by a chain to a root the operator did not trust: refused, no answer.
+  signing = untrusted;
+  const refused = await makeRequest(vct, asked, 'direct_post.jwt');
+  signing = trusted;
+  const authorize = new URL('/wallet/authorize', BASE);
+  authorize.search = new URL(refused.link).search;
+  const answer = await browser.get(authorize.href);
+  assert.ok(answer.status >= 400 && answer.status < 500, `an untrusted chain: ${answer.status}${seen()}`);
+  assert.ok(!transactions.get(refused.id).raw, 'no response for an untrusted chain');
+  ok(`a request object whose x5c chains to a root the operator did not trust is refused (${answer.status}) and nothing is sent`);
 })();
 
 try {
