@@ -115,7 +115,10 @@ fn serve(config: &Config) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("binding {}", config.listen))?;
         tracing::info!(address = %listener.local_addr()?, issuer = %idp.config.issuer, "llavero listening");
         let https = idp.config.issuer.starts_with("https://");
-        let roots = [presentations.authority.certificate().to_vec()];
+        let mut roots = vec![presentations.authority.certificate().to_vec()];
+        if let Some(path) = &config.wallet_trusted_roots {
+            roots.extend(crate::wallet::read_trusted_roots(path)?);
+        }
         let wallet = http::with_security_headers(llavero_wallet::router(crate::wallet::build(&idp, &roots)?), https);
         let app = http::app_with(state, idp, issuer, llavero_presentations::router(presentations))
             .merge(wallet)

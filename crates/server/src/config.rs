@@ -74,6 +74,10 @@ pub struct Config {
     /// A directory of credential type definitions (`<id>.json` + `<id>.schema.json`) added to,
     /// or replacing, the built-in ones.
     pub credential_types_dir: Option<PathBuf>,
+    /// A PEM file of CA certificates the citizen's wallet also trusts for verifiers' signed
+    /// requests (`x5c` chains), besides the local presentation authority's root: how an
+    /// operator lets the wallet answer another verifier.
+    pub wallet_trusted_roots: Option<PathBuf>,
     /// Seconds a client has to send a request's line and headers (also the longest a
     /// keep-alive connection waits for its next request).
     pub header_read_timeout_secs: u64,
@@ -130,6 +134,7 @@ impl Default for Config {
             webauthn_rp_id: None,
             webauthn_origins: Vec::new(),
             credential_types_dir: None,
+            wallet_trusted_roots: None,
             require_enrolment: false,
             verifier_dangerous_allow_redirect_uri_client_ids: false,
             time_zone: None,
@@ -217,7 +222,8 @@ impl Config {
     /// allow-list by one entry), `LLAVERO_DEMO_DATA`, `LLAVERO_HEADER_READ_TIMEOUT_SECS`,
     /// `LLAVERO_REQUEST_TIMEOUT_SECS`, `LLAVERO_IDLE_TIMEOUT_SECS`,
     /// `LLAVERO_MAX_CONNECTIONS`, `LLAVERO_TRUSTED_PROXIES` (comma-separated),
-    /// `LLAVERO_DATABASE_CONNECT_RETRY_SECS` and `LLAVERO_TIME_ZONE`.
+    /// `LLAVERO_DATABASE_CONNECT_RETRY_SECS`, `LLAVERO_TIME_ZONE` and
+    /// `LLAVERO_WALLET_TRUSTED_ROOTS` (a PEM file).
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(v) = var("LLAVERO_LISTEN") {
             self.listen = v.parse().context("LLAVERO_LISTEN")?;
@@ -310,6 +316,9 @@ impl Config {
         }
         if let Some(v) = var("LLAVERO_CREDENTIAL_TYPES_DIR") {
             self.credential_types_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("LLAVERO_WALLET_TRUSTED_ROOTS") {
+            self.wallet_trusted_roots = Some(PathBuf::from(v));
         }
         if let Some(v) = var("LLAVERO_DEMO_DATA") {
             self.demo_data = Some(v.parse().context("LLAVERO_DEMO_DATA")?);

@@ -171,6 +171,42 @@ impl KeyWrap for MasterWrap {
     }
 }
 
+/// The DER certificates of a PEM file (`LLAVERO_WALLET_TRUSTED_ROOTS`): CA roots the wallet
+/// trusts for verifiers' signed requests besides the local presentation authority's.
+///
+/// # Errors
+/// The file cannot be read, a block is not base64, or it holds no certificate.
+pub fn read_trusted_roots(path: &std::path::Path) -> anyhow::Result<Vec<Vec<u8>>> {
+    use anyhow::Context;
+    use base64::Engine;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the wallet's trusted roots {}", path.display()))?;
+    let mut roots = Vec::new();
+    let mut block: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        match (line, block.as_mut()) {
+            ("-----BEGIN CERTIFICATE-----", None) => block = Some(String::new()),
+            ("-----END CERTIFICATE-----", Some(b64)) => {
+                let der = base64::engine::general_purpose::STANDARD
+                    .decode(b64.as_bytes())
+                    .with_context(|| {
+                        format!("a certificate in {} is not base64", path.display())
+                    })?;
+                roots.push(der);
+                block = None;
+            }
+            (line, Some(b64)) => b64.push_str(line),
+            _ => {}
+        }
+    }
+    anyhow::ensure!(
+        block.is_none() && !roots.is_empty(),
+        "{} holds no complete PEM certificate",
+        path.display()
+    );
+    Ok(roots)
+}
+
 /// Builds the wallet over the provider. Plain-http issuers and verifiers are reachable only
 /// when the service itself runs on plain http (development). Verifiers' requests must chain
 /// to `presentation_roots` (the local presentation authority's root), and the local signed
@@ -212,4 +248,40 @@ pub fn build_with(
             csrf_secret,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_trusted_roots;
+
+    #[test]
+    fn trusted_roots_read_every_certificate_of_a_pem_file() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("roots.pem");
+        std::fs::write(
+            &path,
+            "comment\n-----BEGIN CERTIFICATE-----\nAQID\nBA==\n-----END CERTIFICATE-----\n\
+             -----BEGIN CERTIFICATE-----\nBQY=\n-----END CERTIFICATE-----\n",
+        )?;
+        assert_eq!(
+            read_trusted_roots(&path)?,
+            vec![vec![1, 2, 3, 4], vec![5, 6]]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn trusted_roots_refuse_a_file_without_a_complete_certificate() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("roots.pem");
+        std::fs::write(&path, "-----BEGIN CERTIFICATE-----\nAQID\n")?;
+        assert!(read_trusted_roots(&path).is_err());
+        std::fs::write(
+            &path,
+            "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n",
+        )?;
+        assert!(read_trusted_roots(&path).is_err());
+        assert!(read_trusted_roots(&dir.path().join("missing.pem")).is_err());
+        Ok(())
+    }
 }
