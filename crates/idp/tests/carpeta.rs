@@ -2,6 +2,9 @@
 //! withdrawal of a standing consent from Permisos — asked first, audited, scoped to the
 //! signed-in citizen, and followed by a new consent question at the next login.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers outside #[test] fns
+#![allow(clippy::too_many_lines)] // each scenario reads top to bottom, as a citizen goes
+
 mod harness;
 
 use axum::http::StatusCode;

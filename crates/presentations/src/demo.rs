@@ -203,16 +203,15 @@ pub async fn back(headers: HeaderMap, Query(query): Query<Lang>) -> Response {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         });
     let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    match (remembered, query.response_code.as_deref()) {
-        (Some((id, lang)), Some(code)) => {
-            let lang = if lang == "en" { "en" } else { "es" };
-            Redirect::to(&format!(
-                "/verifier/demo/{id}?lang={lang}&response_code={}",
-                encode(code)
-            ))
-            .into_response()
-        }
-        _ => {
+    if let (Some((id, lang)), Some(code)) = (remembered, query.response_code.as_deref()) {
+        let lang = if lang == "en" { "en" } else { "es" };
+        Redirect::to(&format!(
+            "/verifier/demo/{id}?lang={lang}&response_code={}",
+            encode(code)
+        ))
+        .into_response()
+    } else {
+        {
             let en = english(&query);
             render(
                 en,
@@ -238,7 +237,7 @@ pub async fn back(headers: HeaderMap, Query(query): Query<Lang>) -> Response {
 }
 
 /// A claim's name in plain words (the claim's own name when it is not one the demo asks for).
-fn claim_label<'a>(en: bool, name: &'a str) -> &'a str {
+fn claim_label(en: bool, name: &str) -> &str {
     let (es, english_text) = match name {
         "given_name" => ("Nombres", "Given names"),
         "family_name" => ("Apellidos", "Family names"),
