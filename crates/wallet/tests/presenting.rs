@@ -72,6 +72,15 @@ async fn rp_with(configure: impl FnOnce(&mut WalletConfig, &PresentationsState))
     let mut registration =
         Registration::from_presets(&["name-and-run".into(), "age-over-18".into()]).unwrap();
     registration.redirect_uris = vec![RETURN.into()];
+    registration
+        .credentials
+        .push(llavero_presentations::registration::Allowed {
+            format: "jwt_vc_json".into(),
+            types: vec!["IdentityCardCredential".into()],
+            claims: vec![llavero_credentials::sd_jwt::ClaimPath::claim(
+                "credentialSubject",
+            )],
+        });
     llavero_presentations::parties::add(
         &verifier,
         "farmacia",
@@ -351,6 +360,44 @@ async fn the_citizen_leaves_out_an_optional_claim() {
     assert_eq!(claims["given_name"], "María José", "{result}");
     assert!(claims.get("family_name").is_some(), "{result}");
     assert!(claims.get("run").is_none(), "left out: {result}");
+}
+
+#[tokio::test]
+async fn a_vc_jwt_goes_whole_in_a_vp_jwt() {
+    let rp = rp().await;
+    let cookie = rp.world.sign_in(RUN).await;
+    let offer = rp
+        .world
+        .service
+        .offer(
+            REGISTRO,
+            &json!({"run": RUN, "credential_configuration_ids": ["identity-card_vc-jwt"],
+                "claims": {"identity-card": {"document_expiry": "2031-01-01",
+                    "age_equal_or_over": {"18": true, "65": false}}}}),
+        )
+        .await;
+    assert!(offer.status.is_success(), "{}", offer.text());
+    let done = rp.world.receive(&cookie, &offer.json()).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let query = json!({"credentials": [{
+        "id": "card", "format": "jwt_vc_json",
+        "meta": {"type_values": [["VerifiableCredential", "IdentityCardCredential"]]},
+        "claims": [{"path": ["credentialSubject", "given_name"]}]
+    }]});
+    let created = rp.transaction(&json!({"dcql_query": query})).await;
+    let (page, shared) = rp
+        .share(
+            &cookie,
+            created["authorization_request"].as_str().unwrap(),
+            false,
+        )
+        .await;
+    assert!(page.body.contains("se comparte completo"), "{}", page.body);
+    assert_eq!(shared.status, StatusCode::SEE_OTHER, "{}", shared.body);
+    let result = rp
+        .result(created["transaction_id"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(result["status"], "verified", "{result}");
 }
 
 #[tokio::test]

@@ -329,3 +329,45 @@ fn encryption(metadata: &Value) -> Result<Encryption, WalletError> {
         enc: enc.to_owned(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_read_from_any_form_and_repeats_refused() {
+        for link in [
+            "openid4vp://?client_id=x509_hash%3Aabc&request_uri=https%3A%2F%2Frp%2Fr",
+            "https://llavero.test/wallet/authorize?client_id=x509_hash%3Aabc&request_uri=https%3A%2F%2Frp%2Fr",
+            "client_id=x509_hash%3Aabc&request_uri=https%3A%2F%2Frp%2Fr",
+        ] {
+            let params = link_parameters(link).unwrap();
+            assert_eq!(text(&params, "client_id"), Some("x509_hash:abc"));
+            assert_eq!(text(&params, "request_uri"), Some("https://rp/r"));
+        }
+        assert!(link_parameters("openid4vp://?client_id=a&client_id=b").is_err());
+        assert!(link_parameters("openid-credential-offer://?credential_offer_uri=x").is_err());
+        assert!(link_parameters(&"a".repeat(MAX_REQUEST_BYTES + 1)).is_err());
+    }
+
+    #[test]
+    fn encryption_takes_a_public_p256_key_and_an_offered_enc() {
+        let key =
+            json!({"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "kid": "k", "use": "enc"});
+        let chosen = encryption(&json!({"jwks": {"keys": [key]},
+            "encrypted_response_enc_values_supported": ["A256GCM"]}))
+        .unwrap();
+        assert_eq!(chosen.enc, "A256GCM");
+        assert_eq!(
+            encryption(&json!({"jwks": {"keys": [key]}})).unwrap().enc,
+            "A128GCM"
+        );
+        let private = json!({"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "d": "d"});
+        assert!(encryption(&json!({"jwks": {"keys": [private]}})).is_err());
+        assert!(
+            encryption(&json!({"jwks": {"keys": [key]},
+                "encrypted_response_enc_values_supported": ["A192GCM"]}))
+            .is_err()
+        );
+    }
+}
